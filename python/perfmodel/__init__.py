@@ -1,0 +1,31 @@
+"""perfmodel: analytic performance, power and cost models of AI hardware.
+
+The curated Python surface. ``perfmodel._core`` holds the raw compiled bindings and is private.
+"""
+
+from __future__ import annotations
+
+try:
+    from . import _core
+except ImportError as exc:  # pragma: no cover - only hit on a broken install
+    raise ImportError(
+        "perfmodel's compiled extension 'perfmodel._core' could not be imported "
+        f"({exc}). Install the package from a source tree with `pip install .` "
+        "(it needs a C++20 compiler, Boost >= 1.81 and Eigen 3.4), or run the README's "
+        "setup command."
+    ) from exc
+
+from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
+from . import units
+
+__version__: str = _core.__version__
+
+__all__ = [
+    "__version__",
+    "ConfigError",
+    "Error",
+    "InvalidArgument",
+    "NotFound",
+    "UnitMismatch",
+    "units",
+]

@@ -1,0 +1,58 @@
+"""Physical quantities with units: parse datasheet strings, format values with prefixes.
+
+Values are stored in SI base units: FLOP, B (byte), s, J, W (J/s), Hz (1/s), USD.
+Decimal prefixes (k, M, G, T, P, E) are powers of 1000; binary ones (Ki ... Ei) powers of
+1024 and only apply to bytes and bits. ``b`` is a bit, ``B`` a byte.
+
+>>> from perfmodel import units
+>>> q = units.parse("400 Gb/s")
+>>> q.value, q.dimension, str(q)
+(50000000000.0, 'B/s', '50 GB/s')
+"""
+
+from __future__ import annotations
+
+from . import _core
+from ._core import Quantity
+
+__all__ = ["Quantity", "format", "parse", "parse_unit"]
+
+
+def parse(text: str, dimension: str | None = None, *, allow_negative: bool = False) -> Quantity:
+    """Parse ``"3.35 TB/s"`` into a :class:`Quantity`.
+
+    ``dimension`` (a unit such as ``"B/s"``) checks the result's dimension and raises
+    :class:`perfmodel.UnitMismatch` naming the text and the expected dimension. Bad text raises
+    :class:`perfmodel.InvalidArgument` (also a ``ValueError``) that quotes the text.
+    """
+    if not isinstance(text, str):
+        raise _core.InvalidArgument(f"expected a string such as '3.35 TB/s', got {text!r}")
+    q = _core.parse_quantity(text, allow_negative)
+    if dimension is not None:
+        _, expected = _core.parse_unit(dimension)
+        if q.dimension != expected:
+            raise _core.UnitMismatch(
+                f'"{text}" has dimension {q.dimension} ({q.dimension_name}), expected {expected}'
+            )
+    return q
+
+
+def parse_unit(unit: str) -> tuple[float, str]:
+    """Return (scale to SI base units, dimension symbol) of a unit: ``"GB/s"`` -> ``(1e9, "B/s")``."""
+    return _core.parse_unit(unit)
+
+
+def format(
+    value: float,
+    dimension: str,
+    *,
+    significant: int = 3,
+    prefixes: str = "auto",
+    bits: bool = False,
+) -> str:
+    """Format ``value`` (in units of ``dimension``, normally an SI symbol such as ``"B/s"``).
+
+    ``prefixes`` is ``"auto"`` (SI; byte sizes that are exact binary multiples print as GiB),
+    ``"si"`` or ``"iec"``; ``bits=True`` prints bytes as bits (``400 Gb/s``).
+    """
+    return _core.format_quantity(float(value), dimension, significant, prefixes, bits)

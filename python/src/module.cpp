@@ -1,0 +1,11 @@
+// perfmodel._core: raw bindings; the curated API lives in python/perfmodel/.
+#include <libperfmodel/version.hpp>
+
+#include "register.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "perfmodel compiled core (private; use the perfmodel package)";
+  m.attr("__version__") = perfmodel::version_string;
+  perfmodel::python::register_errors(m);
+  perfmodel::python::register_units(m);
+}

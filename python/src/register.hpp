@@ -1,0 +1,8 @@
+#pragma once
+// One registration function per binding topic; module.cpp calls them in order.
+#include <pybind11/pybind11.h>
+
+namespace perfmodel::python {
+void register_errors(pybind11::module_& m);
+void register_units(pybind11::module_& m);
+}  // namespace perfmodel::python
