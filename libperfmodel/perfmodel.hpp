@@ -8,3 +8,9 @@
 #include <libperfmodel/units/parse.hpp>
 #include <libperfmodel/units/quantity.hpp>
 #include <libperfmodel/version.hpp>
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/hw/figure.hpp>
+#include <libperfmodel/hw/system.hpp>
+#include <libperfmodel/model/export_control.hpp>
+#include <libperfmodel/model/system_metrics.hpp>

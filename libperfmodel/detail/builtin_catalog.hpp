@@ -1,0 +1,17 @@
+#pragma once
+// Private: the catalog JSON files compiled into the library (generated at build time by
+// cmake/EmbedCatalog.cmake). Include <libperfmodel/catalog/catalog.hpp> instead.
+
+#include <cstddef>
+
+namespace perfmodel::detail {
+
+struct BuiltinFile {
+  const char* path;  ///< relative to data/catalog
+  const char* text;
+};
+
+extern const BuiltinFile kBuiltinCatalogFiles[];
+extern const std::size_t kBuiltinCatalogFileCount;
+
+}  // namespace perfmodel::detail

@@ -1,0 +1,82 @@
+#pragma once
+// Chip description: a plain value type, no behaviour. All compute figures are dense and per
+// package; link bandwidths are per direction (a bidirectional vendor figure is halved on load).
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libperfmodel/hw/figure.hpp>
+#include <libperfmodel/units/quantity.hpp>
+
+namespace perfmodel::hw {
+
+enum class Precision { fp64, fp32, tf32, bf16, fp16, fp8, fp4, int8, int4 };
+inline constexpr std::size_t kPrecisionCount = 9;
+inline constexpr std::array<Precision, kPrecisionCount> kAllPrecisions{
+    Precision::fp64, Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16,
+    Precision::fp8,  Precision::fp4,  Precision::int8, Precision::int4};
+
+/// "fp64", "bf16", ... (the catalog's keys).
+std::string_view to_string(Precision p);
+/// Parses a catalog key; throws InvalidArgument listing the valid names.
+Precision precision_from_string(std::string_view s);
+/// Operand width in bits as used by export-control TPP (tf32 counted as 32).
+int bit_length(Precision p);
+
+struct ComputeUnits {
+  Figure<FlopRate> matrix;  ///< tensor / cube units, dense
+  Figure<FlopRate> vector;  ///< SIMD / CUDA-core / vector units
+  std::optional<FlopRate> vendor_sparse;  ///< vendor's 2:4-sparse matrix figure, if quoted
+  [[nodiscard]] bool supported() const { return !matrix.absent() || !vector.absent(); }
+};
+
+struct MemoryTier {
+  std::string name;  ///< "HBM3", "L2", ...
+  Figure<Bytes> capacity;
+  Figure<Bandwidth> bandwidth;
+};
+
+struct Link {
+  std::string protocol;
+  Figure<double> links;
+  Figure<Bandwidth> bandwidth_per_direction;
+  bool stated_bidirectional = false;  ///< the source quoted both directions summed
+};
+
+struct Chip {
+  std::string id;
+  std::string vendor;
+  std::string name;
+  std::string family;
+  std::vector<std::string> aliases;
+  std::optional<int> year;
+  std::string status;  ///< shipping | announced | sampling | discontinued
+  std::string notes;
+  std::string source_file;
+  std::string extends;
+
+  Figure<std::string> process;
+  Figure<double> dies;
+  Figure<double> die_area_mm2;  ///< per die
+  Figure<double> transistors_billion;
+  Figure<Hertz> clock;
+  std::array<ComputeUnits, kPrecisionCount> compute{};
+  MemoryTier main_memory;
+  std::vector<MemoryTier> onchip;
+  Link scale_up;
+  Link scale_out;
+  Figure<Watts> tdp;
+  Figure<Dollars> price;
+
+  [[nodiscard]] const ComputeUnits& units(Precision p) const {
+    return compute[static_cast<std::size_t>(p)];
+  }
+  /// Best dense throughput at `p` (matrix, else vector); throws naming the chip and precision
+  /// when the chip lacks the precision or the figure is unknown.
+  [[nodiscard]] FlopRate peak(Precision p) const;
+};
+
+}  // namespace perfmodel::hw

@@ -1,0 +1,52 @@
+#pragma once
+// System description (node, rack, supernode, pod): which chip, how many, how they connect,
+// and published system-level figures. Refers to its chip by id.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libperfmodel/hw/figure.hpp>
+#include <libperfmodel/units/quantity.hpp>
+
+namespace perfmodel::hw {
+
+enum class Topology { single_hop_switched, full_mesh, two_tier_clos, torus_2d, torus_3d };
+std::string_view to_string(Topology t);
+Topology topology_from_string(std::string_view s);
+
+struct System {
+  std::string id;
+  std::string vendor;
+  std::string name;
+  std::string level;  ///< node | rack | supernode | pod
+  std::vector<std::string> aliases;
+  std::optional<int> year;
+  std::string status;
+  std::string notes;
+  std::string source_file;
+  std::string extends;
+
+  std::string chip;  ///< id of the chip part (resolved from an alias on load)
+  Figure<double> chips;
+  Figure<double> nodes;
+  std::optional<int> chips_per_node;
+  std::string cpu_model;
+  Figure<double> cpus;
+  Figure<double> scale_up_domain;
+  std::optional<Topology> topology;
+  Figure<double> switch_chips;
+  bool in_network_reduction = false;
+  std::string scale_out_topology;
+  Figure<double> racks;
+  Figure<double> transceivers;
+  Figure<Watts> transceiver_watts;
+  Figure<Watts> power;  ///< published total system power
+  Figure<Dollars> price;
+
+  /// Number of chips; every system has it (validated on load).
+  [[nodiscard]] int chip_count() const { return static_cast<int>(chips.require(id)); }
+};
+
+}  // namespace perfmodel::hw

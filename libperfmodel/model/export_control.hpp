@@ -1,0 +1,35 @@
+#pragma once
+// US export-control metrics (ECCN 3A090) for a catalog chip.
+// Rule: 15 CFR Part 774, Supplement No. 1, ECCN 3A090, as revised by the BIS interim final rule
+// "Implementation of Additional Export Controls: Certain Advanced Computing Items..."
+// (88 FR 73458, 25 Oct 2023). TPP = 2 x MacTOPS x bit length, i.e. dense tera-ops/s x bits,
+// maximised over precisions; performance density (PD) = TPP / applicable die area (mm^2).
+//   3A090.a: TPP >= 4800, or TPP >= 1600 and PD >= 5.92
+//   3A090.b: 2400 <= TPP < 4800 and 1.6 <= PD < 5.92, or TPP >= 1600 and 3.2 <= PD < 5.92
+
+#include <optional>
+#include <string>
+
+#include <libperfmodel/hw/chip.hpp>
+
+namespace perfmodel::model {
+
+struct ExportControl {
+  std::string chip;
+  std::optional<double> tpp;                 ///< dense; nullopt when no throughput is known
+  std::optional<hw::Precision> tpp_precision;  ///< precision that sets the maximum
+  std::optional<double> die_area_mm2;        ///< total over dies; nullopt when unknown
+  std::optional<double> performance_density;  ///< TPP / mm^2
+  std::string classification;  ///< "3A090.a", "3A090.b", "below 3A090", "undetermined"
+  std::string reason;          ///< which threshold decided, or what is missing
+};
+
+inline constexpr const char* kEccn3A090Rule =
+    "15 CFR 774 Supp. 1 ECCN 3A090 (BIS IFR 88 FR 73458, 2023-10-25): 3A090.a TPP>=4800, or "
+    "TPP>=1600 and PD>=5.92; 3A090.b 2400<=TPP<4800 and 1.6<=PD<5.92, or TPP>=1600 and "
+    "3.2<=PD<5.92";
+
+/// Classify a chip. Uses dense figures (vendor sparse figures are not counted).
+ExportControl export_control(const hw::Chip& chip);
+
+}  // namespace perfmodel::model
