@@ -398,6 +398,7 @@ hw::System parse_system(const RawPart& part) {
     r.fail_key("level", "got \"" + s.level + "\", expected node, rack, supernode or pod");
   }
   s.chip = r.text("chip", true);
+  if (!r.has("chips")) r.fail_key("chips", "required field is missing");
   s.chips = count(r, "chips", "chips");
   if (!s.chips.known()) r.fail_key("chips", "the chip count of a system must be known");
   if (r.has("nodes")) {

@@ -16,7 +16,8 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
     ) from exc
 
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
-from . import units
+from . import catalog, units
+from .compare import compare, export_control, system_totals
 
 __version__: str = _core.__version__
 
@@ -27,5 +28,9 @@ __all__ = [
     "InvalidArgument",
     "NotFound",
     "UnitMismatch",
+    "catalog",
+    "compare",
+    "export_control",
+    "system_totals",
     "units",
 ]

@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   m.attr("__version__") = perfmodel::version_string;
   perfmodel::python::register_errors(m);
   perfmodel::python::register_units(m);
+  perfmodel::python::register_catalog(m);
 }

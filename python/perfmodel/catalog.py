@@ -1,0 +1,172 @@
+"""The hardware catalog: chips and the systems built from them, every figure with its source.
+
+>>> from perfmodel import catalog
+>>> "nvidia-h100-sxm" in catalog.names()
+True
+>>> catalog.get("h100")["memory"]["main"]["bandwidth"]["value"]
+'3.35 TB/s'
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from typing import Any, Iterator
+
+from . import _core
+
+__all__ = ["Catalog", "Part", "builtin", "get", "load", "names"]
+
+
+class Part:
+    """One catalog part (chip or system) as written in its JSON file, after ``extends``."""
+
+    def __init__(self, data: dict[str, Any]):
+        self._data = data
+
+    @property
+    def id(self) -> str:
+        return str(self._data["id"])
+
+    @property
+    def kind(self) -> str:
+        return str(self._data["kind"])
+
+    @property
+    def name(self) -> str:
+        return str(self._data["name"])
+
+    @property
+    def vendor(self) -> str:
+        return str(self._data["vendor"])
+
+    @property
+    def aliases(self) -> list[str]:
+        return list(self._data.get("aliases", []))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A deep copy of the part's data: values keep their units, figures their sources."""
+        return json.loads(json.dumps(self._data))
+
+    def __getitem__(self, key: str) -> Any:
+        return self.to_dict()[key]
+
+    def figures(self) -> list[dict[str, str]]:
+        """Every figure as a flat record: field, value, confidence, source, note."""
+        out: list[dict[str, str]] = []
+
+        def walk(node: Any, path: str) -> None:
+            if isinstance(node, dict):
+                if "value" in node or node.get("unknown") is True:
+                    unknown = node.get("unknown") is True
+                    out.append(
+                        {
+                            "field": path,
+                            "value": "unknown" if unknown else str(node["value"]),
+                            "confidence": "" if unknown else str(node.get("confidence", "")),
+                            "source": str(node.get("source", "")),
+                            "note": str(node.get("note", "")),
+                        }
+                    )
+                    return
+                for k, v in node.items():
+                    walk(v, f"{path}.{k}" if path else k)
+            elif isinstance(node, list):
+                for i, v in enumerate(node):
+                    walk(v, f"{path}[{i}]")
+
+        walk(self._data, "")
+        return out
+
+    def __repr__(self) -> str:
+        return f"<perfmodel {self.kind} {self.id!r}: {self.vendor} {self.name}>"
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for f in self.figures():
+            title = html.escape(f["note"], quote=True)
+            src = html.escape(f["source"])
+            rows.append(
+                f"<tr><td><code>{html.escape(f['field'])}</code></td>"
+                f"<td title=\"{title}\">{html.escape(f['value'])}</td>"
+                f"<td>{html.escape(f['confidence'])}</td><td>{src}</td></tr>"
+            )
+        head = (
+            f"<p><b>{html.escape(self.vendor)} {html.escape(self.name)}</b> "
+            f"(<code>{html.escape(self.id)}</code>, {html.escape(self.kind)})</p>"
+        )
+        return (
+            head + "<table><thead><tr><th>field</th><th>value</th><th>confidence</th>"
+            "<th>source</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        )
+
+
+class Catalog:
+    """A set of parts: the built-in catalog, optionally extended by user files."""
+
+    def __init__(self, core: _core.Catalog):
+        self._core = core
+
+    def names(self, kind: str | None = None) -> list[str]:
+        """Canonical ids, sorted; ``kind`` is ``"chip"``, ``"system"`` or None for both."""
+        return list(self._core.names(kind))
+
+    def get(self, name: str) -> Part:
+        """The part with this id or alias; raises :class:`perfmodel.NotFound` with suggestions."""
+        return Part(json.loads(self._core.json(name)))
+
+    def resolve(self, name: str) -> str:
+        return self._core.resolve(name)
+
+    def kind(self, name: str) -> str:
+        return self._core.kind(name)
+
+    def load(self, path: str | os.PathLike[str]) -> "Catalog":
+        """This catalog plus the part file(s) at ``path``; all-or-nothing."""
+        return Catalog(self._core.load(os.fspath(path)))
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self._core.contains(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    def __repr__(self) -> str:
+        return f"<perfmodel.catalog.Catalog: {len(self.names('chip'))} chips, {len(self.names('system'))} systems>"
+
+
+_BUILTIN = Catalog(_core.Catalog.builtin())
+
+
+def builtin() -> Catalog:
+    """The catalog shipped with perfmodel (``data/catalog``)."""
+    return _BUILTIN
+
+
+def names(kind: str | None = None) -> list[str]:
+    """Ids of the built-in parts; ``kind`` is ``"chip"``, ``"system"`` or None."""
+    return _BUILTIN.names(kind)
+
+
+def get(name: str) -> Part:
+    """A built-in part by id or alias (``"h100"``, ``"cm384"``, ``"nvl72"``)."""
+    return _BUILTIN.get(name)
+
+
+def load(path: str | os.PathLike[str]) -> Catalog:
+    """The built-in catalog plus the user part file(s) at ``path`` (a file or a directory).
+
+    A user part may ``"extends": "<id>"`` another part and override fields (a what-if chip).
+    Any problem raises :class:`perfmodel.ConfigError` naming file, JSON path, value and what was
+    expected, and nothing is loaded.
+    """
+    return _BUILTIN.load(path)
+
+
+def data_dir() -> str:
+    """Directory holding the installed catalog JSON files and schema."""
+    return os.path.join(os.path.dirname(__file__), "data", "catalog")

@@ -1,0 +1,93 @@
+"""Side-by-side comparison of catalog systems: totals, per-chip figures, power ratios."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+
+__all__ = ["compare", "export_control", "system_totals"]
+
+_PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF16", "fp16": "FP16",
+                    "fp8": "FP8", "fp4": "FP4", "int8": "INT8", "int4": "INT4"}
+
+
+def system_totals(system: str, catalog: Catalog | None = None) -> dict:
+    """Totals of one system in SI units (FLOP/s, B, B/s, W, USD); unknown inputs are None and
+    listed under ``"missing"``."""
+    cat = catalog or builtin()
+    return dict(cat._core.system_totals(system))
+
+
+def export_control(chip: str, catalog: Catalog | None = None) -> dict:
+    """TPP, performance density and the ECCN 3A090 classification of a chip, with the reason."""
+    cat = catalog or builtin()
+    return dict(cat._core.export_control(chip))
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    if a is None or b is None or b == 0:
+        return None
+    return a / b
+
+
+def _rows(t: dict, precisions: list[str]) -> dict[str, float | None]:
+    n = t["chips"]
+    peak = t["peak_flops"]
+    bf16 = peak.get("bf16")
+    power = t["power"]
+    cap, bw = t["memory_capacity"], t["memory_bandwidth"]
+    su = t["scale_up_per_direction"]
+    rows: dict[str, float | None] = {"Chips": float(n)}
+    for p in precisions:
+        v = peak.get(p)
+        unit = "POP/s" if p.startswith("int") else "PFLOP/s"
+        rows[f"{_PRECISION_LABEL[p]} dense ({unit})"] = None if v is None else v / 1e15
+    rows["BF16 dense per chip (TFLOP/s)"] = None if bf16 is None else bf16 / n / 1e12
+    rows["HBM capacity (TB)"] = None if cap is None else cap / 1e12
+    rows["HBM capacity per chip (GB)"] = None if cap is None else cap / n / 1e9
+    rows["HBM bandwidth (TB/s)"] = None if bw is None else bw / 1e12
+    rows["HBM bandwidth per chip (TB/s)"] = None if bw is None else bw / n / 1e12
+    rows["Scale-up bandwidth, both directions (TB/s)"] = None if su is None else 2 * su / 1e12
+    rows["Scale-up per chip, per direction (GB/s)"] = None if su is None else su / n / 1e9
+    so = t["scale_out_per_direction"]
+    rows["Scale-out bandwidth, per direction (TB/s)"] = None if so is None else so / 1e12
+    rows["System power (kW)"] = None if power is None else power / 1e3
+    rows["Power per BF16 PFLOP/s (W)"] = _div(power, None if bf16 is None else bf16 / 1e15)
+    rows["Power per TB/s of HBM bandwidth (W)"] = _div(power, None if bw is None else bw / 1e12)
+    rows["Power per TB of HBM (W)"] = _div(power, None if cap is None else cap / 1e12)
+    rows["Price (USD)"] = t["price"]
+    return rows
+
+
+def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
+    """Compare systems: one column per system (canonical id), one row per headline metric, and a
+    ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
+    (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown and
+    ``df.attrs["chips"]`` which chip each system uses."""
+    if isinstance(systems, str) or len(systems) == 0:
+        raise _core.InvalidArgument("compare() needs a list of one or more system ids")
+    cat = catalog or builtin()
+    ids = [cat.resolve(s) for s in systems]
+    for given, sid in zip(systems, ids):
+        if cat.kind(sid) != "system":
+            raise _core.InvalidArgument(
+                f"compare() takes systems; {given!r} is a chip (try a node such as 'nvidia-dgx-h100')"
+            )
+    if len(set(ids)) != len(ids):
+        raise _core.InvalidArgument(f"compare() got the same system twice: {list(systems)}")
+    totals = [system_totals(s, cat) for s in ids]
+    precisions = [p for p in _PRECISION_LABEL if any(p in t["peak_flops"] for t in totals)]
+    columns = {sid: _rows(t, precisions) for sid, t in zip(ids, totals)}
+    df = pd.DataFrame(columns).astype("Float64")
+    for other in ids[1:]:
+        num, den = df[ids[0]], df[other]
+        ratio = num / den.where(den != 0)
+        df[f"{ids[0]} / {other}"] = ratio
+    df.index.name = "metric"
+    df.attrs["chips"] = {t["system"]: t["chip"] for t in totals}
+    df.attrs["missing"] = [m for t in totals for m in t["missing"]]
+    return df
