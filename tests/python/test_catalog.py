@@ -1,0 +1,160 @@
+"""Catalog from Python: lookups, provenance, what-if parts, every bad-input class, schema."""
+
+import json
+import pathlib
+
+import jsonschema
+import pytest
+
+import perfmodel
+from perfmodel import catalog
+
+
+def test_names_and_aliases():
+    names = catalog.names()
+    assert "huawei-cloudmatrix-384" in names and "nvidia-gb200-nvl72" in names
+    assert set(catalog.names("chip")) | set(catalog.names("system")) == set(names)
+    assert catalog.get("cm384").id == "huawei-cloudmatrix-384"
+    assert catalog.get("nvl72").kind == "system"
+    assert "h100" in catalog.builtin()
+    assert "h1000" not in catalog.builtin()
+
+
+def test_part_to_dict_keeps_units_and_sources():
+    d = catalog.get("h100").to_dict()
+    bw = d["memory"]["main"]["bandwidth"]
+    assert bw["value"] == "3.35 TB/s"
+    assert bw["confidence"] == "official"
+    assert bw["source"]
+    d["name"] = "changed"  # a copy: the catalog is not modified
+    assert catalog.get("h100").name != "changed"
+
+
+def test_html_repr_shows_value_confidence_and_source():
+    html = catalog.get("910c")._repr_html_()
+    assert "752 TFLOP/s" in html
+    assert "vendor-paper" in html
+    assert "arXiv:2506.12708" in html
+    assert "unknown" in html  # e.g. die area
+
+
+def test_unknown_is_explicit():
+    figs = {f["field"]: f for f in catalog.get("cambricon-mlu590").figures()}
+    assert figs["compute.bf16.matrix"]["value"] == "unknown"
+    assert figs["compute.bf16.matrix"]["note"]
+
+
+def test_not_found_suggests():
+    with pytest.raises(perfmodel.NotFound) as info:
+        catalog.get("nvidia-h100-sx")
+    assert "nvidia-h100-sxm" in str(info.value)
+    assert isinstance(info.value, KeyError)
+
+
+def _write(tmp_path: pathlib.Path, name: str, obj) -> pathlib.Path:
+    p = tmp_path / name
+    p.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return p
+
+
+def test_what_if_part_extends_and_overrides(tmp_path):
+    _write(tmp_path, "fast.json", {
+        "id": "h100-fast-hbm", "kind": "chip", "extends": "h100", "name": "H100, 2x HBM bandwidth",
+        "memory": {"main": {"bandwidth": {"value": "6.7 TB/s", "source": "what-if",
+                                          "confidence": "derived", "derived_from": "2 x H100"}}},
+    })
+    cat = catalog.load(tmp_path)
+    part = cat.get("h100-fast-hbm")
+    assert part["memory"]["main"]["bandwidth"]["value"] == "6.7 TB/s"
+    assert part["memory"]["main"]["capacity"]["value"] == catalog.get("h100")["memory"]["main"]["capacity"]["value"]
+    assert "h100-fast-hbm" not in catalog.builtin()
+
+
+CHIP = {"id": "test-chip", "kind": "chip", "vendor": "T", "name": "Test"}
+
+
+def _fig(value):
+    return {"value": value, "source": "s", "confidence": "official"}
+
+
+BAD_INPUTS = {
+    "malformed JSON": ("{\n \"id\": \"x\",\n \"kind\": chip }", ["bad.json:3:", "malformed JSON"]),
+    "unknown key": ({**CHIP, "tdp_watts": 700}, ["$.tdp_watts", "unknown key"]),
+    "wrong dimension": ({**CHIP, "memory": {"main": {"bandwidth": _fig("3.35 TB")}}},
+                        ["$.memory.main.bandwidth.value", '"3.35 TB"', "B/s"]),
+    "negative": ({**CHIP, "tdp": _fig("-700 W")}, ["$.tdp.value", "negative"]),
+    "zero": ({**CHIP, "tdp": _fig("0 W")}, ["$.tdp.value", "> 0"]),
+    "nan": ({**CHIP, "tdp": _fig("nan W")}, ["$.tdp.value", "finite"]),
+    "inf": ({**CHIP, "tdp": _fig("inf W")}, ["$.tdp.value", "finite"]),
+    "missing required": ({"id": "test-chip", "kind": "chip", "name": "x"}, ["$.vendor", "missing"]),
+    "duplicate id": ({**CHIP, "id": "nvidia-h100-sxm"}, ["duplicate id", "nvidia-h100-sxm.json"]),
+    "unknown reference": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
+                           "chip": "nvidia-h1000", "chips": _fig(8)}, ["$.chip", "nvidia-h1000"]),
+    "count mismatch": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
+                        "chip": "h100", "chips": _fig(8), "nodes": {"count": _fig(3), "chips_per_node": 4}},
+                       ["$.nodes", "chips is 8"]),
+    "topology": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
+                  "chip": "h100", "chips": _fig(8), "scale_up": {"domain_size": _fig(3)}},
+                 ["$.scale_up.domain_size", "does not divide"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_is_config_error_naming_file_path_and_value(tmp_path, case):
+    obj, expected = BAD_INPUTS[case]
+    path = _write(tmp_path, "bad.json", obj)
+    with pytest.raises(perfmodel.ConfigError) as info:
+        catalog.load(path)
+    msg = str(info.value)
+    assert str(path) in msg
+    for e in expected:
+        assert e in msg, f"{e!r} not in {msg!r}"
+    assert isinstance(info.value, ValueError)
+
+
+def test_extends_cycle(tmp_path):
+    _write(tmp_path, "a.json", {"id": "cyc-a", "kind": "chip", "extends": "cyc-b"})
+    _write(tmp_path, "b.json", {"id": "cyc-b", "kind": "chip", "extends": "cyc-a"})
+    with pytest.raises(perfmodel.ConfigError, match="cyc-a -> cyc-b -> cyc-a"):
+        catalog.load(tmp_path)
+
+
+def test_loading_is_all_or_nothing(tmp_path):
+    _write(tmp_path, "a-good.json", {**CHIP, "id": "good-chip"})
+    _write(tmp_path, "b-bad.json", "{")
+    with pytest.raises(perfmodel.ConfigError):
+        catalog.load(tmp_path)
+    assert "good-chip" not in catalog.builtin()
+
+
+def test_missing_path():
+    with pytest.raises(perfmodel.ConfigError, match="no such file"):
+        catalog.load("/nonexistent/catalog")
+
+
+def test_every_catalog_file_validates_against_the_schema(repo_root):
+    root = repo_root / "data/catalog"
+    schema = json.loads((root / "schema/part.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    files = sorted((root / "chips").glob("*.json")) + sorted((root / "systems").glob("*.json"))
+    assert len(files) >= 36
+    for f in files:
+        doc = json.loads(f.read_text())
+        errors = [e.message for e in validator.iter_errors(doc)]
+        assert not errors, f"{f.name}: {errors[:3]}"
+        assert doc["id"] == f.stem, f"{f.name}: id {doc['id']!r} differs from the file name"
+
+
+def test_schema_rejects_what_the_loader_rejects(repo_root):
+    schema = json.loads((repo_root / "data/catalog/schema/part.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema)
+    assert not list(validator.iter_errors({**CHIP, "tdp": _fig("700 W")}))
+    assert list(validator.iter_errors({**CHIP, "tdp_watts": 700}))
+    assert list(validator.iter_errors({**CHIP, "tdp": {"value": "700 W", "source": "s", "confidence": "guess"}}))
+
+
+def test_installed_data_dir_has_the_catalog():
+    root = pathlib.Path(catalog.data_dir())
+    assert (root / "chips/nvidia-h100-sxm.json").exists()
+    assert (root / "schema/part.schema.json").exists()

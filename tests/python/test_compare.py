@@ -1,0 +1,92 @@
+"""perfmodel.compare / export_control and the CLI on the headline comparison."""
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import perfmodel
+
+
+def _rel(got, want):
+    return abs(got / want - 1.0)
+
+
+def test_compare_cloudmatrix_vs_nvl72_headlines():
+    df = perfmodel.compare(["huawei-cloudmatrix-384", "nvidia-gb200-nvl72"])
+    assert list(df.columns[:2]) == ["huawei-cloudmatrix-384", "nvidia-gb200-nvl72"]
+    ratio = df["huawei-cloudmatrix-384 / nvidia-gb200-nvl72"]
+    cm = df["huawei-cloudmatrix-384"]
+    assert _rel(cm["BF16 dense (PFLOP/s)"], 300) < 0.05
+    assert _rel(df["nvidia-gb200-nvl72"]["BF16 dense (PFLOP/s)"], 180) < 0.05
+    assert _rel(ratio["HBM capacity (TB)"], 3.6) < 0.05
+    assert _rel(ratio["HBM bandwidth (TB/s)"], 2.1) < 0.05
+    assert _rel(ratio["System power (kW)"], 3.9) < 0.05
+    assert _rel(ratio["Power per BF16 PFLOP/s (W)"], 2.3) < 0.05
+    assert _rel(ratio["Power per TB/s of HBM bandwidth (W)"], 1.8) < 0.05
+    assert _rel(ratio["Power per TB of HBM (W)"], 1.1) < 0.05
+    # Documented disagreements (see tests/cpp/model/system_metrics_test.cpp): paper figures.
+    assert ratio["BF16 dense (PFLOP/s)"] == pytest.approx(1.604, rel=0.005)
+    assert ratio["Scale-up bandwidth, both directions (TB/s)"] == pytest.approx(2.32, rel=0.01)
+
+
+def test_compare_marks_unknown_as_na_not_nan_or_zero():
+    df = perfmodel.compare(["cm384", "nvl72"])
+    assert pd.isna(df.loc["Price (USD)", "huawei-cloudmatrix-384"])
+    assert df.loc["Price (USD)", "huawei-cloudmatrix-384"] is pd.NA
+    assert any("huawei-cloudmatrix-384: price" in m for m in df.attrs["missing"])
+    assert str(df.dtypes.iloc[0]) == "Float64"
+
+
+def test_compare_rejects_chips_and_duplicates():
+    with pytest.raises(perfmodel.InvalidArgument, match="is a chip"):
+        perfmodel.compare(["h100", "nvl72"])
+    with pytest.raises(perfmodel.InvalidArgument, match="twice"):
+        perfmodel.compare(["nvl72", "nvidia-gb200-nvl72"])
+    with pytest.raises(perfmodel.InvalidArgument):
+        perfmodel.compare("nvl72")
+    with pytest.raises(perfmodel.NotFound):
+        perfmodel.compare(["nvl73"])
+
+
+def test_export_control_public_record():
+    h100 = perfmodel.export_control("h100")
+    h20 = perfmodel.export_control("h20")
+    assert h100["classification"] == "3A090.a" and h100["tpp"] == pytest.approx(15832)
+    assert h20["classification"] == "below 3A090"
+    assert h20["tpp"] < 2400 and h20["performance_density"] < 3.2
+    assert "3A090" in h20["rule"]
+    unknown = perfmodel.export_control("cambricon-mlu590")
+    assert unknown["classification"] == "undetermined" and unknown["tpp"] is None
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "perfmodel", *args], capture_output=True, text=True)
+
+
+def test_cli_compare_table_csv_json():
+    out = _cli("compare", "huawei-cloudmatrix-384", "nvidia-gb200-nvl72")
+    assert out.returncode == 0, out.stderr
+    assert "BF16 dense (PFLOP/s)" in out.stdout and "3.86x" in out.stdout
+    assert "unknown" in out.stdout
+    csv = _cli("compare", "cm384", "nvl72", "--csv")
+    assert csv.stdout.startswith("metric,huawei-cloudmatrix-384,nvidia-gb200-nvl72")
+    js = json.loads(_cli("compare", "cm384", "nvl72", "--json").stdout)
+    assert js["columns"]["nvidia-gb200-nvl72"]["Chips"] == 72
+    assert js["columns"]["huawei-cloudmatrix-384"]["Price (USD)"] is None
+
+
+def test_cli_list_show_and_errors(tmp_path):
+    assert "huawei-ascend-910c" in _cli("list").stdout
+    show = _cli("show", "h20")
+    assert "rumour" in show.stdout and "below 3A090" in show.stdout
+    assert json.loads(_cli("show", "h100", "--json").stdout)["id"] == "nvidia-h100-sxm"
+    bad = _cli("show", "h1000")
+    assert bad.returncode == 2 and "no catalog part" in bad.stderr
+    p = tmp_path / "x.json"
+    p.write_text('{"id": "x", "kind": "chip", "vendor": "v", "name": "n", "tdp": {"value": "3 TB", "source": "s", "confidence": "official"}}')
+    bad = _cli("--catalog", str(p), "list")
+    assert bad.returncode == 2 and "$.tdp.value" in bad.stderr
+    assert "3A090.a" in _cli("export-control", "h100").stdout
