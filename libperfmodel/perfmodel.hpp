@@ -12,5 +12,10 @@
 #include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/hw/figure.hpp>
 #include <libperfmodel/hw/system.hpp>
+#include <libperfmodel/hw/efficiency.hpp>
+#include <libperfmodel/model/device.hpp>
 #include <libperfmodel/model/export_control.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/roofline.hpp>
 #include <libperfmodel/model/system_metrics.hpp>
+#include <libperfmodel/workload/ops.hpp>

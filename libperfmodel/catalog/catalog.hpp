@@ -9,11 +9,12 @@
 #include <vector>
 
 #include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/hw/efficiency.hpp>
 #include <libperfmodel/hw/system.hpp>
 
 namespace perfmodel::catalog {
 
-enum class PartKind { chip, system };
+enum class PartKind { chip, system, efficiency };
 
 namespace detail {
 struct CatalogData;
@@ -34,6 +35,7 @@ class Catalog {
   [[nodiscard]] Catalog with_json(const std::vector<std::pair<std::string, std::string>>& origin_and_text) const;
 
   /// Canonical ids of all parts, sorted.
+  /// Ids of all chips and systems (efficiency policies are listed by names(PartKind::efficiency)).
   [[nodiscard]] std::vector<std::string> names() const;
   [[nodiscard]] std::vector<std::string> names(PartKind kind) const;
   [[nodiscard]] bool contains(std::string_view id_or_alias) const;
@@ -42,6 +44,8 @@ class Catalog {
   [[nodiscard]] PartKind kind(std::string_view id_or_alias) const;
   [[nodiscard]] const hw::Chip& chip(std::string_view id_or_alias) const;
   [[nodiscard]] const hw::System& system(std::string_view id_or_alias) const;
+  /// The efficiency policy of a chip family; falls back to "default" when the family has none.
+  [[nodiscard]] const hw::EfficiencyPolicy& efficiency(std::string_view family) const;
   /// The part as JSON text after `extends` is applied (values keep their units and sources).
   [[nodiscard]] std::string json(std::string_view id_or_alias) const;
 

@@ -63,6 +63,8 @@ struct Chip {
   Figure<double> die_area_mm2;  ///< per die
   Figure<double> transistors_billion;
   Figure<Hertz> clock;
+  std::string compute_unit_name;  ///< "SM", "AI Cube core", "CU"
+  Figure<double> compute_units;   ///< units that run GEMM tiles in parallel (wave quantization)
   std::array<ComputeUnits, kPrecisionCount> compute{};
   MemoryTier main_memory;
   std::vector<MemoryTier> onchip;

@@ -42,6 +42,7 @@ struct CatalogData {
   std::vector<RawPart> raw;
   std::vector<hw::Chip> chips;
   std::vector<hw::System> systems;
+  std::vector<hw::EfficiencyPolicy> policies;
   std::unordered_map<std::string, Entry> by_name;  ///< ids and aliases
   std::unordered_map<std::string, std::size_t> raw_by_id;
 };
@@ -335,6 +336,12 @@ hw::Chip parse_chip(const RawPart& part) {
   c.die_area_mm2 = number(r, "die_area_mm2", "die_area_mm2");
   c.transistors_billion = number(r, "transistors_billion", "transistors_billion");
   c.clock = quantity<units::dim::frequency>(r, "clock", "clock");
+  if (r.has("compute_units")) {
+    Reader cu = r.child("compute_units");
+    c.compute_unit_name = cu.text("name", true);
+    c.compute_units = count(cu, "count", "compute_units.count");
+    cu.finish();
+  }
   if (r.has("compute")) {
     Reader comp = r.child("compute");
     for (hw::Precision p : hw::kAllPrecisions) {
@@ -466,6 +473,63 @@ hw::System parse_system(const RawPart& part) {
   return s;
 }
 
+hw::Figure<double> fraction(Reader& parent, std::string_view key) {
+  return read_figure<double>(parent, key, std::string(key), false, nullptr,
+                             [](Reader& r, const bj::value& v, const std::string& path) {
+                               if (!v.is_number()) r.fail(path, "expected a fraction in (0, 1.2], got " + show(v));
+                               const double d = v.to_number<double>();
+                               // Slightly above 1 is allowed: a measured kernel can beat a
+                               // conservative vendor peak (e.g. Ascend 910B BF16).
+                               if (!std::isfinite(d) || d <= 0.0 || d > 1.2) {
+                                 r.fail(path, "got " + show(v) + ", expected a fraction in (0, 1.2]");
+                               }
+                               return d;
+                             });
+}
+
+hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
+  hw::EfficiencyPolicy e;
+  const bj::value root(part.resolved);
+  Reader r(root, "$", part.file);
+  std::string vendor, notes, status, extends;
+  std::vector<std::string> aliases;
+  std::optional<int> year;
+  read_common(r, e.id, vendor, e.name, aliases, year, status, notes, extends);
+  e.source_file = part.file;
+  e.matrix = fraction(r, "matrix");
+  e.matrix_microbenchmark = fraction(r, "matrix_microbenchmark");
+  e.attention = fraction(r, "attention");
+  e.vector = fraction(r, "vector");
+  e.memory = fraction(r, "memory");
+  e.launch_overhead = read_figure<Seconds>(r, "launch_overhead", "launch_overhead", false, nullptr,
+      [](Reader& rr, const bj::value& v, const std::string& path) {
+        if (!v.is_string()) rr.fail(path, "expected a time such as \"4 us\", got " + show(v));
+        Seconds t{};
+        try {
+          t = units::parse_as<units::dim::time>(v.as_string());
+        } catch (const Error& err) {
+          rr.fail(path, err.what());
+        }
+        return t;
+      });
+  for (const char* key : {"matrix", "memory", "launch_overhead"}) {
+    if (!r.has(key)) r.fail_key(key, "required field is missing");
+  }
+  if (const bj::value* t = r.get("tile_shapes")) {
+    if (!t->is_array() || t->as_array().empty()) r.fail_key("tile_shapes", "expected a non-empty array of [m, n] pairs, got " + show(*t));
+    std::size_t i = 0;
+    for (const auto& pair : t->as_array()) {
+      const std::string path = r.at("tile_shapes") + "[" + std::to_string(i++) + "]";
+      if (!pair.is_array() || pair.as_array().size() != 2) r.fail(path, "expected [m, n], got " + show(pair));
+      e.tile_shapes.push_back({r.to_int(pair.as_array()[0], path + "[0]", 1, 4096), r.to_int(pair.as_array()[1], path + "[1]", 1, 4096)});
+    }
+  } else {
+    e.tile_shapes = {{128, 128}};
+  }
+  r.finish();
+  return e;
+}
+
 // --- JSON text -> RawPart -----------------------------------------------------------------
 
 RawPart parse_raw(const std::string& file, const std::string& text) {
@@ -532,8 +596,8 @@ std::string kind_of(const RawPart& p) {
     throw ConfigError(p.file + ": $.kind: required field is missing; expected \"chip\" or \"system\"");
   }
   std::string kind(k->as_string());
-  if (kind != "chip" && kind != "system") {
-    throw ConfigError(p.file + ": $.kind: got \"" + kind + "\", expected \"chip\" or \"system\"");
+  if (kind != "chip" && kind != "system" && kind != "efficiency") {
+    throw ConfigError(p.file + ": $.kind: got \"" + kind + "\", expected \"chip\", \"system\" or \"efficiency\"");
   }
   return kind;
 }
@@ -606,8 +670,9 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
     auto add_name = [&](const std::string& name, PartKind k, std::size_t idx, const std::string& what) {
       auto [it, inserted] = data->by_name.emplace(name, detail::Entry{k, idx});
       if (!inserted) {
-        const std::string other = it->second.kind == PartKind::chip ? data->chips[it->second.index].source_file
-                                                                     : data->systems[it->second.index].source_file;
+        const std::string other = it->second.kind == PartKind::chip     ? data->chips[it->second.index].source_file
+                                  : it->second.kind == PartKind::system ? data->systems[it->second.index].source_file
+                                                                        : data->policies[it->second.index].source_file;
         throw ConfigError(p.file + ": " + what + ": name \"" + name + "\" is already used by " + other);
       }
     };
@@ -616,6 +681,9 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
       const auto& c = data->chips.back();
       add_name(c.id, PartKind::chip, data->chips.size() - 1, "$.id");
       for (std::size_t a = 0; a < c.aliases.size(); ++a) add_name(c.aliases[a], PartKind::chip, data->chips.size() - 1, "$.aliases[" + std::to_string(a) + "]");
+    } else if (kind == "efficiency") {
+      data->policies.push_back(parse_efficiency(p));
+      add_name(data->policies.back().id, PartKind::efficiency, data->policies.size() - 1, "$.id");
     } else {
       data->systems.push_back(parse_system(p));
       const auto& s = data->systems.back();
@@ -724,8 +792,10 @@ std::vector<std::string> Catalog::names(PartKind kind) const {
   std::vector<std::string> out;
   if (kind == PartKind::chip) {
     for (const auto& c : data_->chips) out.push_back(c.id);
-  } else {
+  } else if (kind == PartKind::system) {
     for (const auto& s : data_->systems) out.push_back(s.id);
+  } else {
+    for (const auto& e : data_->policies) out.push_back(e.id);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -738,8 +808,11 @@ bool Catalog::contains(std::string_view name) const {
 std::string Catalog::resolve(std::string_view name) const {
   auto it = data_->by_name.find(std::string(name));
   if (it != data_->by_name.end()) {
-    return it->second.kind == PartKind::chip ? data_->chips[it->second.index].id
-                                             : data_->systems[it->second.index].id;
+    switch (it->second.kind) {
+      case PartKind::chip: return data_->chips[it->second.index].id;
+      case PartKind::system: return data_->systems[it->second.index].id;
+      case PartKind::efficiency: return data_->policies[it->second.index].id;
+    }
   }
   std::vector<std::pair<std::size_t, std::string>> close;
   for (const auto& [n, e] : data_->by_name) {
@@ -772,6 +845,18 @@ const hw::System& Catalog::system(std::string_view name) const {
   const auto& e = data_->by_name.at(resolve(name));
   if (e.kind != PartKind::system) throw NotFound("\"" + std::string(name) + "\" is a chip, not a system");
   return data_->systems[e.index];
+}
+
+const hw::EfficiencyPolicy& Catalog::efficiency(std::string_view family) const {
+  auto it = data_->by_name.find(std::string(family));
+  if (it == data_->by_name.end() || it->second.kind != PartKind::efficiency) {
+    it = data_->by_name.find("default");
+    if (it == data_->by_name.end() || it->second.kind != PartKind::efficiency) {
+      throw NotFound("no efficiency policy for family \"" + std::string(family) +
+                     "\" and no \"default\" policy in this catalog");
+    }
+  }
+  return data_->policies[it->second.index];
 }
 
 std::string Catalog::json(std::string_view name) const {

@@ -18,6 +18,7 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
 from . import catalog, units
 from .compare import compare, export_control, system_totals
+from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
 __version__: str = _core.__version__
 
@@ -27,10 +28,18 @@ __all__ = [
     "Error",
     "InvalidArgument",
     "NotFound",
+    "OpResult",
     "UnitMismatch",
+    "attention",
     "catalog",
     "compare",
+    "efficiency_policy",
+    "elementwise",
+    "embedding",
     "export_control",
+    "gemm",
+    "lm_head",
+    "roofline_data",
     "system_totals",
     "units",
 ]

@@ -9,4 +9,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_errors(m);
   perfmodel::python::register_units(m);
   perfmodel::python::register_catalog(m);
+  perfmodel::python::register_ops(m);
 }

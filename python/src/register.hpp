@@ -6,4 +6,5 @@ namespace perfmodel::python {
 void register_errors(pybind11::module_& m);
 void register_units(pybind11::module_& m);
 void register_catalog(pybind11::module_& m);
+void register_ops(pybind11::module_& m);
 }  // namespace perfmodel::python

@@ -72,14 +72,20 @@ void register_catalog(py::module_& m) {
              if (!kind) return c.names();
              if (*kind == "chip") return c.names(PartKind::chip);
              if (*kind == "system") return c.names(PartKind::system);
-             throw InvalidArgument("kind must be 'chip', 'system' or None, got '" + *kind + "'");
+             if (*kind == "efficiency") return c.names(PartKind::efficiency);
+             throw InvalidArgument("kind must be 'chip', 'system', 'efficiency' or None, got '" + *kind + "'");
            },
            py::arg("kind") = py::none())
       .def("contains", &Catalog::contains, py::arg("name"))
       .def("resolve", &Catalog::resolve, py::arg("name"))
       .def("kind",
            [](const Catalog& c, const std::string& name) {
-             return c.kind(name) == PartKind::chip ? "chip" : "system";
+             switch (c.kind(name)) {
+               case PartKind::chip: return "chip";
+               case PartKind::system: return "system";
+               case PartKind::efficiency: return "efficiency";
+             }
+             return "?";
            },
            py::arg("name"))
       .def("json", &Catalog::json, py::arg("name"))

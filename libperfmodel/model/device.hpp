@@ -1,0 +1,66 @@
+#pragma once
+// A chip prepared for estimation: catalog figures resolved once into plain numbers, paired with
+// the efficiency policy of its family. Construct once, estimate many times (model/operators.hpp).
+
+#include <array>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/hw/efficiency.hpp>
+#include <libperfmodel/units/quantity.hpp>
+
+namespace perfmodel::model {
+
+/// Resolved fractions of an EfficiencyPolicy (absent attention -> matrix; absent
+/// matrix_microbenchmark -> matrix; absent vector -> 0.6 of the vector peak).
+struct Fractions {
+  double matrix = 0.0;
+  double matrix_microbenchmark = 0.0;
+  double attention = 0.0;
+  double vector = 0.0;
+  double memory = 0.0;
+  double launch_overhead_s = 0.0;
+};
+
+class Device {
+ public:
+  /// Throws InvalidArgument when the chip's main-memory bandwidth is unknown (every estimate
+  /// needs it) or the policy has no matrix/memory fraction or launch overhead.
+  Device(hw::Chip chip, hw::EfficiencyPolicy policy);
+  /// The chip `id_or_alias` from `cat` with its family's policy (or the "default" policy).
+  static Device from_catalog(const catalog::Catalog& cat, std::string_view id_or_alias);
+
+  [[nodiscard]] const hw::Chip& chip() const { return chip_; }
+  [[nodiscard]] const hw::EfficiencyPolicy& policy() const { return policy_; }
+  [[nodiscard]] const Fractions& fractions() const { return fractions_; }
+
+  /// Dense matrix-unit peak at `p`; throws InvalidArgument naming the chip and precision when
+  /// the chip lacks it ("does not support fp8") or the figure is unknown.
+  [[nodiscard]] FlopRate matrix_peak(hw::Precision p) const;
+  /// True when the chip has a known matrix figure at `p`.
+  [[nodiscard]] bool supports(hw::Precision p) const;
+  /// Vector-unit rate for elementwise math (done in fp32 on every catalog chip; falls back to
+  /// the bf16/fp16 vector figure). Empty when the catalog knows none.
+  [[nodiscard]] std::optional<FlopRate> vector_peak() const { return vector_; }
+  [[nodiscard]] Bandwidth memory_bandwidth() const { return Bandwidth{hbm_bw_}; }
+  /// Units that run GEMM tiles in parallel; empty when unknown (no wave quantization then).
+  [[nodiscard]] std::optional<int> compute_units() const { return units_; }
+
+  // Hot-path accessors in SI doubles (no checks; matrix_rate is NaN when unsupported).
+  [[nodiscard]] double matrix_rate(hw::Precision p) const { return matrix_[static_cast<std::size_t>(p)]; }
+  [[nodiscard]] double hbm_bandwidth() const { return hbm_bw_; }
+
+ private:
+  hw::Chip chip_;
+  hw::EfficiencyPolicy policy_;
+  Fractions fractions_;
+  std::array<double, hw::kPrecisionCount> matrix_{};
+  std::optional<FlopRate> vector_;
+  double hbm_bw_ = 0.0;
+  std::optional<int> units_;
+};
+
+}  // namespace perfmodel::model

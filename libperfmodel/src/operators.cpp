@@ -1,0 +1,437 @@
+// Operator estimates, the prepared Device and the hierarchical roofline.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/roofline.hpp>
+#include <libperfmodel/workload/ops.hpp>
+
+namespace perfmodel {
+
+namespace workload {
+namespace {
+constexpr std::array<std::string_view, 11> kElementwiseNames{
+    "copy", "scale", "add", "triad", "exp", "activation", "gated", "softmax", "rmsnorm", "layernorm", "rope"};
+constexpr std::array<std::string_view, 4> kVariantNames{"mha", "gqa", "mqa", "mla"};
+}  // namespace
+
+std::string_view to_string(Elementwise::Kind k) { return kElementwiseNames[static_cast<std::size_t>(k)]; }
+std::string_view to_string(Attention::Variant v) { return kVariantNames[static_cast<std::size_t>(v)]; }
+
+Elementwise::Kind elementwise_kind_from_string(std::string_view s) {
+  std::string all;
+  for (std::size_t i = 0; i < kElementwiseNames.size(); ++i) {
+    if (kElementwiseNames[i] == s) return static_cast<Elementwise::Kind>(i);
+    all += (i ? ", " : "") + std::string(kElementwiseNames[i]);
+  }
+  throw InvalidArgument("elementwise kind: got '" + std::string(s) + "', expected one of " + all);
+}
+
+Elementwise embedding(std::int64_t tokens, std::int64_t hidden, Precision dtype) {
+  if (tokens <= 0) throw InvalidArgument("embedding: tokens must be positive, got " + std::to_string(tokens));
+  if (hidden <= 0) throw InvalidArgument("embedding: hidden must be positive, got " + std::to_string(hidden));
+  std::int64_t n = 0;
+  if (__builtin_mul_overflow(tokens, hidden, &n)) {
+    throw InvalidArgument("embedding: tokens × hidden overflows a 64-bit count (tokens=" + std::to_string(tokens) +
+                          ", hidden=" + std::to_string(hidden) + ")");
+  }
+  return Elementwise{Elementwise::Kind::copy, n, dtype};
+}
+}  // namespace workload
+
+namespace model {
+
+using hw::Precision;
+using workload::Attention;
+using workload::Elementwise;
+using workload::Gemm;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::int64_t positive(std::int64_t v, const char* op, const char* name) {
+  if (v <= 0) throw InvalidArgument(std::string(op) + ": " + name + " must be a positive integer, got " + std::to_string(v));
+  return v;
+}
+
+/// a·b·c·d in int64; throws naming the product when it does not fit.
+std::int64_t product(const char* op, const char* what, std::initializer_list<std::int64_t> xs) {
+  std::int64_t r = 1;
+  for (std::int64_t x : xs) {
+    if (__builtin_mul_overflow(r, x, &r)) {
+      throw InvalidArgument(std::string(op) + ": " + what + " overflows a 64-bit count; reduce the dimensions");
+    }
+  }
+  return r;
+}
+
+[[noreturn]] void unsupported(const Device& dev, Precision p, const char* op) {
+  try {
+    (void)dev.matrix_peak(p);
+  } catch (const Error& e) {
+    throw InvalidArgument(std::string(op) + ": precision: " + e.what());
+  }
+  throw InvalidArgument(std::string(op) + ": precision " + std::string(hw::to_string(p)) + " is not usable on " + dev.chip().id);
+}
+
+void finish(OpEstimate& e, double compute_s, double memory_s, double overhead_s, double flops, double bytes,
+            double peak) {
+  const double busy = std::max(compute_s, memory_s);
+  // Assumption: the fixed overhead does not overlap the kernel's own work (pipeline fill and
+  // drain happen once per launch); it is what makes tiny ops latency bound.
+  const double t = busy + overhead_s;
+  e.time = Seconds{t};
+  e.compute_time = Seconds{compute_s};
+  e.memory_time = Seconds{memory_s};
+  e.overhead = Seconds{overhead_s};
+  e.flops = Flops{flops};
+  e.hbm_bytes = Bytes{bytes};
+  e.intensity = ArithmeticIntensity{bytes > 0 ? flops / bytes : 0.0};
+  e.achieved = FlopRate{flops / t};
+  e.achieved_bandwidth = Bandwidth{bytes / t};
+  e.peak = FlopRate{peak};
+  e.fraction_of_peak = peak > 0 ? flops / t / peak : 0.0;
+  e.bound = overhead_s > busy ? Bound::latency : compute_s >= memory_s ? Bound::compute : Bound::memory;
+}
+
+struct TilePlan {
+  double compute_s = 0;
+  double scheduled_flops = 0;
+  int tm = 0, tn = 0;
+  double tiles_m = 0, tiles_n = 0;
+};
+
+// Library GEMM compute time. Each output tile (tm×tn, over all of K) runs on one compute unit;
+// tiles run in waves of `units`. When there are fewer tiles than units the library splits K
+// (split-K / stream-K) into chunks of at least 256 to occupy idle units. The library picks the
+// tile shape with the shortest time; ties keep the earlier (larger) shape.
+TilePlan plan_tiles(const Device& dev, const Gemm& op, double rate) {
+  const auto& shapes = dev.policy().tile_shapes;
+  const auto units = dev.compute_units();
+  TilePlan best;
+  best.compute_s = std::numeric_limits<double>::infinity();
+  const double k = static_cast<double>(op.k);
+  for (const auto& s : shapes) {
+    const double tiles_m = std::ceil(static_cast<double>(op.m) / s.m);
+    const double tiles_n = std::ceil(static_cast<double>(op.n) / s.n);
+    const double tiles = tiles_m * tiles_n * static_cast<double>(op.batch);
+    const double tile_flops = 2.0 * s.m * s.n * k;
+    double scheduled = 0;
+    if (units) {
+      const double u = *units;
+      if (tiles < u) {
+        const double split = std::max(1.0, std::min(std::floor(u / tiles), std::floor(k / 256.0)));
+        scheduled = u * tile_flops / split;  // one wave of K-chunks on every unit
+      } else {
+        scheduled = std::ceil(tiles / u) * u * tile_flops;
+      }
+    } else {
+      scheduled = tiles * tile_flops;  // unknown unit count: padding only, no wave quantization
+    }
+    const double t = scheduled / rate;
+    if (t < best.compute_s) best = TilePlan{t, scheduled, s.m, s.n, tiles_m, tiles_n};
+  }
+  return best;
+}
+
+}  // namespace
+
+std::string_view to_string(Bound b) {
+  switch (b) {
+    case Bound::compute: return "compute";
+    case Bound::memory: return "memory";
+    case Bound::latency: return "latency";
+  }
+  return "?";
+}
+
+// --- Device ------------------------------------------------------------------------------
+
+Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chip)), policy_(std::move(policy)) {
+  const std::string where = chip_.id + " with efficiency policy '" + policy_.id + "'";
+  fractions_.matrix = policy_.matrix.require(policy_.id);
+  fractions_.matrix_microbenchmark = policy_.matrix_microbenchmark.value_or(fractions_.matrix);
+  fractions_.attention = policy_.attention.value_or(fractions_.matrix);
+  // Assumption when a policy lacks it: elementwise math reaches 0.6 of the vector peak.
+  fractions_.vector = policy_.vector.value_or(0.6);
+  fractions_.memory = policy_.memory.require(policy_.id);
+  fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
+  for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention, fractions_.vector,
+                   fractions_.memory}) {
+    if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
+  }
+  if (!(fractions_.launch_overhead_s >= 0.0 && std::isfinite(fractions_.launch_overhead_s))) {
+    throw InvalidArgument(where + ": launch_overhead must be a finite time >= 0");
+  }
+  if (policy_.tile_shapes.empty()) throw InvalidArgument(where + ": tile_shapes must not be empty");
+  for (const auto& t : policy_.tile_shapes) {
+    if (t.m <= 0 || t.n <= 0) throw InvalidArgument(where + ": tile_shapes entries must be positive");
+  }
+  hbm_bw_ = chip_.main_memory.bandwidth.require(chip_.id).value();
+  if (!(hbm_bw_ > 0.0)) throw InvalidArgument(chip_.id + ": memory.main.bandwidth must be positive");
+  for (Precision p : hw::kAllPrecisions) {
+    const auto& u = chip_.units(p);
+    const auto idx = static_cast<std::size_t>(p);
+    matrix_[idx] = u.matrix.known() ? u.matrix.value_or(FlopRate{}).value()
+                   : u.vector.known() ? u.vector.value_or(FlopRate{}).value()
+                                      : kNaN;
+  }
+  for (Precision p : {Precision::fp32, Precision::bf16, Precision::fp16}) {
+    if (chip_.units(p).vector.known()) {
+      vector_ = chip_.units(p).vector.value_or(FlopRate{});
+      break;
+    }
+  }
+  if (chip_.compute_units.known()) {
+    const double n = chip_.compute_units.value_or(0.0);
+    if (n >= 1.0) units_ = static_cast<int>(n);
+  }
+}
+
+Device Device::from_catalog(const catalog::Catalog& cat, std::string_view id_or_alias) {
+  const hw::Chip& c = cat.chip(id_or_alias);
+  return Device(c, cat.efficiency(c.family));
+}
+
+FlopRate Device::matrix_peak(Precision p) const {
+  return chip_.peak(p);  // throws "has no fp8 support" or "... is unknown (note)"
+}
+
+bool Device::supports(Precision p) const { return !std::isnan(matrix_rate(p)); }
+
+// --- GEMM --------------------------------------------------------------------------------
+
+OpEstimate estimate(const Device& dev, const Gemm& op) {
+  constexpr const char* kOp = "gemm";
+  positive(op.m, kOp, "m");
+  positive(op.n, kOp, "n");
+  positive(op.k, kOp, "k");
+  positive(op.batch, kOp, "batch");
+  const std::int64_t mnk = product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
+  product(kOp, "m·n·batch", {op.m, op.n, op.batch});  // output elements; m·k and k·n are <= mnk
+  const double peak = dev.matrix_rate(op.input);
+  if (std::isnan(peak)) unsupported(dev, op.input, kOp);
+  const double flops = static_cast<double>(mnk);
+  const double b_in = workload::bytes_per_element(op.input);
+  const double b_out = workload::bytes_per_element(op.output);
+  const double m = static_cast<double>(op.m), n = static_cast<double>(op.n), k = static_cast<double>(op.k);
+  const double batch = static_cast<double>(op.batch);
+  const auto& f = dev.fractions();
+  OpEstimate e;
+  if (op.kernel == Gemm::Kernel::microbenchmark) {
+    // Operands stay in on-chip buffers: no HBM traffic, no tiling losses.
+    finish(e, flops / (peak * f.matrix_microbenchmark), 0.0, f.launch_overhead_s, flops, 0.0, peak);
+    e.onchip_bytes = Bytes{batch * (m * k + k * n) * b_in};
+    return e;
+  }
+  const double rate = peak * f.matrix;
+  const TilePlan plan = plan_tiles(dev, op, rate);
+  // Assumption: HBM traffic is the minimum (A and B read once, C written once); the L2 catches
+  // the re-reads between tiles. Those re-reads are reported as on-chip bytes.
+  const double bytes = batch * ((m * k + k * n) * b_in + m * n * b_out);
+  finish(e, plan.compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
+  e.onchip_bytes = Bytes{batch * (m * k * plan.tiles_n + k * n * plan.tiles_m) * b_in + batch * m * n * b_out};
+  e.wave_efficiency = flops / plan.scheduled_flops;
+  e.tile_m = plan.tm;
+  e.tile_n = plan.tn;
+  return e;
+}
+
+void estimate(const Device& dev, std::span<const Gemm> ops, std::span<OpEstimate> out) {
+  if (ops.size() != out.size()) {
+    throw InvalidArgument("estimate: ops and out differ in size (" + std::to_string(ops.size()) + " vs " +
+                          std::to_string(out.size()) + ")");
+  }
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    try {
+      out[i] = estimate(dev, ops[i]);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("ops[" + std::to_string(i) + "]: " + e.what());
+    }
+  }
+}
+
+void estimate_gemm_columns(const Device& dev, std::size_t count, const std::int64_t* m, const std::int64_t* n,
+                           const std::int64_t* k, const std::int64_t* batch, Precision input, Precision output,
+                           double* time_s, double* flops, double* hbm_bytes, std::int8_t* bound) {
+  for (std::size_t i = 0; i < count; ++i) {
+    Gemm op{m[i], n[i], k[i], batch[i], input, output, Gemm::Kernel::library};
+    try {
+      const OpEstimate e = estimate(dev, op);
+      time_s[i] = e.time.value();
+      flops[i] = e.flops.value();
+      hbm_bytes[i] = e.hbm_bytes.value();
+      bound[i] = static_cast<std::int8_t>(e.bound);
+    } catch (const InvalidArgument& e) {
+      throw InvalidArgument("index " + std::to_string(i) + ": " + e.what());
+    }
+  }
+}
+
+// --- Attention ---------------------------------------------------------------------------
+
+OpEstimate estimate(const Device& dev, const Attention& op) {
+  constexpr const char* kOp = "attention";
+  positive(op.batch, kOp, "batch");
+  positive(op.q_len, kOp, "q_len");
+  positive(op.kv_len, kOp, "kv_len");
+  positive(op.heads, kOp, "heads");
+  positive(op.kv_heads, kOp, "kv_heads");
+  positive(op.head_dim_qk, kOp, "head_dim_qk");
+  positive(op.head_dim_v, kOp, "head_dim_v");
+  if (op.q_len > op.kv_len) {
+    throw InvalidArgument("attention: q_len (" + std::to_string(op.q_len) + ") must not exceed kv_len (" +
+                          std::to_string(op.kv_len) + "): the new tokens are part of the context");
+  }
+  if (op.heads % op.kv_heads != 0) {
+    throw InvalidArgument("attention: heads (" + std::to_string(op.heads) + ") must be a multiple of kv_heads (" +
+                          std::to_string(op.kv_heads) + ")");
+  }
+  if (op.shared_kv && op.head_dim_v > op.head_dim_qk) {
+    throw InvalidArgument("attention: with shared_kv, head_dim_v must not exceed head_dim_qk");
+  }
+  // Score pairs per (sequence, head): causal queries sit at the end of the context, so query i
+  // (1-based) of q_len sees kv_len - q_len + i keys.
+  const std::int64_t q = op.q_len, kv = op.kv_len;
+  std::int64_t pairs = 0;
+  if (op.causal) {
+    const std::int64_t tri = product(kOp, "q_len·(q_len+1)", {q, q + 1}) / 2;
+    pairs = product(kOp, "q_len·(kv_len-q_len)", {q, kv - q});
+    if (__builtin_add_overflow(pairs, tri, &pairs)) throw InvalidArgument("attention: score pairs overflow a 64-bit count");
+  } else {
+    pairs = product(kOp, "q_len·kv_len", {q, kv});
+  }
+  const std::int64_t flops_i =
+      product(kOp, "2·batch·heads·pairs·(head_dim_qk+head_dim_v)", {2, op.batch, op.heads, pairs, op.head_dim_qk + op.head_dim_v});
+  product(kOp, "batch·kv_len·kv_heads·head_dim", {op.batch, kv, op.kv_heads, op.head_dim_qk + op.head_dim_v});
+  product(kOp, "batch·q_len·heads·head_dim", {op.batch, q, op.heads, op.head_dim_qk + op.head_dim_v});
+  const double peak = dev.matrix_rate(op.compute);
+  if (std::isnan(peak)) unsupported(dev, op.compute, kOp);
+  const auto& f = dev.fractions();
+  const double b = static_cast<double>(op.batch);
+  const double bc = workload::bytes_per_element(op.compute);
+  const double bkv = workload::bytes_per_element(op.kv_cache);
+  const double h = static_cast<double>(op.heads), hkv = static_cast<double>(op.kv_heads);
+  const double dqk = static_cast<double>(op.head_dim_qk), dv = static_cast<double>(op.head_dim_v);
+  const double q_bytes = b * q * h * dqk * bc;
+  const double o_bytes = b * q * h * dv * bc;
+  const double kv_bytes = b * kv * hkv * (dqk + (op.shared_kv ? 0.0 : dv)) * bkv;
+  const double bytes = q_bytes + o_bytes + kv_bytes;
+  const double flops = static_cast<double>(flops_i);
+  // Assumption: attention kernels split long contexts across units (flash-decoding, split-KV),
+  // so there is no wave quantization; the family's attention fraction covers softmax and
+  // pipeline stalls. K/V are re-read from L2 once per 128-row block of query rows per KV head.
+  OpEstimate e;
+  finish(e, flops / (peak * f.attention), bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops,
+         bytes, peak);
+  const double q_rows_per_kv_head = static_cast<double>(q) * (h / hkv);
+  e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
+  return e;
+}
+
+// --- Elementwise -------------------------------------------------------------------------
+
+namespace {
+struct Traits {
+  double reads, writes, ops;  ///< per output element
+};
+// Vector operations per element are counted as the math an fp32 implementation issues
+// (assumption; no vendor publishes them): exp = range reduction + degree-4 polynomial
+// folded by the SFU ~ 4; silu/gelu ~ 8; softmax = max, subtract, exp, sum, divide ~ 5 + exp.
+constexpr std::array<Traits, 11> kTraits{{
+    {1, 1, 0},   // copy
+    {1, 1, 1},   // scale
+    {2, 1, 1},   // add
+    {2, 1, 2},   // triad
+    {1, 1, 4},   // exp
+    {1, 1, 8},   // activation
+    {2, 1, 9},   // gated
+    {1, 1, 9},   // softmax
+    {1, 1, 4},   // rmsnorm: square, sum, scale, weight
+    {1, 1, 7},   // layernorm: mean, centre, square, sum, scale, weight, bias
+    {1, 1, 3},   // rope: two multiplies and an add per element
+}};
+}  // namespace
+
+OpEstimate estimate(const Device& dev, const Elementwise& op) {
+  constexpr const char* kOp = "elementwise";
+  positive(op.elements, kOp, "elements");
+  product(kOp, "elements·bytes", {op.elements, 24});
+  const Traits& t = kTraits[static_cast<std::size_t>(op.kind)];
+  const double n = static_cast<double>(op.elements);
+  const double bytes = n * (t.reads + t.writes) * workload::bytes_per_element(op.dtype);
+  const double flops = n * t.ops;
+  const auto& f = dev.fractions();
+  const auto vec = dev.vector_peak();
+  // Unknown vector rate: only the memory ceiling is modelled (peak reported as 0).
+  const double peak = vec ? vec->value() : 0.0;
+  const double compute_s = vec ? flops / (peak * f.vector) : 0.0;
+  OpEstimate e;
+  finish(e, compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
+  e.onchip_bytes = Bytes{bytes};
+  return e;
+}
+
+// --- Roofline ----------------------------------------------------------------------------
+
+Roofline roofline(const Device& dev, Precision p) {
+  Roofline r;
+  r.chip = dev.chip().id;
+  r.precision = p;
+  const auto& f = dev.fractions();
+  const std::string ps(hw::to_string(p));
+  const auto& u = dev.chip().units(p);
+  if (u.matrix.known()) {
+    const FlopRate m = u.matrix.value_or(FlopRate{});
+    r.compute.push_back({ps + " matrix", m, false});
+    r.compute.push_back({ps + " matrix (achievable)", m * f.matrix, true});
+  }
+  if (u.vector.known()) {
+    const FlopRate v = u.vector.value_or(FlopRate{});
+    r.compute.push_back({ps + " vector", v, false});
+    r.compute.push_back({ps + " vector (achievable)", v * f.vector, true});
+  }
+  if (r.compute.empty()) (void)dev.matrix_peak(p);  // throws the reason
+  std::stable_sort(r.compute.begin(), r.compute.end(), [](const auto& a, const auto& b) { return a.rate > b.rate; });
+  const FlopRate top = r.compute.front().rate;
+  FlopRate top_achievable{};
+  for (const auto& c : r.compute) {
+    if (c.achievable && c.rate > top_achievable) top_achievable = c.rate;
+  }
+  const std::string hbm = dev.chip().main_memory.name.empty() ? "HBM" : dev.chip().main_memory.name;
+  const Bandwidth bw = dev.memory_bandwidth();
+  r.memory.push_back({hbm, bw, false, false, top / bw});
+  r.memory.push_back({hbm + " (achievable)", bw * f.memory, true, false, top_achievable / (bw * f.memory)});
+  for (const auto& tier : dev.chip().onchip) {
+    if (tier.bandwidth.known()) {
+      const Bandwidth tb = tier.bandwidth.value_or(Bandwidth{});
+      if (tb.value() > 0) r.memory.push_back({tier.name, tb, false, true, top / tb});
+    }
+  }
+  std::stable_sort(r.memory.begin(), r.memory.end(), [](const auto& a, const auto& b) { return a.bandwidth > b.bandwidth; });
+  return r;
+}
+
+FlopRate Roofline::attainable(ArithmeticIntensity intensity, bool achievable) const {
+  FlopRate c{};
+  Bandwidth m{};
+  for (const auto& x : compute) {
+    if (x.achievable == achievable && x.rate > c) c = x.rate;
+  }
+  // Intensity is counted against main-memory bytes, so the main-memory ceiling bounds it; the
+  // on-chip tiers are drawn for reference.
+  for (const auto& x : memory) {
+    if (x.achievable == achievable && !x.onchip) m = x.bandwidth;
+  }
+  return std::min(c, intensity * m);
+}
+
+}  // namespace model
+}  // namespace perfmodel

@@ -1,0 +1,229 @@
+"""Operator estimates on one chip: GEMM, attention, elementwise, embedding, LM head.
+
+Each scalar call returns an :class:`OpResult` (time, FLOPs, bytes, intensity, achieved rate and
+bandwidth, and which ceiling bound it). Passing numpy arrays for the shape arguments runs the
+whole batch in C++ with the GIL released and returns a :class:`pandas.DataFrame`.
+
+>>> import perfmodel
+>>> r = perfmodel.gemm("h100", 8192, 8192, 8192, dtype="fp8")
+>>> r.bound
+'compute'
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+
+__all__ = [
+    "OpResult",
+    "attention",
+    "device",
+    "efficiency_policy",
+    "elementwise",
+    "embedding",
+    "gemm",
+    "lm_head",
+    "roofline_data",
+]
+
+_BOUNDS = np.array(["compute", "memory", "latency"])
+_DEVICES: dict[tuple[int, str], Any] = {}
+
+
+@dataclass(frozen=True)
+class OpResult:
+    """One operator estimate. Times in seconds, rates in FLOP/s and B/s, sizes in bytes."""
+
+    op: str
+    chip: str
+    time_s: float
+    compute_time_s: float
+    memory_time_s: float
+    overhead_s: float
+    flops: float
+    hbm_bytes: float
+    onchip_bytes: float
+    intensity: float
+    achieved_flops: float
+    achieved_bandwidth: float
+    peak_flops: float
+    fraction_of_peak: float
+    wave_efficiency: float
+    bound: str
+    tile: tuple[int, int] | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "params"}
+        d.update(self.params)
+        return d
+
+    def __repr__(self) -> str:
+        return (
+            f"<OpResult {self.op} on {self.chip}: {self.time_s * 1e6:.3g} us, "
+            f"{self.achieved_flops / 1e12:.4g} TFLOP/s ({self.fraction_of_peak:.1%} of peak), "
+            f"{self.achieved_bandwidth / 1e9:.4g} GB/s, {self.bound}-bound>"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{html.escape(k)}</td><td>{html.escape(_fmt(v))}</td></tr>" for k, v in self.to_dict().items()
+        )
+        return f"<table><thead><tr><th>field</th><th>value</th></tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.6g}" if isinstance(v, float) else str(v)
+
+
+def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, Any] | None = None) -> Any:
+    """The prepared chip (catalog figures + its family's efficiency policy, with overrides).
+
+    ``efficiency`` overrides policy fields: ``matrix``, ``matrix_microbenchmark``, ``attention``,
+    ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us") and
+    ``tile_shapes`` (list of ``(m, n)``).
+    """
+    cat = catalog or builtin()
+    if efficiency:
+        return _core.Device(cat._core, chip, dict(efficiency))
+    key = (id(cat), cat.resolve(chip))
+    dev = _DEVICES.get(key)
+    if dev is None:
+        dev = _DEVICES[key] = _core.Device(cat._core, chip)
+    return dev
+
+
+def efficiency_policy(chip: str, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The efficiency policy used for ``chip``: fractions, launch overhead, tiles and sources."""
+    return dict(device(chip, catalog).policy())
+
+
+def _result(op: str, dev: Any, d: dict[str, Any], params: dict[str, Any]) -> OpResult:
+    return OpResult(op=op, chip=dev.chip, params=params, **d)
+
+
+def _is_array(*xs: Any) -> bool:
+    return any(isinstance(x, (np.ndarray, list, tuple, pd.Series)) for x in xs)
+
+
+def _int_columns(**xs: Any) -> dict[str, np.ndarray]:
+    arrays = {}
+    for name, x in xs.items():
+        a = np.asarray(x)
+        if a.dtype.kind == "f":
+            if not np.all(np.isfinite(a)) or np.any(a != np.floor(a)):
+                raise _core.InvalidArgument(f"{name}: expected integers, got non-integral or non-finite values")
+        elif a.dtype.kind not in "iu":
+            raise _core.InvalidArgument(f"{name}: expected integers, got dtype {a.dtype}")
+        arrays[name] = a
+    shaped = np.broadcast_arrays(*arrays.values())
+    return {k: np.ascontiguousarray(v, dtype=np.int64).ravel() for k, v in zip(arrays, shaped)}
+
+
+def _frame(cols: dict[str, np.ndarray], out: tuple, peak: float) -> pd.DataFrame:
+    time, flops, nbytes, bound = out
+    df = pd.DataFrame(cols)
+    df["time_s"] = time
+    df["flops"] = flops
+    df["hbm_bytes"] = nbytes
+    df["intensity"] = np.divide(flops, nbytes, out=np.zeros_like(flops), where=nbytes > 0)
+    df["achieved_flops"] = flops / time
+    df["achieved_bandwidth"] = nbytes / time
+    df["fraction_of_peak"] = df["achieved_flops"] / peak if peak > 0 else 0.0
+    df["bound"] = pd.Categorical.from_codes(bound, categories=list(_BOUNDS))
+    return df
+
+
+def gemm(chip: str, m: Any, n: Any, k: Any, dtype: str = "bf16", out_dtype: str | None = None, batch: Any = 1,
+         microbenchmark: bool = False, catalog: Catalog | None = None,
+         efficiency: Mapping[str, Any] | None = None) -> OpResult | pd.DataFrame:
+    """C = A·B with A m×k, B k×n (``batch`` of them) in ``dtype`` on ``chip``.
+
+    Scalars give an :class:`OpResult`; arrays (broadcast together) give a DataFrame with one row
+    per shape. ``microbenchmark=True`` models a vendor peak loop whose operands stay on chip.
+    """
+    dev = device(chip, catalog, efficiency)
+    if _is_array(m, n, k, batch):
+        if microbenchmark:
+            raise _core.InvalidArgument("gemm: microbenchmark=True takes scalar shapes only")
+        cols = _int_columns(m=m, n=n, k=k, batch=batch)
+        out = dev.gemm_columns(cols["m"], cols["n"], cols["k"], cols["batch"], dtype, out_dtype)
+        return _frame(cols, out, dev.peak(dtype))
+    d = dev.gemm(int(m), int(n), int(k), int(batch), dtype, out_dtype, microbenchmark)
+    return _result("gemm", dev, d, {"m": int(m), "n": int(n), "k": int(k), "batch": int(batch), "dtype": dtype})
+
+
+def attention(chip: str, phase: str = "prefill", variant: str = "gqa", batch: int = 1, q_len: int | None = None,
+              kv_len: int = 4096, heads: int = 32, kv_heads: int | None = None, head_dim: int = 128,
+              head_dim_v: int | None = None, causal: bool = True, dtype: str = "bf16", kv_dtype: str | None = None,
+              kv_lora_rank: int = 512, rope_dim: int = 64, catalog: Catalog | None = None,
+              efficiency: Mapping[str, Any] | None = None) -> OpResult | pd.DataFrame:
+    """Fused (flash-style) attention. ``variant`` is ``"mha"``, ``"gqa"``, ``"mqa"`` or ``"mla"``.
+
+    ``q_len`` defaults to ``kv_len`` for prefill and 1 for decode. For MLA, ``head_dim`` is the
+    no-RoPE head dim (128 for DeepSeek-V3); decode uses the absorbed latent of
+    ``kv_lora_rank + rope_dim`` per token shared by all heads. ``batch``, ``q_len`` and
+    ``kv_len`` may be arrays (a DataFrame is returned).
+    """
+    dev = device(chip, catalog, efficiency)
+    if q_len is None:
+        q_len = kv_len if phase == "prefill" else 1
+    if variant == "gqa" and kv_heads is None:
+        variant = "mha"
+    args = dict(phase=phase, variant=variant, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
+                head_dim_v=head_dim_v, causal=causal, dtype=dtype, kv_dtype=kv_dtype, kv_lora_rank=kv_lora_rank,
+                rope_dim=rope_dim)
+    if _is_array(batch, q_len, kv_len):
+        cols = _int_columns(batch=batch, q_len=q_len, kv_len=kv_len)
+        rows = [dev.attention(batch=int(b), q_len=int(q), kv_len=int(kv), **args)
+                for b, q, kv in zip(cols["batch"], cols["q_len"], cols["kv_len"])]
+        df = pd.DataFrame(cols)
+        return pd.concat([df, pd.DataFrame(rows)], axis=1)
+    d = dev.attention(batch=int(batch), q_len=int(q_len), kv_len=int(kv_len), **args)
+    return _result(f"attention[{variant},{phase}]", dev, d,
+                   {"batch": int(batch), "q_len": int(q_len), "kv_len": int(kv_len), "heads": heads, "dtype": dtype})
+
+
+def elementwise(chip: str, kind: str, elements: Any, dtype: str = "bf16", catalog: Catalog | None = None,
+                efficiency: Mapping[str, Any] | None = None) -> OpResult | pd.DataFrame:
+    """A memory-streaming op: ``kind`` is one of copy, scale, add, triad, exp, activation, gated,
+    softmax, rmsnorm, layernorm, rope. ``elements`` may be an array (DataFrame returned)."""
+    dev = device(chip, catalog, efficiency)
+    if _is_array(elements):
+        cols = _int_columns(elements=elements)
+        out = dev.elementwise_columns(kind, cols["elements"], dtype)
+        return _frame(cols, out, dev.vector_peak)
+    d = dev.elementwise(kind, int(elements), dtype)
+    return _result(f"elementwise[{kind}]", dev, d, {"elements": int(elements), "dtype": dtype})
+
+
+def embedding(chip: str, tokens: int, hidden: int, dtype: str = "bf16", catalog: Catalog | None = None,
+              efficiency: Mapping[str, Any] | None = None) -> OpResult:
+    """Token-embedding gather of ``tokens`` rows of ``hidden`` values."""
+    for name, v in (("tokens", tokens), ("hidden", hidden)):
+        if int(v) <= 0:
+            raise _core.InvalidArgument(f"embedding: {name} must be positive, got {v}")
+    r = elementwise(chip, "copy", int(tokens) * int(hidden), dtype, catalog, efficiency)
+    assert isinstance(r, OpResult)
+    return OpResult(**{**r.__dict__, "op": "embedding", "params": {"tokens": tokens, "hidden": hidden, "dtype": dtype}})
+
+
+def lm_head(chip: str, tokens: Any, hidden: int, vocab: int, dtype: str = "bf16", catalog: Catalog | None = None,
+            efficiency: Mapping[str, Any] | None = None) -> OpResult | pd.DataFrame:
+    """Logits for ``tokens`` positions: a GEMM of tokens × vocab × hidden."""
+    return gemm(chip, tokens, vocab, hidden, dtype=dtype, catalog=catalog, efficiency=efficiency)
+
+
+def roofline_data(chip: str, precision: str = "bf16", catalog: Catalog | None = None,
+                  efficiency: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Ceilings of the hierarchical roofline: compute (matrix/vector, peak and achievable) and
+    memory tiers with their ridge points (FLOP/byte)."""
+    return dict(device(chip, catalog, efficiency).roofline(precision))
