@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
@@ -53,6 +54,15 @@ class Device {
   [[nodiscard]] double matrix_rate(hw::Precision p) const { return matrix_[static_cast<std::size_t>(p)]; }
   [[nodiscard]] double hbm_bandwidth() const { return hbm_bw_; }
 
+  /// A tile shape with its reciprocals, precomputed for the GEMM hot path.
+  struct Tile {
+    double m, n, inv_m, inv_n;
+  };
+  [[nodiscard]] const std::vector<Tile>& tiles() const { return tiles_; }
+  /// Compute units as a double (0 when unknown) and its reciprocal.
+  [[nodiscard]] double units_f() const { return units_f_; }
+  [[nodiscard]] double inv_units() const { return inv_units_; }
+
  private:
   hw::Chip chip_;
   hw::EfficiencyPolicy policy_;
@@ -61,6 +71,9 @@ class Device {
   std::optional<FlopRate> vector_;
   double hbm_bw_ = 0.0;
   std::optional<int> units_;
+  std::vector<Tile> tiles_;
+  double units_f_ = 0.0;
+  double inv_units_ = 0.0;
 };
 
 }  // namespace perfmodel::model

@@ -108,36 +108,50 @@ struct TilePlan {
   double tiles_m = 0, tiles_n = 0;
 };
 
+/// floor for 0 <= x < 2^63 by truncation: one instruction, where std::floor is a libm call on
+/// baseline x86-64 (no SSE4.1 round).
+inline double floor_pos(double x) { return static_cast<double>(static_cast<std::int64_t>(x)); }
+
+/// ceil(x / d) for x, d >= 1 given inv = 1/d; the product is corrected for rounding.
+inline double ceil_div(double x, double d, double inv) {
+  double q = floor_pos(x * inv);
+  if (q * d < x) q += 1.0;
+  return q;
+}
+
 // Library GEMM compute time. Each output tile (tm×tn, over all of K) runs on one compute unit;
 // tiles run in waves of `units`. When there are fewer tiles than units the library splits K
 // (split-K / stream-K) into chunks of at least 256 to occupy idle units. The library picks the
 // tile shape with the shortest time; ties keep the earlier (larger) shape.
 TilePlan plan_tiles(const Device& dev, const Gemm& op, double rate) {
-  const auto& shapes = dev.policy().tile_shapes;
-  const auto units = dev.compute_units();
+  const double u = dev.units_f(), inv_u = dev.inv_units();
+  const double m = static_cast<double>(op.m), n = static_cast<double>(op.n), k = static_cast<double>(op.k);
+  const double batch = static_cast<double>(op.batch);
+  const double k_chunks = floor_pos(k * (1.0 / 256.0));
   TilePlan best;
-  best.compute_s = std::numeric_limits<double>::infinity();
-  const double k = static_cast<double>(op.k);
-  for (const auto& s : shapes) {
-    const double tiles_m = std::ceil(static_cast<double>(op.m) / s.m);
-    const double tiles_n = std::ceil(static_cast<double>(op.n) / s.n);
-    const double tiles = tiles_m * tiles_n * static_cast<double>(op.batch);
+  double best_scheduled = std::numeric_limits<double>::infinity();
+  for (const auto& s : dev.tiles()) {
+    const double tiles_m = ceil_div(m, s.m, s.inv_m);
+    const double tiles_n = ceil_div(n, s.n, s.inv_n);
+    const double tiles = tiles_m * tiles_n * batch;
     const double tile_flops = 2.0 * s.m * s.n * k;
     double scheduled = 0;
-    if (units) {
-      const double u = *units;
+    if (u > 0.0) {
       if (tiles < u) {
-        const double split = std::max(1.0, std::min(std::floor(u / tiles), std::floor(k / 256.0)));
+        const double split = std::max(1.0, std::min(floor_pos(u / tiles), k_chunks));
         scheduled = u * tile_flops / split;  // one wave of K-chunks on every unit
       } else {
-        scheduled = std::ceil(tiles / u) * u * tile_flops;
+        scheduled = ceil_div(tiles, u, inv_u) * u * tile_flops;
       }
     } else {
       scheduled = tiles * tile_flops;  // unknown unit count: padding only, no wave quantization
     }
-    const double t = scheduled / rate;
-    if (t < best.compute_s) best = TilePlan{t, scheduled, s.m, s.n, tiles_m, tiles_n};
+    if (scheduled < best_scheduled) {
+      best_scheduled = scheduled;
+      best = TilePlan{0.0, scheduled, static_cast<int>(s.m), static_cast<int>(s.n), tiles_m, tiles_n};
+    }
   }
+  best.compute_s = best_scheduled / rate;
   return best;
 }
 
@@ -191,7 +205,14 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   }
   if (chip_.compute_units.known()) {
     const double n = chip_.compute_units.value_or(0.0);
-    if (n >= 1.0) units_ = static_cast<int>(n);
+    if (n >= 1.0) {
+      units_ = static_cast<int>(n);
+      units_f_ = static_cast<double>(*units_);
+      inv_units_ = 1.0 / units_f_;
+    }
+  }
+  for (const auto& t : policy_.tile_shapes) {
+    tiles_.push_back({static_cast<double>(t.m), static_cast<double>(t.n), 1.0 / t.m, 1.0 / t.n});
   }
 }
 

@@ -1,0 +1,253 @@
+// Operator model: exact small cases worked by hand, physical properties over random shapes,
+// every bad-input class, the roofline, and the speed benchmarks (run with "[!benchmark]").
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/roofline.hpp>
+
+using namespace perfmodel;
+using model::Bound;
+using model::Device;
+using workload::Attention;
+using workload::Elementwise;
+using workload::Gemm;
+using P = hw::Precision;
+
+namespace {
+const Device& h100() {
+  static const Device d = Device::from_catalog(catalog::Catalog::builtin(), "nvidia-h100-sxm");
+  return d;
+}
+const Device& ascend910b() {
+  static const Device d = Device::from_catalog(catalog::Catalog::builtin(), "huawei-ascend-910b");
+  return d;
+}
+
+/// A copy of `base` whose HBM bandwidth is scaled by `k` (a what-if chip).
+Device with_bandwidth(const Device& base, double k) {
+  hw::Chip c = base.chip();
+  const auto& bw = c.main_memory.bandwidth;
+  c.main_memory.bandwidth = hw::Figure<Bandwidth>::known_value(bw.value_or(Bandwidth{}) * k, bw.provenance(), bw.field());
+  return Device(c, base.policy());
+}
+
+bool finite_positive(double x) { return std::isfinite(x) && x > 0.0; }
+}  // namespace
+
+TEST_CASE("GEMM: a large FP8 GEMM on H100 is compute bound at the Hopper fraction", "[model][operators]") {
+  const auto e = model::estimate(h100(), Gemm::of(16384, 16384, 16384, P::fp8));
+  CHECK(e.bound == Bound::compute);
+  CHECK(e.flops.value() == 2.0 * 16384.0 * 16384.0 * 16384.0);
+  // 2^42 FLOP of fp8 in, bf16 out: A and B 2^28 B each, C 2^29 B.
+  CHECK(e.hbm_bytes.value() == Approx(2.0 * 268435456.0 + 536870912.0));
+  const double frac = h100().fractions().matrix;
+  CHECK(e.fraction_of_peak == Approx(frac * e.wave_efficiency).epsilon(0.002));
+  CHECK(e.wave_efficiency > 0.99);
+  CHECK(e.wave_efficiency <= 1.0);
+}
+
+TEST_CASE("GEMM: worked case of wave quantization", "[model][operators]") {
+  // One tile shape, 132 units: 133 tiles of 128x128 need two full waves.
+  hw::EfficiencyPolicy pol = h100().policy();
+  pol.tile_shapes = {{128, 128}};
+  const Device d(h100().chip(), pol);
+  const auto e = model::estimate(d, Gemm::of(128 * 133, 128, 8192, P::bf16));
+  CHECK(e.tile_m == 128);
+  CHECK(e.wave_efficiency == Approx(133.0 / 264.0));
+  const double per_unit = 989.4e12 * pol.matrix.value_or(0) / 132.0;
+  CHECK(e.compute_time.value() == Approx(2.0 * 2.0 * 128 * 128 * 8192 / per_unit));
+}
+
+TEST_CASE("GEMM: small M turns memory bound, tiny ops are latency bound", "[model][operators]") {
+  const auto decode = model::estimate(h100(), Gemm::of(64, 7168, 16384, P::fp8));
+  CHECK(decode.bound == Bound::memory);
+  CHECK(decode.achieved_bandwidth.value() < h100().hbm_bandwidth());
+  const auto tiny = model::estimate(h100(), Gemm::of(16, 16, 16, P::bf16));
+  CHECK(tiny.bound == Bound::latency);
+  CHECK(tiny.time.value() == Approx(tiny.overhead.value()).epsilon(0.01));
+}
+
+TEST_CASE("GEMM: microbenchmark kernel runs at the peak-loop fraction with no HBM traffic", "[model][operators]") {
+  Gemm op = Gemm::of(8192, 8192, 8192, P::fp16);
+  op.kernel = Gemm::Kernel::microbenchmark;
+  const auto e = model::estimate(ascend910b(), op);
+  CHECK(e.hbm_bytes.value() == 0.0);
+  CHECK(e.bound == Bound::compute);
+  CHECK(e.achieved.value() == Approx(313e12 * ascend910b().fractions().matrix_microbenchmark).epsilon(0.01));
+}
+
+TEST_CASE("Property: more bandwidth never slows an op; memory-bound ops speed up in proportion", "[model][operators][property]") {
+  const Device fast = with_bandwidth(h100(), 2.0);
+  std::mt19937_64 rng(42);
+  std::uniform_int_distribution<std::int64_t> dim(1, 20000);
+  for (int i = 0; i < 2000; ++i) {
+    const Gemm g = Gemm::of(dim(rng), dim(rng), dim(rng), i % 2 ? P::bf16 : P::fp8);
+    const auto slow_e = model::estimate(h100(), g), fast_e = model::estimate(fast, g);
+    REQUIRE(fast_e.time.value() <= slow_e.time.value());
+    if (slow_e.bound == Bound::memory && fast_e.bound == Bound::memory) {
+      REQUIRE(fast_e.memory_time.value() == Approx(slow_e.memory_time.value() / 2.0));
+    }
+  }
+  const Elementwise big{Elementwise::Kind::add, 1LL << 30, P::bf16};
+  const double t1 = model::estimate(h100(), big).time.value() - h100().fractions().launch_overhead_s;
+  const double t2 = model::estimate(fast, big).time.value() - h100().fractions().launch_overhead_s;
+  CHECK(t1 / t2 == Approx(2.0));
+}
+
+TEST_CASE("Property: batched GEMM and long streams scale linearly", "[model][operators][property]") {
+  // A batch of b identical large GEMMs takes b times the compute of one (full waves either way).
+  const auto one = model::estimate(h100(), Gemm::of(8448, 8192, 4096, P::bf16));
+  const auto four = model::estimate(h100(), Gemm{8448, 8192, 4096, 4, P::bf16, P::bf16, Gemm::Kernel::library});
+  CHECK(four.flops.value() == 4.0 * one.flops.value());
+  CHECK(four.compute_time.value() == Approx(4.0 * one.compute_time.value()).epsilon(0.02));
+  const auto a = model::estimate(h100(), Elementwise{Elementwise::Kind::copy, 1LL << 28, P::bf16});
+  const auto b = model::estimate(h100(), Elementwise{Elementwise::Kind::copy, 1LL << 29, P::bf16});
+  CHECK(b.memory_time.value() == Approx(2.0 * a.memory_time.value()));
+}
+
+TEST_CASE("Property: no NaN or inf for any valid shape on any chip with a known bandwidth", "[model][operators][property]") {
+  const auto& cat = catalog::Catalog::builtin();
+  std::mt19937_64 rng(7);
+  std::uniform_int_distribution<std::int64_t> small(1, 4096), big(1, 1 << 20);
+  int checked = 0;
+  for (const auto& id : cat.names(catalog::PartKind::chip)) {
+    const hw::Chip& c = cat.chip(id);
+    if (!c.main_memory.bandwidth.known()) continue;
+    const Device d = Device::from_catalog(cat, id);
+    for (P p : hw::kAllPrecisions) {
+      if (!d.supports(p)) continue;
+      for (int i = 0; i < 200; ++i) {
+        const auto g = model::estimate(d, Gemm::of(big(rng), small(rng), big(rng), p, 1 + small(rng) % 8));
+        Attention a = Attention::gqa(i % 2 ? Attention::Phase::decode : Attention::Phase::prefill, small(rng) % 64 + 1,
+                                     1, 1 + big(rng) % 131072, 64, 8, 128);
+        a.q_len = i % 2 ? 1 : a.kv_len;
+        a.compute = p;
+        const auto at = model::estimate(d, a);
+        const auto el = model::estimate(d, Elementwise{static_cast<Elementwise::Kind>(i % 11), big(rng), p});
+        for (const auto* e : {&g, &at, &el}) {
+          REQUIRE(finite_positive(e->time.value()));
+          REQUIRE(std::isfinite(e->achieved.value()));
+          REQUIRE(std::isfinite(e->achieved_bandwidth.value()));
+          REQUIRE(std::isfinite(e->intensity.value()));
+          REQUIRE(std::isfinite(e->fraction_of_peak));
+          REQUIRE(e->fraction_of_peak <= 1.2);
+        }
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked > 5000);
+}
+
+TEST_CASE("Attention: causal FLOPs and MLA cache bytes worked by hand", "[model][operators]") {
+  // Prefill, causal, 1 sequence of 4 tokens, 1 head, d=2: pairs 1+2+3+4 = 10, FLOPs 2*10*(2+2).
+  Attention a = Attention::gqa(Attention::Phase::prefill, 1, 4, 4, 1, 1, 2);
+  CHECK(model::estimate(h100(), a).flops.value() == 80.0);
+  a.causal = false;
+  CHECK(model::estimate(h100(), a).flops.value() == 2.0 * 16 * 4);
+  // Decode with 3 cached + 2 new tokens: query 1 sees 4 keys, query 2 sees 5.
+  Attention d = Attention::gqa(Attention::Phase::decode, 1, 2, 5, 1, 1, 2);
+  CHECK(model::estimate(h100(), d).flops.value() == 2.0 * 9 * 4);
+  // Absorbed MLA: one latent of 576 bf16 values per token is the whole cache.
+  const Attention mla = Attention::mla(Attention::Phase::decode, 1, 1, 1000, 128);
+  const auto e = model::estimate(h100(), mla);
+  const double cache = 1000.0 * 576 * 2, q = 128.0 * 576 * 2, o = 128.0 * 512 * 2;
+  CHECK(e.hbm_bytes.value() == Approx(cache + q + o));
+}
+
+TEST_CASE("Attention: GQA reads fewer KV bytes than MHA at equal FLOPs", "[model][operators]") {
+  const auto mha = model::estimate(h100(), Attention::gqa(Attention::Phase::decode, 32, 1, 8192, 64, 64, 128));
+  const auto gqa = model::estimate(h100(), Attention::gqa(Attention::Phase::decode, 32, 1, 8192, 64, 8, 128));
+  CHECK(mha.flops.value() == gqa.flops.value());
+  CHECK(gqa.hbm_bytes.value() < mha.hbm_bytes.value() / 7.0);
+  CHECK(gqa.time.value() < mha.time.value());
+}
+
+TEST_CASE("Bad input names the parameter", "[model][operators][errors]") {
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(model::estimate(h100(), Gemm::of(0, 8, 8)), Contains("gemm: m must be a positive integer, got 0"));
+  CHECK_THROWS_WITH(model::estimate(h100(), Gemm::of(8, -3, 8)), Contains("n must be a positive"));
+  CHECK_THROWS_WITH(model::estimate(h100(), Gemm::of(8, 8, 8, P::bf16, 0)), Contains("batch"));
+  constexpr std::int64_t huge = std::numeric_limits<std::int64_t>::max() / 4;
+  CHECK_THROWS_WITH(model::estimate(h100(), Gemm::of(huge, huge, 8)), Contains("overflows a 64-bit count"));
+  CHECK_THROWS_WITH(model::estimate(ascend910b(), Gemm::of(8, 8, 8, P::fp8)),
+                    Contains("precision") && Contains("fp8") && Contains("huawei-ascend-910b"));
+  Attention a = Attention::gqa(Attention::Phase::prefill, 1, 10, 5, 8, 8, 64);
+  CHECK_THROWS_WITH(model::estimate(h100(), a), Contains("q_len (10) must not exceed kv_len (5)"));
+  a = Attention::gqa(Attention::Phase::prefill, 1, 5, 5, 8, 3, 64);
+  CHECK_THROWS_WITH(model::estimate(h100(), a), Contains("multiple of kv_heads"));
+  CHECK_THROWS_WITH(model::estimate(h100(), Elementwise{Elementwise::Kind::add, 0, P::bf16}), Contains("elements"));
+  CHECK_THROWS_WITH(workload::embedding(huge, huge), Contains("tokens × hidden overflows"));
+  CHECK_THROWS_WITH(workload::elementwise_kind_from_string("gelu"), Contains("expected one of copy"));
+  CHECK_THROWS_WITH(Device::from_catalog(catalog::Catalog::builtin(), "iluvatar-bi150"),
+                    Contains("memory.main.bandwidth is unknown"));
+  CHECK_THROWS_AS(Device::from_catalog(catalog::Catalog::builtin(), "no-such-chip"), NotFound);
+  std::vector<Gemm> ops{Gemm::of(8, 8, 8), Gemm::of(8, 0, 8)};
+  std::vector<model::OpEstimate> out(2);
+  CHECK_THROWS_WITH(model::estimate(h100(), ops, out), Contains("ops[1]: gemm: n must be"));
+}
+
+TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
+  const auto& cat = catalog::Catalog::builtin();
+  CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");
+  CHECK(cat.efficiency("cambricon-mlu").id == "default");
+  CHECK(h100().policy().id == "nvidia-hopper");
+  CHECK(h100().compute_units() == 132);
+  // A user override changes the estimate and nothing else.
+  hw::EfficiencyPolicy pol = h100().policy();
+  pol.memory = hw::Figure<double>::known_value(0.5, {"test", hw::Confidence::derived, "override", ""});
+  const Device slow(h100().chip(), pol);
+  const Elementwise op{Elementwise::Kind::copy, 1LL << 30, P::bf16};
+  CHECK(model::estimate(slow, op).memory_time.value() ==
+        Approx(model::estimate(h100(), op).memory_time.value() * h100().fractions().memory / 0.5));
+}
+
+TEST_CASE("Roofline: ceilings, ridge points and attainable performance", "[model][roofline]") {
+  const auto r = model::roofline(h100(), P::bf16);
+  REQUIRE(r.compute.front().rate.value() == Approx(989.4e12));
+  REQUIRE(r.memory.front().bandwidth.value() == Approx(3.35e12));
+  CHECK(r.memory.front().ridge.value() == Approx(989.4e12 / 3.35e12));
+  CHECK(r.attainable(ArithmeticIntensity{1.0}).value() == Approx(3.35e12));
+  CHECK(r.attainable(ArithmeticIntensity{1e6}).value() == Approx(989.4e12));
+  const double achievable_top = r.attainable(ArithmeticIntensity{1e6}, true).value();
+  CHECK(achievable_top == Approx(989.4e12 * h100().fractions().matrix));
+  // Every estimate stays under the peak roofline at its intensity.
+  for (std::int64_t m : {1, 16, 256, 4096, 32768}) {
+    const auto e = model::estimate(h100(), Gemm::of(m, 8192, 8192, P::bf16));
+    CHECK(e.achieved.value() <= r.attainable(e.intensity).value() * 1.0000001);
+  }
+  CHECK_THROWS_WITH(model::roofline(ascend910b(), P::fp8), Catch::Matchers::Contains("fp8"));
+}
+
+TEST_CASE("Benchmark: one GEMM estimate vs a baseline FLOP count", "[!benchmark][operators]") {
+  std::vector<Gemm> ops;
+  std::mt19937_64 rng(1);
+  std::uniform_int_distribution<std::int64_t> dim(1, 16384);
+  for (int i = 0; i < 1024; ++i) ops.push_back(Gemm::of(dim(rng), dim(rng), dim(rng), P::bf16));
+  const Device& d = h100();
+  BENCHMARK("baseline: 2*m*n*k of 1024 shapes") {
+    double s = 0;
+    for (const auto& g : ops) s += 2.0 * static_cast<double>(g.m) * static_cast<double>(g.n) * static_cast<double>(g.k);
+    return s;
+  };
+  BENCHMARK("estimate: 1024 GEMMs") {
+    double s = 0;
+    for (const auto& g : ops) s += model::estimate(d, g).time.value();
+    return s;
+  };
+  BENCHMARK("estimate: 1024 attention decode steps") {
+    double s = 0;
+    for (const auto& g : ops) {
+      s += model::estimate(d, Attention::gqa(Attention::Phase::decode, 1 + g.m % 128, 1, g.k, 64, 8, 128)).time.value();
+    }
+    return s;
+  };
+}
