@@ -22,6 +22,14 @@ from .operators import OpResult, attention, efficiency_policy, elementwise, embe
 
 __version__: str = _core.__version__
 
+
+def __getattr__(name: str):  # lazy: perfmodel.plot imports matplotlib only when first used
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'perfmodel' has no attribute {name!r}")
+
 __all__ = [
     "__version__",
     "ConfigError",
@@ -39,6 +47,7 @@ __all__ = [
     "export_control",
     "gemm",
     "lm_head",
+    "plot",
     "roofline_data",
     "system_totals",
     "units",

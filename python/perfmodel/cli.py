@@ -8,7 +8,7 @@ import math
 import sys
 from typing import Any, Sequence
 
-from . import Error, __version__, units
+from . import Error, InvalidArgument, __version__, units
 from . import catalog as _catalog
 
 
@@ -122,6 +122,57 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_roofline(args: argparse.Namespace) -> int:
+    from .operators import gemm, roofline_data
+    from .plot import roofline, roofline_ceilings
+
+    cat = _cat(args)
+    ops = [gemm(chip, m, n, k, dtype=args.precision, catalog=cat) for chip in args.ids for m, n, k in args.gemm or ()]
+    try:
+        roofline(args.ids, ops=ops, precision=args.precision, path=args.out, catalog=cat)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    for chip in args.ids:
+        data = roofline_data(chip, args.precision, cat)
+        parts = []
+        for kind in (False, True):
+            ceilings = roofline_ceilings(data, kind)
+            if ceilings is not None:
+                (top, *_), tier = ceilings
+                parts.append(f"{'achievable' if kind else 'peak'} {_num(top['flops'] / 1e12)} TFLOP/s, "
+                             f"{tier['name'].replace(' (achievable)', '')} {_num(tier['bandwidth'] / 1e9)} GB/s, "
+                             f"ridge {_num(top['flops'] / tier['bandwidth'])} FLOP/byte")
+        print(f"{data['chip']} ({args.precision}): " + "; ".join(parts))
+    for op in ops:
+        print(f"  {op.chip}: gemm {op.params['m']}x{op.params['n']}x{op.params['k']} at "
+              f"{_num(op.intensity)} FLOP/byte -> {_num(op.achieved_flops / 1e12)} TFLOP/s "
+              f"({op.fraction_of_peak:.1%} of peak, {op.bound}-bound)")
+    print(f"wrote {args.out}")
+    return 0
+
+
+def _cmd_gemm(args: argparse.Namespace) -> int:
+    from .operators import gemm
+
+    r = gemm(args.chip, args.m, args.n, args.k, dtype=args.dtype, catalog=_cat(args))
+    if args.json:
+        print(json.dumps(r.to_dict(), indent=2))
+        return 0
+    rows = [
+        ["time", f"{r.time_s * 1e6:.4g} us"],
+        ["throughput", f"{_num(r.achieved_flops / 1e12)} TFLOP/s"],
+        ["fraction of peak", f"{r.fraction_of_peak:.1%} (peak {_num(r.peak_flops / 1e12)} TFLOP/s)"],
+        ["bandwidth", f"{_num(r.achieved_bandwidth / 1e9)} GB/s"],
+        ["intensity", f"{_num(r.intensity)} FLOP/byte"],
+        ["bound", r.bound],
+        ["tile", "x".join(map(str, r.tile)) if r.tile else "-"],
+        ["wave efficiency", f"{r.wave_efficiency:.1%}"],
+    ]
+    print(f"gemm {args.m}x{args.n}x{args.k} {args.dtype} on {r.chip}")
+    print(_table(["field", "value"], rows, set()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perfmodel",
@@ -154,6 +205,24 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("export-control", help="TPP, performance density and ECCN 3A090 class per chip")
     p.add_argument("ids", nargs="*", help="chip ids (default: all chips)")
     p.set_defaults(func=_cmd_export_control)
+
+    p = sub.add_parser("roofline", help="plot rooflines of chips (PNG or SVG) and print their ridge points")
+    p.add_argument("ids", nargs="+", help="chip ids or aliases")
+    p.add_argument("--precision", default="bf16", help="compute precision (default: bf16)")
+    p.add_argument("--out", default="roofline.png", metavar="PATH",
+                   help="output .png or .svg (default: roofline.png)")
+    p.add_argument("--gemm", nargs=3, type=int, action="append", metavar=("M", "N", "K"),
+                   help="also plot this GEMM on every chip (repeatable)")
+    p.set_defaults(func=_cmd_roofline)
+
+    p = sub.add_parser("gemm", help="estimate one GEMM (M x K times K x N) on a chip")
+    p.add_argument("chip", help="chip id or alias")
+    p.add_argument("m", type=int, help="rows of A and C")
+    p.add_argument("n", type=int, help="columns of B and C")
+    p.add_argument("k", type=int, help="reduction dimension")
+    p.add_argument("--dtype", default="bf16", help="operand precision (default: bf16)")
+    p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
+    p.set_defaults(func=_cmd_gemm)
     return parser
 
 

@@ -1,0 +1,277 @@
+"""Plots: multi-chip rooflines and operator-efficiency curves.
+
+matplotlib is imported inside the functions only, so ``import perfmodel`` never pulls it in.
+The figures are plain :class:`matplotlib.figure.Figure` objects built without pyplot, so no GUI
+backend is needed (saving uses Agg for PNG and the SVG backend for SVG).
+
+>>> import perfmodel, perfmodel.plot
+>>> fig = perfmodel.plot.roofline(["h100", "910b"], ops=[perfmodel.gemm("h100", 4096, 4096, 4096)])
+>>> fig = perfmodel.plot.efficiency(["h100", "910b"], "gemm", path="gemm.svg")
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from .catalog import Catalog
+from .operators import OpResult, attention, device, elementwise, gemm, roofline_data
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+__all__ = ["EFFICIENCY_FAMILIES", "SAVE_FORMATS", "efficiency", "roofline", "roofline_ceilings"]
+
+#: File extensions ``path`` may have.
+SAVE_FORMATS = ("png", "svg")
+
+#: op_family -> (x axis label, y axis label) for :func:`efficiency`.
+EFFICIENCY_FAMILIES: dict[str, tuple[str, str]] = {
+    "gemm": ("M = N = K", "fraction of peak FLOP/s"),
+    "gemm-skinny": ("M (N = K = 8192)", "fraction of peak FLOP/s"),
+    "attention": ("sequence length (prefill, q = kv, 32 heads × 128)", "fraction of peak FLOP/s"),
+    "elementwise": ("elements (add)", "fraction of memory bandwidth"),
+}
+
+_TERA = 1e12
+_MARKERS = "osD^vPX*"
+_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.75, "pad": 0.5}
+OpLike = Union[OpResult, "tuple[str, OpResult]"]
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _save_format(path: PathLike | None) -> str | None:
+    """The format for ``path`` from its extension; InvalidArgument if it is not PNG or SVG."""
+    if path is None:
+        return None
+    ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if ext not in SAVE_FORMATS:
+        allowed = ", ".join("." + f for f in SAVE_FORMATS)
+        raise _core.InvalidArgument(
+            f"cannot save a plot to {os.fspath(path)!r}: the extension must be one of {allowed}")
+    return ext
+
+
+def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
+    """``ax`` and its root figure, or a new pyplot-free figure with one axes."""
+    if ax is not None:
+        return ax.figure.figure, ax  # SubFigure.figure and Figure.figure are the root figure
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, 5.5), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _finish(fig: Figure, path: PathLike | None, fmt: str | None) -> Figure:
+    if path is not None:
+        fig.savefig(path, format=fmt)
+    return fig
+
+
+def roofline_ceilings(data: dict[str, Any], achievable: bool) -> tuple[list[dict[str, Any]], dict[str, Any]] | None:
+    """Compute ceilings (highest first) and the bounding off-chip memory tier of one roofline.
+
+    ``data`` is a :func:`perfmodel.roofline_data` dict; ``achievable`` selects the peak or the
+    achievable ceilings. The bounding tier is the slowest off-chip tier (the slowest tier if all
+    are on chip). ``None`` if the data has no ceilings of that kind.
+    """
+    compute = sorted((c for c in data["compute"] if bool(c["achievable"]) == achievable),
+                     key=lambda c: -c["flops"])
+    memory = [m for m in data["memory"] if bool(m["achievable"]) == achievable]
+    if not compute or not memory:
+        return None
+    offchip = [m for m in memory if not m["onchip"]] or memory
+    return compute, min(offchip, key=lambda m: m["bandwidth"])
+
+
+def _op_label(op: OpResult) -> str:
+    p = op.params
+    if op.op == "gemm" and {"m", "n", "k"} <= set(p):
+        return f"gemm {p['m']}×{p['n']}×{p['k']} {p.get('dtype', '')}".rstrip()
+    if "q_len" in p:
+        return f"{op.op} q={p['q_len']} kv={p['kv_len']}"
+    if "elements" in p:
+        return f"{op.op} n={p['elements']}"
+    return op.op
+
+
+def _ops(ops: Iterable[OpLike] | None, chips: Sequence[str]) -> list[tuple[str, OpResult]]:
+    """``ops`` as (label, OpResult) pairs, checked to be plottable against ``chips``."""
+    out = []
+    for item in ops or ():
+        label, op = (_op_label(item), item) if isinstance(item, OpResult) else (None, None)
+        if op is None and isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], OpResult):
+            label, op = str(item[0]), item[1]
+        if op is None:
+            raise _core.InvalidArgument(f"roofline: ops entries must be OpResult or (label, OpResult), got {item!r}")
+        if op.chip not in chips:
+            raise _core.InvalidArgument(
+                f"roofline: op {label!r} was estimated on {op.chip}, which is not among the plotted chips "
+                f"({', '.join(chips)})")
+        if not (op.intensity > 0 and op.achieved_flops > 0):
+            raise _core.InvalidArgument(
+                f"roofline: op {label!r} has intensity {op.intensity:g} FLOP/byte and {op.achieved_flops:g} "
+                "FLOP/s; a log-log roofline needs both positive")
+        out.append((label, op))
+    return out
+
+
+def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, precision: str = "bf16",
+             ax: Axes | None = None, path: PathLike | None = None, achievable: bool = True,
+             catalog: Catalog | None = None) -> Figure:
+    """Log-log rooflines of ``chips`` at ``precision`` on one axes, in TFLOP/s vs FLOP/byte.
+
+    Per chip (one colour each): the peak roofline (solid) and, if ``achievable``, the achievable
+    one (dashed), each bounded by the top compute ceiling and the slowest off-chip memory tier.
+    Lower compute ceilings (e.g. vector) and on-chip tiers are drawn thin in the same style. Every
+    compute ceiling is labelled with its TFLOP/s and every ridge point with its intensity.
+
+    ``ops`` are :class:`~perfmodel.OpResult` objects (or ``(label, OpResult)`` tuples), drawn as
+    points at (intensity, achieved FLOP/s) in the colour of their chip, which must be plotted.
+    Draws on ``ax`` if given, else on a new figure; saves to ``path`` (``.png`` or ``.svg``) if
+    given. Returns the figure. A chip without ``precision`` raises :class:`perfmodel.Error`.
+    """
+    fmt = _save_format(path)
+    names = [chips] if isinstance(chips, str) else list(chips)
+    if not names:
+        raise _core.InvalidArgument("roofline: no chips given")
+    datas = [roofline_data(c, precision, catalog) for c in names]
+    ids = [d["chip"] for d in datas]
+    dupes = sorted({c for c in ids if ids.count(c) > 1})
+    if dupes:
+        raise _core.InvalidArgument(f"roofline: chip listed more than once: {', '.join(dupes)}")
+    points = _ops(ops, ids)
+
+    lines = []  # (chip index, achievable?, compute ceilings, bounding tier)
+    for i, d in enumerate(datas):
+        for kind in [False, True] if achievable else [False]:
+            ceilings = roofline_ceilings(d, kind)
+            if ceilings is None and not kind:
+                raise _core.InvalidArgument(f"roofline: {d['chip']} has no {precision} compute or memory ceiling")
+            if ceilings is not None:
+                lines.append((i, kind, *ceilings))
+    ridges = [c["flops"] / m["bandwidth"] for d in datas for c in d["compute"] for m in d["memory"]]
+    op_x = [op.intensity for _, op in points]
+    lo = 10.0 ** math.floor(math.log10(min([min(ridges) / 30, *(x / 3 for x in op_x)])))
+    hi = 10.0 ** math.ceil(math.log10(max(ridges + op_x) * 100))
+    ymin = min([tier["bandwidth"] * lo for *_, tier in lines] + [op.achieved_flops for _, op in points]) / 2 / _TERA
+    ymax = max(c["flops"] for d in datas for c in d["compute"]) * 5 / _TERA
+
+    fig, ax = _axes(ax)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(ymin, ymax)
+    labels = []  # (y in TFLOP/s, text, colour): compute ceilings, placed without overlaps below
+    for n, (i, kind, compute, tier) in enumerate(lines):
+        d, color, style = datas[i], f"C{i % 10}", "--" if kind else "-"
+        what = "achievable" if kind else "peak"
+        top, bw = compute[0]["flops"] / _TERA, tier["bandwidth"] / _TERA
+        ridge = top / bw
+        ax.plot([lo, ridge, hi], [bw * lo, top, top], style, color=color, lw=2,
+                label=f"{d['chip']} {what} ({tier['name'].replace(' (achievable)', '')} {bw * 1e3:,.0f} GB/s)")
+        ax.plot([ridge], [top], "o", color=color, ms=4)
+        ax.annotate(f"{d['chip']} {what}: ridge {ridge:.3g} FLOP/byte", (ridge, top), xycoords="data",
+                    xytext=(0.02, 0.98 - 0.04 * n), textcoords="axes fraction", ha="left", va="top",
+                    color=color, fontsize=7,
+                    arrowprops=dict(arrowstyle="->", color=color, lw=0.5, alpha=0.5, shrinkA=2, shrinkB=3))
+        for c in compute[1:]:
+            ax.plot([c["flops"] / _TERA / bw, hi], [c["flops"] / _TERA] * 2, style, color=color, lw=0.8)
+        for m in d["memory"]:
+            if bool(m["achievable"]) == kind and m is not tier:
+                mbw = m["bandwidth"] / _TERA
+                ax.plot([lo, top / mbw], [mbw * lo, top], style, color=color, lw=0.8, alpha=0.7,
+                        label=f"_{d['chip']} {m['name']}")
+        labels += [(c["flops"] / _TERA, f"{c['name'].removeprefix(precision + ' ')} {c['flops'] / _TERA:,.4g} TFLOP/s",
+                    color) for c in compute]
+    # Compute-ceiling labels at the right edge, nudged up so that no two overlap.
+    height_pt = ax.get_position().height * fig.get_size_inches()[1] * 72
+    gap = 9.0 / height_pt * math.log10(ymax / ymin)
+    prev = -math.inf
+    for y, text, color in sorted(labels):
+        prev = max(math.log10(y) + 0.1 * gap, prev + gap)
+        ax.text(hi / 1.15, 10.0 ** prev, text, ha="right", va="bottom", color=color, fontsize=7, bbox=_BOX)
+
+    for i, d in enumerate(datas):
+        mine = [p for p in points if p[1].chip == d["chip"]]
+        for j, (label, op) in enumerate(mine):
+            x, y = op.intensity, op.achieved_flops / _TERA
+            ax.plot([x], [y], _MARKERS[j % len(_MARKERS)], color=f"C{i % 10}", ms=7, mec="black", mew=0.6,
+                    label=f"{label} ({d['chip']})")
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(7, -3), fontsize=7, color=f"C{i % 10}",
+                        bbox=_BOX)
+
+    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
+    ax.set_ylabel("TFLOP/s")
+    ax.set_title(f"Roofline ({precision}; solid = peak, dashed = achievable)" if achievable
+                 else f"Roofline ({precision})")
+    ax.grid(True, which="major", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    return _finish(fig, path, fmt)
+
+
+def _sizes(sizes: Any, family: str) -> np.ndarray:
+    if sizes is None:
+        return 2 ** np.arange(10, 31, 2) if family == "elementwise" else 2 ** np.arange(6, 16)
+    a = np.asarray(sizes)
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iuf" or not np.all(a > 0):
+        raise _core.InvalidArgument(f"efficiency: sizes must be a non-empty list of positive integers, got {sizes!r}")
+    return a
+
+
+def _efficiency_values(chip: str, family: str, sizes: np.ndarray, precision: str,
+                       catalog: Catalog | None) -> np.ndarray:
+    if family == "gemm":
+        df = gemm(chip, sizes, sizes, sizes, dtype=precision, catalog=catalog)
+    elif family == "gemm-skinny":
+        df = gemm(chip, sizes, 8192, 8192, dtype=precision, catalog=catalog)
+    elif family == "attention":
+        df = attention(chip, "prefill", q_len=sizes, kv_len=sizes, heads=32, head_dim=128, dtype=precision,
+                       catalog=catalog)
+    else:
+        df = elementwise(chip, "add", sizes, dtype=precision, catalog=catalog)
+        return np.asarray(df["achieved_bandwidth"], dtype=float) / device(chip, catalog).memory_bandwidth
+    return np.asarray(df["fraction_of_peak"], dtype=float)
+
+
+def efficiency(chip: str | Sequence[str], op_family: str = "gemm", sizes: Sequence[int] | np.ndarray | None = None,
+               precision: str = "bf16", ax: Axes | None = None, path: PathLike | None = None,
+               catalog: Catalog | None = None) -> Figure:
+    """Achieved fraction of peak vs problem size (log x), one line per chip.
+
+    ``op_family`` is one of :data:`EFFICIENCY_FAMILIES`: ``"gemm"`` (square M = N = K),
+    ``"gemm-skinny"`` (M = size, N = K = 8192), ``"attention"`` (prefill, q = kv = size, 32 heads
+    of 128) — all as fraction of peak FLOP/s at ``precision`` — or ``"elementwise"`` (add of
+    ``size`` elements, as fraction of the memory bandwidth). ``sizes`` defaults to the powers of
+    two 64..32768 (2**10..2**30 in steps of 4x for elementwise). Draws on ``ax`` or a new figure,
+    saves to ``path`` (``.png``/``.svg``) if given, and returns the figure.
+    """
+    if op_family not in EFFICIENCY_FAMILIES:
+        raise _core.InvalidArgument(
+            f"efficiency: unknown op_family {op_family!r}; valid: {', '.join(EFFICIENCY_FAMILIES)}")
+    fmt = _save_format(path)
+    names = [chip] if isinstance(chip, str) else list(chip)
+    if not names:
+        raise _core.InvalidArgument("efficiency: no chips given")
+    x = _sizes(sizes, op_family)
+    curves = [(device(c, catalog).chip, _efficiency_values(c, op_family, x, precision, catalog)) for c in names]
+
+    fig, ax = _axes(ax)
+    for i, (cid, y) in enumerate(curves):
+        ax.plot(x, y, "o-", color=f"C{i % 10}", ms=4, label=cid)
+    ax.axhline(1.0, color="0.5", lw=0.8, ls=":")
+    ax.set_xscale("log", base=2)
+    ymax = max(float(np.nanmax(y)) for _, y in curves)
+    ax.set_ylim(0, max(1.05, ymax * 1.05))
+    xlabel, ylabel = EFFICIENCY_FAMILIES[op_family]
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{op_family} efficiency ({precision})")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    return _finish(fig, path, fmt)

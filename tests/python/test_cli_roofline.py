@@ -1,0 +1,61 @@
+"""The `perfmodel roofline` and `perfmodel gemm` commands."""
+
+import json
+import subprocess
+import sys
+
+import perfmodel
+
+
+def _cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "perfmodel", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_roofline_writes_plot_and_prints_ridges(tmp_path):
+    out = tmp_path / "roof.png"
+    r = _cli("roofline", "h100", "910b", "--out", str(out), "--gemm", "4096", "4096", "4096",
+             "--gemm", "16", "8192", "8192")
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("nvidia-h100-sxm (bf16): peak 989 TFLOP/s, HBM3 3,350 GB/s, ridge 295 FLOP/byte")
+    assert "achievable 683 TFLOP/s" in lines[0] and "ridge 233 FLOP/byte" in lines[0]
+    assert lines[1].startswith("huawei-ascend-910b (bf16): peak 295 TFLOP/s")
+    assert sum("gemm 4096x4096x4096" in line for line in lines) == 2
+    assert lines[-1] == f"wrote {out}"
+
+
+def test_cli_roofline_default_out_and_svg(tmp_path):
+    assert _cli("roofline", "h100", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "roofline.png").exists()
+    assert _cli("roofline", "b200", "--precision", "fp8", "--out", "r.svg", cwd=tmp_path).returncode == 0
+    assert "<svg" in (tmp_path / "r.svg").read_text()
+
+
+def test_cli_roofline_errors_exit_2(tmp_path):
+    r = _cli("roofline", "h100", "--out", str(tmp_path / "r.pdf"))
+    assert r.returncode == 2 and r.stderr.startswith("perfmodel: error: ") and "r.pdf" in r.stderr
+    r = _cli("roofline", "h100", "910b", "--precision", "fp8", "--out", str(tmp_path / "r.png"))
+    assert r.returncode == 2 and "huawei-ascend-910b" in r.stderr and "fp8" in r.stderr
+    r = _cli("roofline", "h100", "--out", str(tmp_path / "missing-dir" / "r.png"))
+    assert r.returncode == 2 and "cannot write" in r.stderr
+
+
+def test_cli_gemm_table_and_json():
+    r = _cli("gemm", "h100", "8192", "8192", "8192", "--dtype", "fp8")
+    assert r.returncode == 0, r.stderr
+    est = perfmodel.gemm("h100", 8192, 8192, 8192, dtype="fp8")
+    assert r.stdout.splitlines()[0] == "gemm 8192x8192x8192 fp8 on nvidia-h100-sxm"
+    for text in (f"{est.time_s * 1e6:.4g} us", "TFLOP/s", f"{est.fraction_of_peak:.1%}", "GB/s",
+                 f"bound             {est.bound}", "x".join(map(str, est.tile))):
+        assert text in r.stdout
+    js = json.loads(_cli("gemm", "h100", "4096", "4096", "4096", "--json").stdout)
+    assert js["chip"] == "nvidia-h100-sxm" and js["m"] == 4096 and js["dtype"] == "bf16"
+    assert js["time_s"] > 0 and js["bound"] in {"compute", "memory", "latency"}
+
+
+def test_cli_gemm_fp8_on_910b_exits_2_naming_fp8():
+    r = _cli("gemm", "huawei-ascend-910b", "4096", "4096", "4096", "--dtype", "fp8")
+    assert r.returncode == 2
+    assert r.stdout == ""
+    assert r.stderr.startswith("perfmodel: error: ") and "fp8" in r.stderr

@@ -1,0 +1,153 @@
+"""perfmodel.plot: rooflines and efficiency curves (matplotlib imported lazily)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import perfmodel
+import perfmodel.plot as plot
+
+CHIPS = ["nvidia-h100-sxm", "huawei-ascend-910b"]
+
+
+def _labelled_lines(fig):
+    return {line.get_label(): line for line in fig.axes[0].lines if not line.get_label().startswith("_")}
+
+
+def test_import_perfmodel_does_not_import_matplotlib():
+    code = "import sys, perfmodel, perfmodel.plot; print(any(m.split('.')[0] == 'matplotlib' for m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_roofline_has_peak_and_achievable_line_per_chip_on_log_log_axes():
+    fig = plot.roofline(["h100", "910b"])
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert ax.get_xlabel() == "arithmetic intensity (FLOP/byte)"
+    assert ax.get_ylabel() == "TFLOP/s"
+    lines = _labelled_lines(fig)
+    for chip in CHIPS:
+        peak = next(line for label, line in lines.items() if label.startswith(f"{chip} peak"))
+        ach = next(line for label, line in lines.items() if label.startswith(f"{chip} achievable"))
+        assert peak.get_linestyle() == "-" and ach.get_linestyle() == "--"
+        assert peak.get_color() == ach.get_color()
+        data = perfmodel.roofline_data(chip)
+        top = max(c["flops"] for c in data["compute"] if not c["achievable"])
+        assert max(peak.get_ydata()) == pytest.approx(top / 1e12)
+    assert len({line.get_color() for label, line in lines.items()}) == 2
+
+
+def test_roofline_annotates_ridges_and_compute_ceilings():
+    fig = plot.roofline("h100")
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "nvidia-h100-sxm peak: ridge 295 FLOP/byte" in texts
+    assert "nvidia-h100-sxm achievable: ridge 233 FLOP/byte" in texts
+    assert "matrix 989.4 TFLOP/s" in texts
+    assert any(t.startswith("vector ") and t.endswith(" TFLOP/s") for t in texts)
+
+
+def test_roofline_without_achievable_draws_peak_only():
+    labels = list(_labelled_lines(plot.roofline("h100", achievable=False)))
+    assert [label for label in labels if "achievable" in label] == []
+    assert any(label.startswith("nvidia-h100-sxm peak") for label in labels)
+
+
+def test_roofline_ops_are_points_in_their_chip_colour():
+    g = perfmodel.gemm("h100", 4096, 4096, 4096)
+    a = perfmodel.attention("910b", q_len=2048, kv_len=2048)
+    fig = plot.roofline(["h100", "910b"], ops=[g, ("my attention", a)])
+    lines = _labelled_lines(fig)
+    point = lines["gemm 4096×4096×4096 bf16 (nvidia-h100-sxm)"]
+    assert point.get_xdata()[0] == pytest.approx(g.intensity)
+    assert point.get_ydata()[0] == pytest.approx(g.achieved_flops / 1e12)
+    assert point.get_color() == next(line.get_color() for label, line in lines.items()
+                                     if label.startswith("nvidia-h100-sxm peak"))
+    assert lines["my attention (huawei-ascend-910b)"].get_ydata()[0] == pytest.approx(a.achieved_flops / 1e12)
+    assert "my attention" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_roofline_rejects_ops_of_unplotted_chips_and_bad_entries():
+    with pytest.raises(perfmodel.InvalidArgument, match="nvidia-b200"):
+        plot.roofline("h100", ops=[perfmodel.gemm("b200", 1024, 1024, 1024)])
+    with pytest.raises(perfmodel.InvalidArgument, match="OpResult"):
+        plot.roofline("h100", ops=[("label", 3.0)])
+
+
+def test_roofline_draws_on_given_axes():
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax1, ax2 = fig.subplots(1, 2)
+    assert plot.roofline("h100", ax=ax2) is fig
+    assert not ax1.lines and ax2.lines
+
+
+def test_roofline_saves_png_and_svg(tmp_path):
+    png, svg = tmp_path / "r.png", tmp_path / "r.SVG"
+    plot.roofline(["h100", "910b"], path=png)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    plot.roofline("h100", path=str(svg))
+    assert "<svg" in svg.read_text()
+
+
+def test_roofline_bad_extension_names_path_and_allowed(tmp_path):
+    bad = tmp_path / "roofline.pdf"
+    with pytest.raises(perfmodel.InvalidArgument, match=r"roofline\.pdf.*\.png, \.svg"):
+        plot.roofline("h100", path=bad)
+    assert not bad.exists()
+
+
+def test_roofline_missing_precision_and_no_chips():
+    with pytest.raises(perfmodel.Error, match="huawei-ascend-910b.*fp8"):
+        plot.roofline(["h100", "huawei-ascend-910b"], precision="fp8")
+    with pytest.raises(perfmodel.InvalidArgument, match="no chips"):
+        plot.roofline([])
+    with pytest.raises(perfmodel.InvalidArgument, match="more than once"):
+        plot.roofline(["h100", "nvidia-h100-sxm"])
+
+
+def test_efficiency_square_gemm():
+    fig = plot.efficiency("nvidia-h100-sxm")
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log"
+    (line,) = _labelled_lines(fig).values()
+    x, y = np.asarray(line.get_xdata()), np.asarray(line.get_ydata())
+    assert list(x) == [2 ** i for i in range(6, 16)]
+    assert np.all((y > 0) & (y <= 1.2))
+    df = perfmodel.gemm("h100", np.array([128, 16384]), np.array([128, 16384]), np.array([128, 16384]))
+    assert list(y[x == 128]) + list(y[x == 16384]) == pytest.approx(list(df["fraction_of_peak"]))
+    assert y[x == 16384][0] > y[x == 128][0]
+
+
+@pytest.mark.parametrize("family", ["gemm-skinny", "attention", "elementwise"])
+def test_efficiency_families_one_line_per_chip(family, tmp_path):
+    fig = plot.efficiency(["h100", "910b"], family, path=tmp_path / f"{family}.png")
+    lines = _labelled_lines(fig)
+    assert list(lines) == CHIPS
+    for line in lines.values():
+        y = np.asarray(line.get_ydata())
+        assert np.all((y > 0) & (y <= 1.2))
+        assert y[-1] > y[0]
+    assert (tmp_path / f"{family}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_efficiency_elementwise_is_fraction_of_memory_bandwidth():
+    sizes = [1 << 20, 1 << 28]
+    (line,) = _labelled_lines(plot.efficiency("h100", "elementwise", sizes=sizes)).values()
+    df = perfmodel.elementwise("h100", "add", np.array(sizes))
+    bw = perfmodel.operators.device("h100").memory_bandwidth
+    assert list(line.get_ydata()) == pytest.approx(list(df["achieved_bandwidth"] / bw))
+
+
+def test_efficiency_bad_inputs(tmp_path):
+    with pytest.raises(perfmodel.InvalidArgument, match="gemm, gemm-skinny, attention, elementwise"):
+        plot.efficiency("h100", "conv")
+    with pytest.raises(perfmodel.InvalidArgument, match="sizes"):
+        plot.efficiency("h100", sizes=[0, 64])
+    with pytest.raises(perfmodel.InvalidArgument, match=r"e\.jpg"):
+        plot.efficiency("h100", path=tmp_path / "e.jpg")
+    with pytest.raises(perfmodel.Error, match="fp8"):
+        plot.efficiency("910b", precision="fp8")
