@@ -5,6 +5,8 @@
 // Users calibrate by copying a policy, changing fields and passing it to model::Device.
 
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <libperfmodel/hw/figure.hpp>
@@ -18,6 +20,18 @@ struct TileShape {
   int n = 128;
 };
 
+/// Achievable behaviour of one interconnect fabric of a chip family (a scale-up topology such as
+/// "single-hop-switched", or "scale-out" for the NIC network). Absent fields use defaults
+/// documented in model/collectives.cpp.
+struct FabricEfficiency {
+  Figure<double> bandwidth;        ///< fraction of per-direction link bandwidth (ring, direct, all-to-all)
+  Figure<double> in_network;       ///< fraction for in-switch reduction (NVLS/SHARP)
+  Figure<Seconds> step_latency;    ///< per algorithm step (hop + synchronisation)
+  Figure<Seconds> a2a_latency;     ///< fixed cost of one MoE dispatch/combine kernel
+  Figure<Seconds> dispatch_overhead;  ///< extra fixed cost of dispatch (routing layout, quantisation)
+  Figure<Bytes> half_size;         ///< message size reaching half the peak bandwidth
+};
+
 struct EfficiencyPolicy {
   std::string id;  ///< the family id, or "default"
   std::string name;
@@ -29,6 +43,15 @@ struct EfficiencyPolicy {
   Figure<double> memory;     ///< streaming kernels, fraction of HBM bandwidth
   Figure<Seconds> launch_overhead;  ///< fixed per-kernel floor (launch, prologue, pipeline fill)
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
+  std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
+
+  /// The fabric's parameters, or nullptr when the policy has none for it.
+  [[nodiscard]] const FabricEfficiency* fabric(std::string_view fabric_name) const {
+    for (const auto& [n, f] : fabrics) {
+      if (n == fabric_name) return &f;
+    }
+    return nullptr;
+  }
 };
 
 }  // namespace perfmodel::hw

@@ -231,6 +231,7 @@ hw::Figure<units::Quantity<D>> quantity(Reader& parent, std::string_view key,
                                        : D == units::dim::byte      ? "80 GB"
                                        : D == units::dim::power     ? "700 W"
                                        : D == units::dim::frequency ? "1.98 GHz"
+                                       : D == units::dim::time      ? "4 us"
                                                                     : "25000 USD") +
                            "\", got " + show(v));
         }
@@ -514,6 +515,27 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
       });
   for (const char* key : {"matrix", "memory", "launch_overhead"}) {
     if (!r.has(key)) r.fail_key(key, "required field is missing");
+  }
+  if (r.has("fabrics")) {
+    Reader fr = r.child("fabrics");
+    static constexpr std::array<std::string_view, 6> kFabrics{
+        "single-hop-switched", "full-mesh", "two-tier-clos", "torus-2d", "torus-3d", "scale-out"};
+    for (std::string_view name : kFabrics) {
+      if (!fr.has(name)) continue;
+      Reader f = fr.child(name);
+      hw::FabricEfficiency fe;
+      const std::string base = "fabrics." + std::string(name) + ".";
+      fe.bandwidth = fraction(f, "bandwidth");
+      fe.in_network = fraction(f, "in_network");
+      fe.step_latency = quantity<units::dim::time>(f, "step_latency", base + "step_latency");
+      fe.a2a_latency = quantity<units::dim::time>(f, "a2a_latency", base + "a2a_latency");
+      fe.dispatch_overhead = quantity<units::dim::time>(f, "dispatch_overhead", base + "dispatch_overhead");
+      fe.half_size = quantity<units::dim::byte>(f, "half_size", base + "half_size");
+      if (!f.has("bandwidth")) f.fail_key("bandwidth", "required field is missing");
+      f.finish();
+      e.fabrics.emplace_back(std::string(name), std::move(fe));
+    }
+    fr.finish();
   }
   if (const bj::value* t = r.get("tile_shapes")) {
     if (!t->is_array() || t->as_array().empty()) r.fail_key("tile_shapes", "expected a non-empty array of [m, n] pairs, got " + show(*t));

@@ -17,6 +17,7 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
 
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
 from . import catalog, units
+from .collectives import CollectiveResult, collective, moe_exchange
 from .compare import compare, export_control, system_totals
 from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
@@ -39,6 +40,9 @@ __all__ = [
     "OpResult",
     "UnitMismatch",
     "attention",
+    "collective",
+    "CollectiveResult",
+    "moe_exchange",
     "catalog",
     "compare",
     "efficiency_policy",

@@ -223,7 +223,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dtype", default="bf16", help="operand precision (default: bf16)")
     p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
     p.set_defaults(func=_cmd_gemm)
+
+    p = sub.add_parser("collective", help="time and nccl-tests bandwidths of a collective on a system")
+    p.add_argument("system", help="system id or alias")
+    p.add_argument("kind", help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
+    p.add_argument("--ranks", type=int, default=None, help="ranks taking part (default: all)")
+    p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list, e.g. 1K:8G")
+    p.add_argument("--algorithm", default=None, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
+    p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
+    p.add_argument("--csv", action="store_true", help="print CSV")
+    p.set_defaults(func=_cmd_collective)
     return parser
+
+
+def _cmd_collective(args: argparse.Namespace) -> int:
+    from .collectives import collective, parse_sizes
+
+    df = collective(args.system, args.kind, parse_sizes(args.sizes), args.ranks, args.algorithm, nodes=args.nodes,
+                    catalog=_cat(args))
+    if args.csv:
+        print(df.to_csv(index=False), end="")
+        return 0
+    rows = [[units.format(r.size, "B"), f"{r.time_s * 1e6:,.1f}", f"{r.algbw / 1e9:.1f}", f"{r.busbw / 1e9:.1f}",
+             r.algorithm] for r in df.itertuples()]
+    print(f"{df['system'].iloc[0]}: {args.kind}, {int(df['ranks'].iloc[0])} ranks")
+    print(_table(["size", "time (us)", "algbw (GB/s)", "busbw (GB/s)", "algorithm"], rows, {0, 1, 2, 3}))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["EFFICIENCY_FAMILIES", "SAVE_FORMATS", "efficiency", "roofline", "roofline_ceilings"]
+__all__ = ["EFFICIENCY_FAMILIES", "SAVE_FORMATS", "busbw", "efficiency", "roofline", "roofline_ceilings"]
 
 #: File extensions ``path`` may have.
 SAVE_FORMATS = ("png", "svg")
@@ -274,4 +274,26 @@ def efficiency(chip: str | Sequence[str], op_family: str = "gemm", sizes: Sequen
     ax.set_title(f"{op_family} efficiency ({precision})")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
+    return _finish(fig, path, fmt)
+
+
+def busbw(systems: str | Sequence[str], kind: str = "all_reduce", sizes: str = "1K:8G", ranks: int | None = None,
+          ax: Axes | None = None, path: PathLike | None = None) -> Figure:
+    """Bus bandwidth vs message size (log x) for several systems, like nccl-tests curves."""
+    from .collectives import busbw_table
+
+    fmt = _save_format(path)
+    names = [systems] if isinstance(systems, str) else list(systems)
+    if not names:
+        raise _core.InvalidArgument("busbw: systems must name at least one system")
+    df = busbw_table(names, kind, sizes, ranks)
+    fig, axes = _axes(ax)
+    for system, g in df.groupby("system", sort=False):
+        axes.plot(g["size"], g["busbw"] / 1e9, marker="o", markersize=3, label=f"{system} ({int(g['ranks'].iloc[0])} ranks)")
+    axes.set_xscale("log", base=2)
+    axes.set_xlabel("message size (bytes)")
+    axes.set_ylabel("bus bandwidth (GB/s)")
+    axes.set_title(f"{kind} bus bandwidth (nccl-tests definition)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
     return _finish(fig, path, fmt)

@@ -20,7 +20,8 @@ import pandas as pd
 from . import _core
 from .operators import OpResult, attention, elementwise, gemm
 
-__all__ = ["Case", "OPERATOR_CASES", "OUT_OF_SAMPLE_OPERATOR_CASES", "operator_accuracy", "read_calibration"]
+__all__ = ["COLLECTIVE_CASES", "Case", "OPERATOR_CASES", "OUT_OF_SAMPLE_COLLECTIVE_CASES", "OUT_OF_SAMPLE_OPERATOR_CASES",
+           "collective_accuracy", "operator_accuracy", "read_calibration"]
 
 TERA = 1e12
 
@@ -149,3 +150,72 @@ def operator_accuracy(calibration_csv: str | os.PathLike[str], out_of_sample: bo
         return float(rows[c.row]["value"]), rows[c.row]["unit"]
 
     return _evaluate(OPERATOR_CASES, measured)
+
+
+# --- collectives ---------------------------------------------------------------------------------
+
+def _busbw(system: str, ranks: int, algorithm: str | None = None, size: str = "8G") -> Callable[[], float]:
+    from .collectives import collective
+
+    return lambda: collective(system, "all_reduce", size, ranks, algorithm).busbw / 1e9  # type: ignore[union-attr]
+
+
+def _moe(metric: str, scale: float, system: str, phase: str, ranks: int, tokens: int, **kw: object) -> Callable[[], float]:
+    from .collectives import moe_exchange
+
+    return lambda: float(moe_exchange(system, phase, ranks, tokens, **kw)[metric]) * scale  # type: ignore[arg-type]
+
+
+_US = 1e6
+_PER_GB = 1e-9
+COLLECTIVE_CASES: list[Case] = [
+    Case("AZ-H100-03", "nccl-tests all_reduce 8 GB, 8x H100, NVLS (in-network)", _busbw("nvidia-dgx-h100", 8, "in_network")),
+    Case("AZ-A100-03", "nccl-tests all_reduce 8 GB, 8x A100 (best algorithm)", _busbw("nvidia-dgx-a100", 8)),
+    Case("AZ-GB200-04", "nccl-tests all_reduce 8 GB, 4 GPUs of an NVL72, ring", _busbw("nvidia-gb200-nvl72", 4, "ring")),
+    Case("910B-LIM-02", "torch all_reduce 1 GB, 8x 910B HCCS mesh; the harness reports algbw",
+         lambda: __import__("perfmodel").collective("huawei-atlas-800t-a2", "all_reduce", "1G", 8).algbw / 1e9),
+    Case("DEEPEP-H800-01", "DeepEP normal dispatch EP8, 4096 tokens, FP8, top-8 of 256: NVLink bytes / time",
+         _moe("remote_bandwidth", _PER_GB, "nvidia-hgx-h800", "dispatch", 8, 4096)),
+    Case("DEEPEP-H800-02", "DeepEP normal dispatch EP32 over 4 nodes: one copy per (token, node) / time",
+         _moe("node_bandwidth", _PER_GB, "nvidia-hgx-h800", "dispatch", 32, 4096, nodes=4)),
+    Case("DEEPEP-H800-03", "DeepEP low-latency dispatch EP8, 128 tokens: time",
+         _moe("time_s", _US, "nvidia-hgx-h800", "dispatch", 8, 128, mode="low_latency")),
+    Case("CM384-OP-04", "FusedDispatch EP8 (dies), 128 tokens, INT8: time",
+         _moe("time_s", _US, "huawei-cloudmatrix-384", "dispatch", 8, 128, mode="low_latency", dtype="int8", ranks_per_chip=2)),
+    Case("CM384-OP-05", "FusedDispatch EP256 (dies), 128 tokens, INT8: time",
+         _moe("time_s", _US, "huawei-cloudmatrix-384", "dispatch", 256, 128, mode="low_latency", dtype="int8", ranks_per_chip=2)),
+    Case("CM384-OP-06", "FusedCombine EP8 (dies), 128 tokens, BF16: time",
+         _moe("time_s", _US, "huawei-cloudmatrix-384", "combine", 8, 128, mode="low_latency", ranks_per_chip=2)),
+    Case("ASC-EP-01", "DeepEP-Ascend normal dispatch EP8 (dies), 4096 tokens, INT8: UB bytes / time",
+         _moe("remote_bandwidth", _PER_GB, "huawei-cloudmatrix-384", "dispatch", 8, 4096, dtype="int8", ranks_per_chip=2)),
+    Case("ASC-EP-03", "DeepEP-Ascend low-latency dispatch EP8 (dies), 128 tokens: time",
+         _moe("time_s", _US, "huawei-cloudmatrix-384", "dispatch", 8, 128, mode="low_latency", dtype="int8", ranks_per_chip=2)),
+]
+
+OUT_OF_SAMPLE_COLLECTIVE_CASES: list[Case] = [
+    Case("AZ-H100-03 note", "NVLS all_reduce 1 GB busbw", _busbw("nvidia-dgx-h100", 8, "in_network", "1G"), 466.4),
+    Case("AZ-H100-03 note", "NVLS all_reduce 64 MB busbw", _busbw("nvidia-dgx-h100", 8, "in_network", "64M"), 361.8),
+    Case("AZ-H100-03 note", "NVLS all_reduce 1 MB busbw", _busbw("nvidia-dgx-h100", 8, "in_network", "1M"), 43.7),
+    Case("AZ-GB200-04 note", "ring all_reduce 1 GB busbw", _busbw("nvidia-gb200-nvl72", 4, "ring", "1G"), 646.9),
+    Case("AZ-GB200-04 note", "ring all_reduce 64 MB busbw", _busbw("nvidia-gb200-nvl72", 4, "ring", "64M"), 550.7),
+    Case("910B-LIM-02 note", "2-card 910B all_reduce algbw",
+         lambda: __import__("perfmodel").collective("huawei-atlas-800t-a2", "all_reduce", "1G", 2).algbw / 1e9, 18.0),
+    Case("DEEPEP-H800-01 note", "normal combine EP8 NVLink bandwidth",
+         _moe("remote_bandwidth", _PER_GB, "nvidia-hgx-h800", "combine", 8, 4096), 158.0),
+    Case("DEEPEP-H800-02 note", "normal dispatch EP16 (2 nodes)",
+         _moe("node_bandwidth", _PER_GB, "nvidia-hgx-h800", "dispatch", 16, 4096, nodes=2), 43.0),
+    Case("DEEPEP-H800-02 note", "normal dispatch EP64 (8 nodes)",
+         _moe("node_bandwidth", _PER_GB, "nvidia-hgx-h800", "dispatch", 64, 4096, nodes=8), 51.0),
+    Case("DEEPEP-H800-03 note", "low-latency combine EP8 time",
+         _moe("time_s", _US, "nvidia-hgx-h800", "combine", 8, 128, mode="low_latency"), 114.0),
+    Case("ASC-EP-01 note", "DeepEP-Ascend normal combine EP8 UB bandwidth",
+         _moe("remote_bandwidth", _PER_GB, "huawei-cloudmatrix-384", "combine", 8, 4096, ranks_per_chip=2), 125.0),
+]
+
+
+def collective_accuracy(calibration_csv: str | os.PathLike[str], out_of_sample: bool = False) -> pd.DataFrame:
+    """Signed errors of the collective and MoE-exchange model, like :func:`operator_accuracy`."""
+    if out_of_sample:
+        return _evaluate(OUT_OF_SAMPLE_COLLECTIVE_CASES, lambda c: (float(c.measured or 0.0), ""))
+    rows = read_calibration(calibration_csv)
+    return _evaluate(COLLECTIVE_CASES, lambda c: (float(rows[c.row]["value"]), rows[c.row]["unit"]))

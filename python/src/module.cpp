@@ -10,4 +10,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_units(m);
   perfmodel::python::register_catalog(m);
   perfmodel::python::register_ops(m);
+  perfmodel::python::register_collectives(m);
 }

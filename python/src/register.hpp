@@ -7,4 +7,5 @@ void register_errors(pybind11::module_& m);
 void register_units(pybind11::module_& m);
 void register_catalog(pybind11::module_& m);
 void register_ops(pybind11::module_& m);
+void register_collectives(pybind11::module_& m);
 }  // namespace perfmodel::python

@@ -1,0 +1,117 @@
+#pragma once
+// Collective communication on a system's fabrics, alpha-beta style:
+//   time = steps × step latency + bytes on the busiest link / (link bandwidth × efficiency(size))
+// with efficiency(size) = fraction × size / (size + half_size). Per-rank bandwidths are per
+// direction. Levels: the scale-up domain (switched, full mesh, two-tier Clos, torus) and the
+// scale-out network between domains (rail-optimised, non-blocking unless told otherwise).
+// Reported bandwidths follow nccl-tests: algbw = size / time, busbw = algbw × factor(n).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/hw/system.hpp>
+#include <libperfmodel/units/quantity.hpp>
+
+namespace perfmodel::model {
+
+enum class Collective { all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv };
+enum class Algorithm { automatic, ring, tree, in_network, direct, hierarchical };
+std::string_view to_string(Collective c);
+std::string_view to_string(Algorithm a);
+Collective collective_from_string(std::string_view s);
+Algorithm algorithm_from_string(std::string_view s);
+
+/// One level of the fabric hierarchy, resolved to numbers (SI units).
+struct FabricLevel {
+  std::string name;            ///< e.g. "NVLink 4 (single-hop-switched)"
+  std::string fabric;          ///< key of its efficiency parameters ("full-mesh", "scale-out", ...)
+  std::optional<hw::Topology> topology;  ///< empty for the scale-out network
+  int ranks = 1;               ///< ranks in one group at this level
+  double bandwidth = 0;        ///< per rank, per direction [B/s]
+  int links = 1;               ///< links per rank (a full mesh gives each peer 1/links of it)
+  bool in_network = false;     ///< in-switch reduction (NVLS, SHARP)
+  std::vector<int> torus_dims;
+  // Efficiency parameters of this fabric (data per chip family).
+  double efficiency = 0.7;
+  double in_network_efficiency = 0.6;
+  double step_latency = 5e-6;
+  double a2a_latency = 30e-6;
+  double dispatch_overhead = 0;
+  double half_size = 0;
+};
+
+/// The fabrics of `nodes` copies of a catalog system; ranks are chips, or dies when
+/// `ranks_per_chip` > 1 (CANN exposes each Ascend 910C die as a device).
+class Network {
+ public:
+  /// Throws InvalidArgument naming the field when a needed figure is unknown (scale-up
+  /// bandwidth or domain size), NotFound for an unknown system.
+  Network(const catalog::Catalog& cat, std::string_view system, int nodes = 1, int ranks_per_chip = 1);
+
+  [[nodiscard]] const std::string& system() const { return system_; }
+  [[nodiscard]] int ranks() const { return ranks_; }
+  [[nodiscard]] const FabricLevel& scale_up() const { return up_; }
+  /// Present when more than one scale-up domain exists and the chip's NIC bandwidth is known.
+  [[nodiscard]] const std::optional<FabricLevel>& scale_out() const { return out_; }
+
+ private:
+  std::string system_;
+  int ranks_ = 0;
+  FabricLevel up_;
+  std::optional<FabricLevel> out_;
+};
+
+struct CollectiveResult {
+  Seconds time{};
+  Bandwidth algbw{};
+  Bandwidth busbw{};
+  Algorithm algorithm = Algorithm::ring;
+  Seconds latency{};   ///< the step-latency part of time
+};
+
+/// `size` is the nccl-tests message size (the whole buffer for all-reduce, the gathered
+/// buffer for all-gather / reduce-scatter, a rank's send buffer for all-to-all). Throws
+/// InvalidArgument naming the field for ranks outside [2, network ranks], a size <= 0 or not
+/// finite, or an algorithm the topology does not support.
+CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks,
+                          Algorithm algorithm = Algorithm::automatic);
+
+/// MoE token exchange (expert parallelism): dispatch sends each token's hidden state to the
+/// ranks holding its top-k experts, combine sends the results back.
+struct MoeExchange {
+  enum class Phase { dispatch, combine };
+  enum class Mode {
+    normal,       ///< one copy per (token, rank); across domains one RDMA copy per (token, node), forwarded in-domain
+    low_latency,  ///< one copy per (token, expert), sent directly
+  };
+  Phase phase = Phase::dispatch;
+  Mode mode = Mode::normal;
+  std::int64_t tokens = 4096;        ///< tokens per rank
+  std::int64_t hidden = 7168;
+  int topk = 8;
+  int experts = 256;                 ///< routed experts, spread evenly over the ranks
+  double bytes_per_element = 1.0;   ///< fp8/int8 dispatch 1, bf16 combine 2
+  double scale_bytes_per_token = 0;  ///< quantisation scales sent with each copy
+  double imbalance = 1.0;            ///< busiest rank's load over the mean (>= 1)
+  int ranks = 8;
+};
+
+struct MoeResult {
+  Seconds time{};
+  Bytes bytes_per_rank{};            ///< every copy a rank sends, including to itself
+  Bytes remote_bytes_per_rank{};     ///< copies that cross a link (mean rank)
+  Bandwidth bandwidth{};             ///< bytes_per_rank / time (DeepEP's low-latency figure)
+  Bandwidth remote_bandwidth{};      ///< bytes on the bottleneck fabric / time (DeepEP's "bottleneck bandwidth")
+  Bandwidth node_bandwidth{};        ///< across domains: one copy per (token, node) incl. its own / time
+  std::string bottleneck;            ///< "scale-up" or "scale-out"
+};
+
+/// Throws InvalidArgument for non-positive sizes, topk > experts, experts not divisible by the
+/// ranks, imbalance < 1, or ranks beyond the network.
+MoeResult estimate(const Network& net, const MoeExchange& op);
+
+}  // namespace perfmodel::model

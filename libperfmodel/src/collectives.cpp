@@ -1,0 +1,452 @@
+// Collective communication and MoE token exchange on a system's fabrics.
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/hw/efficiency.hpp>
+#include <libperfmodel/model/collectives.hpp>
+
+namespace perfmodel::model {
+
+namespace {
+
+constexpr std::array<std::string_view, 6> kCollectiveNames{"all_reduce", "reduce_scatter", "all_gather",
+                                                           "all_to_all", "broadcast", "send_recv"};
+constexpr std::array<std::string_view, 6> kAlgorithmNames{"auto", "ring", "tree", "in_network", "direct",
+                                                          "hierarchical"};
+
+template <std::size_t N>
+std::size_t lookup(const std::array<std::string_view, N>& names, std::string_view s, const char* what) {
+  std::string all;
+  for (std::size_t i = 0; i < N; ++i) {
+    if (names[i] == s) return i;
+    all += (i ? ", " : "") + std::string(names[i]);
+  }
+  throw InvalidArgument(std::string(what) + ": got '" + std::string(s) + "', expected one of " + all);
+}
+
+/// Fills the efficiency fields of `lv` from the chip family's policy, else the default policy.
+void apply_policy(FabricLevel& lv, const catalog::Catalog& cat, const std::string& family) {
+  const hw::FabricEfficiency* fe = cat.efficiency(family).fabric(lv.fabric);
+  if (fe == nullptr) fe = cat.efficiency("default").fabric(lv.fabric);
+  if (fe == nullptr) {
+    throw InvalidArgument("no efficiency parameters for fabric '" + lv.fabric + "' in the policy of family '" +
+                          family + "' or in the default policy");
+  }
+  lv.efficiency = fe->bandwidth.require("efficiency policy of " + family);
+  lv.in_network_efficiency = fe->in_network.value_or(lv.efficiency);
+  lv.step_latency = fe->step_latency.value_or(Seconds{lv.step_latency}).value();
+  lv.a2a_latency = fe->a2a_latency.value_or(Seconds{lv.a2a_latency}).value();
+  lv.dispatch_overhead = fe->dispatch_overhead.value_or(Seconds{0.0}).value();
+  lv.half_size = fe->half_size.value_or(Bytes{0.0}).value();
+}
+
+int log2_ceil(int n) {
+  int s = 0;
+  while ((1 << s) < n) ++s;
+  return s;
+}
+
+// --- single-level algorithms ---------------------------------------------------------------
+
+struct Timing {
+  double time = std::numeric_limits<double>::infinity();
+  double latency = 0;
+};
+
+/// Effective per-rank bandwidth for a transfer of `bytes` at fraction `frac` of `bw`.
+double eff_bw(const FabricLevel& lv, double bw, double frac, double bytes) {
+  return bw * frac * (lv.half_size > 0 ? bytes / (bytes + lv.half_size) : 1.0);
+}
+
+/// Bandwidth a rank reaches when sending to all n-1 peers at once: the whole injection
+/// bandwidth, except on a full mesh where each peer link carries 1/links of it.
+double fanout_bw(const FabricLevel& lv, int n) {
+  if (lv.topology == hw::Topology::full_mesh) return lv.bandwidth * std::min(1.0, (n - 1.0) / lv.links);
+  return lv.bandwidth;
+}
+/// Bandwidth between one pair of ranks (ring neighbours, point-to-point).
+double pair_bw(const FabricLevel& lv) {
+  if (lv.topology == hw::Topology::full_mesh) return lv.bandwidth / lv.links;
+  if (lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d) {
+    return lv.bandwidth / static_cast<double>(2 * lv.torus_dims.size());
+  }
+  return lv.bandwidth;
+}
+/// Bandwidth of a ring: on a torus, bidirectional rings in every dimension use all links.
+double ring_bw(const FabricLevel& lv) {
+  if (lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d) return lv.bandwidth;
+  return pair_bw(lv);
+}
+
+double hop_factor(const FabricLevel& lv) {
+  // A two-tier Clos crosses L1, L2, L1 switches (3 hops) between racks; one switch elsewhere.
+  return lv.topology == hw::Topology::two_tier_clos ? 3.0 : 1.0;
+}
+
+/// Mean hops between two ranks of a torus (k/4 per dimension of size k).
+double torus_mean_hops(const FabricLevel& lv) {
+  double h = 0;
+  for (int k : lv.torus_dims) h += k / 4.0;
+  return std::max(1.0, h);
+}
+
+bool is_torus(const FabricLevel& lv) {
+  return lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d;
+}
+
+Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm alg) {
+  const double a = lv.step_latency * hop_factor(lv);
+  const double nn = n;
+  const double frac = (nn - 1.0) / nn;
+  Timing t;
+  auto set = [&](double steps, double bytes, double bw) {
+    t.latency = steps * a;
+    t.time = t.latency + (bytes > 0 ? bytes / bw : 0.0);
+  };
+  const double e = lv.efficiency;
+  switch (alg) {
+    case Algorithm::ring: {
+      const double bw = eff_bw(lv, ring_bw(lv), e, s);
+      switch (kind) {
+        case Collective::all_reduce: set(2.0 * (nn - 1), 2.0 * frac * s, bw); break;
+        case Collective::reduce_scatter:
+        case Collective::all_gather: set(nn - 1, frac * s, bw); break;
+        case Collective::broadcast: set(nn - 1, s, bw); break;  // pipelined chain
+        case Collective::all_to_all: set(nn - 1, frac * s, bw); break;  // shifted pairwise exchange
+        case Collective::send_recv: set(1, s, eff_bw(lv, pair_bw(lv), e, s)); break;
+      }
+      break;
+    }
+    case Algorithm::tree: {
+      // Double binary tree: log2(n) steps each way, every byte crosses a rank's link twice.
+      const double bw = eff_bw(lv, pair_bw(lv), e, s);
+      const double d = log2_ceil(n);
+      switch (kind) {
+        case Collective::all_reduce: set(2.0 * d, 2.0 * s, bw); break;
+        case Collective::broadcast: set(d, s, bw); break;
+        default: return t;  // not a tree collective
+      }
+      break;
+    }
+    case Algorithm::in_network: {
+      // Each rank pushes its data into the switch once and receives the result once.
+      const double bw = eff_bw(lv, lv.bandwidth, lv.in_network_efficiency, s);
+      switch (kind) {
+        case Collective::all_reduce: set(2, s, bw); break;
+        case Collective::reduce_scatter:
+        case Collective::all_gather: set(1, frac * s, bw); break;
+        case Collective::broadcast: set(1, s, bw); break;
+        default: return t;
+      }
+      break;
+    }
+    case Algorithm::direct: {
+      // One shot to every peer at once (reduce-scatter + all-gather for all-reduce).
+      const double bw = eff_bw(lv, fanout_bw(lv, n), e, s);
+      const double hops = is_torus(lv) ? torus_mean_hops(lv) : 1.0;
+      switch (kind) {
+        case Collective::all_reduce: set(2, 2.0 * frac * s * hops, bw); break;
+        case Collective::reduce_scatter:
+        case Collective::all_gather:
+        case Collective::all_to_all: set(1, frac * s * hops, bw); break;
+        case Collective::broadcast: set(1, frac * s * nn * hops, bw); break;  // the root sends n-1 copies
+        case Collective::send_recv: set(1, s, eff_bw(lv, pair_bw(lv), e, s)); break;
+      }
+      break;
+    }
+    default: break;
+  }
+  return t;
+}
+
+bool supports(const FabricLevel& lv, Collective kind, Algorithm alg) {
+  switch (alg) {
+    case Algorithm::ring: return true;
+    case Algorithm::tree: return kind == Collective::all_reduce || kind == Collective::broadcast;
+    case Algorithm::in_network:
+      return lv.in_network && (kind == Collective::all_reduce || kind == Collective::reduce_scatter ||
+                               kind == Collective::all_gather || kind == Collective::broadcast);
+    case Algorithm::direct: return true;
+    default: return false;
+  }
+}
+
+Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm* chosen) {
+  Timing best;
+  for (Algorithm alg : {Algorithm::ring, Algorithm::tree, Algorithm::in_network, Algorithm::direct}) {
+    if (!supports(lv, kind, alg)) continue;
+    const Timing t = one_level(lv, kind, s, n, alg);
+    if (t.time < best.time) {
+      best = t;
+      if (chosen) *chosen = alg;
+    }
+  }
+  return best;
+}
+
+std::string algorithm_error(const Network& net, const FabricLevel& lv, Collective kind, Algorithm alg) {
+  std::string why;
+  if (alg == Algorithm::in_network && !lv.in_network) why = "its scale-up fabric has no in-network reduction";
+  else if (alg == Algorithm::tree) why = "tree is implemented for all_reduce and broadcast only";
+  else if (alg == Algorithm::hierarchical) why = "hierarchical needs ranks spanning more than one scale-up domain";
+  else why = "the topology does not support it";
+  return "algorithm: '" + std::string(to_string(alg)) + "' cannot run " + std::string(to_string(kind)) + " on " +
+         net.system() + " (" + lv.name + "): " + why;
+}
+
+double bus_factor(Collective kind, int n) {
+  const double nn = n;
+  switch (kind) {
+    case Collective::all_reduce: return 2.0 * (nn - 1) / nn;
+    case Collective::reduce_scatter:
+    case Collective::all_gather:
+    case Collective::all_to_all: return (nn - 1) / nn;
+    case Collective::broadcast:
+    case Collective::send_recv: return 1.0;
+  }
+  return 1.0;
+}
+
+/// P(a given group of `e` of the `experts` experts receives none of a token's top-k picks).
+double miss_probability(int experts, int per_group, int topk) {
+  double p = 1.0;
+  for (int i = 0; i < topk; ++i) p *= static_cast<double>(experts - per_group - i) / (experts - i);
+  return std::max(0.0, p);
+}
+
+}  // namespace
+
+std::string_view to_string(Collective c) { return kCollectiveNames[static_cast<std::size_t>(c)]; }
+std::string_view to_string(Algorithm a) { return kAlgorithmNames[static_cast<std::size_t>(a)]; }
+Collective collective_from_string(std::string_view s) {
+  return static_cast<Collective>(lookup(kCollectiveNames, s, "collective"));
+}
+Algorithm algorithm_from_string(std::string_view s) {
+  return static_cast<Algorithm>(lookup(kAlgorithmNames, s, "algorithm"));
+}
+
+// --- Network -------------------------------------------------------------------------------
+
+Network::Network(const catalog::Catalog& cat, std::string_view system, int nodes, int ranks_per_chip) {
+  const hw::System& sys = cat.system(system);
+  const hw::Chip& chip = cat.chip(sys.chip);
+  system_ = sys.id;
+  if (nodes < 1) throw InvalidArgument("nodes: must be >= 1, got " + std::to_string(nodes));
+  if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
+  const int chips = sys.chip_count();
+  ranks_ = chips * nodes * ranks_per_chip;
+  const int domain = static_cast<int>(sys.scale_up_domain.require(sys.id));
+  if (!sys.topology) {
+    throw InvalidArgument(sys.id + ": scale_up.topology is not given; collectives need it");
+  }
+  up_.topology = sys.topology;
+  up_.fabric = std::string(hw::to_string(*sys.topology));
+  up_.name = (chip.scale_up.protocol.empty() ? "scale-up" : chip.scale_up.protocol) + " (" + up_.fabric + ")";
+  up_.ranks = domain * ranks_per_chip;
+  up_.bandwidth = chip.scale_up.bandwidth_per_direction.require(chip.id).value() / ranks_per_chip;
+  up_.links = static_cast<int>(chip.scale_up.links.value_or(1.0));
+  up_.in_network = sys.in_network_reduction;
+  if (up_.topology == hw::Topology::full_mesh && up_.links < up_.ranks - 1) {
+    throw InvalidArgument(sys.id + ": a full mesh of " + std::to_string(up_.ranks) + " ranks needs " +
+                          std::to_string(up_.ranks - 1) + " links per chip, scale_up.links gives " +
+                          std::to_string(up_.links) + ": the links do not connect all ranks");
+  }
+  if (is_torus(up_)) {
+    // Assumption: a cubic (or square) torus of the domain size when the catalog gives no shape.
+    const int d = up_.topology == hw::Topology::torus_3d ? 3 : 2;
+    const int k = std::max(2, static_cast<int>(std::lround(std::pow(up_.ranks, 1.0 / d))));
+    up_.torus_dims.assign(static_cast<std::size_t>(d), k);
+  }
+  apply_policy(up_, cat, chip.family);
+  if (ranks_ > up_.ranks && chip.scale_out.bandwidth_per_direction.known()) {
+    FabricLevel o;
+    o.fabric = "scale-out";
+    o.name = (chip.scale_out.protocol.empty() ? "scale-out" : chip.scale_out.protocol) + " (" +
+             (sys.scale_out_topology.empty() ? std::string("fat-tree") : sys.scale_out_topology) + ")";
+    o.ranks = ranks_ / up_.ranks;
+    o.bandwidth = chip.scale_out.bandwidth_per_direction.value_or(Bandwidth{}).value() / ranks_per_chip;
+    o.step_latency = 10e-6;
+    apply_policy(o, cat, chip.family);
+    out_ = o;
+  }
+}
+
+// --- collectives -----------------------------------------------------------------------------
+
+CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks, Algorithm algorithm) {
+  const double s = size.value();
+  if (!(std::isfinite(s) && s > 0.0)) {
+    throw InvalidArgument("size: must be a positive number of bytes, got " + std::to_string(s));
+  }
+  if (ranks < 2 || ranks > net.ranks()) {
+    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
+                          ", got " + std::to_string(ranks));
+  }
+  const FabricLevel& up = net.scale_up();
+  CollectiveResult r;
+  Timing t;
+  if (ranks <= up.ranks) {
+    if (algorithm == Algorithm::automatic) {
+      t = best_one_level(up, kind, s, ranks, &r.algorithm);
+    } else {
+      if (!supports(up, kind, algorithm)) throw InvalidArgument(algorithm_error(net, up, kind, algorithm));
+      t = one_level(up, kind, s, ranks, algorithm);
+      r.algorithm = algorithm;
+    }
+  } else {
+    if (!net.scale_out()) {
+      throw InvalidArgument("ranks: " + std::to_string(ranks) + " span more than one scale-up domain of " +
+                            std::to_string(up.ranks) + " on " + net.system() +
+                            ", but the chip's scale_out bandwidth is unknown: the links do not connect all ranks");
+    }
+    const FabricLevel& out = *net.scale_out();
+    if (ranks % up.ranks != 0) {
+      throw InvalidArgument("ranks: " + std::to_string(ranks) + " must be a multiple of the scale-up domain (" +
+                            std::to_string(up.ranks) + ") when it spans several domains");
+    }
+    const int n_out = ranks / up.ranks;
+    const Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
+    if (alg == Algorithm::hierarchical) {
+      // Reduce-scatter inside the domain, the collective across domains on 1/n_up of the data,
+      // all-gather inside the domain (all-reduce); other collectives split alike.
+      Timing a, b, c;
+      const double part = s / up.ranks;
+      switch (kind) {
+        case Collective::all_reduce:
+          a = best_one_level(up, Collective::reduce_scatter, s, up.ranks, nullptr);
+          b = best_one_level(out, Collective::all_reduce, part, n_out, nullptr);
+          c = a;
+          break;
+        case Collective::reduce_scatter:
+        case Collective::all_gather:
+          a = best_one_level(up, kind, s, up.ranks, nullptr);
+          b = best_one_level(out, kind, part, n_out, nullptr);
+          c.time = 0;
+          break;
+        case Collective::broadcast:
+          a = best_one_level(out, kind, s, n_out, nullptr);
+          b = best_one_level(up, kind, s, up.ranks, nullptr);
+          c.time = 0;
+          break;
+        case Collective::all_to_all: {
+          // Remote share over the NICs, local share over scale-up, concurrently.
+          const double remote = s * (ranks - up.ranks) / ranks;
+          const double local = s * (up.ranks - 1.0) / ranks;
+          a.latency = out.step_latency;
+          a.time = a.latency + remote / eff_bw(out, out.bandwidth, out.efficiency, remote / n_out);
+          b.time = local / eff_bw(up, up.bandwidth, up.efficiency, local);
+          t.latency = a.latency;
+          t.time = std::max(a.time, b.time);
+          break;
+        }
+        case Collective::send_recv:
+          a = one_level(out, kind, s, 2, Algorithm::ring);
+          b.time = 0;
+          c.time = 0;
+          break;
+      }
+      if (kind != Collective::all_to_all) {
+        t.time = a.time + b.time + c.time;
+        t.latency = a.latency + b.latency + c.latency;
+      }
+      r.algorithm = Algorithm::hierarchical;
+    } else if (alg == Algorithm::ring) {
+      // A flat ring over all ranks is paced by its slowest hop, the NIC.
+      t = one_level(out, kind, s, ranks, Algorithm::ring);
+      r.algorithm = Algorithm::ring;
+    } else {
+      throw InvalidArgument(algorithm_error(net, up, kind, alg) +
+                            " across several scale-up domains (use ring or hierarchical)");
+    }
+  }
+  r.time = Seconds{t.time};
+  r.latency = Seconds{t.latency};
+  r.algbw = Bandwidth{s / t.time};
+  r.busbw = Bandwidth{s / t.time * bus_factor(kind, ranks)};
+  return r;
+}
+
+// --- MoE exchange ----------------------------------------------------------------------------
+
+MoeResult estimate(const Network& net, const MoeExchange& op) {
+  if (op.tokens <= 0) throw InvalidArgument("tokens: must be positive, got " + std::to_string(op.tokens));
+  if (op.hidden <= 0) throw InvalidArgument("hidden: must be positive, got " + std::to_string(op.hidden));
+  if (op.topk <= 0 || op.topk > op.experts) {
+    throw InvalidArgument("topk: must be in [1, experts=" + std::to_string(op.experts) + "], got " + std::to_string(op.topk));
+  }
+  if (op.ranks < 2 || op.ranks > net.ranks()) {
+    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
+                          ", got " + std::to_string(op.ranks));
+  }
+  if (op.experts % op.ranks != 0) {
+    throw InvalidArgument("experts: " + std::to_string(op.experts) + " routed experts do not divide evenly over " +
+                          std::to_string(op.ranks) + " ranks");
+  }
+  if (!(op.imbalance >= 1.0 && std::isfinite(op.imbalance))) {
+    throw InvalidArgument("imbalance: must be >= 1 (busiest rank over the mean), got " + std::to_string(op.imbalance));
+  }
+  if (!(op.bytes_per_element > 0 && op.scale_bytes_per_token >= 0)) {
+    throw InvalidArgument("bytes_per_element: must be positive (and scale_bytes_per_token >= 0)");
+  }
+  // Assumption: MoE kernels stream whole token batches without NCCL's chunked pipeline, so the
+  // fabric's half_size does not apply; the fixed a2a latency carries the small-batch cost.
+  const FabricLevel& up = net.scale_up();
+  const double n = op.ranks;
+  const double t_tokens = static_cast<double>(op.tokens);
+  const double copy = static_cast<double>(op.hidden) * op.bytes_per_element + op.scale_bytes_per_token;
+  const double per_rank = op.experts / op.ranks;
+  // Distinct ranks a token reaches (normal mode) under uniform routing without replacement.
+  const double ranks_hit = n * (1.0 - miss_probability(op.experts, static_cast<int>(per_rank), op.topk));
+  const double copies = op.mode == MoeExchange::Mode::normal ? ranks_hit : static_cast<double>(op.topk);
+  const double latency = up.a2a_latency + (op.phase == MoeExchange::Phase::dispatch ? up.dispatch_overhead : 0.0);
+  MoeResult r;
+  r.bytes_per_rank = Bytes{t_tokens * copies * copy};
+  if (op.ranks <= up.ranks) {
+    const double remote = t_tokens * copies * (n - 1.0) / n * copy;
+    const double t = latency + remote * op.imbalance / (up.bandwidth * up.efficiency);
+    r.time = Seconds{t};
+    r.remote_bytes_per_rank = Bytes{remote};
+    r.remote_bandwidth = Bandwidth{remote / t};
+    r.bottleneck = "scale-up";
+  } else {
+    if (!net.scale_out()) {
+      throw InvalidArgument("ranks: " + std::to_string(op.ranks) + " span several scale-up domains of " + net.system() +
+                            " but the chip's scale_out bandwidth is unknown");
+    }
+    if (op.ranks % up.ranks != 0) {
+      throw InvalidArgument("ranks: " + std::to_string(op.ranks) + " must be a multiple of the scale-up domain (" +
+                            std::to_string(up.ranks) + ")");
+    }
+    const FabricLevel& out = *net.scale_out();
+    const double domains = n / up.ranks;
+    const int per_domain = static_cast<int>(per_rank) * up.ranks;
+    const double p_domain = 1.0 - miss_probability(op.experts, per_domain, op.topk);
+    double rdma = 0, nvl = 0;
+    if (op.mode == MoeExchange::Mode::normal) {
+      // One RDMA copy per (token, remote domain), forwarded inside the domain to each rank hit.
+      rdma = t_tokens * (domains - 1.0) * p_domain * copy;
+      nvl = t_tokens * ranks_hit * (up.ranks - 1.0) / up.ranks * copy;
+    } else {
+      rdma = t_tokens * op.topk * (n - up.ranks) / n * copy;
+      nvl = t_tokens * op.topk * (up.ranks - 1.0) / n * copy;
+    }
+    const double t_rdma = rdma * op.imbalance / (out.bandwidth * out.efficiency);
+    const double t_nvl = nvl * op.imbalance / (up.bandwidth * up.efficiency);
+    const double t = std::max(latency, out.a2a_latency) + std::max(t_rdma, t_nvl);
+    r.time = Seconds{t};
+    r.bottleneck = t_rdma >= t_nvl ? "scale-out" : "scale-up";
+    r.remote_bytes_per_rank = Bytes{rdma + nvl};
+    r.remote_bandwidth = Bandwidth{(t_rdma >= t_nvl ? rdma : nvl) / t};
+    r.node_bandwidth = Bandwidth{t_tokens * domains * p_domain * copy / t};
+  }
+  r.bandwidth = Bandwidth{r.bytes_per_rank.value() / r.time.value()};
+  return r;
+}
+
+}  // namespace perfmodel::model

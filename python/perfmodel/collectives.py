@@ -1,0 +1,129 @@
+"""Collective communication and MoE token exchange on catalog systems.
+
+>>> import perfmodel
+>>> r = perfmodel.collective("dgx-h100", "all_reduce", 8 * 2**30, ranks=8)
+>>> r.algorithm, round(r.busbw / 1e9)
+('in_network', 479)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+
+__all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_sizes"]
+
+_NETWORKS: dict[tuple[int, str, int, int], Any] = {}
+
+
+@dataclass(frozen=True)
+class CollectiveResult:
+    """One collective: time [s], algorithm and bus bandwidth [B/s] (nccl-tests definitions)."""
+
+    system: str
+    kind: str
+    size: float
+    ranks: int
+    time_s: float
+    algbw: float
+    busbw: float
+    algorithm: str
+
+    def __repr__(self) -> str:
+        return (f"<CollectiveResult {self.kind} {self.size:.4g} B x{self.ranks} on {self.system}: "
+                f"{self.time_s * 1e6:.4g} us, algbw {self.algbw / 1e9:.4g} GB/s, busbw {self.busbw / 1e9:.4g} GB/s, "
+                f"{self.algorithm}>")
+
+
+def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catalog | None = None) -> Any:
+    """The fabrics of ``nodes`` copies of ``system`` (ranks are dies when ``ranks_per_chip`` > 1)."""
+    cat = catalog or builtin()
+    key = (id(cat), cat.resolve(system), int(nodes), int(ranks_per_chip))
+    net = _NETWORKS.get(key)
+    if net is None:
+        net = _NETWORKS[key] = _core.Network(cat._core, system, int(nodes), int(ranks_per_chip))
+    return net
+
+
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
+
+
+def _size(text: str) -> int:
+    m = _SIZE.match(text)
+    if not m:
+        raise _core.InvalidArgument(f"sizes: cannot read '{text}'; expected e.g. 1K, 64M, 8G (powers of 1024)")
+    unit = m.group(2).upper()
+    return int(float(m.group(1)) * (1024 ** ("KMGT".find(unit) + 1) if unit else 1))
+
+
+def parse_sizes(spec: str) -> list[int]:
+    """``"1K:8G"`` -> powers of two from 1 KiB to 8 GiB (nccl-tests ``-b 1K -e 8G -f 2``);
+    ``"1M,64M"`` -> the listed sizes."""
+    if ":" in spec:
+        lo, hi = (_size(p) for p in spec.split(":", 1))
+        if lo <= 0 or hi < lo:
+            raise _core.InvalidArgument(f"sizes: '{spec}' must go from a positive size up to a larger one")
+        out = []
+        s = lo
+        while s <= hi:
+            out.append(s)
+            s *= 2
+        return out
+    return [_size(p) for p in spec.split(",")]
+
+
+def collective(system: str, kind: str, size: Any, ranks: int | None = None, algorithm: str | None = None,
+               nodes: int = 1, ranks_per_chip: int = 1,
+               catalog: Catalog | None = None) -> CollectiveResult | pd.DataFrame:
+    """Time and bandwidths of one collective on ``system``.
+
+    ``kind``: all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv. ``size``
+    in bytes (an int, a string like ``"8G"``, or an array -> DataFrame). ``ranks`` defaults to
+    the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None for
+    the fastest the topology supports.
+    """
+    net = network(system, nodes, ranks_per_chip, catalog)
+    n = int(ranks) if ranks is not None else net.ranks
+    scalar = not isinstance(size, (list, tuple, np.ndarray, pd.Series))
+    sizes = [size] if scalar else list(size)
+    values = np.array([_size(s) if isinstance(s, str) else s for s in sizes], dtype=float)
+    time, algbw, busbw, algs = net.collective(kind, values, n, algorithm or "auto")
+    if scalar:
+        return CollectiveResult(net.system, kind, float(values[0]), n, float(time[0]), float(algbw[0]),
+                                float(busbw[0]), algs[0])
+    return pd.DataFrame({"system": net.system, "kind": kind, "size": values, "ranks": n, "time_s": time,
+                         "algbw": algbw, "busbw": busbw, "algorithm": algs})
+
+
+def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: int = 4096, hidden: int = 7168,
+                 topk: int = 8, experts: int = 256, dtype: str | None = None, mode: str = "normal",
+                 imbalance: float = 1.0, nodes: int = 1, ranks_per_chip: int = 1,
+                 catalog: Catalog | None = None) -> dict[str, Any]:
+    """MoE dispatch or combine with expert parallelism over ``ranks``.
+
+    ``dtype`` defaults to fp8 for dispatch (with one fp32 scale per 128 values, as DeepEP and
+    DeepEP-Ascend send) and bf16 for combine. ``mode`` is ``"normal"`` (one copy per token and
+    rank, forwarded inside a domain) or ``"low_latency"`` (one copy per token and expert).
+    """
+    dtype = dtype or ("fp8" if phase == "dispatch" else "bf16")
+    width = {"fp8": 1.0, "int8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}.get(dtype)
+    if width is None:
+        raise _core.InvalidArgument(f"dtype: got '{dtype}', expected fp8, int8, bf16, fp16 or fp32")
+    scales = hidden / 128 * 4 if width == 1.0 else 0.0
+    net = network(system, nodes, ranks_per_chip, catalog)
+    d = dict(net.moe(phase, mode, tokens, hidden, topk, experts, width, scales, imbalance, ranks))
+    d.update(system=net.system, phase=phase, mode=mode, ranks=ranks, tokens=tokens)
+    return d
+
+
+def busbw_table(systems: Sequence[str], kind: str = "all_reduce", sizes: str = "1M:8G",
+                ranks: int | None = None) -> pd.DataFrame:
+    """Bus bandwidth vs size for several systems (long format), as plotted by ``plot.busbw``."""
+    return pd.concat([collective(s, kind, parse_sizes(sizes), ranks) for s in systems], ignore_index=True)  # type: ignore[misc]
