@@ -1,0 +1,58 @@
+// Collectives in C++: nccl-tests factors, size monotonicity, errors, and the speed benchmark.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/model/collectives.hpp>
+
+using namespace perfmodel;
+using model::Algorithm;
+using model::Collective;
+
+namespace {
+const model::Network& dgx_h100() {
+  static const model::Network n(catalog::Catalog::builtin(), "nvidia-dgx-h100");
+  return n;
+}
+}  // namespace
+
+TEST_CASE("Collectives: busbw factors and monotonic bandwidth in size", "[model][collectives]") {
+  const auto r = model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e9}, 8, Algorithm::ring);
+  CHECK(r.busbw.value() == Approx(r.algbw.value() * 1.75));
+  double prev = 0;
+  for (double s = 1024; s <= 8e9; s *= 4) {
+    const auto e = model::estimate(dgx_h100(), Collective::all_reduce, Bytes{s}, 8);
+    REQUIRE(e.busbw.value() > prev);
+    REQUIRE(std::isfinite(e.time.value()));
+    prev = e.busbw.value();
+  }
+  CHECK(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{8e9}, 8).algorithm == Algorithm::in_network);
+}
+
+TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors]") {
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e6}, 9), Contains("ranks"));
+  CHECK_THROWS_WITH(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{0}, 8), Contains("size"));
+  const model::Network a100(catalog::Catalog::builtin(), "nvidia-dgx-a100");
+  CHECK_THROWS_WITH(model::estimate(a100, Collective::all_reduce, Bytes{1e6}, 8, Algorithm::in_network),
+                    Contains("no in-network reduction"));
+  CHECK_THROWS_WITH(model::algorithm_from_string("magic"), Contains("expected one of auto"));
+  model::MoeExchange op;
+  op.ranks = 7;
+  CHECK_THROWS_WITH(model::estimate(dgx_h100(), op), Contains("experts"));
+}
+
+TEST_CASE("Benchmark: one collective estimate vs a baseline alpha-beta formula", "[!benchmark][collectives]") {
+  const auto& n = dgx_h100();
+  BENCHMARK("baseline: a + s/b for 1024 sizes") {
+    double t = 0;
+    for (int i = 1; i <= 1024; ++i) t += 3e-6 + i * 1e6 / 450e9;
+    return t;
+  };
+  BENCHMARK("estimate: 1024 all-reduce (auto algorithm)") {
+    double t = 0;
+    for (int i = 1; i <= 1024; ++i) t += model::estimate(n, Collective::all_reduce, Bytes{i * 1e6}, 8).time.value();
+    return t;
+  };
+}
