@@ -15,7 +15,10 @@
 #include <libperfmodel/hw/efficiency.hpp>
 #include <libperfmodel/model/device.hpp>
 #include <libperfmodel/model/export_control.hpp>
+#include <libperfmodel/model/collectives.hpp>
+#include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/model/operators.hpp>
 #include <libperfmodel/model/roofline.hpp>
 #include <libperfmodel/model/system_metrics.hpp>
+#include <libperfmodel/workload/model.hpp>
 #include <libperfmodel/workload/ops.hpp>

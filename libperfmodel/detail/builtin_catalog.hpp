@@ -12,6 +12,10 @@ struct BuiltinFile {
 };
 
 extern const BuiltinFile kBuiltinCatalogFiles[];
-extern const std::size_t kBuiltinCatalogFileCount;
+extern const std::size_t kBuiltinCatalogFilesCount;
+
+/// The model files of data/models (paths relative to data/models).
+extern const BuiltinFile kBuiltinModelFiles[];
+extern const std::size_t kBuiltinModelFilesCount;
 
 }  // namespace perfmodel::detail

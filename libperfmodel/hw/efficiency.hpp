@@ -42,6 +42,7 @@ struct EfficiencyPolicy {
   Figure<double> vector;     ///< elementwise math, fraction of vector peak
   Figure<double> memory;     ///< streaming kernels, fraction of HBM bandwidth
   Figure<Seconds> launch_overhead;  ///< fixed per-kernel floor (launch, prologue, pipeline fill)
+  Figure<double> overlap;    ///< share of the shorter of compute / communication hidden by micro-batch overlap
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
 

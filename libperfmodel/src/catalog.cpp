@@ -502,6 +502,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
   e.attention = fraction(r, "attention");
   e.vector = fraction(r, "vector");
   e.memory = fraction(r, "memory");
+  e.overlap = fraction(r, "overlap");
   e.launch_overhead = read_figure<Seconds>(r, "launch_overhead", "launch_overhead", false, nullptr,
       [](Reader& rr, const bj::value& v, const std::string& path) {
         if (!v.is_string()) rr.fail(path, "expected a time such as \"4 us\", got " + show(v));
@@ -763,7 +764,7 @@ std::size_t distance(std::string_view a, std::string_view b) {
 const Catalog& Catalog::builtin() {
   static const Catalog instance = [] {
     std::vector<RawPart> raw;
-    for (std::size_t i = 0; i < perfmodel::detail::kBuiltinCatalogFileCount; ++i) {
+    for (std::size_t i = 0; i < perfmodel::detail::kBuiltinCatalogFilesCount; ++i) {
       const auto& f = perfmodel::detail::kBuiltinCatalogFiles[i];
       raw.push_back(parse_raw(std::string("data/catalog/") + f.path, f.text));
     }

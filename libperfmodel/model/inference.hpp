@@ -1,0 +1,157 @@
+#pragma once
+// LLM serving: one prefill forward and one decode step of a decoder-only transformer on a
+// catalog system, built from the operator model (model/operators.hpp) and the collective model
+// (model/collectives.hpp). Assumptions are listed next to the code in src/inference.cpp; the
+// main ones:
+//  - identical layers are estimated once and multiplied; every op is a separate kernel;
+//  - ranks are chips, or dies when ranks_per_chip > 1; a stage's tp × dp_attention ranks also
+//    form its expert-parallel group (ep × moe_tp = tp × dp_attention);
+//  - with overlap (two micro-batches) a layer takes max(compute, communication), else the sum;
+//  - serving without disaggregation runs each batch as one prefill then output_len decode steps
+//    at the mean KV length; with a prefill layout the chip split balances the two phases.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/workload/model.hpp>
+
+namespace perfmodel::model {
+
+struct Parallelism {
+  int tp = 1;            ///< tensor parallel degree of attention (and of dense FFNs unless dense_tp)
+  int dp_attention = 1;  ///< attention data-parallel groups per stage (each of tp ranks)
+  int pp = 1;            ///< pipeline stages
+  int ep = 0;            ///< expert-parallel degree; 0 = all tp × dp_attention ranks of a stage
+  int dense_tp = 0;      ///< tensor parallel degree of dense FFN layers; 0 = tp
+  int ranks_per_chip = 1;      ///< 2 on Ascend 910C (CANN exposes each die as a device)
+  int redundant_experts = 0;   ///< extra expert replicas for load balancing (EPLB)
+
+  [[nodiscard]] int stage_ranks() const { return tp * dp_attention; }
+  [[nodiscard]] int ranks() const { return stage_ranks() * pp; }
+  [[nodiscard]] int expert_parallel() const { return ep > 0 ? ep : stage_ranks(); }
+  [[nodiscard]] int dense_tensor_parallel() const { return dense_tp > 0 ? dense_tp : tp; }
+  [[nodiscard]] double chips() const { return static_cast<double>(ranks()) / ranks_per_chip; }
+};
+
+/// Storage and compute precisions. GEMMs run at the weight precision (W8A8 INT8, FP8 and FP4
+/// quantize activations to match); attention runs at `attention`; other activations are bf16.
+struct ServingPrecision {
+  hw::Precision weights = hw::Precision::bf16;
+  hw::Precision kv_cache = hw::Precision::bf16;
+  hw::Precision attention = hw::Precision::bf16;
+};
+
+struct InferencePlan {
+  enum class Mode {
+    serve,    ///< requests end to end: prefill + output_len decode steps
+    prefill,  ///< one prefill forward of `batch` sequences of input_len
+    decode,   ///< one decode step of `batch` sequences at kv_len
+  };
+  Mode mode = Mode::serve;
+  std::int64_t batch = 1;       ///< sequences in flight per (decode) instance
+  std::int64_t input_len = 1024;
+  std::int64_t output_len = 128;
+  std::int64_t kv_len = 0;      ///< decode mode: cached tokens per sequence (0: input_len + output_len / 2)
+  ServingPrecision precision;
+  Parallelism parallel;
+  std::optional<Parallelism> prefill_parallel;  ///< prefill/decode disaggregation: the prefill instance
+  std::int64_t prefill_batch = 0;  ///< sequences per prefill forward (0: prefill mode: batch; serve: ~8192 tokens per attention group)
+  bool overlap = false;            ///< two-micro-batch overlap of communication with compute
+  bool prefill_overlap = true;     ///< the same for the prefill instance when disaggregated
+  int mtp_tokens = 0;              ///< draft tokens per step (multi-token prediction / speculative)
+  double mtp_acceptance = 0.7;     ///< probability each successive draft token is accepted
+  double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
+  bool check_memory = true;        ///< raise when the plan does not fit in HBM
+  int systems = 1;                 ///< copies of the system joined by its scale-out network
+};
+
+/// Where step time goes. Compute classes are operator groups; communication classes carry the
+/// exposed part (not hidden behind compute) separately.
+enum class StepPart {
+  attention_proj,  ///< Q/K/V/O projections (MLA: down/up projections and absorbed matmuls)
+  attention,       ///< the attention kernel (scores, softmax, PV)
+  dense_ffn,
+  moe_router,
+  moe_experts,     ///< routed experts (grouped GEMMs + activation)
+  shared_experts,
+  norm_elementwise,  ///< norms, residual adds, rope
+  embedding,
+  lm_head,
+  mtp,             ///< multi-token-prediction modules (their own attention/FFN/head)
+  tp_collectives,  ///< tensor-parallel all-reduce
+  moe_dispatch,
+  moe_combine,
+  pp_transfer,     ///< activations between pipeline stages
+};
+inline constexpr std::size_t kStepParts = 14;
+std::string_view to_string(StepPart p);
+bool is_communication(StepPart p);
+
+struct StepPartTime {
+  double time = 0;     ///< seconds per step, summed over layers
+  double exposed = 0;  ///< communication not hidden behind compute (== time for compute parts)
+  double flops = 0;
+  double bytes = 0;    ///< HBM bytes (compute) or bytes sent per rank (communication)
+};
+
+struct MemoryUse {
+  double weights = 0;      ///< bytes per chip
+  double kv_cache = 0;
+  double activations = 0;
+  double buffers = 0;      ///< communication buffers and runtime reserve
+  double capacity = 0;     ///< HBM per chip
+  [[nodiscard]] double total() const { return weights + kv_cache + activations + buffers; }
+  [[nodiscard]] bool fits() const { return total() <= capacity; }
+};
+
+struct PhaseEstimate {
+  double time = 0;             ///< one forward (prefill) or one step (decode) [s]
+  double compute_time = 0;     ///< compute parts summed
+  double communication_time = 0;  ///< communication summed (exposed + hidden)
+  double exposed_communication = 0;
+  double tokens = 0;           ///< tokens processed per instance (prefill: prompt tokens; decode: accepted)
+  double chips = 0;            ///< chips per instance
+  double flops = 0;            ///< per step, summed over ranks of the instance
+  std::array<StepPartTime, kStepParts> parts{};
+  MemoryUse memory;
+  std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory
+  [[nodiscard]] double tokens_per_second_per_chip() const { return time > 0 ? tokens / time / chips : 0; }
+};
+
+struct InferenceResult {
+  std::string model;
+  std::string system;
+  std::string chip;
+  InferencePlan plan;
+  std::optional<PhaseEstimate> prefill;  ///< one prefill forward of prefill_batch sequences
+  std::optional<PhaseEstimate> decode;   ///< one decode step of batch sequences
+  double ttft = 0;               ///< time to first token [s] (the prefill forward)
+  double tpot = 0;               ///< time per output token [s] (decode step / accepted tokens)
+  double accepted_tokens_per_step = 1;
+  double output_tokens_per_second_per_chip = 0;
+  double input_tokens_per_second_per_chip = 0;
+  double output_tokens_per_second_per_instance = 0;
+  double chips_per_instance = 0;     ///< decode instance (prefill instance in prefill mode)
+  double prefill_chip_share = 0;     ///< serve mode: fraction of chips doing prefill
+  double system_chips = 0;
+  double output_tokens_per_second_per_system = 0;
+  double input_tokens_per_second_per_system = 0;
+  double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the weight precision
+  std::string bottleneck;              ///< the step part with the largest exposed time
+};
+
+/// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,
+/// degrees that do not divide heads/experts/layers/batch or exceed the system, a precision the
+/// chip lacks, or (with check_memory) a plan that does not fit in HBM.
+InferenceResult estimate_inference(const workload::TransformerModel& model, const catalog::Catalog& cat,
+                                   std::string_view system, const InferencePlan& plan);
+/// On the built-in catalog.
+InferenceResult estimate_inference(const workload::TransformerModel& model, std::string_view system,
+                                   const InferencePlan& plan);
+
+}  // namespace perfmodel::model

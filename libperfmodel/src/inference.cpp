@@ -1,0 +1,755 @@
+// LLM serving estimate: per-layer operator lists on one rank, timed with the operator and
+// collective models, multiplied by layer counts. Assumptions sit next to the code.
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/collectives.hpp>
+#include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/inference.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/workload/ops.hpp>
+
+namespace perfmodel::model {
+
+namespace {
+
+using hw::Precision;
+using workload::Attention;
+using workload::Elementwise;
+using workload::Gemm;
+using workload::TransformerModel;
+
+constexpr std::array<std::string_view, kStepParts> kPartNames{
+    "attention_proj", "attention", "dense_ffn",  "moe_router",   "moe_experts", "shared_experts", "norm_elementwise",
+    "embedding",      "lm_head",   "mtp",        "tp_collectives", "moe_dispatch", "moe_combine", "pp_transfer"};
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+// Assumption: runtime reserve per chip (framework context, allocator slack, graphs): 2 GiB plus
+// 4 % of HBM, the order of vLLM/SGLang's default memory fraction headroom.
+constexpr double kReserveFixed = 2.0 * kGiB;
+constexpr double kReserveFraction = 0.04;
+
+std::string fmt(double v, int prec = 3) {
+  std::ostringstream s;
+  s.precision(prec);
+  s << v;
+  return s.str();
+}
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) { throw InvalidArgument(field + ": " + what); }
+
+/// Accumulates op estimates into step parts for one layer kind (times per layer).
+struct Layer {
+  std::array<StepPartTime, kStepParts> parts{};
+  void add(StepPart p, const OpEstimate& e, double count = 1.0) {
+    auto& x = parts[static_cast<std::size_t>(p)];
+    x.time += e.time.value() * count;
+    x.exposed += e.time.value() * count;
+    x.flops += e.flops.value() * count;
+    x.bytes += e.hbm_bytes.value() * count;
+  }
+  void add_comm(StepPart p, double time, double bytes) {
+    auto& x = parts[static_cast<std::size_t>(p)];
+    x.time += time;
+    x.exposed += time;
+    x.bytes += bytes;
+  }
+  [[nodiscard]] double compute() const {
+    double s = 0;
+    for (std::size_t i = 0; i < kStepParts; ++i) {
+      if (!is_communication(static_cast<StepPart>(i))) s += parts[i].time;
+    }
+    return s;
+  }
+  [[nodiscard]] double comm() const {
+    double s = 0;
+    for (std::size_t i = 0; i < kStepParts; ++i) {
+      if (is_communication(static_cast<StepPart>(i))) s += parts[i].time;
+    }
+    return s;
+  }
+  /// Scales every part by k (two micro-batches: twice the half-batch layer).
+  void scale(double k) {
+    for (auto& x : parts) {
+      x.time *= k;
+      x.exposed *= k;
+      x.flops *= k;
+      x.bytes *= k;
+    }
+  }
+  /// Two-micro-batch overlap: a layer takes max(C, M) + (1 - eta)·min(C, M), eta being the
+  /// family's overlap fraction (SM/core sharing and stage dependencies lose the rest). The
+  /// exposed time is charged to the communication parts in proportion to their time.
+  void overlap(double eta) {
+    const double c = compute(), m = comm();
+    if (m <= 0) return;
+    const double total = std::max(c, m) + (1.0 - eta) * std::min(c, m);
+    const double share = std::max(0.0, total - c) / m;
+    for (std::size_t i = 0; i < kStepParts; ++i) {
+      if (is_communication(static_cast<StepPart>(i))) parts[i].exposed = parts[i].time * share;
+    }
+  }
+  void accumulate(const Layer& l, double count) {
+    for (std::size_t i = 0; i < kStepParts; ++i) {
+      parts[i].time += l.parts[i].time * count;
+      parts[i].exposed += l.parts[i].exposed * count;
+      parts[i].flops += l.parts[i].flops * count;
+      parts[i].bytes += l.parts[i].bytes * count;
+    }
+  }
+  /// Exposed time: compute plus exposed communication.
+  [[nodiscard]] double time() const {
+    double s = 0;
+    for (std::size_t i = 0; i < kStepParts; ++i) s += parts[i].exposed;
+    return s;
+  }
+};
+
+enum class Phase { prefill, decode };
+
+/// Everything fixed for one instance layout.
+struct Setup {
+  const TransformerModel& m;
+  const Device& dev;
+  const Network* net;  // null when the instance has a single rank
+  const InferencePlan& plan;
+  const Parallelism& par;
+  double weight_bytes;  // per element
+  double act_bytes = 2.0;  // bf16 activations between GEMMs
+  int heads_r;
+  int kv_heads_r;
+  int ep;
+  int moe_tp;
+  int slots;      // routed experts + redundant replicas
+  int experts_r;  // expert slots per rank
+  double overlap = 0.5;  // family's overlap fraction (EfficiencyPolicy::overlap)
+};
+
+double a2a_element_bytes(Precision w) {
+  // Assumption: dispatch sends tokens quantized to the GEMM's 8-bit type (fp8/int8; fp4 models
+  // still dispatch 8-bit, as DeepEP does); bf16 models dispatch bf16. Combine is always bf16.
+  return workload::bytes_per_element(w) <= 1.0 ? 1.0 : 2.0;
+}
+
+class PhaseModel {
+ public:
+  explicit PhaseModel(const Setup& s) : s_(s) {}
+
+  /// One attention block on `tokens` tokens of `seqs` sequences (q_len new tokens each).
+  void attention(Layer& L, Phase ph, double seqs, std::int64_t q_len, std::int64_t kv_len) const {
+    const auto& m = s_.m;
+    const Precision w = s_.plan.precision.weights;
+    const std::int64_t T = static_cast<std::int64_t>(std::ceil(seqs * q_len));
+    const std::int64_t b = static_cast<std::int64_t>(std::ceil(seqs));
+    const std::int64_t h = m.hidden;
+    const std::int64_t hr = s_.heads_r;
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * h, Precision::bf16}));
+    if (m.mla) {
+      const auto& a = *m.mla;
+      // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks.
+      if (a.q_lora_rank > 0) {
+        L.add(StepPart::attention_proj, est(Gemm::of(T, a.q_lora_rank, h, w)));
+        L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
+        L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
+      } else {
+        L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), h, w)));
+      }
+      L.add(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank + a.rope_dim, h, w)));
+      L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.kv_lora_rank, Precision::bf16}));
+      L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim, Precision::bf16}));
+      const Precision ap = s_.plan.precision.attention;
+      if (ph == Phase::decode) {
+        // Absorbed MLA: queries move into the latent space per head and outputs back out
+        // (batched bf16 matmuls), attention runs over the shared latent cache.
+        L.add(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank, a.nope_dim, ap, hr)));
+        Attention at = Attention::mla(Attention::Phase::decode, b, q_len, kv_len, hr, a.kv_lora_rank, a.rope_dim,
+                                      a.nope_dim, a.v_head_dim);
+        at.compute = ap;
+        at.kv_cache = s_.plan.precision.kv_cache;
+        L.add(StepPart::attention, est(at));
+        L.add(StepPart::attention_proj, est(Gemm::of(T, a.v_head_dim, a.kv_lora_rank, ap, hr)));
+      } else {
+        L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.v_head_dim), a.kv_lora_rank, w)));
+        Attention at = Attention::mla(Attention::Phase::prefill, b, q_len, kv_len, hr, a.kv_lora_rank, a.rope_dim,
+                                      a.nope_dim, a.v_head_dim);
+        at.compute = ap;
+        at.kv_cache = s_.plan.precision.kv_cache;
+        L.add(StepPart::attention, est(at));
+      }
+      L.add(StepPart::attention_proj, est(Gemm::of(T, h, hr * a.v_head_dim, w)));
+    } else {
+      const std::int64_t d = m.head_dim;
+      const std::int64_t kvr = s_.kv_heads_r;
+      L.add(StepPart::attention_proj, est(Gemm::of(T, (hr + 2 * kvr) * d, h, w)));
+      L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + kvr) * d, Precision::bf16}));
+      Attention at = Attention::gqa(ph == Phase::decode ? Attention::Phase::decode : Attention::Phase::prefill, b, q_len,
+                                    kv_len, hr, kvr, d);
+      at.compute = s_.plan.precision.attention;
+      at.kv_cache = s_.plan.precision.kv_cache;
+      L.add(StepPart::attention, est(at));
+      L.add(StepPart::attention_proj, est(Gemm::of(T, h, hr * d, w)));
+    }
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * h, Precision::bf16}));
+    tp_allreduce(L, T);
+  }
+
+  /// Dense FFN on the T tokens of a rank (dense_tp shards; with dense_tp < tp each rank takes
+  /// T·dense_tp/tp of the tokens after a reduce-scatter).
+  void dense_ffn(Layer& L, std::int64_t T, StepPart part) const {
+    const auto& m = s_.m;
+    const int dtp = s_.par.dense_tensor_parallel();
+    const std::int64_t Tf = std::max<std::int64_t>(1, T * dtp / s_.par.tp);
+    const std::int64_t f = m.ffn / dtp;
+    ffn_block(L, part, Tf, f, 1);
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * m.hidden, Precision::bf16}));
+    tp_allreduce(L, T);
+  }
+
+  /// MoE FFN. `T` tokens per rank (replicated over the rank's TP group).
+  void moe(Layer& L, Phase ph, std::int64_t T, StepPart expert_part, StepPart shared_part) const {
+    const auto& m = s_.m;
+    const auto& e = *m.moe;
+    const Precision w = s_.plan.precision.weights;
+    const int tp = s_.par.tp;
+    const int dp = s_.par.dp_attention;
+    const bool a2a = dp > 1 && s_.ep > 1;
+    // Tokens a rank routes: with DP attention the TP group splits its tokens (reduce-scatter);
+    // with pure TP every rank holds all tokens.
+    const std::int64_t Tm = a2a ? std::max<std::int64_t>(1, T / tp) : T;
+    const double distinct = static_cast<double>(T) * dp;  // distinct tokens in the stage
+    // Busiest rank: the plan's imbalance (skew of real routing after EPLB) times the
+    // statistical excess of random routing, max over ep ranks of ~Poisson(mu) loads:
+    // 1 + sqrt(2 ln(ep) / mu) (the Gaussian tail bound).
+    const double mu = distinct * e.top_k / s_.slots * s_.experts_r;
+    const double imbalance =
+        s_.plan.expert_imbalance * (s_.ep > 1 ? 1.0 + std::sqrt(2.0 * std::log(static_cast<double>(s_.ep)) / mu) : 1.0);
+    const double rows_per_slot = distinct * e.top_k / s_.slots * imbalance;
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
+    L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)));
+    const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
+    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r, e.expert_ffn);
+    if (e.shared_experts > 0) {
+      // Assumption: shared experts are replicated and run locally on the rank's tokens.
+      ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts, 1);
+    }
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * m.hidden, Precision::bf16}));
+    if (a2a) {
+      MoeExchange x;
+      x.mode = ph == Phase::decode ? MoeExchange::Mode::low_latency : MoeExchange::Mode::normal;
+      x.tokens = Tm;
+      x.hidden = m.hidden;
+      x.topk = e.top_k;
+      x.experts = s_.slots;
+      x.imbalance = imbalance;
+      x.ranks = s_.ep;
+      x.phase = MoeExchange::Phase::dispatch;
+      x.bytes_per_element = a2a_element_bytes(w);
+      // Assumption: 8-bit dispatch carries one fp32 scale per 128 elements (DeepSeek's block scaling).
+      x.scale_bytes_per_token = x.bytes_per_element < 2.0 ? static_cast<double>(m.hidden) / 128.0 * 4.0 : 0.0;
+      const MoeResult d = estimate(*s_.net, x);
+      L.add_comm(StepPart::moe_dispatch, d.time.value(), d.bytes_per_rank.value());
+      x.phase = MoeExchange::Phase::combine;
+      x.bytes_per_element = 2.0;
+      x.scale_bytes_per_token = 0.0;
+      const MoeResult c = estimate(*s_.net, x);
+      L.add_comm(StepPart::moe_combine, c.time.value(), c.bytes_per_rank.value());
+      if (tp > 1) tp_allreduce(L, T);  // all-gather back to the TP group
+    } else {
+      tp_allreduce(L, T);
+    }
+  }
+
+  void lm_head(Layer& L, StepPart part, std::int64_t tokens) const {
+    const std::int64_t v = (s_.m.vocab + s_.par.tp - 1) / s_.par.tp;  // vocabulary-parallel over TP
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, tokens * s_.m.hidden, Precision::bf16}));
+    // Assumption: the LM head stays bf16 in every quantized deployment.
+    L.add(part, est(Gemm::of(tokens, v, s_.m.hidden, Precision::bf16)));
+  }
+
+  void embedding(Layer& L, std::int64_t tokens) const {
+    L.add(StepPart::embedding, est(workload::embedding(tokens, s_.m.hidden, Precision::bf16)));
+  }
+
+  void pp_transfer(Layer& L, std::int64_t T) const {
+    if (s_.par.pp <= 1) return;
+    const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, Collective::send_recv, Bytes{bytes}, 2);
+    L.add_comm(StepPart::pp_transfer, r.time.value(), bytes);
+  }
+
+ private:
+  static StepPart moe_router_part(StepPart expert_part) {
+    return expert_part == StepPart::mtp ? StepPart::mtp : StepPart::moe_router;
+  }
+
+  /// Gate/up GEMM, activation, down GEMM for `groups` experts of `rows` tokens and
+  /// intermediate size `inter` (grouped GEMM when groups > 1).
+  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups,
+                 std::int64_t /*full_inter*/ = 0) const {
+    const auto& m = s_.m;
+    const Precision w = s_.plan.precision.weights;
+    const bool gated = m.activation == workload::FfnActivation::swiglu;
+    L.add(part, est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)));
+    L.add(part, est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation, rows * inter * groups,
+                                Precision::bf16}));
+    L.add(part, est(Gemm::of(rows, m.hidden, inter, w, groups)));
+  }
+
+  void tp_allreduce(Layer& L, std::int64_t T) const {
+    if (s_.par.tp <= 1) return;
+    const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, Collective::all_reduce, Bytes{bytes}, s_.par.tp);
+    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+  }
+
+  template <class Op>
+  OpEstimate est(const Op& op) const {
+    return estimate(s_.dev, op);
+  }
+
+  const Setup& s_;
+};
+
+struct PhaseInput {
+  Phase phase;
+  std::int64_t seqs;     // sequences per instance
+  std::int64_t q_len;    // new tokens per sequence in this forward
+  std::int64_t kv_len;   // attended tokens (prefill: q_len)
+  std::int64_t kv_max;   // cached tokens per sequence at the end (memory)
+  bool overlap;
+};
+
+/// Memory per chip for `seqs` sequences per instance.
+MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
+  const auto& m = s.m;
+  const auto& par = s.par;
+  MemoryUse u;
+  const double wb = s.weight_bytes;
+  const int lps = m.layers / par.pp;
+  const int dense_in_stage = std::min(m.dense_layers(), lps);
+  const int moe_in_stage = std::min(m.moe_layers(), lps);
+  double params = lps * m.attention_parameters() / par.tp + dense_in_stage * m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
+  double moe_rank = 0;
+  if (m.moe) {
+    moe_rank = s.experts_r * m.ffn_parameters(m.moe->expert_ffn) / s.moe_tp +
+               m.moe->shared_experts * m.ffn_parameters(m.moe->expert_ffn) +
+               static_cast<double>(m.hidden) * m.moe->routed_experts;
+    params += moe_in_stage * moe_rank;
+  }
+  const double emb = m.embedding_parameters() / par.tp;
+  params += par.pp == 1 ? emb * (m.tied_embeddings ? 1.0 : 2.0) : emb;
+  if (s.plan.mtp_tokens > 0 && m.mtp_layers > 0) {
+    const double ffn_part = m.moe ? moe_rank : m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
+    params += m.mtp_layers * (m.attention_parameters() / par.tp + ffn_part + 2.0 * m.hidden * m.hidden);
+  }
+  const double rpc = par.ranks_per_chip;
+  u.weights = params * wb * rpc;
+  // KV cache: MLA latents are replicated over TP ranks; GQA heads split until tp > kv_heads.
+  const double seqs_rank = static_cast<double>(seqs) / par.dp_attention;
+  double kv_elems = m.kv_elements_per_token();
+  if (!m.mla) kv_elems *= static_cast<double>(s.kv_heads_r) / m.kv_heads;
+  const int kv_layers = lps + ((s.plan.mtp_tokens > 0) ? m.mtp_layers : 0);
+  u.kv_cache = seqs_rank * static_cast<double>(in.kv_max) * kv_elems * workload::bytes_per_element(s.plan.precision.kv_cache) *
+               kv_layers * rpc;
+  // Activations: the rank's tokens through one layer (hidden states, the widest FFN
+  // intermediate, logits), not kept across layers at inference.
+  const double T = seqs_rank * static_cast<double>(in.q_len) / (in.overlap ? 2.0 : 1.0);
+  double widest = static_cast<double>(m.ffn) / par.dense_tensor_parallel();
+  if (m.moe) {
+    const double rows = T * par.dp_attention * m.moe->top_k / s.slots * s.experts_r;
+    widest = std::max(widest, rows / std::max(T, 1.0) * m.moe->expert_ffn);
+  }
+  const double logits_tokens = in.phase == Phase::prefill ? seqs_rank : T;
+  u.activations = (T * (6.0 * m.hidden + 3.0 * widest) * s.act_bytes + logits_tokens * m.vocab / par.tp * 4.0) * rpc;
+  // Buffers: all-to-all send/receive buffers (8-bit dispatch + bf16 combine, double-buffered)
+  // plus the runtime reserve.
+  double a2a = 0;
+  if (m.moe && par.dp_attention > 1 && s.ep > 1) {
+    a2a = 2.0 * T / par.tp * m.moe->top_k * m.hidden * (a2a_element_bytes(s.plan.precision.weights) + 2.0);
+  }
+  u.capacity = s.dev.chip().main_memory.capacity.require(s.dev.chip().id).value() * rpc;
+  u.buffers = a2a * rpc + kReserveFixed + kReserveFraction * u.capacity;
+  return u;
+}
+
+PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
+  const auto& m = s.m;
+  const auto& par = s.par;
+  PhaseModel pm(s);
+  // Sequences one rank's attention holds, split into pp pipeline micro-batches (each stage
+  // works on pp of them per step) and into two when overlapping.
+  const double seqs_rank = static_cast<double>(in.seqs) / par.dp_attention;
+  double seqs_mb = seqs_rank / par.pp;
+  double mb_count = par.pp;
+  if (in.overlap) {
+    seqs_mb /= 2.0;
+    mb_count *= 2.0;
+  }
+  const std::int64_t T = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb * in.q_len)));
+  const std::int64_t seqs_i = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb)));
+
+  Layer dense, moe, head;
+  pm.attention(dense, in.phase, seqs_mb, in.q_len, in.kv_len);
+  moe = dense;
+  if (m.dense_layers() > 0) pm.dense_ffn(dense, T, StepPart::dense_ffn);
+  if (m.moe) pm.moe(moe, in.phase, T, StepPart::moe_experts, StepPart::shared_experts);
+  pm.embedding(head, T);
+  pm.lm_head(head, StepPart::lm_head, in.phase == Phase::prefill ? seqs_i : T);
+  pm.pp_transfer(head, T);
+  dense.scale(mb_count);
+  moe.scale(mb_count);
+  head.scale(mb_count);
+  if (in.overlap) {
+    dense.overlap(s.overlap);
+    moe.overlap(s.overlap);
+  }
+  Layer total;
+  total.accumulate(dense, m.dense_layers());
+  total.accumulate(moe, m.moe_layers());
+  total.accumulate(head, 1.0);
+  // Multi-token prediction: each draft token runs the MTP module (a layer with the model's
+  // FFN kind, a 2h→h projection and the shared LM head) on one token per sequence.
+  if (in.phase == Phase::decode && s.plan.mtp_tokens > 0) {
+    Layer mtp;
+    const std::int64_t t1 = seqs_i;
+    pm.attention(mtp, Phase::decode, seqs_mb, 1, in.kv_len);
+    if (m.moe) pm.moe(mtp, Phase::decode, t1, StepPart::mtp, StepPart::mtp);
+    else pm.dense_ffn(mtp, t1, StepPart::mtp);
+    mtp.add(StepPart::mtp, estimate(s.dev, Gemm::of(t1, m.hidden, 2 * m.hidden, s.plan.precision.weights)));
+    pm.lm_head(mtp, StepPart::mtp, t1);
+    // Move the MTP layer's compute parts under "mtp"; its communication stays in its classes.
+    for (std::size_t i = 0; i < kStepParts; ++i) {
+      const auto p = static_cast<StepPart>(i);
+      if (is_communication(p) || p == StepPart::mtp) continue;
+      auto& dst = mtp.parts[static_cast<std::size_t>(StepPart::mtp)];
+      dst.time += mtp.parts[i].time;
+      dst.exposed += mtp.parts[i].exposed;
+      dst.flops += mtp.parts[i].flops;
+      dst.bytes += mtp.parts[i].bytes;
+      mtp.parts[i] = StepPartTime{};
+    }
+    mtp.scale(mb_count);
+    if (in.overlap) mtp.overlap(s.overlap);
+    total.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
+  }
+
+  PhaseEstimate r;
+  r.parts = total.parts;
+  r.time = total.time();
+  r.compute_time = total.compute();
+  r.communication_time = total.comm();
+  for (std::size_t i = 0; i < kStepParts; ++i) {
+    if (is_communication(static_cast<StepPart>(i))) r.exposed_communication += total.parts[i].exposed;
+    else r.flops += total.parts[i].flops;
+  }
+  r.flops *= par.ranks() / static_cast<double>(par.pp);  // every stage's ranks run the same work per step
+  r.chips = par.chips();
+  r.memory = memory_use(s, in, in.seqs);
+  // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
+  const MemoryUse m1 = memory_use(s, in, par.dp_attention);
+  const MemoryUse m2 = memory_use(s, in, 2LL * par.dp_attention);
+  const double per_group = m2.total() - m1.total();
+  const double fixed = m1.total() - per_group;
+  r.max_batch = per_group > 0 && fixed < m1.capacity
+                    ? static_cast<std::int64_t>(std::floor((m1.capacity - fixed) / per_group)) * par.dp_attention
+                    : 0;
+  return r;
+}
+
+void check_parallel(const TransformerModel& m, const Parallelism& p, const std::string& where) {
+  auto pos = [&](int v, const char* f) {
+    if (v < 1) bad(where + f, "must be >= 1, got " + std::to_string(v));
+  };
+  pos(p.tp, "tp");
+  pos(p.dp_attention, "dp_attention");
+  pos(p.pp, "pp");
+  pos(p.ranks_per_chip, "ranks_per_chip");
+  if (p.ep < 0) bad(where + "ep", "must be >= 0 (0: all ranks of a stage), got " + std::to_string(p.ep));
+  if (p.dense_tp < 0) bad(where + "dense_tp", "must be >= 0 (0: tp), got " + std::to_string(p.dense_tp));
+  if (p.redundant_experts < 0) bad(where + "redundant_experts", "must be >= 0");
+  if (m.heads % p.tp != 0) {
+    bad(where + "tp", "tp=" + std::to_string(p.tp) + " does not divide the " + std::to_string(m.heads) + " attention heads of " +
+                          m.id + " (" + fmt(static_cast<double>(m.heads) / p.tp) + " heads per rank)");
+  }
+  if (m.layers % p.pp != 0) {
+    bad(where + "pp", "pp=" + std::to_string(p.pp) + " does not divide the " + std::to_string(m.layers) + " layers of " +
+                          m.id + " (" + fmt(static_cast<double>(m.layers) / p.pp) + " per stage)");
+  }
+  if (p.tp % p.dense_tensor_parallel() != 0) {
+    bad(where + "dense_tp", "dense_tp=" + std::to_string(p.dense_tensor_parallel()) + " must divide tp=" + std::to_string(p.tp));
+  }
+  if (m.dense_layers() > 0 && m.ffn % p.dense_tensor_parallel() != 0) {
+    bad(where + "dense_tp", "dense_tp=" + std::to_string(p.dense_tensor_parallel()) + " does not divide the FFN size " +
+                                std::to_string(m.ffn));
+  }
+  if (p.ranks() % p.ranks_per_chip != 0) {
+    bad(where + "ranks_per_chip", std::to_string(p.ranks()) + " ranks are not a whole number of chips at " +
+                                      std::to_string(p.ranks_per_chip) + " ranks per chip");
+  }
+  if (m.moe) {
+    const int ep = p.expert_parallel();
+    const int slots = m.moe->routed_experts + p.redundant_experts;
+    if (p.stage_ranks() % ep != 0) {
+      bad(where + "ep", "ep=" + std::to_string(ep) + " must divide the " + std::to_string(p.stage_ranks()) +
+                            " ranks of a stage (tp x dp_attention)");
+    }
+    if (slots % ep != 0) {
+      bad(where + "ep", "ep=" + std::to_string(ep) + " does not divide the " + std::to_string(slots) +
+                            " expert slots (routed + redundant) of " + m.id + " (" + fmt(static_cast<double>(slots) / ep) +
+                            " per rank)");
+    }
+    if (p.dp_attention > 1 && ep > 1 && ep != p.stage_ranks()) {
+      bad(where + "ep", "with dp_attention > 1 the expert-parallel group must span the stage: ep=" + std::to_string(ep) +
+                            ", tp x dp_attention=" + std::to_string(p.stage_ranks()));
+    }
+    const int moe_tp = p.stage_ranks() / ep;
+    if (m.moe->expert_ffn % moe_tp != 0) {
+      bad(where + "ep", "the expert FFN size " + std::to_string(m.moe->expert_ffn) + " does not split over " +
+                            std::to_string(moe_tp) + " ranks (tp x dp_attention / ep)");
+    }
+  } else if (p.ep > 1) {
+    bad(where + "ep", m.id + " has no experts; ep must be 0 or 1, got " + std::to_string(p.ep));
+  }
+}
+
+void check_precision(const Device& dev, Precision p, const char* field) {
+  if (!dev.supports(p)) {
+    bad(std::string("precision.") + field, dev.chip().id + " has no known dense matrix throughput at " +
+                                               std::string(hw::to_string(p)) + " (it lacks the precision or the figure is unknown)");
+  }
+}
+
+Setup make_setup(const TransformerModel& m, const Device& dev, const Network* net, const InferencePlan& plan,
+                 const Parallelism& par, double overlap) {
+  Setup s{m, dev, net, plan, par, workload::bytes_per_element(plan.precision.weights), 2.0, m.heads / par.tp,
+          std::max(1, m.kv_heads / par.tp), 1, 1, 0, 0, overlap};
+  if (m.moe) {
+    s.ep = par.expert_parallel();
+    s.moe_tp = par.stage_ranks() / s.ep;
+    s.slots = m.moe->routed_experts + par.redundant_experts;
+    s.experts_r = s.slots / s.ep;
+  }
+  return s;
+}
+
+template <class T>
+void divide(hw::Figure<T>& f, double k) {
+  if (f.known()) f = hw::Figure<T>::known_value(f.require("") / k, f.provenance(), f.field());
+}
+
+/// One rank's share of a chip that exposes `rpc` devices (Ascend 910C: two dies, each its own
+/// device): compute, HBM bandwidth and capacity and compute units split evenly.
+hw::Chip per_rank_chip(hw::Chip c, int rpc) {
+  if (rpc == 1) return c;
+  const double k = rpc;
+  for (auto& u : c.compute) {
+    divide(u.matrix, k);
+    divide(u.vector, k);
+  }
+  divide(c.main_memory.capacity, k);
+  divide(c.main_memory.bandwidth, k);
+  divide(c.compute_units, k);
+  return c;
+}
+
+std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
+
+void check_memory(const PhaseEstimate& e, const std::string& chip, const char* phase, std::int64_t batch) {
+  const MemoryUse& u = e.memory;
+  if (u.fits()) return;
+  const double over = u.total() - u.capacity;
+  std::string msg = std::string(phase) + " plan needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", KV cache " +
+                    gb(u.kv_cache) + ", activations " + gb(u.activations) + ", buffers " + gb(u.buffers) + ") but " + chip +
+                    " has " + gb(u.capacity) + ": over by " + gb(over);
+  if (e.max_batch > 0) {
+    msg += "; the largest batch that fits is " + std::to_string(e.max_batch) + " (asked " + std::to_string(batch) + ")";
+  } else {
+    msg += "; the weights do not fit at any batch: raise tp, ep or pp";
+  }
+  bad("memory", msg);
+}
+
+std::string bottleneck_of(const PhaseEstimate& e) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < kStepParts; ++i) {
+    if (e.parts[i].exposed > e.parts[best].exposed) best = i;
+  }
+  return std::string(kPartNames[best]);
+}
+
+}  // namespace
+
+std::string_view to_string(StepPart p) { return kPartNames[static_cast<std::size_t>(p)]; }
+
+bool is_communication(StepPart p) {
+  return p == StepPart::tp_collectives || p == StepPart::moe_dispatch || p == StepPart::moe_combine ||
+         p == StepPart::pp_transfer;
+}
+
+InferenceResult estimate_inference(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
+                                   const InferencePlan& plan) {
+  model.validate(model.source_file.empty() ? model.id : model.source_file);
+  const hw::System& sys = cat.system(system);
+  if (plan.parallel.ranks_per_chip < 1) bad("parallel.ranks_per_chip", "must be >= 1");
+  if (plan.prefill_parallel && plan.prefill_parallel->ranks_per_chip != plan.parallel.ranks_per_chip) {
+    bad("prefill_parallel.ranks_per_chip", "must equal parallel.ranks_per_chip (one device view per system)");
+  }
+  const hw::Chip& whole = cat.chip(sys.chip);
+  const Device dev(per_rank_chip(whole, plan.parallel.ranks_per_chip), cat.efficiency(whole.family));
+  const hw::Figure<double>& own = dev.policy().overlap;
+  const double eta = own.known() ? own.require("") : cat.efficiency("default").overlap.value_or(0.0);
+  const bool want_prefill = plan.mode != InferencePlan::Mode::decode;
+  const bool want_decode = plan.mode != InferencePlan::Mode::prefill;
+
+  if (plan.batch < 1) bad("batch", "must be >= 1 sequence, got " + std::to_string(plan.batch));
+  if (want_prefill && plan.input_len < 1) bad("input_len", "must be >= 1 token, got " + std::to_string(plan.input_len));
+  if (plan.mode == InferencePlan::Mode::serve && plan.output_len < 1) {
+    bad("output_len", "must be >= 1 token, got " + std::to_string(plan.output_len));
+  }
+  if (plan.mode == InferencePlan::Mode::decode && plan.kv_len < 1 && plan.input_len < 1) {
+    bad("kv_len", "must be >= 1 token in decode mode, got " + std::to_string(plan.kv_len));
+  }
+  if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: batch)");
+  if (plan.mtp_tokens < 0) bad("mtp_tokens", "must be >= 0, got " + std::to_string(plan.mtp_tokens));
+  if (plan.mtp_tokens > 0 && model.mtp_layers == 0) {
+    bad("mtp_tokens", model.id + " has no multi-token-prediction modules; set mtp_tokens=0");
+  }
+  if (!(plan.mtp_acceptance >= 0.0 && plan.mtp_acceptance <= 1.0)) {
+    bad("mtp_acceptance", "must be in [0, 1], got " + fmt(plan.mtp_acceptance));
+  }
+  if (!(plan.expert_imbalance >= 1.0 && std::isfinite(plan.expert_imbalance))) {
+    bad("expert_imbalance", "must be >= 1 (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
+  }
+  if (plan.systems < 1) bad("systems", "must be >= 1, got " + std::to_string(plan.systems));
+  check_precision(dev, plan.precision.weights, "weights");
+  check_precision(dev, plan.precision.attention, "attention");
+  if (plan.precision.kv_cache == Precision::fp32 || plan.precision.kv_cache == Precision::fp64) {
+    bad("precision.kv_cache", "expected bf16, fp16, fp8, int8, fp4 or int4");
+  }
+
+  const double cluster_chips = static_cast<double>(sys.chip_count()) * plan.systems;
+  auto network_for = [&](const Parallelism& par, std::optional<Network>& slot, const char* where) -> const Network* {
+    check_parallel(model, par, where);
+    if (par.chips() > cluster_chips) {
+      bad(std::string(where) + "ranks", "the instance needs " + fmt(par.chips()) + " chips (" + std::to_string(par.ranks()) +
+                                            " ranks at " + std::to_string(par.ranks_per_chip) + " per chip) but " +
+                                            std::to_string(plan.systems) + " x " + sys.id + " has " + fmt(cluster_chips) +
+                                            "; raise systems or lower the degrees");
+    }
+    if (par.ranks() == 1) return nullptr;
+    const int per_system = sys.chip_count();
+    const int nodes = static_cast<int>(std::ceil(par.chips() / per_system));
+    slot.emplace(cat, sys.id, nodes, par.ranks_per_chip);
+    return &*slot;
+  };
+
+  InferenceResult res;
+  res.model = model.id;
+  res.system = sys.id;
+  res.chip = sys.chip;
+  res.plan = plan;
+  res.system_chips = sys.chip_count();
+
+  std::optional<Network> net_d, net_p;
+  const Parallelism& pd = plan.parallel;
+  const Parallelism& pp = plan.prefill_parallel ? *plan.prefill_parallel : plan.parallel;
+  // Assumption: serving prefills in chunks of about 8192 prompt tokens per attention group
+  // (vLLM/SGLang chunked-prefill defaults) unless told; prefill mode runs the whole batch.
+  std::int64_t pbatch = plan.prefill_batch > 0 ? plan.prefill_batch : plan.batch;
+  if (plan.prefill_batch == 0 && plan.mode == InferencePlan::Mode::serve) {
+    const std::int64_t per_group = std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(1, plan.input_len));
+    pbatch = std::min(plan.batch, per_group * pp.dp_attention);
+  }
+  // Accepted tokens per step: 1 + a + a^2 + ... + a^k for k chained drafts.
+  double accepted = 1.0, pw = 1.0;
+  for (int i = 0; i < plan.mtp_tokens; ++i) accepted += (pw *= plan.mtp_acceptance);
+  res.accepted_tokens_per_step = accepted;
+
+  if (want_prefill) {
+    const char* where = plan.prefill_parallel ? "prefill_parallel." : "parallel.";
+    const Network* net = network_for(pp, net_p, where);
+    if (pbatch % pp.dp_attention != 0) {
+      bad("prefill_batch", std::to_string(pbatch) + " sequences do not divide over dp_attention=" +
+                               std::to_string(pp.dp_attention) + " (" + fmt(static_cast<double>(pbatch) / pp.dp_attention) +
+                               " per group)");
+    }
+    const Setup s = make_setup(model, dev, net, plan, pp, eta);
+    const bool ov = plan.prefill_parallel ? plan.prefill_overlap : plan.overlap;
+    const PhaseInput in{Phase::prefill, pbatch, plan.input_len, plan.input_len, plan.input_len, ov};
+    PhaseEstimate e = run_phase(s, in);
+    e.tokens = static_cast<double>(pbatch) * plan.input_len;
+    if (plan.check_memory) check_memory(e, dev.chip().id, "prefill", pbatch);
+    res.prefill = e;
+    res.ttft = e.time;
+  }
+  if (want_decode) {
+    const Network* net = network_for(pd, net_d, "parallel.");
+    if (plan.batch % pd.dp_attention != 0) {
+      bad("batch", std::to_string(plan.batch) + " sequences do not divide over dp_attention=" + std::to_string(pd.dp_attention) +
+                       " (" + fmt(static_cast<double>(plan.batch) / pd.dp_attention) + " per group)");
+    }
+    const std::int64_t kv = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0 ? plan.kv_len
+                                                                                        : plan.input_len + plan.output_len / 2;
+    const std::int64_t kv_max = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0 ? plan.kv_len
+                                                                                            : plan.input_len + plan.output_len;
+    const Setup s = make_setup(model, dev, net, plan, pd, eta);
+    const PhaseInput in{Phase::decode, plan.batch, 1 + plan.mtp_tokens, kv + plan.mtp_tokens, kv_max, plan.overlap};
+    PhaseEstimate e = run_phase(s, in);
+    e.tokens = static_cast<double>(plan.batch) * accepted;
+    if (plan.check_memory) check_memory(e, dev.chip().id, "decode", plan.batch);
+    res.decode = e;
+    res.tpot = e.time / accepted;
+  }
+
+  const double peak = dev.matrix_rate(plan.precision.weights) * plan.parallel.ranks_per_chip;  // per chip
+  if (plan.mode == InferencePlan::Mode::prefill) {
+    const auto& e = *res.prefill;
+    res.chips_per_instance = e.chips;
+    res.input_tokens_per_second_per_chip = e.tokens / e.time / e.chips;
+    res.model_flops_utilization = e.flops / e.time / (e.chips * peak);
+    res.bottleneck = bottleneck_of(e);
+  } else if (plan.mode == InferencePlan::Mode::decode) {
+    const auto& e = *res.decode;
+    res.chips_per_instance = e.chips;
+    res.output_tokens_per_second_per_instance = e.tokens / e.time;
+    res.output_tokens_per_second_per_chip = e.tokens / e.time / e.chips;
+    res.model_flops_utilization = e.flops / e.time / (e.chips * peak);
+    res.bottleneck = bottleneck_of(e);
+  } else {
+    // Chip-seconds per request. Without disaggregation one instance alternates: a prefill of
+    // the whole batch, then ceil(output_len / accepted) decode steps.
+    const auto& p = *res.prefill;
+    const auto& d = *res.decode;
+    const double steps = std::ceil(static_cast<double>(plan.output_len) / accepted);
+    double per_request = 0, prefill_part = 0;
+    if (plan.prefill_parallel) {
+      prefill_part = p.chips * p.time / static_cast<double>(pbatch);
+      per_request = prefill_part + d.chips * d.time * steps / static_cast<double>(plan.batch);
+    } else {
+      prefill_part = d.chips * p.time / static_cast<double>(plan.batch);
+      per_request = prefill_part + d.chips * d.time * steps / static_cast<double>(plan.batch);
+      res.tpot = d.time / accepted;
+    }
+    res.chips_per_instance = d.chips;
+    res.prefill_chip_share = prefill_part / per_request;
+    res.output_tokens_per_second_per_chip = static_cast<double>(plan.output_len) / per_request;
+    res.input_tokens_per_second_per_chip = static_cast<double>(plan.input_len) / per_request;
+    res.output_tokens_per_second_per_instance = res.output_tokens_per_second_per_chip * d.chips;
+    res.model_flops_utilization =
+        (p.flops / static_cast<double>(pbatch) + d.flops * steps / static_cast<double>(plan.batch)) / per_request / peak;
+    res.bottleneck = bottleneck_of(d);
+  }
+  res.output_tokens_per_second_per_system = res.output_tokens_per_second_per_chip * res.system_chips;
+  res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * res.system_chips;
+  return res;
+}
+
+InferenceResult estimate_inference(const TransformerModel& model, std::string_view system, const InferencePlan& plan) {
+  return estimate_inference(model, catalog::Catalog::builtin(), system, plan);
+}
+
+}  // namespace perfmodel::model

@@ -1,0 +1,435 @@
+// Model definitions: parameter counts, the perfmodel model JSON format, the built-in set and a
+// reader for Hugging Face config.json. Every rejection names the file, the field and what was
+// expected.
+
+#include <algorithm>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include <libperfmodel/detail/builtin_catalog.hpp>
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/workload/model.hpp>
+
+namespace bj = boost::json;
+
+namespace perfmodel::workload {
+
+// --- parameter counts -----------------------------------------------------------------------
+
+double TransformerModel::attention_parameters() const {
+  const double h = static_cast<double>(hidden);
+  if (mla) {
+    const double qk = static_cast<double>(mla->nope_dim + mla->rope_dim);
+    const double q = mla->q_lora_rank > 0
+                         ? h * static_cast<double>(mla->q_lora_rank) + static_cast<double>(mla->q_lora_rank) * heads * qk
+                         : h * heads * qk;
+    const double kv_a = h * static_cast<double>(mla->kv_lora_rank + mla->rope_dim);
+    const double kv_b = static_cast<double>(mla->kv_lora_rank) * heads * static_cast<double>(mla->nope_dim + mla->v_head_dim);
+    const double o = static_cast<double>(heads) * static_cast<double>(mla->v_head_dim) * h;
+    return q + kv_a + kv_b + o;
+  }
+  const double d = static_cast<double>(head_dim);
+  return h * d * (2.0 * heads + 2.0 * kv_heads);  // q, k, v, o
+}
+
+double TransformerModel::ffn_parameters(std::int64_t inter) const {
+  const double mats = activation == FfnActivation::swiglu ? 3.0 : 2.0;
+  return mats * static_cast<double>(hidden) * static_cast<double>(inter);
+}
+
+double TransformerModel::moe_layer_parameters() const {
+  if (!moe) return 0.0;
+  const double experts = moe->routed_experts + moe->shared_experts;
+  return experts * ffn_parameters(moe->expert_ffn) + static_cast<double>(hidden) * moe->routed_experts;
+}
+
+double TransformerModel::parameters() const {
+  const double layers_part = layers * attention_parameters() + dense_layers() * ffn_parameters(ffn) +
+                             moe_layers() * moe_layer_parameters();
+  return layers_part + embedding_parameters() * (tied_embeddings ? 1.0 : 2.0);
+}
+
+double TransformerModel::active_parameters() const {
+  double per_layer_moe = 0;
+  if (moe) per_layer_moe = (moe->top_k + moe->shared_experts) * ffn_parameters(moe->expert_ffn);
+  return layers * attention_parameters() + dense_layers() * ffn_parameters(ffn) + moe_layers() * per_layer_moe +
+         embedding_parameters();  // the LM head; the embedding is a lookup
+}
+
+double TransformerModel::mtp_parameters() const {
+  if (mtp_layers == 0) return 0.0;
+  const double ffn_part = moe ? moe_layer_parameters() : ffn_parameters(ffn);
+  const double h = static_cast<double>(hidden);
+  return mtp_layers * (attention_parameters() + ffn_part + 2.0 * h * h);
+}
+
+double TransformerModel::kv_elements_per_token() const {
+  if (mla) return static_cast<double>(mla->kv_lora_rank + mla->rope_dim);
+  return 2.0 * kv_heads * static_cast<double>(head_dim);
+}
+
+void TransformerModel::validate(const std::string& origin) const {
+  auto need = [&](bool ok, const char* field, const std::string& what) {
+    if (!ok) throw ConfigError(origin + ": " + field + ": " + what);
+  };
+  need(layers > 0, "layers", "expected a positive integer, got " + std::to_string(layers));
+  need(hidden > 0, "hidden", "expected a positive integer, got " + std::to_string(hidden));
+  need(heads > 0, "heads", "expected a positive integer, got " + std::to_string(heads));
+  need(kv_heads > 0 && kv_heads <= heads && heads % kv_heads == 0, "kv_heads",
+       "expected a positive divisor of heads=" + std::to_string(heads) + ", got " + std::to_string(kv_heads));
+  need(head_dim > 0, "head_dim", "expected a positive integer, got " + std::to_string(head_dim));
+  need(ffn > 0 || (moe && moe->dense_layers == 0), "ffn", "expected a positive integer, got " + std::to_string(ffn));
+  need(vocab > 0, "vocab", "expected a positive integer, got " + std::to_string(vocab));
+  need(mtp_layers >= 0, "mtp_layers", "expected a non-negative integer, got " + std::to_string(mtp_layers));
+  if (mla) {
+    need(mla->q_lora_rank >= 0, "mla.q_lora_rank", "expected >= 0 (0: no query compression)");
+    need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", "expected a positive integer");
+    need(mla->rope_dim > 0, "mla.rope_dim", "expected a positive integer");
+    need(mla->nope_dim > 0, "mla.nope_dim", "expected a positive integer");
+    need(mla->v_head_dim > 0, "mla.v_head_dim", "expected a positive integer");
+  }
+  if (moe) {
+    need(moe->routed_experts > 0, "moe.routed_experts", "expected a positive integer, got " + std::to_string(moe->routed_experts));
+    need(moe->top_k > 0 && moe->top_k <= moe->routed_experts, "moe.top_k",
+         "expected 1..routed_experts=" + std::to_string(moe->routed_experts) + ", got " + std::to_string(moe->top_k));
+    need(moe->shared_experts >= 0, "moe.shared_experts", "expected >= 0");
+    need(moe->dense_layers >= 0 && moe->dense_layers < layers, "moe.dense_layers",
+         "expected 0..layers-1=" + std::to_string(layers - 1) + ", got " + std::to_string(moe->dense_layers));
+    need(moe->expert_ffn > 0, "moe.expert_ffn", "expected a positive integer, got " + std::to_string(moe->expert_ffn));
+  }
+}
+
+std::string_view to_string(FfnActivation a) { return a == FfnActivation::swiglu ? "swiglu" : "gelu"; }
+
+namespace {
+
+// --- strict JSON reading ----------------------------------------------------------------------
+
+class Obj {
+ public:
+  Obj(const bj::value& v, std::string path, const std::string& origin) : path_(std::move(path)), origin_(origin) {
+    if (!v.is_object()) fail(path_, "expected an object");
+    o_ = &v.as_object();
+  }
+  [[noreturn]] void fail(const std::string& field, const std::string& what) const {
+    throw ConfigError(origin_ + ": " + field + ": " + what);
+  }
+  std::string at(std::string_view k) const { return path_.empty() ? std::string(k) : path_ + "." + std::string(k); }
+  const bj::value* find(std::string_view k) {
+    used_.emplace_back(k);
+    auto it = o_->find(k);
+    return it == o_->end() || it->value().is_null() ? nullptr : &it->value();
+  }
+  std::int64_t integer(std::string_view k, std::optional<std::int64_t> dflt = std::nullopt) {
+    const bj::value* v = find(k);
+    if (v == nullptr) {
+      if (dflt) return *dflt;
+      fail(at(k), "missing; expected an integer");
+    }
+    if (v->is_int64()) return v->as_int64();
+    if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
+      return static_cast<std::int64_t>(v->as_double());
+    }
+    fail(at(k), "expected an integer, got " + bj::serialize(*v));
+  }
+  bool boolean(std::string_view k, bool dflt) {
+    const bj::value* v = find(k);
+    if (v == nullptr) return dflt;
+    if (!v->is_bool()) fail(at(k), "expected true or false, got " + bj::serialize(*v));
+    return v->as_bool();
+  }
+  std::string text(std::string_view k, std::optional<std::string> dflt = std::nullopt) {
+    const bj::value* v = find(k);
+    if (v == nullptr) {
+      if (dflt) return *dflt;
+      fail(at(k), "missing; expected a string");
+    }
+    if (!v->is_string()) fail(at(k), "expected a string, got " + bj::serialize(*v));
+    return std::string(v->as_string());
+  }
+  bool has(std::string_view k) const {
+    auto it = o_->find(k);
+    return it != o_->end() && !it->value().is_null();
+  }
+  /// Rejects keys that were never asked for (typos in perfmodel files).
+  void no_unknown_keys() const {
+    for (const auto& kv : *o_) {
+      if (std::find(used_.begin(), used_.end(), std::string_view(kv.key())) == used_.end()) {
+        std::string known;
+        for (const auto& u : used_) known += (known.empty() ? "" : ", ") + u;
+        fail(at(kv.key()), "unknown field; expected one of " + known);
+      }
+    }
+  }
+  const bj::object& raw() const { return *o_; }
+
+ private:
+  std::string path_;
+  const std::string& origin_;
+  const bj::object* o_ = nullptr;
+  std::vector<std::string> used_;
+};
+
+bj::value parse_json(std::string_view text, const std::string& origin) {
+  boost::system::error_code ec;
+  bj::value v = bj::parse(text, ec);
+  if (ec) throw ConfigError(origin + ": not valid JSON: " + ec.message());
+  return v;
+}
+
+int to_int(std::int64_t v, const Obj& o, std::string_view k) {
+  if (v < -2147483647 || v > 2147483647) o.fail(o.at(k), "out of range: " + std::to_string(v));
+  return static_cast<int>(v);
+}
+
+TransformerModel parse_model(const bj::value& root, const std::string& origin) {
+  Obj o(root, "", origin);
+  TransformerModel m;
+  m.id = o.text("id");
+  m.name = o.text("name", m.id);
+  m.family = o.text("family", "");
+  m.source = o.text("source");
+  if (const bj::value* a = o.find("aliases")) {
+    if (!a->is_array()) o.fail("aliases", "expected an array of strings");
+    for (const auto& s : a->as_array()) {
+      if (!s.is_string()) o.fail("aliases", "expected an array of strings, got " + bj::serialize(s));
+      m.aliases.emplace_back(s.as_string());
+    }
+  }
+  m.layers = to_int(o.integer("layers"), o, "layers");
+  m.hidden = o.integer("hidden");
+  m.heads = to_int(o.integer("heads"), o, "heads");
+  m.kv_heads = to_int(o.integer("kv_heads", m.heads), o, "kv_heads");
+  m.head_dim = o.integer("head_dim", m.heads > 0 ? m.hidden / m.heads : 0);
+  m.ffn = o.integer("ffn", 0);
+  m.vocab = o.integer("vocab");
+  m.tied_embeddings = o.boolean("tied_embeddings", false);
+  const std::string act = o.text("activation", "swiglu");
+  if (act == "swiglu") m.activation = FfnActivation::swiglu;
+  else if (act == "gelu") m.activation = FfnActivation::gelu;
+  else o.fail("activation", "expected 'swiglu' or 'gelu', got '" + act + "'");
+  if (const bj::value* v = o.find("mla")) {
+    Obj s(*v, "mla", origin);
+    Mla x;
+    x.q_lora_rank = s.integer("q_lora_rank", 0);
+    x.kv_lora_rank = s.integer("kv_lora_rank");
+    x.rope_dim = s.integer("rope_dim");
+    x.nope_dim = s.integer("nope_dim");
+    x.v_head_dim = s.integer("v_head_dim");
+    s.no_unknown_keys();
+    m.mla = x;
+  }
+  if (const bj::value* v = o.find("moe")) {
+    Obj s(*v, "moe", origin);
+    Moe x;
+    x.routed_experts = to_int(s.integer("routed_experts"), s, "routed_experts");
+    x.shared_experts = to_int(s.integer("shared_experts", 0), s, "shared_experts");
+    x.top_k = to_int(s.integer("top_k"), s, "top_k");
+    x.dense_layers = to_int(s.integer("dense_layers", 0), s, "dense_layers");
+    x.expert_ffn = s.integer("expert_ffn");
+    s.no_unknown_keys();
+    m.moe = x;
+  }
+  m.mtp_layers = to_int(o.integer("mtp_layers", 0), o, "mtp_layers");
+  o.no_unknown_keys();
+  m.validate(origin);
+  return m;
+}
+
+std::string read_text(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw NotFound(p.string() + ": cannot open the file");
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct Builtin {
+  std::vector<TransformerModel> models;
+  std::map<std::string, std::size_t, std::less<>> by_name;
+};
+
+const Builtin& builtin() {
+  static const Builtin b = [] {
+    Builtin out;
+    for (std::size_t i = 0; i < perfmodel::detail::kBuiltinModelFilesCount; ++i) {
+      const auto& f = perfmodel::detail::kBuiltinModelFiles[i];
+      TransformerModel m = model_from_json(f.text, std::string("data/models/") + f.path);
+      m.source_file = std::string("data/models/") + f.path;
+      out.models.push_back(std::move(m));
+    }
+    std::sort(out.models.begin(), out.models.end(), [](const auto& x, const auto& y) { return x.id < y.id; });
+    for (std::size_t i = 0; i < out.models.size(); ++i) {
+      out.by_name.emplace(out.models[i].id, i);
+      for (const auto& a : out.models[i].aliases) out.by_name.emplace(a, i);
+    }
+    return out;
+  }();
+  return b;
+}
+
+std::string lower(std::string_view s) {
+  std::string r(s);
+  std::transform(r.begin(), r.end(), r.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return r;
+}
+
+// --- Hugging Face config.json -----------------------------------------------------------------
+
+TransformerModel from_hf(const bj::value& root, const std::string& origin) {
+  Obj o(root, "", origin);
+  std::string arch;
+  if (const bj::value* a = o.find("architectures"); a != nullptr && a->is_array() && !a->as_array().empty() &&
+                                                     a->as_array()[0].is_string()) {
+    arch = std::string(a->as_array()[0].as_string());
+  }
+  const std::string model_type = o.text("model_type", "");
+  TransformerModel m;
+  m.id = model_type.empty() ? "hf-model" : model_type;
+  m.name = arch.empty() ? m.id : arch;
+  m.source = origin;
+  m.source_file = origin;
+  auto llama_like = [&] {
+    m.layers = to_int(o.integer("num_hidden_layers"), o, "num_hidden_layers");
+    m.hidden = o.integer("hidden_size");
+    m.heads = to_int(o.integer("num_attention_heads"), o, "num_attention_heads");
+    m.kv_heads = to_int(o.integer("num_key_value_heads", m.heads), o, "num_key_value_heads");
+    m.head_dim = o.integer("head_dim", m.heads > 0 ? m.hidden / m.heads : 0);
+    m.ffn = o.integer("intermediate_size");
+    m.vocab = o.integer("vocab_size");
+    m.tied_embeddings = o.boolean("tie_word_embeddings", false);
+    const std::string act = o.text("hidden_act", "silu");
+    if (act != "silu" && act != "swish") o.fail("hidden_act", "expected 'silu' for a gated FFN, got '" + act + "'");
+  };
+  const std::string a = arch.empty() ? model_type : arch;
+  if (a == "LlamaForCausalLM" || a == "MistralForCausalLM" || a == "Qwen2ForCausalLM" || a == "Qwen3ForCausalLM" ||
+      a == "llama" || a == "mistral" || a == "qwen2" || a == "qwen3") {
+    llama_like();
+    m.family = model_type.rfind("qwen", 0) == 0 ? "qwen" : model_type == "mistral" ? "mistral" : "llama";
+  } else if (a == "MixtralForCausalLM" || a == "mixtral") {
+    llama_like();
+    m.family = "mistral";
+    Moe x;
+    x.routed_experts = to_int(o.integer("num_local_experts"), o, "num_local_experts");
+    x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
+    x.expert_ffn = m.ffn;
+    m.moe = x;
+  } else if (a == "Qwen3MoeForCausalLM" || a == "Qwen2MoeForCausalLM" || a == "qwen3_moe" || a == "qwen2_moe") {
+    llama_like();
+    m.family = "qwen";
+    Moe x;
+    x.routed_experts = to_int(o.integer("num_experts"), o, "num_experts");
+    x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
+    x.expert_ffn = o.integer("moe_intermediate_size");
+    const std::int64_t shared = o.integer("shared_expert_intermediate_size", 0);
+    if (shared > 0) {
+      if (shared % x.expert_ffn != 0) {
+        o.fail("shared_expert_intermediate_size", "expected a multiple of moe_intermediate_size=" +
+                                                      std::to_string(x.expert_ffn) + ", got " + std::to_string(shared));
+      }
+      x.shared_experts = static_cast<int>(shared / x.expert_ffn);
+    }
+    if (o.integer("decoder_sparse_step", 1) != 1) o.fail("decoder_sparse_step", "only 1 (every layer MoE) is supported");
+    if (const bj::value* v = o.find("mlp_only_layers"); v != nullptr && v->is_array() && !v->as_array().empty()) {
+      o.fail("mlp_only_layers", "dense layers interleaved with MoE layers are not supported");
+    }
+    m.moe = x;
+  } else if (a == "DeepseekV3ForCausalLM" || a == "DeepseekV2ForCausalLM" || a == "deepseek_v3" || a == "deepseek_v2") {
+    m.family = "deepseek";
+    m.layers = to_int(o.integer("num_hidden_layers"), o, "num_hidden_layers");
+    m.hidden = o.integer("hidden_size");
+    m.heads = to_int(o.integer("num_attention_heads"), o, "num_attention_heads");
+    m.kv_heads = m.heads;
+    m.ffn = o.integer("intermediate_size");
+    m.vocab = o.integer("vocab_size");
+    m.tied_embeddings = o.boolean("tie_word_embeddings", false);
+    Mla x;
+    x.q_lora_rank = o.integer("q_lora_rank", 0);
+    x.kv_lora_rank = o.integer("kv_lora_rank");
+    x.rope_dim = o.integer("qk_rope_head_dim");
+    x.nope_dim = o.integer("qk_nope_head_dim");
+    x.v_head_dim = o.integer("v_head_dim");
+    m.head_dim = x.nope_dim + x.rope_dim;
+    m.mla = x;
+    if (o.has("n_routed_experts")) {
+      Moe e;
+      e.routed_experts = to_int(o.integer("n_routed_experts"), o, "n_routed_experts");
+      e.shared_experts = to_int(o.integer("n_shared_experts", 0), o, "n_shared_experts");
+      e.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
+      e.dense_layers = to_int(o.integer("first_k_dense_replace", 0), o, "first_k_dense_replace");
+      e.expert_ffn = o.integer("moe_intermediate_size");
+      if (o.integer("moe_layer_freq", 1) != 1) o.fail("moe_layer_freq", "only 1 (every layer after the dense ones) is supported");
+      m.moe = e;
+    }
+    m.mtp_layers = to_int(o.integer("num_nextn_predict_layers", 0), o, "num_nextn_predict_layers");
+  } else if (a == "GPT2LMHeadModel" || a == "gpt2") {
+    m.family = "gpt";
+    m.layers = to_int(o.integer("n_layer"), o, "n_layer");
+    m.hidden = o.integer("n_embd");
+    m.heads = to_int(o.integer("n_head"), o, "n_head");
+    m.kv_heads = m.heads;
+    m.head_dim = m.heads > 0 ? m.hidden / m.heads : 0;
+    m.ffn = o.integer("n_inner", 4 * m.hidden);
+    m.vocab = o.integer("vocab_size");
+    m.tied_embeddings = true;
+    m.activation = FfnActivation::gelu;
+  } else {
+    o.fail("architectures",
+           "'" + (a.empty() ? std::string("(none)") : a) +
+               "' is not supported; expected one of LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, "
+               "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, "
+               "DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, GPT2LMHeadModel");
+  }
+  m.validate(origin);
+  return m;
+}
+
+}  // namespace
+
+TransformerModel model_from_json(std::string_view text, const std::string& origin) {
+  return parse_model(parse_json(text, origin), origin);
+}
+
+TransformerModel load_model(const std::filesystem::path& file) {
+  TransformerModel m = model_from_json(read_text(file), file.string());
+  m.source_file = file.string();
+  return m;
+}
+
+TransformerModel model_from_hf_config_text(std::string_view text, const std::string& origin) {
+  return from_hf(parse_json(text, origin), origin);
+}
+
+TransformerModel model_from_hf_config(const std::filesystem::path& config_json) {
+  std::filesystem::path p = config_json;
+  if (std::filesystem::is_directory(p)) p /= "config.json";
+  return model_from_hf_config_text(read_text(p), p.string());
+}
+
+std::vector<std::string> model_names() {
+  std::vector<std::string> out;
+  for (const auto& m : builtin().models) out.push_back(m.id);
+  return out;
+}
+
+const TransformerModel& get_model(std::string_view id_or_alias) {
+  const Builtin& b = builtin();
+  const std::string key = lower(id_or_alias);
+  if (auto it = b.by_name.find(key); it != b.by_name.end()) return b.models[it->second];
+  std::string close;
+  for (const auto& [n, i] : b.by_name) {
+    if (n.find(key) != std::string::npos || key.find(n) != std::string::npos) close += (close.empty() ? "" : ", ") + n;
+  }
+  std::string all;
+  for (const auto& m : b.models) all += (all.empty() ? "" : ", ") + m.id;
+  throw NotFound("model '" + std::string(id_or_alias) + "' is not built in" +
+                 (close.empty() ? "" : " (close: " + close + ")") + "; built-in models: " + all +
+                 "; or load a file with load_model / model_from_hf_config");
+}
+
+}  // namespace perfmodel::workload
