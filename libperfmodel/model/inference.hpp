@@ -18,6 +18,7 @@
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/model/device.hpp>
 #include <libperfmodel/workload/model.hpp>
 
 namespace perfmodel::model {
@@ -145,11 +146,34 @@ struct InferenceResult {
   std::string bottleneck;              ///< the step part with the largest exposed time
 };
 
+/// A catalog system prepared for repeated serving estimates: the chip resolved into a Device
+/// (split per rank when ranks_per_chip > 1) and the family's overlap fraction. Build once,
+/// estimate many plans with the same ranks_per_chip (what searches do).
+class ServingSystem {
+ public:
+  ServingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip = 1);
+  [[nodiscard]] const catalog::Catalog& catalog() const { return cat_; }
+  [[nodiscard]] const hw::System& system() const { return *sys_; }
+  [[nodiscard]] const Device& device() const { return dev_; }
+  [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
+  [[nodiscard]] double overlap() const { return overlap_; }
+
+ private:
+  catalog::Catalog cat_;  // shares the catalog data; keeps it alive
+  const hw::System* sys_;
+  Device dev_;
+  int ranks_per_chip_;
+  double overlap_ = 0.0;
+};
+
 /// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,
 /// degrees that do not divide heads/experts/layers/batch or exceed the system, a precision the
 /// chip lacks, or (with check_memory) a plan that does not fit in HBM.
 InferenceResult estimate_inference(const workload::TransformerModel& model, const catalog::Catalog& cat,
                                    std::string_view system, const InferencePlan& plan);
+/// With a prepared system (fast path: no catalog lookups).
+InferenceResult estimate_inference(const workload::TransformerModel& model, const ServingSystem& system,
+                                   const InferencePlan& plan);
 /// On the built-in catalog.
 InferenceResult estimate_inference(const workload::TransformerModel& model, std::string_view system,
                                    const InferencePlan& plan);

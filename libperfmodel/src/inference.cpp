@@ -590,18 +590,38 @@ bool is_communication(StepPart p) {
          p == StepPart::pp_transfer;
 }
 
+ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip)
+    : cat_(cat),
+      sys_(&cat_.system(system)),
+      dev_([&] {
+        if (ranks_per_chip < 1) bad("parallel.ranks_per_chip", "must be >= 1, got " + std::to_string(ranks_per_chip));
+        const hw::Chip& whole = cat_.chip(sys_->chip);
+        return Device(per_rank_chip(whole, ranks_per_chip), cat_.efficiency(whole.family));
+      }()),
+      ranks_per_chip_(ranks_per_chip) {
+  const hw::Figure<double>& own = dev_.policy().overlap;
+  overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
+}
+
 InferenceResult estimate_inference(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
                                    const InferencePlan& plan) {
+  return estimate_inference(model, ServingSystem(cat, system, plan.parallel.ranks_per_chip), plan);
+}
+
+InferenceResult estimate_inference(const TransformerModel& model, const ServingSystem& ctx, const InferencePlan& plan) {
   model.validate(model.source_file.empty() ? model.id : model.source_file);
-  const hw::System& sys = cat.system(system);
-  if (plan.parallel.ranks_per_chip < 1) bad("parallel.ranks_per_chip", "must be >= 1");
+  const catalog::Catalog& cat = ctx.catalog();
+  const hw::System& sys = ctx.system();
+  if (plan.parallel.ranks_per_chip != ctx.ranks_per_chip()) {
+    bad("parallel.ranks_per_chip", "the plan has " + std::to_string(plan.parallel.ranks_per_chip) +
+                                       " ranks per chip but the ServingSystem was prepared for " +
+                                       std::to_string(ctx.ranks_per_chip()));
+  }
   if (plan.prefill_parallel && plan.prefill_parallel->ranks_per_chip != plan.parallel.ranks_per_chip) {
     bad("prefill_parallel.ranks_per_chip", "must equal parallel.ranks_per_chip (one device view per system)");
   }
-  const hw::Chip& whole = cat.chip(sys.chip);
-  const Device dev(per_rank_chip(whole, plan.parallel.ranks_per_chip), cat.efficiency(whole.family));
-  const hw::Figure<double>& own = dev.policy().overlap;
-  const double eta = own.known() ? own.require("") : cat.efficiency("default").overlap.value_or(0.0);
+  const Device& dev = ctx.device();
+  const double eta = ctx.overlap();
   const bool want_prefill = plan.mode != InferencePlan::Mode::decode;
   const bool want_decode = plan.mode != InferencePlan::Mode::prefill;
 

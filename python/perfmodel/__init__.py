@@ -16,9 +16,10 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
     ) from exc
 
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
-from . import catalog, units
+from . import catalog, models, units
 from .collectives import CollectiveResult, collective, moe_exchange
 from .compare import compare, export_control, system_totals
+from .inference import InferenceResult, best_inference, inference
 from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
 __version__: str = _core.__version__
@@ -40,6 +41,7 @@ __all__ = [
     "OpResult",
     "UnitMismatch",
     "attention",
+    "best_inference",
     "collective",
     "CollectiveResult",
     "moe_exchange",
@@ -50,7 +52,10 @@ __all__ = [
     "embedding",
     "export_control",
     "gemm",
+    "inference",
+    "InferenceResult",
     "lm_head",
+    "models",
     "plot",
     "roofline_data",
     "system_totals",

@@ -233,7 +233,65 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
     p.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(func=_cmd_collective)
+
+    p = sub.add_parser("infer", help="serving estimate: TTFT, TPOT, tokens/s per chip and system, memory")
+    p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
+    p.add_argument("system", help="system id or alias")
+    p.add_argument("--mode", choices=["serve", "prefill", "decode"], default="serve")
+    p.add_argument("--batch", type=int, default=None, help="sequences per instance (default: the largest that fits)")
+    p.add_argument("--input-len", type=int, default=1024)
+    p.add_argument("--output-len", type=int, default=128)
+    p.add_argument("--kv-len", type=int, default=None, help="decode mode: cached tokens per sequence")
+    p.add_argument("--precision", default="bf16", help="weights/GEMM precision: bf16, fp8, int8, fp4")
+    p.add_argument("--kv-cache", default=None, help="KV-cache precision (default bf16)")
+    for opt in ("tp", "dp-attention", "pp", "ep", "ranks-per-chip", "redundant-experts", "mtp-tokens", "systems"):
+        p.add_argument(f"--{opt}", type=int, default=None)
+    p.add_argument("--mtp-acceptance", type=float, default=None)
+    p.add_argument("--expert-imbalance", type=float, default=None)
+    p.add_argument("--overlap", action="store_true", help="two-micro-batch overlap of communication and compute")
+    p.add_argument("--tpot-ms", type=float, default=None, help="search the best batch under this TPOT")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_infer)
     return parser
+
+
+def _cmd_infer(args: argparse.Namespace) -> int:
+    import os
+
+    from . import models
+    from .inference import best_inference, inference
+
+    model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
+    opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
+                            "kv_len": args.kv_len, "overlap": args.overlap or None}
+    for key in ("tp", "dp_attention", "pp", "ep", "ranks_per_chip", "redundant_experts", "mtp_tokens", "systems",
+                "mtp_acceptance", "expert_imbalance"):
+        opts[key] = getattr(args, key)
+    opts = {k: v for k, v in opts.items() if v is not None}
+    precision: dict[str, str] = {"weights": args.precision}
+    if args.kv_cache:
+        precision["kv_cache"] = args.kv_cache
+    if args.batch is None or args.tpot_ms is not None:
+        if args.batch is not None:
+            raise InvalidArgument("batch: give --batch or --tpot-ms, not both")
+        r = best_inference(model, args.system, tpot_ms=args.tpot_ms, precision=precision, catalog=_cat(args), **opts)
+    else:
+        r = inference(model, args.system, batch=args.batch, precision=precision, catalog=_cat(args), **opts)
+    if args.json:
+        print(json.dumps({"summary": r.summary(), "plan": r.plan, "breakdown": r.breakdown().to_dict("records")},
+                         indent=2, default=str))
+        return 0
+    s = r.summary()
+    print(f"{s['model']} on {s['system']} ({s['chip']}), {s['mode']}, batch {r.plan.get('batch')}")
+    rows = [[k, _num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)]
+            for k, v in s.items() if k not in ("model", "system", "chip", "mode")]
+    print(_table(["field", "value"], rows, set()))
+    b = r.breakdown()
+    print()
+    print(_table(["phase", "part", "time (ms)", "exposed (ms)", "share"],
+                 [[x.phase, x.part, f"{x.time_s * 1e3:.3f}", f"{x.exposed_s * 1e3:.3f}", f"{x.share:.1%}"]
+                  for x in b.itertuples()], {2, 3, 4}))
+    return 0
 
 
 def _cmd_collective(args: argparse.Namespace) -> int:

@@ -11,4 +11,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_catalog(m);
   perfmodel::python::register_ops(m);
   perfmodel::python::register_collectives(m);
+  perfmodel::python::register_inference(m);
 }

@@ -1,0 +1,232 @@
+"""LLM serving estimates: TTFT, TPOT, tokens/s per chip, instance and system, memory per chip.
+
+>>> import perfmodel
+>>> r = perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=64, input_len=1024, output_len=256)
+>>> r.bottleneck in {"dense_ffn", "attention", "attention_proj"}
+True
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import math
+from typing import Any, Iterable, Mapping
+
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+from .models import Model, get as get_model
+
+__all__ = ["InferenceResult", "inference", "best_inference"]
+
+_PLAN_KEYS = {"mode", "batch", "input_len", "output_len", "kv_len", "tp", "dp_attention", "pp", "ep", "dense_tp",
+              "ranks_per_chip", "redundant_experts", "prefill_parallel", "prefill_batch", "overlap",
+              "prefill_overlap", "mtp_tokens", "mtp_acceptance", "expert_imbalance", "check_memory", "systems"}
+
+
+class InferenceResult:
+    """Result of :func:`inference`. Times in seconds, rates in tokens/s, memory in bytes per chip.
+
+    ``prefill`` / ``decode`` hold the phase details (step time, memory, ``parts``);
+    :meth:`breakdown` lays the parts out as a DataFrame."""
+
+    def __init__(self, d: dict[str, Any], plan: dict[str, Any]):
+        self._d = d
+        self.plan = dict(plan)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__.get("_d")
+        if d is not None and name in d:
+            return d[name]
+        raise AttributeError(f"InferenceResult has no attribute {name!r}")
+
+    @property
+    def ttft_ms(self) -> float:
+        return self._d["ttft_s"] * 1e3
+
+    @property
+    def tpot_ms(self) -> float:
+        return self._d["tpot_s"] * 1e3
+
+    @property
+    def memory(self) -> dict[str, float]:
+        """Memory per chip of the decode instance (of the prefill instance in prefill mode)."""
+        phase = self._d["decode"] or self._d["prefill"]
+        return dict(phase["memory"])
+
+    @property
+    def max_batch(self) -> int:
+        phase = self._d["decode"] or self._d["prefill"]
+        return int(phase["max_batch"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._d)
+
+    def breakdown(self) -> pd.DataFrame:
+        """Step time by part: one row per (phase, part) with time, exposed time [s], share of the
+        step, FLOPs and bytes (HBM bytes for compute parts, bytes sent per rank for communication)."""
+        rows = []
+        for phase in ("prefill", "decode"):
+            p = self._d[phase]
+            if p is None:
+                continue
+            for name, kind, t, exposed, flops, nbytes in p["parts"]:
+                if t <= 0:
+                    continue
+                rows.append({"phase": phase, "part": name, "kind": kind, "time_s": t, "exposed_s": exposed,
+                             "share": exposed / p["time_s"] if p["time_s"] > 0 else 0.0, "flops": flops,
+                             "bytes": nbytes})
+        return pd.DataFrame(rows, columns=["phase", "part", "kind", "time_s", "exposed_s", "share", "flops", "bytes"])
+
+    def summary(self) -> dict[str, Any]:
+        """The headline numbers as a flat dict."""
+        d = self._d
+        out = {"model": d["model"], "system": d["system"], "chip": d["chip"], "mode": self.plan.get("mode", "serve")}
+        if d["prefill"] is not None:
+            out["ttft_ms"] = self.ttft_ms
+            out["input_tokens_per_s_per_chip"] = d["input_tokens_per_s_per_chip"]
+        if d["decode"] is not None:
+            out["tpot_ms"] = self.tpot_ms
+            out["output_tokens_per_s_per_chip"] = d["output_tokens_per_s_per_chip"]
+            out["output_tokens_per_s_per_instance"] = d["output_tokens_per_s_per_instance"]
+            out["output_tokens_per_s_per_system"] = d["output_tokens_per_s_per_system"]
+        out["chips_per_instance"] = d["chips_per_instance"]
+        out["memory_per_chip_GB"] = self.memory["total"] / 1e9
+        out["max_batch"] = self.max_batch
+        out["mfu"] = d["mfu"]
+        out["bottleneck"] = d["bottleneck"]
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        parts = [f"{s['model']} on {s['system']} ({s['mode']})"]
+        if "ttft_ms" in s:
+            parts.append(f"TTFT {s['ttft_ms']:.4g} ms, {s['input_tokens_per_s_per_chip']:.4g} input tok/s/chip")
+        if "tpot_ms" in s:
+            parts.append(f"TPOT {s['tpot_ms']:.4g} ms, {s['output_tokens_per_s_per_chip']:.4g} output tok/s/chip")
+        parts.append(f"{s['memory_per_chip_GB']:.4g} GB/chip, bottleneck {s['bottleneck']}")
+        return "<InferenceResult " + "; ".join(parts) + ">"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.summary().items())
+        return (f"<table><caption>Serving estimate</caption>{rows}</table>"
+                + self.breakdown().to_html(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(kw) - _PLAN_KEYS)
+    if unknown:
+        raise _core.InvalidArgument(
+            f"{unknown[0]}: unknown serving option; expected one of precision, {', '.join(sorted(_PLAN_KEYS))}")
+    plan = {k: v for k, v in kw.items() if v is not None}
+    if isinstance(precision, str):
+        plan["weights"] = precision
+    elif precision is not None:
+        bad = sorted(set(precision) - {"weights", "kv_cache", "attention"})
+        if bad:
+            raise _core.InvalidArgument(f"precision.{bad[0]}: unknown key; expected weights, kv_cache, attention")
+        plan.update(precision)
+    return plan
+
+
+def inference(model: str | Model, system: str, *, precision: str | Mapping[str, str] | None = None,
+              catalog: Catalog | None = None, **options: Any) -> InferenceResult:
+    """Serving estimate of ``model`` on the catalog ``system``.
+
+    ``precision`` is the weight/GEMM precision (``"bf16"``, ``"fp8"``, ``"int8"`` for W8A8,
+    ``"fp4"``) or a dict with ``weights``, ``kv_cache`` and ``attention``. Options (see README):
+    ``mode`` ("serve", "prefill", "decode"), ``batch`` (sequences per instance), ``input_len``,
+    ``output_len``, ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
+    ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated prefill
+    instance), ``prefill_batch``, ``overlap``, ``mtp_tokens``, ``mtp_acceptance``,
+    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system)."""
+    m = get_model(model)
+    cat = catalog or builtin()
+    plan = _plan(precision, options)
+    rpc = plan.get("ranks_per_chip", 1)
+    key = (id(cat), system, rpc)
+    prepared = _PREPARED.get(key)
+    if prepared is None or prepared[0] is not cat:
+        prepared = _PREPARED[key] = (cat, _core.ServingSystem(cat._core, system, int(rpc)))
+    return InferenceResult(_core.estimate_inference_prepared(m._core, prepared[1], plan), plan)
+
+
+_PREPARED: dict[tuple[int, str, Any], tuple[Catalog, Any]] = {}
+
+
+def _as_list(v: Any) -> list[Any]:
+    if v is None:
+        return [None]
+    if isinstance(v, (list, tuple, range)):
+        return list(v)
+    return [v]
+
+
+def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = None, ttft_ms: float | None = None,
+                   tp: int | Iterable[int] | None = None, dp_attention: int | Iterable[int] | None = None,
+                   ep: int | Iterable[int] | None = None, max_batch: int = 1 << 20,
+                   catalog: Catalog | None = None, **options: Any) -> InferenceResult:
+    """The highest output tokens/s per chip under a TPOT (and/or TTFT) limit.
+
+    Searches the batch (bisection: throughput and TPOT both grow with the batch) for every
+    combination of the ``tp``, ``dp_attention`` and ``ep`` values given (an int or a list).
+    Layouts the model or system rejects are skipped; raises ``perfmodel.InvalidArgument`` with
+    the reasons when nothing fits or meets the limits."""
+    if tpot_ms is not None and not tpot_ms > 0:
+        raise _core.InvalidArgument(f"tpot_ms: must be positive, got {tpot_ms}")
+    if ttft_ms is not None and not ttft_ms > 0:
+        raise _core.InvalidArgument(f"ttft_ms: must be positive, got {ttft_ms}")
+    if "batch" in options:
+        raise _core.InvalidArgument("batch: best_inference searches the batch; pass max_batch to bound it")
+    best: InferenceResult | None = None
+    reasons: dict[str, int] = {}
+
+    def ok(r: InferenceResult) -> bool:
+        if tpot_ms is not None and r.decode is not None and r.tpot_ms > tpot_ms:
+            return False
+        return not (ttft_ms is not None and r.prefill is not None and r.ttft_ms > ttft_ms)
+
+    for t, dp, e in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep)):
+        layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e)) if v is not None}
+        step = int(layout.get("dp_attention", 1))
+        try:
+            probe = inference(model, system, catalog=catalog, batch=step, check_memory=False, **layout, **options)
+        except _core.InvalidArgument as exc:
+            key = str(exc).split(":")[0]
+            reasons[key] = reasons.get(key, 0) + 1
+            continue
+        hi = min(probe.max_batch, max_batch) // step
+        if hi < 1:
+            reasons["memory"] = reasons.get("memory", 0) + 1
+            continue
+        lo_r = inference(model, system, catalog=catalog, batch=step, **layout, **options)
+        if not ok(lo_r):
+            reasons["latency limit"] = reasons.get("latency limit", 0) + 1
+            continue
+        lo, found = 1, lo_r
+        while lo < hi:  # largest multiple of `step` meeting the limits
+            mid = (lo + hi + 1) // 2
+            r = inference(model, system, catalog=catalog, batch=mid * step, **layout, **options)
+            if ok(r):
+                lo, found = mid, r
+            else:
+                hi = mid - 1
+        if best is None or _rate(found) > _rate(best):
+            best = found
+    if best is None:
+        detail = ", ".join(f"{n} layouts failed on {k}" for k, n in sorted(reasons.items())) or "no layout given"
+        raise _core.InvalidArgument(f"best_inference: no plan of {model} on {system} fits the limits ({detail})")
+    return best
+
+
+def _rate(r: InferenceResult) -> float:
+    v = r.output_tokens_per_s_per_chip
+    return v if v > 0 else r.input_tokens_per_s_per_chip if not math.isnan(r.input_tokens_per_s_per_chip) else 0.0

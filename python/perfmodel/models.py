@@ -1,0 +1,108 @@
+"""Transformer model definitions: the built-in set (``data/models``), perfmodel JSON files and
+local Hugging Face ``config.json`` files (read offline).
+
+>>> from perfmodel import models
+>>> m = models.get("deepseek-r1")
+>>> round(m.parameters / 1e9), round(m.active_parameters / 1e9)
+(671, 37)
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from typing import Any
+
+import pandas as pd
+
+from . import _core
+
+__all__ = ["Model", "names", "get", "load", "from_hf_config", "table"]
+
+
+class Model:
+    """A decoder-only transformer. Attributes mirror ``data/models/FORMAT.md``; ``parameters``
+    and ``active_parameters`` count weights (embedding and LM head included, norms ignored)."""
+
+    def __init__(self, core: Any):
+        self._core = core
+        self._d = core.to_dict()
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__.get("_d")
+        if d is not None and name in d:
+            return d[name]
+        raise AttributeError(f"Model has no attribute {name!r}")
+
+    @property
+    def parameters(self) -> float:
+        return self._core.parameters()
+
+    @property
+    def active_parameters(self) -> float:
+        return self._core.active_parameters()
+
+    @property
+    def source_file(self) -> str:
+        return self._core.source_file
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._d)
+
+    def __repr__(self) -> str:
+        kind = "MoE" if self._d["moe"] else "dense"
+        attn = "MLA" if self._d["mla"] else ("MHA" if self._d["kv_heads"] == self._d["heads"] else "GQA")
+        return (f"<Model {self._d['id']}: {self.parameters / 1e9:.4g}B params ({self.active_parameters / 1e9:.3g}B active), "
+                f"{self._d['layers']} layers, {attn}, {kind}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in self._d.items())
+        return f"<table><caption>{html.escape(self._d['name'])}</caption>{rows}</table>"
+
+
+def names() -> list[str]:
+    """Ids of the built-in models."""
+    return list(_core.model_names())
+
+
+_CACHE: dict[str, Model] = {}
+
+
+def get(name: str | Model) -> Model:
+    """A built-in model by id or alias (``perfmodel.NotFound`` lists the close names)."""
+    if isinstance(name, Model):
+        return name
+    m = _CACHE.get(name)
+    if m is None:
+        m = _CACHE[name] = Model(_core.get_model(name))
+    return m
+
+
+def load(path: str | os.PathLike[str]) -> Model:
+    """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field)."""
+    return Model(_core.load_model(os.fspath(path)))
+
+
+def from_hf_config(path: str | os.PathLike[str]) -> Model:
+    """A model from a local Hugging Face ``config.json`` (or a directory holding one).
+
+    Supported: Llama, Mistral, Mixtral, Qwen2/Qwen3, Qwen2-MoE/Qwen3-MoE, DeepSeek-V2/V3, GPT-2.
+    Any other architecture raises ``perfmodel.ConfigError`` naming it; nothing is guessed."""
+    return Model(_core.model_from_hf_config(os.fspath(path)))
+
+
+def table() -> pd.DataFrame:
+    """One row per built-in model: size, attention kind, experts, source."""
+    rows = []
+    for n in names():
+        m = get(n)
+        d = m.to_dict()
+        rows.append({
+            "model": n, "parameters_B": m.parameters / 1e9, "active_B": m.active_parameters / 1e9,
+            "layers": d["layers"], "hidden": d["hidden"], "heads": d["heads"], "kv_heads": d["kv_heads"],
+            "attention": "MLA" if d["mla"] else ("MHA" if d["kv_heads"] == d["heads"] else "GQA"),
+            "experts": d["moe"]["routed_experts"] if d["moe"] else 0,
+            "top_k": d["moe"]["top_k"] if d["moe"] else 0, "source": d["source"],
+        })
+    return pd.DataFrame(rows).set_index("model")
