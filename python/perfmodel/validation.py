@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 import os
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import pandas as pd
 
@@ -219,3 +219,58 @@ def collective_accuracy(calibration_csv: str | os.PathLike[str], out_of_sample: 
         return _evaluate(OUT_OF_SAMPLE_COLLECTIVE_CASES, lambda c: (float(c.measured or 0.0), ""))
     rows = read_calibration(calibration_csv)
     return _evaluate(COLLECTIVE_CASES, lambda c: (float(rows[c.row]["value"]), rows[c.row]["unit"]))
+
+
+# --- serving (issue 6) ---------------------------------------------------------------------------
+# Each case: the calibration row, the system, the model, and the deployment as published. The
+# statistic compared is the row's metric; `per` converts per-chip tokens/s to the row's unit.
+SERVING_CASES: dict[str, dict[str, Any]] = {
+    "CM384-PF-01": dict(model="deepseek-r1", system="huawei-cloudmatrix-384", metric="input", per=1.0,
+                        plan=dict(mode="prefill", precision="int8", input_len=4096, batch=64, dp_attention=32,
+                                  ranks_per_chip=2, overlap=True),
+                        setup="16-NPU (32-die) prefill instance, 16K prompt tokens per NPU (4 x 4096 per NPU), "
+                              "DP attention over the dies + EP32, INT8 GEMMs, micro-batch overlap, perfect balance"),
+    "CM384-DC-01": dict(model="deepseek-r1", system="huawei-cloudmatrix-384", metric="output", per=1.0,
+                        plan=dict(mode="decode", precision="int8", kv_len=4096, batch=96 * 160, dp_attention=320,
+                                  ranks_per_chip=2, redundant_experts=64, mtp_tokens=1, mtp_acceptance=0.7,
+                                  overlap=True),
+                        setup="160-NPU (320-die) decode instance, batch 96 per NPU, KV 4K, EP320 (256 routed + 64 "
+                              "extra replicas, one expert per die), DP attention, INT8, 1 MTP draft at 70 %"),
+    "SGL-H100-DC-01": dict(model="deepseek-v3", system="nvidia-dgx-h100", metric="output", per=8.0,
+                           plan=dict(mode="decode", precision="fp8", kv_len=2000, batch=256 * 72, dp_attention=72,
+                                     redundant_experts=32, systems=9, overlap=True),
+                           setup="9 x 8 H100, DP attention + EP72 (288 expert slots), batch 256 per GPU, KV 2000, "
+                                 "FP8 GEMMs, BF16 attention, two-batch overlap, DeepEP low-latency over 400G IB"),
+    "SGL-GB200-DC-01": dict(model="deepseek-v3", system="nvidia-gb200-nvl72", metric="output", per=1.0,
+                            plan=dict(mode="decode", precision="fp8", kv_len=2050, batch=768 * 48, dp_attention=48,
+                                      redundant_experts=32, overlap=False),
+                            setup="48 GPUs of one NVL72, DP attention + EP48 (288 expert slots), batch 768 per GPU "
+                                  "(cuda-graph-bs of the published launch command), KV ~2050, FP8, no overlap"),
+    "MLPI-H100-01": dict(model="llama-2-70b", system="nvidia-dgx-h100", metric="output", per=8.0,
+                         plan=dict(mode="serve", precision={"weights": "fp8", "kv_cache": "fp8"}, input_len=300,
+                                   output_len=290, batch=256, tp=2),
+                         setup="8 x H100 as four TP2 instances, FP8 weights and KV cache, ~300 input / 290 output "
+                               "tokens (output from 24,525 tok/s / 84.5 samples/s; input assumed), batch 256 per "
+                               "instance (assumed; not in the result log), chunked prefill"),
+}
+
+
+def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
+    """Model vs calibration.csv for SERVING_CASES: published, modelled, signed error [%], setup."""
+    from .inference import inference
+
+    cal = pd.read_csv(calibration_csv).set_index("id")
+    rows = []
+    for cid, case in SERVING_CASES.items():
+        plan = dict(case["plan"])
+        precision = plan.pop("precision")
+        r = inference(case["model"], case["system"], precision=precision, **plan)
+        per_chip = r.output_tokens_per_s_per_chip if case["metric"] == "output" else r.input_tokens_per_s_per_chip
+        modelled = per_chip * case["per"]
+        published = float(cal.loc[cid, "value"])
+        rows.append({"id": cid, "system": case["system"], "model": case["model"], "metric": cal.loc[cid, "metric"],
+                     "unit": cal.loc[cid, "unit"], "published": published, "modelled": modelled,
+                     "error_pct": (modelled / published - 1.0) * 100.0,
+                     "tpot_ms": r.tpot_ms if r.decode is not None else float("nan"),
+                     "bottleneck": r.bottleneck, "setup": case["setup"]})
+    return pd.DataFrame(rows)

@@ -105,7 +105,8 @@ Parallelism parallel_from(py::dict d, const std::string& where) {
 }
 
 InferencePlan plan_from(const py::dict& in) {
-  py::dict d(in);  // a copy we can consume
+  py::dict d;  // a copy we can consume (the caller's dict stays intact)
+  for (auto kv : in) d[kv.first] = kv.second;
   InferencePlan p;
   std::string mode = "serve";
   take(d, "mode", mode);
@@ -133,7 +134,8 @@ InferencePlan plan_from(const py::dict& in) {
     PyDict_DelItemString(d.ptr(), "prefill_parallel");
     if (!v.is_none()) {
       if (!py::isinstance<py::dict>(v)) throw InvalidArgument("prefill_parallel: expected a dict such as {'tp': 8}");
-      py::dict pv = v.cast<py::dict>();
+      py::dict pv;
+      for (auto kv : v.cast<py::dict>()) pv[kv.first] = kv.second;
       if (!pv.contains("ranks_per_chip")) pv["ranks_per_chip"] = p.parallel.ranks_per_chip;
       p.prefill_parallel = parallel_from(pv, "prefill_parallel.");
     }
