@@ -1,0 +1,100 @@
+// Serving model in C++: models, worked decode numbers, memory checks, errors, speed benchmark.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/inference.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/workload/ops.hpp>
+#include <libperfmodel/workload/model.hpp>
+
+using namespace perfmodel;
+using model::InferencePlan;
+using hw::Precision;
+
+namespace {
+InferencePlan cm384_decode() {
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::decode;
+  p.precision.weights = Precision::int8;
+  p.kv_len = 4096;
+  p.batch = 96 * 160;
+  p.parallel.dp_attention = 320;
+  p.parallel.ranks_per_chip = 2;
+  p.parallel.redundant_experts = 64;
+  p.mtp_tokens = 1;
+  p.overlap = true;
+  return p;
+}
+}  // namespace
+
+TEST_CASE("built-in models have the published parameter counts") {
+  CHECK(workload::get_model("deepseek-v3").parameters() / 1e9 == Approx(671).epsilon(0.01));
+  CHECK(workload::get_model("deepseek-v3").active_parameters() / 1e9 == Approx(37).epsilon(0.02));
+  CHECK(workload::get_model("llama-3.1-405b").parameters() / 1e9 == Approx(405).epsilon(0.01));
+  CHECK(workload::get_model("mixtral-8x7b").parameters() / 1e9 == Approx(46.7).epsilon(0.01));
+  CHECK_THROWS_AS(workload::get_model("no-such-model"), NotFound);
+  CHECK_THROWS_WITH(workload::model_from_hf_config_text(R"({"architectures":["RWKV"]})", "cfg.json"),
+                    Catch::Contains("cfg.json: architectures: 'RWKV' is not supported"));
+}
+
+TEST_CASE("a llama decode step at batch 1 is bound by reading the weights") {
+  const auto& m = workload::get_model("llama-3.1-8b");
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::decode;
+  p.kv_len = 128;
+  const auto r = model::estimate_inference(m, "nvidia-dgx-h100", p);
+  const double weight_bytes = m.parameters() * 2.0;
+  // Weights at the achievable HBM bandwidth (0.876 x 3.35 TB/s), plus per-kernel overheads.
+  const double floor = weight_bytes / (0.876 * 3.35e12);
+  CHECK(r.tpot > floor);
+  CHECK(r.tpot < floor * 1.6);
+  CHECK(r.decode->memory.weights == Approx(weight_bytes));
+  CHECK(r.output_tokens_per_second_per_chip == Approx(1.0 / r.tpot));
+}
+
+TEST_CASE("CloudMatrix 384 DeepSeek-R1 decode: consistent outputs") {
+  const auto r = model::estimate_inference(workload::get_model("deepseek-r1"), "huawei-cloudmatrix-384", cm384_decode());
+  REQUIRE(r.decode);
+  CHECK(r.accepted_tokens_per_step == Approx(1.7));
+  CHECK(r.output_tokens_per_second_per_chip == Approx(96 * 1.7 / r.decode->time));
+  CHECK(r.decode->chips == 160);
+  CHECK(r.decode->memory.fits());
+  double exposed = 0;
+  for (const auto& part : r.decode->parts) exposed += part.exposed;
+  CHECK(exposed == Approx(r.decode->time));
+  // Within 15 % of the published 1,943 tokens/s/NPU (calibration CM384-DC-01).
+  CHECK(std::abs(r.output_tokens_per_second_per_chip / 1943.0 - 1.0) < 0.15);
+}
+
+TEST_CASE("bad plans name the constraint") {
+  const auto& m = workload::get_model("llama-2-70b");
+  InferencePlan p;
+  p.batch = 8;
+  p.parallel.tp = 3;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("tp: tp=3 does not divide"));
+  p.parallel.tp = 1;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p),
+                    Catch::Contains("memory: prefill plan needs") && Catch::Contains("over by"));
+  p.parallel.tp = 2;
+  p.input_len = 0;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("input_len: must be >= 1"));
+}
+
+TEST_CASE("serving estimate speed", "[!benchmark]") {
+  const auto& m = workload::get_model("deepseek-r1");
+  const model::ServingSystem sys(catalog::Catalog::builtin(), "huawei-cloudmatrix-384", 2);
+  const InferencePlan decode = cm384_decode();
+  InferencePlan serve = decode;
+  serve.mode = InferencePlan::Mode::serve;
+  serve.input_len = 4096;
+  serve.output_len = 1024;
+  const model::Device& dev = sys.device();
+  BENCHMARK("baseline: one GEMM estimate") { return model::estimate(dev, workload::Gemm::of(96, 7168, 2048)).time; };
+  BENCHMARK("decode step, DeepSeek-R1 on CM384 (61 layers + MTP, EP320)") {
+    return model::estimate_inference(m, sys, decode).tpot;
+  };
+  BENCHMARK("serve (prefill + decode), DeepSeek-R1 on CM384") { return model::estimate_inference(m, sys, serve).tpot; };
+}
