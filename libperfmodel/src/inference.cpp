@@ -231,7 +231,7 @@ class PhaseModel {
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
     L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)));
     const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
-    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r, e.expert_ffn);
+    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r);
     if (e.shared_experts > 0) {
       // Assumption: shared experts are replicated and run locally on the rank's tokens.
       ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts, 1);
@@ -288,8 +288,7 @@ class PhaseModel {
 
   /// Gate/up GEMM, activation, down GEMM for `groups` experts of `rows` tokens and
   /// intermediate size `inter` (grouped GEMM when groups > 1).
-  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups,
-                 std::int64_t /*full_inter*/ = 0) const {
+  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups) const {
     const auto& m = s_.m;
     const Precision w = s_.plan.precision.weights;
     const bool gated = m.activation == workload::FfnActivation::swiglu;

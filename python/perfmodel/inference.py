@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import itertools
-import math
 from typing import Any, Iterable, Mapping
 
 import pandas as pd
@@ -228,5 +227,5 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
 
 
 def _rate(r: InferenceResult) -> float:
-    v = r.output_tokens_per_s_per_chip
-    return v if v > 0 else r.input_tokens_per_s_per_chip if not math.isnan(r.input_tokens_per_s_per_chip) else 0.0
+    """Output tokens/s per chip; input tokens/s in prefill mode (no output there)."""
+    return r.output_tokens_per_s_per_chip or r.input_tokens_per_s_per_chip
