@@ -90,7 +90,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         out = {col: {k: (None if str(v) == "<NA>" else float(v)) for k, v in df[col].items()} for col in df.columns}
-        print(json.dumps({"columns": out, "chips": df.attrs["chips"], "missing": df.attrs["missing"]}, indent=2))
+        doc = {"columns": out, "chips": df.attrs["chips"], "missing": df.attrs["missing"]}
+        if args.serving:
+            from .compare import serving_comparison
+
+            sv = serving_comparison(args.ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
+            doc["serving"] = {"recipe": sv.attrs["recipe"], "columns": sv.to_dict()}
+        print(json.dumps(doc, indent=2))
         return 0
     ids = [cat.resolve(s) for s in args.ids]
     header = ["metric", *ids, *[c for c in df.columns if c not in ids]]
@@ -104,7 +110,29 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         for m in df.attrs["missing"]:
             print(f"  - {m[:160]}")
     print("sources and confidence of every figure: perfmodel show <id>")
+    if args.serving:
+        _print_serving(args, cat, ids)
     return 0
+
+
+def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
+    from .compare import serving_comparison
+
+    df = serving_comparison(ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
+    print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
+    ratios = [f"{ids[0]} / {o}" for o in ids[1:]]
+    rows = []
+    for metric, row in df.iterrows():
+        cells = [v if isinstance(v, str) else _num(v) for v in row]
+        if isinstance(row.iloc[0], str):
+            cells += [""] * len(ratios)
+        else:
+            cells += [_num(row.iloc[0] / row[o], ratio=True) for o in ids[1:]]
+        rows.append([str(metric), *cells])
+    print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
+    print("recipe: " + df.attrs["recipe"])
+    print("accuracy against published measurements: README, section 'Serving' (known optimistic misses: "
+          "GB200 decode, CloudMatrix prefill)")
 
 
 def _cmd_export_control(args: argparse.Namespace) -> int:
@@ -200,6 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--csv", action="store_true", help="CSV output")
     g.add_argument("--json", action="store_true", help="JSON output")
+    p.add_argument("--serving", metavar="MODEL", help="also estimate serving MODEL (e.g. deepseek-r1) on each system")
+    p.add_argument("--tpot-ms", type=float, default=50.0, help="TPOT limit of the serving decode recipe (default 50)")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("export-control", help="TPP, performance density and ECCN 3A090 class per chip")

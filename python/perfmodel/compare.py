@@ -9,7 +9,7 @@ import pandas as pd
 from . import _core
 from .catalog import Catalog, builtin
 
-__all__ = ["compare", "export_control", "system_totals"]
+__all__ = ["compare", "export_control", "serving_comparison", "system_totals"]
 
 _PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF16", "fp16": "FP16",
                     "fp8": "FP8", "fp4": "FP4", "int8": "INT8", "int4": "INT4"}
@@ -91,3 +91,81 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     df.attrs["chips"] = {t["system"]: t["chip"] for t in totals}
     df.attrs["missing"] = [m for t in totals for m in t["missing"]]
     return df
+
+
+# Ascend 910C packages are addressed as two NPU devices by CANN (Zuo et al. 2025, Sec. 3), so the
+# serving recipes run one rank per die there; NVIDIA's two-die B200 is one CUDA device.
+RANKS_PER_CHIP: dict[str, int] = {"huawei-ascend-910c": 2}
+
+
+def _serving_precision(part: dict) -> str:
+    """The narrowest GEMM format the chip has a known dense matrix peak for: FP8, else INT8 (W8A8), else BF16."""
+    compute = part.get("compute", {})
+    for p in ("fp8", "int8", "bf16"):
+        fig = compute.get(p, {}).get("matrix", {})
+        if isinstance(fig, dict) and fig.get("value") not in (None, "unknown"):
+            return p
+    raise _core.InvalidArgument(f"serving_comparison: chip {part.get('id')!r} has no known FP8, INT8 or BF16 peak")
+
+
+def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tpot_ms: float = 50.0,
+                       kv_len: int = 4096, input_len: int = 4096, mtp_tokens: int = 1, mtp_acceptance: float = 0.7,
+                       prefill_chips: int = 16, prefill_seqs_per_chip: int = 4,
+                       catalog: Catalog | None = None) -> pd.DataFrame:
+    """Serving throughput of ``model`` on each system under one recipe, the same for every system.
+
+    Decode: the whole system is one instance (attention data-parallel over all ranks, experts spread
+    over all ranks with the fewest redundant replicas that make them divide), KV length ``kv_len``,
+    ``mtp_tokens`` MTP drafts at ``mtp_acceptance``, micro-batch overlap, and the largest batch whose
+    TPOT stays within ``tpot_ms``. Prefill: instances of ``prefill_chips`` chips, prompts of
+    ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch. GEMMs run in the
+    chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
+    per-chip figures times the chips in the system."""
+    from .inference import best_inference, inference
+
+    if isinstance(systems, str) or len(systems) == 0:
+        raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
+    cat = catalog or builtin()
+    rows: dict[str, dict[str, float | str | None]] = {}
+    for given in systems:
+        sid = cat.resolve(given)
+        if cat.kind(sid) != "system":
+            raise _core.InvalidArgument(f"serving_comparison() takes systems; {given!r} is a {cat.kind(sid)}")
+        sysd = cat.get(sid).to_dict()
+        chip = cat.get(sysd["chip"]).to_dict()
+        n = int(sysd["chips"]["value"])
+        rpc = RANKS_PER_CHIP.get(chip["id"], 1)
+        prec = _serving_precision(chip)
+        routed = _routed_experts(model)
+        ranks = n * rpc
+        common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
+        dec = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
+                             redundant_experts=(-routed) % ranks if routed else 0, mtp_tokens=mtp_tokens,
+                             mtp_acceptance=mtp_acceptance, **common)
+        pre = inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * prefill_chips,
+                        dp_attention=prefill_chips * rpc, **common)
+        rows[sid] = {
+            "GEMM precision": prec.upper(),
+            "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip,
+            "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n,
+            "Decode batch per chip": dec.plan["batch"] / n,
+            "Decode TPOT (ms)": dec.tpot_ms,
+            "Decode bottleneck": dec.bottleneck,
+            "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip,
+            "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n,
+            "Prefill TTFT (ms)": pre.ttft_ms,
+            "Prefill bottleneck": pre.bottleneck,
+        }
+    df = pd.DataFrame(rows)
+    df.index.name = "metric"
+    df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp_tokens} MTP draft(s) at "
+                          f"{mtp_acceptance:.0%}, TPOT <= {tpot_ms:g} ms; prefill: {prefill_chips}-chip instances, "
+                          f"{input_len}-token prompts, {prefill_seqs_per_chip} per chip")
+    return df
+
+
+def _routed_experts(model: str) -> int:
+    from .models import get
+
+    moe = get(model).moe
+    return int(moe["routed_experts"]) if moe else 0

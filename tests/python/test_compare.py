@@ -90,3 +90,53 @@ def test_cli_list_show_and_errors(tmp_path):
     bad = _cli("--catalog", str(p), "list")
     assert bad.returncode == 2 and "$.tdp.value" in bad.stderr
     assert "3A090.a" in _cli("export-control", "h100").stdout
+
+
+def test_serving_comparison_same_recipe_on_both_racks():
+    from perfmodel.compare import serving_comparison
+
+    df = serving_comparison(["cm384", "nvl72"], "deepseek-r1")
+    cm, nv = df["huawei-cloudmatrix-384"], df["nvidia-gb200-nvl72"]
+    # The 910C has no FP8 peak in the catalog, so its GEMMs run W8A8; GB200 runs FP8.
+    assert (cm["GEMM precision"], nv["GEMM precision"]) == ("INT8", "FP8")
+    for col, chips in ((cm, 384), (nv, 72)):
+        assert col["Decode TPOT (ms)"] <= 50.0
+        assert col["Decode tokens/s per system"] == pytest.approx(col["Decode tokens/s per chip"] * chips)
+        assert col["Prefill tokens/s per system"] == pytest.approx(col["Prefill tokens/s per chip"] * chips)
+        # TPOT is time per output token of one sequence (MTP included), so rate = batch / TPOT.
+        assert col["Decode tokens/s per chip"] == pytest.approx(
+            col["Decode batch per chip"] / (col["Decode TPOT (ms)"] / 1e3), rel=1e-6)
+    # Per chip a Blackwell GPU serves several times an Ascend 910C; per rack the 5.3x chip count
+    # makes up for it in decode (the published CloudMatrix paper: 1,943 decode tok/s/NPU at 49 ms).
+    assert nv["Decode tokens/s per chip"] > 3 * cm["Decode tokens/s per chip"]
+    assert 0.7 < cm["Decode tokens/s per system"] / nv["Decode tokens/s per system"] < 1.5
+    assert 1000 < cm["Decode tokens/s per chip"] < 2500
+
+
+def test_serving_comparison_tighter_tpot_never_raises_throughput():
+    from perfmodel.compare import serving_comparison
+
+    loose = serving_comparison(["nvl72"], tpot_ms=60.0)["nvidia-gb200-nvl72"]
+    tight = serving_comparison(["nvl72"], tpot_ms=30.0)["nvidia-gb200-nvl72"]
+    assert tight["Decode TPOT (ms)"] <= 30.0
+    assert tight["Decode tokens/s per chip"] < loose["Decode tokens/s per chip"]
+
+
+def test_serving_comparison_bad_input():
+    from perfmodel.compare import serving_comparison
+
+    with pytest.raises(perfmodel.Error, match="takes systems"):
+        serving_comparison(["huawei-ascend-910c"])
+    with pytest.raises(perfmodel.Error, match="list of one or more"):
+        serving_comparison("cm384")
+    with pytest.raises(perfmodel.Error, match="no plan .* fits the limits"):
+        serving_comparison(["cm384"], tpot_ms=1.0)
+
+
+def test_cli_compare_serving_rows():
+    out = _cli("compare", "cm384", "nvl72", "--serving", "deepseek-r1")
+    assert out.returncode == 0, out.stderr
+    assert "Decode tokens/s per chip" in out.stdout and "Prefill tokens/s per system" in out.stdout
+    assert "recipe: deepseek-r1" in out.stdout
+    js = json.loads(_cli("compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--json").stdout)
+    assert js["serving"]["columns"]["nvidia-gb200-nvl72"]["GEMM precision"] == "FP8"
