@@ -80,6 +80,14 @@ struct CollectiveResult {
 CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks,
                           Algorithm algorithm = Algorithm::automatic);
 
+/// A collective among `ranks` ranks of which `per_domain` share each scale-up domain (a group
+/// strided over the domains, as data- and pipeline-parallel groups are when tensor parallelism
+/// fills part of each domain). per_domain >= ranks: one domain; per_domain == 1: the scale-out
+/// fabric alone, each rank on its own NIC; otherwise hierarchical over the two levels. Other
+/// groups run concurrently on their own links (each rank has its own NIC share). Throws like
+/// estimate() and for per_domain outside [1, domain size].
+CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size, int ranks, int per_domain);
+
 /// MoE token exchange (expert parallelism): dispatch sends each token's hidden state to the
 /// ranks holding its top-k experts, combine sends the results back.
 struct MoeExchange {

@@ -372,6 +372,63 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
   return r;
 }
 
+CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size, int ranks, int per_domain) {
+  const FabricLevel& up = net.scale_up();
+  if (per_domain < 1 || per_domain > up.ranks) {
+    throw InvalidArgument("per_domain: must be in [1, " + std::to_string(up.ranks) + "] (the scale-up domain of " +
+                          net.system() + "), got " + std::to_string(per_domain));
+  }
+  if (per_domain >= ranks || (ranks <= up.ranks && per_domain == up.ranks)) return estimate(net, kind, size, ranks);
+  const double s = size.value();
+  if (!(std::isfinite(s) && s > 0.0)) {
+    throw InvalidArgument("size: must be a positive number of bytes, got " + std::to_string(s));
+  }
+  if (ranks < 2 || ranks > net.ranks()) {
+    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
+                          ", got " + std::to_string(ranks));
+  }
+  if (!net.scale_out()) {
+    throw InvalidArgument("ranks: a group spread over several scale-up domains of " + net.system() +
+                          " needs the chip's scale_out bandwidth, which is unknown");
+  }
+  if (ranks % per_domain != 0) {
+    throw InvalidArgument("per_domain: " + std::to_string(per_domain) + " does not divide the " + std::to_string(ranks) +
+                          " ranks of the group");
+  }
+  const FabricLevel& out = *net.scale_out();
+  const int n_out = ranks / per_domain;
+  Timing t;
+  CollectiveResult r;
+  r.algorithm = Algorithm::hierarchical;
+  if (per_domain == 1) {
+    t = best_one_level(out, kind, s, n_out, &r.algorithm);
+  } else {
+    // Two levels as in estimate(): in-domain phase over per_domain ranks, cross-domain phase on
+    // 1/per_domain of the data (all-reduce: reduce-scatter, all-reduce, all-gather).
+    const double part = s / per_domain;
+    Timing a, b, c;
+    c.time = 0;
+    if (kind == Collective::all_reduce) {
+      a = best_one_level(up, Collective::reduce_scatter, s, per_domain, nullptr);
+      b = best_one_level(out, Collective::all_reduce, part, n_out, nullptr);
+      c = a;
+    } else if (kind == Collective::send_recv) {
+      a = one_level(out, kind, s, 2, Algorithm::ring);
+      b.time = 0;
+    } else {
+      a = best_one_level(up, kind, s, per_domain, nullptr);
+      b = best_one_level(out, kind, kind == Collective::broadcast ? s : part, n_out, nullptr);
+    }
+    t.time = a.time + b.time + c.time;
+    t.latency = a.latency + b.latency + c.latency;
+  }
+  r.time = Seconds{t.time};
+  r.latency = Seconds{t.latency};
+  r.algbw = Bandwidth{s / t.time};
+  r.busbw = Bandwidth{s / t.time * bus_factor(kind, ranks)};
+  return r;
+}
+
 // --- MoE exchange ----------------------------------------------------------------------------
 
 MoeResult estimate(const Network& net, const MoeExchange& op) {

@@ -20,6 +20,7 @@ from . import catalog, models, units
 from .collectives import CollectiveResult, collective, moe_exchange
 from .compare import compare, export_control, system_totals
 from .inference import InferenceResult, best_inference, inference
+from .training import TrainingResult, training
 from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
 __version__: str = _core.__version__
@@ -58,6 +59,8 @@ __all__ = [
     "models",
     "plot",
     "roofline_data",
+    "training",
+    "TrainingResult",
     "system_totals",
     "units",
 ]

@@ -282,7 +282,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tpot-ms", type=float, default=None, help="search the best batch under this TPOT")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_infer)
+
+    p = sub.add_parser("train", help="training estimate: step time breakdown, MFU, memory per chip, time to train")
+    p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
+    p.add_argument("system", help="system id or alias (a node or rack; copies join over its scale-out network)")
+    p.add_argument("--n-chips", type=int, default=None, help="chips in the cluster (default tp x cp x dp x pp)")
+    for opt in ("tp", "cp", "dp", "pp", "ep", "virtual-stages", "global-batch", "micro-batch", "seq-len"):
+        p.add_argument(f"--{opt}", type=int, default=None)
+    p.add_argument("--precision", default=None, help="GEMM precision: bf16 (default), fp16, fp8")
+    p.add_argument("--recompute", choices=["none", "selective", "full"], default=None)
+    p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
+    p.add_argument("--layout", choices=["even", "lighter_ends"], default=None)
+    p.add_argument("--no-sequence-parallel", action="store_true")
+    p.add_argument("--no-overlap-dp", action="store_true")
+    p.add_argument("--overlap-tp", action="store_true")
+    p.add_argument("--no-overlap-pp", action="store_true")
+    p.add_argument("--no-flash-attention", action="store_true", help="materialise attention scores (pre-2022 stacks)")
+    p.add_argument("--dropout", action="store_true")
+    p.add_argument("--train-tokens", type=float, default=None, help="tokens to train, for days and chip-hours")
+    p.add_argument("--no-memory-check", action="store_true", help="report memory instead of failing when over capacity")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
+    p.set_defaults(func=_cmd_train)
     return parser
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    import os
+
+    from . import models
+    from .training import training
+
+    model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
+    opts: dict[str, Any] = {k: getattr(args, k) for k in (
+        "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "global_batch", "micro_batch", "seq_len", "precision",
+        "recompute", "sharding", "layout", "train_tokens")}
+    opts["sequence_parallel"] = False if args.no_sequence_parallel else None
+    opts["overlap_dp"] = False if args.no_overlap_dp else None
+    opts["overlap_tp"] = True if args.overlap_tp else None
+    opts["overlap_pp"] = False if args.no_overlap_pp else None
+    opts["flash_attention"] = False if args.no_flash_attention else None
+    opts["dropout"] = True if args.dropout else None
+    opts["check_memory"] = False if args.no_memory_check else None
+    r = training(model, args.system, catalog=_cat(args), **{k: v for k, v in opts.items() if v is not None})
+    if args.json:
+        print(json.dumps({"summary": r.summary(), "plan": r.plan, "memory": r.memory,
+                          "breakdown": r.breakdown().to_dict("records")}, indent=2, default=str))
+        return 0
+    s = r.summary()
+    print(f"{s['model']} on {s['chips']} x {s['chip']} ({s['system']} building block)")
+    rows = [[k, _num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)]
+            for k, v in s.items() if k not in ("model", "system", "chip")]
+    print(_table(["field", "value"], rows, set()))
+    print()
+    print(_table(["part", "time (s)", "exposed (s)", "share"],
+                 [[x.part, f"{x.time_s:.4g}", f"{x.exposed_s:.4g}", f"{x.share:.1%}"] for x in r.breakdown().itertuples()],
+                 {1, 2, 3}))
+    mem = r.memory
+    print("\nmemory per chip (GB): " + ", ".join(f"{k} {mem[k] / 1e9:.3g}" for k in
+                                                 ("weights", "gradients", "optimizer", "activations", "buffers", "total",
+                                                  "capacity")))
+    return 0
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:

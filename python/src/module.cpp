@@ -12,4 +12,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_ops(m);
   perfmodel::python::register_collectives(m);
   perfmodel::python::register_inference(m);
+  perfmodel::python::register_training(m);
 }

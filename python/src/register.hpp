@@ -9,4 +9,5 @@ void register_catalog(pybind11::module_& m);
 void register_ops(pybind11::module_& m);
 void register_collectives(pybind11::module_& m);
 void register_inference(pybind11::module_& m);
+void register_training(pybind11::module_& m);
 }  // namespace perfmodel::python

@@ -9,6 +9,7 @@
 #include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/workload/model.hpp>
 
+#include "plan_dict.hpp"
 #include "register.hpp"
 
 namespace py = pybind11;
@@ -61,33 +62,6 @@ py::dict model_dict(const TransformerModel& m) {
   return d;
 }
 
-/// Reads `key` from a plan dict with the target's type; removes it so leftovers can be reported.
-template <class T>
-void take(py::dict& d, const char* key, T& out) {
-  if (!d.contains(key)) return;
-  py::object v = d[key];
-  PyDict_DelItemString(d.ptr(), key);
-  if (v.is_none()) return;
-  try {
-    out = v.cast<T>();
-  } catch (const py::cast_error&) {
-    throw InvalidArgument(std::string(key) + ": expected " + py::type_id<T>() + ", got " +
-                          std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
-  }
-}
-
-void take_precision(py::dict& d, const char* key, hw::Precision& out) {
-  std::string s;
-  take(d, key, s);
-  if (!s.empty()) {
-    try {
-      out = hw::precision_from_string(s);
-    } catch (const Error& e) {
-      throw InvalidArgument(std::string(key) + ": " + e.what());
-    }
-  }
-}
-
 Parallelism parallel_from(py::dict d, const std::string& where) {
   Parallelism p;
   take(d, "tp", p.tp);
@@ -105,8 +79,7 @@ Parallelism parallel_from(py::dict d, const std::string& where) {
 }
 
 InferencePlan plan_from(const py::dict& in) {
-  py::dict d;  // a copy we can consume (the caller's dict stays intact)
-  for (auto kv : in) d[kv.first] = kv.second;
+  py::dict d = consumable(in);
   InferencePlan p;
   std::string mode = "serve";
   take(d, "mode", mode);

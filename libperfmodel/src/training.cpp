@@ -1,0 +1,730 @@
+// LLM training estimate: one micro-batch of one layer on one rank, timed with the operator and
+// collective models, multiplied by layers, micro-batches and the pipeline schedule.
+// Assumptions sit next to the code.
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/training.hpp>
+#include <libperfmodel/workload/ops.hpp>
+
+namespace perfmodel::model {
+
+namespace {
+
+using hw::Precision;
+using workload::Attention;
+using workload::Elementwise;
+using workload::Gemm;
+using workload::TransformerModel;
+
+constexpr std::array<std::string_view, kTrainParts> kPartNames{
+    "forward", "backward", "recompute", "optimizer", "bubble", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm"};
+
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+// Assumption: runtime reserve per chip (CUDA/CANN context, NCCL/HCCL buffers, allocator
+// fragmentation): 2 GiB plus 4 % of HBM, as in the serving model.
+constexpr double kReserveFixed = 2.0 * kGiB;
+constexpr double kReserveFraction = 0.04;
+// Assumption: the flash-attention backward costs 2.5x its forward: it recomputes QK^T and
+// runs dV, dP, dQ, dK (five matmuls against two), at the forward's efficiency.
+constexpr double kAttentionBackward = 2.5;
+// Assumption: an elementwise backward reads the output gradient and the saved input and
+// writes the input gradient: twice the forward's traffic.
+constexpr double kElementwiseBackward = 2.0;
+// Assumption: Adam with fp32 master weights moves 30 bytes per parameter: reads the fp32
+// gradient, master weight and two moments (16 B), writes them back (12 B) and the bf16 copy (2 B).
+constexpr double kAdamBytesPerParam = 30.0;
+constexpr std::int64_t kMaxChips = std::int64_t{1} << 22;
+
+std::string fmt(double v, int prec = 4) {
+  std::ostringstream s;
+  s.precision(prec);
+  s << v;
+  return s.str();
+}
+std::string num(std::int64_t v) { return std::to_string(v); }
+
+[[noreturn]] void bad(const std::string& field, const std::string& what) { throw InvalidArgument(field + ": " + what); }
+
+/// Time of one pass of one layer (or the head) on one rank for one micro-batch.
+struct Pass {
+  double fwd = 0, bwd = 0;       // compute
+  double gemm_fwd = 0, gemm_bwd = 0;  // the GEMM part (what TP communication can hide under)
+  double attn_fwd = 0;           // the attention kernel (selective recompute; CP hides under it)
+  double fwd_flops = 0, bwd_flops = 0, attn_flops = 0;
+  double tp_fwd = 0, tp_bwd = 0, tp_bytes_fwd = 0;  // tensor-parallel collectives
+  double cp_fwd = 0, cp_bytes_fwd = 0;               // context-parallel ring (backward: twice)
+  double ep_fwd = 0, ep_bytes_fwd = 0;               // MoE dispatch + combine (backward: the same)
+};
+
+struct Ctx {
+  const TransformerModel& m;
+  const TrainingSystem& sys;
+  const TrainingPlan& plan;
+  const TrainingParallelism& par;
+  std::int64_t T = 0;    // tokens per rank in a micro-batch (GEMM rows)
+  std::int64_t Tsp = 0;  // tokens per rank outside the TP region (norms, residuals)
+  int heads_r = 0, kv_heads_r = 0;
+  int domain = 1;
+};
+
+OpEstimate est(const Ctx& c, const Gemm& g) { return estimate(c.sys.device(), g); }
+template <class Op>
+OpEstimate est(const Ctx& c, const Op& op) {
+  return estimate(c.sys.device(), op);
+}
+
+/// A weight GEMM: forward m×n×k; backward the input gradient (m×k×n) and the weight gradient (k×n×m).
+void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k, int groups = 1,
+          Precision prec = Precision::bf16) {
+  const OpEstimate f = est(c, Gemm::of(m, n, k, prec, groups));
+  const OpEstimate di = est(c, Gemm::of(m, k, n, prec, groups));
+  const OpEstimate dw = est(c, Gemm::of(k, n, m, prec, groups));
+  p.fwd += f.time.value();
+  p.gemm_fwd += f.time.value();
+  p.fwd_flops += f.flops.value();
+  p.bwd += di.time.value() + dw.time.value();
+  p.gemm_bwd += di.time.value() + dw.time.value();
+  p.bwd_flops += di.flops.value() + dw.flops.value();
+}
+
+void elementwise(const Ctx& c, Pass& p, Elementwise::Kind kind, std::int64_t elements) {
+  const OpEstimate e = est(c, Elementwise{kind, std::max<std::int64_t>(1, elements), Precision::bf16});
+  p.fwd += e.time.value();
+  p.bwd += kElementwiseBackward * e.time.value();
+}
+
+/// Collective time inside a group of `ranks` ranks whose members sit `stride` ranks apart.
+double group_collective(const Ctx& c, Collective kind, double bytes, int ranks, std::int64_t stride) {
+  if (ranks <= 1 || bytes <= 0) return 0.0;
+  const Network& net = c.sys.network();
+  if (stride == 1) return estimate(net, kind, Bytes{bytes}, ranks).time.value();
+  const std::int64_t per = std::clamp<std::int64_t>(c.domain / stride, 1, ranks);
+  return estimate_spread(net, kind, Bytes{bytes}, ranks, static_cast<int>(per)).time.value();
+}
+
+/// One hop between neighbours `stride` ranks apart (pipeline stages, the CP ring).
+double neighbour_send(const Ctx& c, double bytes, std::int64_t stride) {
+  if (bytes <= 0) return 0.0;
+  const Network& net = c.sys.network();
+  if (stride < c.domain) return estimate(net, Collective::send_recv, Bytes{bytes}, 2).time.value();
+  return estimate_spread(net, Collective::send_recv, Bytes{bytes}, 2, 1).time.value();
+}
+
+void tp_collectives(const Ctx& c, Pass& p, int count) {
+  const int tp = c.par.tp;
+  if (tp <= 1) return;
+  const double bytes = static_cast<double>(c.T) * c.m.hidden * 2.0;  // bf16 activations, gathered size
+  double t = 0;
+  if (c.par.sequence_parallel) {
+    // Sequence parallel: each all-reduce becomes an all-gather (into the block) and a reduce-scatter (out of it).
+    t = group_collective(c, Collective::all_gather, bytes, tp, 1) + group_collective(c, Collective::reduce_scatter, bytes, tp, 1);
+  } else {
+    t = group_collective(c, Collective::all_reduce, bytes, tp, 1);
+  }
+  // Backward mirrors the forward: the gradient of an all-gather is a reduce-scatter and vice versa.
+  p.tp_fwd += count * t;
+  p.tp_bwd += count * t;
+  p.tp_bytes_fwd += count * bytes * (tp - 1.0) / tp * (c.par.sequence_parallel ? 2.0 : 2.0);
+}
+
+void attention_block(const Ctx& c, Pass& p) {
+  const auto& m = c.m;
+  const Precision w = c.plan.precision;
+  const bool gated = m.activation == workload::FfnActivation::swiglu;
+  const auto norm = gated ? Elementwise::Kind::rmsnorm : Elementwise::Kind::layernorm;
+  const std::int64_t T = c.T, h = m.hidden, hr = c.heads_r;
+  const std::int64_t mb = c.plan.micro_batch;
+  const std::int64_t q_len = c.plan.seq_len / c.par.cp;
+  elementwise(c, p, norm, c.Tsp * h);
+  Attention at{};
+  std::int64_t kv_dim = 0;  // K and V elements per token on this rank (the CP ring moves them)
+  if (m.mla) {
+    const auto& a = *m.mla;
+    if (a.q_lora_rank > 0) {
+      gemm(c, p, T, a.q_lora_rank, h, 1, w);
+      elementwise(c, p, Elementwise::Kind::rmsnorm, T * a.q_lora_rank);
+      gemm(c, p, T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, 1, w);
+    } else {
+      gemm(c, p, T, hr * (a.nope_dim + a.rope_dim), h, 1, w);
+    }
+    gemm(c, p, T, a.kv_lora_rank + a.rope_dim, h, 1, w);
+    elementwise(c, p, Elementwise::Kind::rmsnorm, T * a.kv_lora_rank);
+    gemm(c, p, T, hr * (a.nope_dim + a.v_head_dim), a.kv_lora_rank, 1, w);
+    elementwise(c, p, Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim);
+    at = Attention::mla(Attention::Phase::prefill, mb, q_len, c.plan.seq_len, hr, a.kv_lora_rank, a.rope_dim, a.nope_dim,
+                        a.v_head_dim);
+    kv_dim = a.kv_lora_rank + a.rope_dim;
+    gemm(c, p, T, h, hr * a.v_head_dim, 1, w);
+  } else {
+    const std::int64_t d = m.head_dim, kvr = c.kv_heads_r;
+    gemm(c, p, T, (hr + 2 * kvr) * d, h, 1, w);
+    if (gated) elementwise(c, p, Elementwise::Kind::rope, T * (hr + kvr) * d);
+    // Assumption: with CP each rank attends its query chunk to the whole sequence; causal
+    // masking with load-balanced chunks leaves half of that work.
+    at = Attention::gqa(Attention::Phase::prefill, mb, q_len, c.plan.seq_len, hr, kvr, d);
+    kv_dim = 2 * kvr * d;
+    gemm(c, p, T, h, hr * d, 1, w);
+  }
+  at.compute = Precision::bf16;  // Assumption: attention stays bf16 in FP8 training too.
+  at.kv_cache = Precision::bf16;
+  if (c.plan.flash_attention) {
+    const OpEstimate ae = est(c, at);
+    p.fwd += ae.time.value();
+    p.attn_fwd += ae.time.value();
+    p.fwd_flops += ae.flops.value();
+    p.attn_flops += ae.flops.value();
+    p.bwd += kAttentionBackward * ae.time.value();
+    p.bwd_flops += kAttentionBackward * ae.flops.value();
+  } else {
+    // Unfused attention: batched QK^T and PV GEMMs per head with the full (non-causal) score
+    // matrix written to HBM, a fused scale-mask-softmax pass over it, optional dropout.
+    Pass core;
+    const std::int64_t groups = mb * hr;
+    const std::int64_t scores = groups * q_len * c.plan.seq_len;
+    gemm(c, core, q_len, c.plan.seq_len, at.head_dim_qk, static_cast<int>(groups));
+    elementwise(c, core, Elementwise::Kind::softmax, scores);
+    if (c.plan.dropout) elementwise(c, core, Elementwise::Kind::scale, scores);
+    gemm(c, core, q_len, at.head_dim_v, c.plan.seq_len, static_cast<int>(groups));
+    p.fwd += core.fwd;
+    p.attn_fwd += core.fwd;
+    p.gemm_fwd += core.gemm_fwd;
+    p.gemm_bwd += core.gemm_bwd;
+    p.fwd_flops += core.fwd_flops;
+    p.attn_flops += core.fwd_flops;
+    p.bwd += core.bwd;
+    p.bwd_flops += core.bwd_flops;
+  }
+  if (c.plan.dropout) elementwise(c, p, Elementwise::Kind::scale, c.Tsp * h);
+  elementwise(c, p, Elementwise::Kind::add, c.Tsp * h);
+  tp_collectives(c, p, 1);
+  if (c.par.cp > 1) {
+    // Ring attention: each rank passes its K/V chunk cp - 1 times (the backward also returns dK/dV).
+    const double bytes = static_cast<double>(c.T) * kv_dim * 2.0;
+    p.cp_fwd += (c.par.cp - 1) * neighbour_send(c, bytes, c.par.tp);
+    p.cp_bytes_fwd += (c.par.cp - 1) * bytes;
+  }
+}
+
+void ffn(const Ctx& c, Pass& p, std::int64_t rows, std::int64_t inter, int groups) {
+  const auto& m = c.m;
+  const bool gated = m.activation == workload::FfnActivation::swiglu;
+  gemm(c, p, rows, (gated ? 2 : 1) * inter, m.hidden, groups, c.plan.precision);
+  elementwise(c, p, gated ? Elementwise::Kind::gated : Elementwise::Kind::activation, rows * inter * groups);
+  gemm(c, p, rows, m.hidden, inter, groups, c.plan.precision);
+  if (c.plan.dropout) elementwise(c, p, Elementwise::Kind::scale, c.Tsp * m.hidden);
+}
+
+void dense_block(const Ctx& c, Pass& p) {
+  const auto& m = c.m;
+  const auto norm = m.activation == workload::FfnActivation::swiglu ? Elementwise::Kind::rmsnorm : Elementwise::Kind::layernorm;
+  elementwise(c, p, norm, c.Tsp * m.hidden);
+  ffn(c, p, c.T, m.ffn / c.par.tp, 1);
+  elementwise(c, p, Elementwise::Kind::add, c.Tsp * m.hidden);
+  tp_collectives(c, p, 1);
+}
+
+void moe_block(const Ctx& c, Pass& p) {
+  const auto& m = c.m;
+  const auto& e = *m.moe;
+  const int ep = c.par.ep;
+  elementwise(c, p, Elementwise::Kind::rmsnorm, c.Tsp * m.hidden);
+  // Assumption: experts are not tensor-split; the TP group's tokens are split over its ranks
+  // (sequence parallel), each rank routes Tsp tokens to the ep ranks of its expert group.
+  gemm(c, p, c.Tsp, e.routed_experts, m.hidden, 1, Precision::bf16);
+  const int experts_r = e.routed_experts / ep;
+  const double mean_rows = static_cast<double>(c.Tsp) * e.top_k * ep / e.routed_experts;
+  // Busiest rank: the plan's imbalance times the statistical excess of random routing.
+  const double mu = mean_rows * experts_r;
+  const double imbalance = c.plan.expert_imbalance * (ep > 1 ? 1.0 + std::sqrt(2.0 * std::log(static_cast<double>(ep)) / mu) : 1.0);
+  const auto rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(mean_rows * imbalance)));
+  ffn(c, p, rows, e.expert_ffn, experts_r);
+  if (e.shared_experts > 0) ffn(c, p, c.Tsp, e.expert_ffn * e.shared_experts, 1);
+  elementwise(c, p, Elementwise::Kind::add, c.Tsp * m.hidden);
+  if (ep > 1) {
+    MoeExchange x;
+    x.mode = MoeExchange::Mode::normal;
+    x.tokens = c.Tsp;
+    x.hidden = m.hidden;
+    x.topk = e.top_k;
+    x.experts = e.routed_experts;
+    x.ranks = ep;
+    x.imbalance = imbalance;
+    x.bytes_per_element = workload::bytes_per_element(c.plan.precision) <= 1.0 ? 1.0 : 2.0;
+    x.phase = MoeExchange::Phase::dispatch;
+    // Assumption: the expert group is placed contiguously (ep ranks of consecutive domains).
+    const MoeResult d = estimate(c.sys.network(), x);
+    x.bytes_per_element = 2.0;
+    x.phase = MoeExchange::Phase::combine;
+    const MoeResult k = estimate(c.sys.network(), x);
+    p.ep_fwd += d.time.value() + k.time.value();
+    p.ep_bytes_fwd += d.bytes_per_rank.value() + k.bytes_per_rank.value();
+  }
+  if (c.par.tp > 1) tp_collectives(c, p, 1);
+}
+
+/// Embedding lookup (first stage) and LM head with the cross-entropy loss (last stage).
+Pass head_pass(const Ctx& c) {
+  Pass p;
+  const auto& m = c.m;
+  elementwise(c, p, Elementwise::Kind::copy, c.Tsp * m.hidden);
+  elementwise(c, p, Elementwise::Kind::rmsnorm, c.Tsp * m.hidden);
+  const std::int64_t v = (m.vocab + c.par.tp - 1) / c.par.tp;  // vocabulary-parallel over TP
+  gemm(c, p, c.T, v, m.hidden, 1, Precision::bf16);  // Assumption: the LM head stays bf16 in FP8 training.
+  elementwise(c, p, Elementwise::Kind::softmax, c.T * v);  // fp32 cross-entropy over the logits
+  tp_collectives(c, p, 1);
+  return p;
+}
+
+/// Model FLOPs per token (forward + backward = 3x forward), attention counted non-causal as
+/// Megatron, PaLM and Llama 3 report it; and the forward FLOPs per token of the layers alone
+/// (what full recomputation repeats) and of core attention (what selective repeats).
+struct FlopCount {
+  double model_per_token = 0;
+  double layer_fwd_per_token = 0;
+  double attention_fwd_per_token = 0;
+};
+
+FlopCount flop_count(const TransformerModel& m, std::int64_t seq) {
+  double dqk = 0, dv = 0;
+  if (m.mla) {
+    dqk = static_cast<double>(m.mla->nope_dim + m.mla->rope_dim);
+    dv = static_cast<double>(m.mla->v_head_dim);
+  } else {
+    dqk = dv = static_cast<double>(m.head_dim);
+  }
+  const double attn = 2.0 * static_cast<double>(seq) * m.heads * (dqk + dv) * m.layers;
+  const double embed_lookup = m.embedding_parameters();  // a gather, not a matmul (the tied head reuses it)
+  const double head = m.embedding_parameters();
+  const double matmul = m.active_parameters() - (m.tied_embeddings ? 0.0 : embed_lookup) - m.mtp_parameters();
+  FlopCount f;
+  f.model_per_token = 6.0 * matmul + 3.0 * attn;
+  f.layer_fwd_per_token = 2.0 * (matmul - head) + attn;
+  f.attention_fwd_per_token = attn;
+  return f;
+}
+
+/// Overlap of communication M under compute C: time max(C, M) + (1 - eta)·min(C, M); returns
+/// the part beyond C (the exposed communication).
+double exposed_beyond(double compute, double comm, double eta) {
+  if (comm <= 0) return 0.0;
+  return std::max(compute, comm) + (1.0 - eta) * std::min(compute, comm) - compute;
+}
+
+void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingPlan& plan) {
+  const auto& p = plan.parallel;
+  auto pos = [](std::int64_t v, const std::string& f) {
+    if (v < 1) bad(f, "must be >= 1, got " + num(v));
+  };
+  pos(p.tp, "parallel.tp");
+  pos(p.cp, "parallel.cp");
+  pos(p.dp, "parallel.dp");
+  pos(p.pp, "parallel.pp");
+  pos(p.ep, "parallel.ep");
+  pos(p.virtual_stages, "parallel.virtual_stages");
+  pos(plan.global_batch, "global_batch");
+  pos(plan.micro_batch, "micro_batch");
+  pos(plan.seq_len, "seq_len");
+  if (plan.chips < 0) bad("chips", "must be >= 0 (0: tp x cp x dp x pp), got " + num(plan.chips));
+  const std::int64_t chips = p.chips();
+  if (plan.chips > 0 && plan.chips != chips) {
+    bad("chips", "tp x cp x dp x pp = " + num(p.tp) + " x " + num(p.cp) + " x " + num(p.dp) + " x " + num(p.pp) + " = " +
+                     num(chips) + " ranks, not the " + num(plan.chips) + " chips asked (off by " + num(chips - plan.chips) + ")");
+  }
+  if (chips > kMaxChips) bad("chips", num(chips) + " chips exceed the supported " + num(kMaxChips));
+  const int domain = sys.domain();
+  if (chips > domain && !sys.network().scale_out()) {
+    bad("chips", num(chips) + " chips span several " + sys.system().id + " scale-up domains of " + num(domain) +
+                     " but the chip's scale_out bandwidth is unknown: the domains are not connected");
+  }
+  if (chips > domain && chips % domain != 0 && p.tp * p.cp * p.dp > domain) {
+    bad("chips", num(chips) + " chips do not fill whole " + sys.system().id + " domains of " + num(domain));
+  }
+  if (m.heads % p.tp != 0) {
+    bad("parallel.tp", "tp=" + num(p.tp) + " does not divide the " + num(m.heads) + " attention heads of " + m.id + " (" +
+                           fmt(static_cast<double>(m.heads) / p.tp) + " per rank)");
+  }
+  if (!m.mla && m.kv_heads >= p.tp && m.kv_heads % p.tp != 0) {
+    bad("parallel.tp", "tp=" + num(p.tp) + " does not divide the " + num(m.kv_heads) + " key-value heads of " + m.id);
+  }
+  if (m.ffn % p.tp != 0 && m.dense_layers() > 0) {
+    bad("parallel.tp", "tp=" + num(p.tp) + " does not divide the FFN size " + num(m.ffn) + " of " + m.id);
+  }
+  if (p.tp > domain) {
+    bad("parallel.tp", "tp=" + num(p.tp) + " exceeds the scale-up domain of " + sys.system().id + " (" + num(domain) +
+                           " chips); tensor parallelism across the scale-out network is not modelled");
+  }
+  if (plan.seq_len % p.cp != 0) {
+    bad("parallel.cp", "cp=" + num(p.cp) + " does not divide the sequence length " + num(plan.seq_len));
+  }
+  const std::int64_t per_replica = static_cast<std::int64_t>(p.dp) * plan.micro_batch;
+  if (plan.global_batch % per_replica != 0) {
+    bad("micro_batch", "dp x micro_batch = " + num(p.dp) + " x " + num(plan.micro_batch) + " = " + num(per_replica) +
+                           " does not divide the global batch of " + num(plan.global_batch) + " sequences (remainder " +
+                           num(plan.global_batch % per_replica) + ")");
+  }
+  if (p.layout == StageLayout::even) {
+    if (m.layers % p.pp != 0) {
+      bad("parallel.pp", "pp=" + num(p.pp) + " does not divide the " + num(m.layers) + " layers of " + m.id + " (" +
+                             fmt(static_cast<double>(m.layers) / p.pp) + " per stage; layout \"lighter_ends\" takes " +
+                             "layers + 2 divisible by pp)");
+    }
+  } else {
+    if (p.pp < 2 || (m.layers + 2) % p.pp != 0 || (m.layers + 2) / p.pp < 2) {
+      bad("parallel.layout", "\"lighter_ends\" needs pp >= 2 dividing layers + 2 = " + num(m.layers + 2) + ", got pp=" + num(p.pp));
+    }
+  }
+  const int stage_layers = p.layout == StageLayout::even ? m.layers / p.pp : (m.layers + 2) / p.pp;
+  // With lighter_ends the embedding and the LM head take the chunk slots the end stages give up.
+  if (p.virtual_stages > 1 && (p.pp < 2 || stage_layers % p.virtual_stages != 0)) {
+    bad("parallel.virtual_stages", "virtual_stages=" + num(p.virtual_stages) + " needs pp >= 2 and must divide the " +
+                                       num(stage_layers) + " layers of a stage");
+  }
+  if (m.moe) {
+    if ((static_cast<std::int64_t>(p.dp) * p.cp) % p.ep != 0) {
+      bad("parallel.ep", "ep=" + num(p.ep) + " must divide dp x cp = " + num(static_cast<std::int64_t>(p.dp) * p.cp));
+    }
+    if (m.moe->routed_experts % p.ep != 0) {
+      bad("parallel.ep", "ep=" + num(p.ep) + " does not divide the " + num(m.moe->routed_experts) + " routed experts of " + m.id);
+    }
+  } else if (p.ep != 1) {
+    bad("parallel.ep", m.id + " has no experts; ep must be 1, got " + num(p.ep));
+  }
+  if (!(plan.grad_reduce_bytes == 2.0 || plan.grad_reduce_bytes == 4.0)) {
+    bad("grad_reduce_bytes", "must be 2 (bf16) or 4 (fp32), got " + fmt(plan.grad_reduce_bytes));
+  }
+  if (!(plan.expert_imbalance >= 1.0 && std::isfinite(plan.expert_imbalance))) {
+    bad("expert_imbalance", "must be >= 1 (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
+  }
+  if (!(plan.train_tokens >= 0.0 && std::isfinite(plan.train_tokens))) {
+    bad("train_tokens", "must be >= 0 and finite, got " + fmt(plan.train_tokens));
+  }
+  const Precision pr = plan.precision;
+  if (pr != Precision::bf16 && pr != Precision::fp16 && pr != Precision::fp8) {
+    bad("precision", "training runs GEMMs in bf16, fp16 or fp8, got " + std::string(hw::to_string(pr)));
+  }
+  if (!sys.device().supports(pr)) {
+    bad("precision", sys.device().chip().id + " has no known dense matrix throughput at " + std::string(hw::to_string(pr)));
+  }
+  if (!sys.device().supports(Precision::bf16)) {
+    bad("precision", sys.device().chip().id + " has no known bf16 matrix throughput (attention and the LM head run in bf16)");
+  }
+}
+
+std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
+
+}  // namespace
+
+std::string_view to_string(TrainPart p) { return kPartNames[static_cast<std::size_t>(p)]; }
+bool is_communication(TrainPart p) { return p >= TrainPart::tp_comm; }
+
+std::string_view to_string(Recompute r) {
+  switch (r) {
+    case Recompute::none: return "none";
+    case Recompute::selective: return "selective";
+    case Recompute::full: return "full";
+  }
+  return "?";
+}
+Recompute recompute_from_string(std::string_view s) {
+  if (s == "none") return Recompute::none;
+  if (s == "selective") return Recompute::selective;
+  if (s == "full") return Recompute::full;
+  bad("recompute", "expected none, selective or full, got '" + std::string(s) + "'");
+}
+std::string_view to_string(Sharding s) {
+  switch (s) {
+    case Sharding::none: return "none";
+    case Sharding::optimizer: return "optimizer";
+    case Sharding::gradients: return "gradients";
+    case Sharding::parameters: return "parameters";
+  }
+  return "?";
+}
+Sharding sharding_from_string(std::string_view s) {
+  if (s == "none" || s == "zero0") return Sharding::none;
+  if (s == "optimizer" || s == "zero1") return Sharding::optimizer;
+  if (s == "gradients" || s == "zero2") return Sharding::gradients;
+  if (s == "parameters" || s == "zero3" || s == "fsdp") return Sharding::parameters;
+  bad("sharding", "expected none/zero0, optimizer/zero1, gradients/zero2 or parameters/zero3/fsdp, got '" + std::string(s) + "'");
+}
+
+TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view system)
+    : cat_(cat),
+      sys_(&cat_.system(system)),
+      dev_([&] {
+        const hw::Chip& chip = cat_.chip(sys_->chip);
+        return Device(chip, cat_.efficiency(chip.family));
+      }()) {
+  const int per_system = sys_->chip_count();
+  // Enough copies of the system for the largest cluster a plan may ask for; the network's
+  // figures do not depend on the count.
+  net_ = std::make_shared<const Network>(cat_, system, static_cast<int>((kMaxChips + per_system - 1) / per_system));
+  domain_ = net_->scale_up().ranks;
+  const hw::Figure<double>& own = dev_.policy().overlap;
+  overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
+}
+
+TrainingResult estimate_training(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
+                                 const TrainingPlan& plan) {
+  return estimate_training(model, TrainingSystem(cat, system), plan);
+}
+
+TrainingResult estimate_training(const TransformerModel& model, std::string_view system, const TrainingPlan& plan) {
+  return estimate_training(model, catalog::Catalog::builtin(), system, plan);
+}
+
+TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem& sys, const TrainingPlan& plan) {
+  m.validate(m.source_file.empty() ? m.id : m.source_file);
+  check(m, sys, plan);
+  const TrainingParallelism& par = plan.parallel;
+  const double eta = sys.overlap();
+  Ctx c{m, sys, plan, par};
+  c.T = plan.micro_batch * plan.seq_len / par.cp;
+  c.Tsp = par.sequence_parallel ? std::max<std::int64_t>(1, c.T / par.tp) : c.T;
+  c.heads_r = m.heads / par.tp;
+  c.kv_heads_r = std::max(1, m.kv_heads / par.tp);
+  c.domain = sys.domain();
+
+  // --- one micro-batch of each layer kind on one rank -----------------------------------
+  Pass dense, moe;
+  attention_block(c, dense);
+  if (m.moe) {
+    moe = dense;
+    moe_block(c, moe);
+  }
+  if (m.dense_layers() > 0) dense_block(c, dense);
+  const Pass head = head_pass(c);
+  // Assumption: dense and MoE layers are spread over the stages in proportion (per-stage mean).
+  const double f_moe = static_cast<double>(m.moe_layers()) / m.layers;
+  auto mix = [&](double Pass::*field) { return (1.0 - f_moe) * dense.*field + f_moe * moe.*field; };
+  const double l_fwd = mix(&Pass::fwd), l_bwd = mix(&Pass::bwd);
+  const double l_gemm = mix(&Pass::gemm_fwd) + mix(&Pass::gemm_bwd);
+  const double l_attn = mix(&Pass::attn_fwd);
+  double l_recompute = 0, l_recompute_tp = 0;
+  if (plan.recompute == Recompute::full) {
+    l_recompute = l_fwd;  // the whole layer forward again, with its TP collectives
+    l_recompute_tp = mix(&Pass::tp_fwd);
+  } else if (plan.recompute == Recompute::selective) {
+    l_recompute = l_attn;
+  }
+  // Tensor-parallel collectives: exposed unless overlapped with the layer's GEMMs.
+  const double l_tp = mix(&Pass::tp_fwd) + mix(&Pass::tp_bwd) + l_recompute_tp;
+  const double l_tp_exposed =
+      plan.overlap_tp ? exposed_beyond(l_gemm + (plan.recompute == Recompute::full ? mix(&Pass::gemm_fwd) : 0.0), l_tp, eta)
+                      : l_tp;
+  // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
+  const double l_cp = 3.0 * mix(&Pass::cp_fwd);
+  const double l_cp_exposed = exposed_beyond(l_attn * (1.0 + kAttentionBackward), l_cp, eta);
+  // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
+  const double l_ep = mix(&Pass::ep_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0);
+  const double h_tp = head.tp_fwd + head.tp_bwd;
+
+  // --- pipeline schedule --------------------------------------------------------------
+  const int pp = par.pp, v = par.virtual_stages;
+  const std::int64_t micro = plan.global_batch / (static_cast<std::int64_t>(par.dp) * plan.micro_batch);
+  const int mid_layers = par.layout == StageLayout::even ? m.layers / pp : (m.layers + 2) / pp;
+  const int last_layers = par.layout == StageLayout::even ? mid_layers : mid_layers - 1;
+  const double layer_time = l_fwd + l_bwd + l_recompute + l_tp_exposed + l_cp_exposed + l_ep;
+  const double head_time = head.fwd + head.bwd + h_tp;
+  // The slowest stage sets the pace: a middle stage, or the last one with the LM head.
+  const bool last_slowest = pp == 1 || last_layers * layer_time + head_time >= mid_layers * layer_time;
+  const int stage_layers = last_slowest ? last_layers : mid_layers;
+  const double head_share = last_slowest ? 1.0 : 0.0;
+  // Pipeline sends: each of the v chunks sends its activations forward and its gradients back
+  // once per micro-batch (scattered over TP with sequence parallelism).
+  double p2p = 0, p2p_bytes = 0;
+  if (pp > 1) {
+    // Assumption: the scatter/gather optimisation (Narayanan et al. 2021, Sec. 4.1): each TP rank
+    // sends 1/tp of the activations and the receivers all-gather over the scale-up fabric.
+    const double bytes = static_cast<double>(c.T) * m.hidden * 2.0 / par.tp;
+    const std::int64_t stride = static_cast<std::int64_t>(par.tp) * par.cp * par.dp;
+    p2p = 2.0 * v * neighbour_send(c, bytes, stride);
+    p2p_bytes = 2.0 * v * bytes;
+  }
+  // Assumption: asynchronous sends run under the other micro-batches' compute.
+  const double mb_compute = stage_layers * layer_time + head_share * head_time;
+  const double p2p_exposed = plan.overlap_pp ? exposed_beyond(mb_compute, p2p, eta) : p2p;
+  const double t_mb = mb_compute + p2p_exposed;
+  const double steady = static_cast<double>(micro) * t_mb;
+  // 1F1B fill and drain: (pp - 1) micro-batch slots, shortened v-fold by interleaving.
+  const double bubble = pp > 1 ? (pp - 1.0) / v * t_mb : 0.0;
+
+  // --- data parallel: gradients and parameters -------------------------------------------
+  const double attn_p = m.attention_parameters() / par.tp;
+  double layer_params_dense = attn_p + (m.dense_layers() > 0 ? m.ffn_parameters(m.ffn) / par.tp : 0.0);
+  double layer_params_moe = 0, layer_experts = 0;
+  if (m.moe) {
+    const auto& e = *m.moe;
+    layer_experts = static_cast<double>(e.routed_experts) / par.ep * m.ffn_parameters(e.expert_ffn);
+    layer_params_moe = attn_p + e.shared_experts * m.ffn_parameters(e.expert_ffn) + static_cast<double>(m.hidden) * e.routed_experts;
+  }
+  const double stage_first = par.layout == StageLayout::even ? mid_layers : mid_layers - 1;
+  const double emb_r = m.embedding_parameters() / par.tp;
+  // Parameters per rank on the most loaded stage (layers + embedding; with pp = 1 also the head).
+  const double layers_here = std::max<double>(stage_first, mid_layers);
+  const double dense_params = layers_here * ((1.0 - f_moe) * layer_params_dense + f_moe * layer_params_moe) + emb_r +
+                              (pp == 1 && !m.tied_embeddings ? emb_r : 0.0);
+  const double expert_params = layers_here * f_moe * layer_experts;
+  const double params_r = dense_params + expert_params;
+  const int dp_group = par.dp * par.cp;
+  const std::int64_t dp_stride = par.tp;
+  double dp_time = 0, dp_exposed = 0, dp_bytes = 0;
+  const double bwd_window = stage_layers * (l_bwd + l_recompute);
+  const double fwd_window = stage_layers * l_fwd;
+  if (dp_group > 1) {
+    const double gbytes = plan.grad_reduce_bytes * params_r;
+    const double pbytes = 2.0 * params_r;
+    const double frac = (dp_group - 1.0) / dp_group;
+    if (plan.sharding == Sharding::none) {
+      dp_time = group_collective(c, Collective::all_reduce, gbytes, dp_group, dp_stride);
+      dp_bytes = 2.0 * frac * gbytes;
+      dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, dp_time, eta) : dp_time;
+    } else {
+      const double rs = group_collective(c, Collective::reduce_scatter, gbytes, dp_group, dp_stride);
+      const double ag = group_collective(c, Collective::all_gather, pbytes, dp_group, dp_stride);
+      if (plan.sharding == Sharding::parameters) {
+        // FSDP / ZeRO-3: parameters gathered for every micro-batch's forward and backward;
+        // gradients reduce-scattered once per step (accumulated locally).
+        const double per_mb = 2.0 * ag;
+        dp_time = rs + static_cast<double>(micro) * per_mb;
+        dp_bytes = frac * gbytes + static_cast<double>(micro) * 2.0 * frac * pbytes;
+        dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) +
+                                           static_cast<double>(micro) * exposed_beyond(fwd_window + bwd_window, per_mb, eta)
+                                     : dp_time;
+      } else {
+        // ZeRO-1/2 (distributed optimizer): reduce-scatter the gradients under the last
+        // micro-batch's backward, all-gather the updated parameters under the next forward.
+        dp_time = rs + ag;
+        dp_bytes = frac * (gbytes + pbytes);
+        dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) + exposed_beyond(fwd_window, ag, eta) : dp_time;
+      }
+    }
+  }
+  // Optimizer: Adam over this rank's (sharded) parameters, bound by HBM bandwidth.
+  const double opt_params = plan.sharding == Sharding::none ? params_r : params_r / dp_group;
+  const Device& dev = sys.device();
+  const double opt_time = kAdamBytesPerParam * opt_params / (dev.hbm_bandwidth() * dev.fractions().memory);
+
+  // --- assemble ------------------------------------------------------------------------------
+  TrainingResult r;
+  r.model = m.id;
+  r.system = sys.system().id;
+  r.chip = dev.chip().id;
+  r.plan = plan;
+  r.chips = par.chips();
+  r.systems = static_cast<double>(r.chips) / sys.system().chip_count();
+  r.micro_batches = micro;
+  const double mbs = static_cast<double>(micro);
+  auto set = [&](TrainPart p, double time, double exposed, double flops, double bytes) {
+    auto& x = r.parts[static_cast<std::size_t>(p)];
+    x.time = time;
+    x.exposed = exposed;
+    x.flops = flops;
+    x.bytes = bytes;
+  };
+  const double L = stage_layers, H = head_share;
+  set(TrainPart::forward, mbs * (L * l_fwd + H * head.fwd), mbs * (L * l_fwd + H * head.fwd),
+      mbs * (L * mix(&Pass::fwd_flops) + H * head.fwd_flops), 0);
+  set(TrainPart::backward, mbs * (L * l_bwd + H * head.bwd), mbs * (L * l_bwd + H * head.bwd),
+      mbs * (L * mix(&Pass::bwd_flops) + H * head.bwd_flops), 0);
+  const double rec_flops = plan.recompute == Recompute::full ? mix(&Pass::fwd_flops)
+                           : plan.recompute == Recompute::selective ? mix(&Pass::attn_flops) : 0.0;
+  set(TrainPart::recompute, mbs * L * l_recompute, mbs * L * l_recompute, mbs * L * rec_flops, 0);
+  set(TrainPart::optimizer, opt_time, opt_time, 0, 0);
+  set(TrainPart::bubble, bubble, bubble, 0, 0);
+  set(TrainPart::tp_comm, mbs * (L * l_tp + H * h_tp), mbs * (L * l_tp_exposed + H * h_tp),
+      0, mbs * L * (mix(&Pass::tp_bytes_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0)));
+  set(TrainPart::cp_comm, mbs * L * l_cp, mbs * L * l_cp_exposed, 0, mbs * L * 3.0 * mix(&Pass::cp_bytes_fwd));
+  set(TrainPart::ep_comm, mbs * L * l_ep, mbs * L * l_ep, 0,
+      mbs * L * mix(&Pass::ep_bytes_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0));
+  set(TrainPart::pp_comm, mbs * p2p, mbs * p2p_exposed, 0, mbs * p2p_bytes);
+  set(TrainPart::dp_comm, dp_time, dp_exposed, 0, dp_bytes);
+  r.step_time = steady + bubble + dp_exposed + opt_time;
+  r.bubble_fraction = bubble / r.step_time;
+  r.tokens_per_step = static_cast<double>(plan.global_batch) * static_cast<double>(plan.seq_len);
+  r.tokens_per_second = r.tokens_per_step / r.step_time;
+  r.tokens_per_second_per_chip = r.tokens_per_second / static_cast<double>(r.chips);
+  const FlopCount fc = flop_count(m, plan.seq_len);
+  r.model_flops = fc.model_per_token * r.tokens_per_step;
+  const double extra = plan.recompute == Recompute::full       ? fc.layer_fwd_per_token
+                       : plan.recompute == Recompute::selective ? fc.attention_fwd_per_token
+                                                                : 0.0;
+  r.hardware_flops = r.model_flops + extra * r.tokens_per_step;
+  r.model_flops_per_chip = r.model_flops / r.step_time / static_cast<double>(r.chips);
+  r.hardware_flops_per_chip = r.hardware_flops / r.step_time / static_cast<double>(r.chips);
+  const double peak = dev.matrix_rate(plan.precision);
+  r.mfu = r.model_flops_per_chip / peak;
+  r.hfu = r.hardware_flops_per_chip / peak;
+  if (plan.train_tokens > 0) {
+    r.time_to_train = plan.train_tokens / r.tokens_per_second;
+    r.chip_hours = r.time_to_train * static_cast<double>(r.chips) / 3600.0;
+  }
+  std::size_t worst = 0;
+  for (std::size_t i = 1; i < kTrainParts; ++i) {
+    if (r.parts[i].exposed > r.parts[worst].exposed) worst = i;
+  }
+  r.bottleneck = std::string(kPartNames[worst]);
+
+  // --- memory per chip (first stage: most activations in flight; weights of the larger stage) ---
+  TrainingMemory& u = r.memory;
+  const double shard = dp_group;
+  const double w_bytes = 2.0;  // Assumption: bf16 weights (FP8 training keeps bf16 weights and casts per GEMM).
+  u.weights = w_bytes * params_r / (plan.sharding == Sharding::parameters ? shard : 1.0);
+  u.gradients = plan.grad_reduce_bytes * params_r / (plan.sharding >= Sharding::gradients ? shard : 1.0);
+  u.optimizer = 12.0 * params_r / (plan.sharding >= Sharding::optimizer ? shard : 1.0);
+  // Stored activations per token per layer (bf16), following Korthikanti et al. 2022 without the
+  // attention-score term (flash attention keeps no s x s matrix): norm and GEMM inputs and the
+  // residual (4h, sharded by sequence parallelism), Q/K/V and the attention output (sharded by
+  // TP), the FFN's activation input and output (sharded by TP).
+  const double h = static_cast<double>(m.hidden);
+  const double sp_div = par.sequence_parallel ? par.tp : 1.0;
+  double qkv = 0;
+  if (m.mla) {
+    const auto& a = *m.mla;
+    qkv = static_cast<double>(c.heads_r) * (2.0 * (a.nope_dim + a.rope_dim) + a.v_head_dim) + a.kv_lora_rank + a.q_lora_rank;
+  } else {
+    qkv = static_cast<double>(c.heads_r + 2 * c.kv_heads_r) * m.head_dim;
+  }
+  const double attn_out = static_cast<double>(c.heads_r) * (m.mla ? m.mla->v_head_dim : m.head_dim);
+  const bool gated = m.activation == workload::FfnActivation::swiglu;
+  double inter = static_cast<double>(m.ffn) / par.tp;
+  if (m.moe) {
+    const double moe_inter = static_cast<double>(m.moe->expert_ffn) * (m.moe->top_k + m.moe->shared_experts) / sp_div *
+                             plan.expert_imbalance;
+    inter = (1.0 - f_moe) * inter + f_moe * moe_inter;
+  }
+  double per_token_full = 2.0 * (5.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
+  if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks
+  if (!plan.flash_attention && plan.recompute == Recompute::none) {
+    // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
+    per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
+  }
+  const double per_token_input = 2.0 * h / sp_div;
+  const double tokens_mb = static_cast<double>(c.T);
+  const double in_flight_pp = pp > 1 ? std::min<double>(mbs, pp) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
+  const double layers_first = stage_first;
+  double act = 0;
+  if (plan.recompute == Recompute::full) {
+    act = tokens_mb * (per_token_input * layers_first * in_flight_pp + per_token_full);  // + one layer being recomputed
+  } else {
+    act = tokens_mb * per_token_full * layers_first * in_flight_pp;
+  }
+  if (pp == 1) act += tokens_mb * (static_cast<double>(m.vocab) / par.tp) * 4.0;  // fp32 logits for the loss
+  u.activations = act;
+  u.capacity = dev.chip().main_memory.capacity.require(dev.chip().id).value();
+  u.buffers = kReserveFixed + kReserveFraction * u.capacity;
+  if (plan.check_memory && !u.fits()) {
+    bad("memory", "training plan needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", gradients " +
+                      gb(u.gradients) + ", optimizer " + gb(u.optimizer) + ", activations " + gb(u.activations) +
+                      ", buffers " + gb(u.buffers) + ") but " + dev.chip().id + " has " + gb(u.capacity) + ": over by " +
+                      gb(u.total() - u.capacity) + "; raise tp/pp, shard more (sharding), recompute, or lower micro_batch");
+  }
+  return r;
+}
+
+}  // namespace perfmodel::model

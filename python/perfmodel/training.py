@@ -1,0 +1,119 @@
+"""LLM training estimates: step time with its breakdown, memory per chip, MFU/HFU, tokens/s, time to train.
+
+>>> import perfmodel
+>>> r = perfmodel.training("llama-3.1-8b", "dgx-h100", n_chips=8, dp=8, global_batch=64, seq_len=4096, sharding="zero2")
+>>> 0.2 < r.mfu < 0.8
+True
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+from .models import Model, get as get_model
+
+__all__ = ["TrainingResult", "training"]
+
+_PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp", "dp", "pp", "ep", "virtual_stages",
+              "sequence_parallel", "layout", "recompute", "sharding", "overlap_dp", "overlap_tp", "overlap_pp",
+              "flash_attention", "dropout", "grad_reduce_bytes", "expert_imbalance", "n_chips", "train_tokens",
+              "check_memory"}
+
+
+class TrainingResult:
+    """Result of :func:`training`. Times in seconds, FLOPs per step (whole cluster), FLOP/s per
+    chip, memory in bytes per chip. :meth:`breakdown` lays the step parts out as a DataFrame."""
+
+    def __init__(self, d: dict[str, Any], plan: dict[str, Any]):
+        self._d = d
+        self.plan = dict(plan)
+
+    def __getattr__(self, name: str) -> Any:
+        d = self.__dict__.get("_d")
+        if d is not None and name in d:
+            return d[name]
+        raise AttributeError(f"TrainingResult has no attribute {name!r}")
+
+    @property
+    def tflops_per_chip(self) -> float:
+        """Achieved model TFLOP/s per chip (MFU numerator)."""
+        return self._d["model_flops_per_chip"] / 1e12
+
+    @property
+    def memory(self) -> dict[str, float]:
+        return dict(self._d["memory"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self._d)
+
+    def breakdown(self) -> pd.DataFrame:
+        """One row per step part: time and exposed time [s] (exposed: on the critical path),
+        share of the step, FLOPs per rank (compute) and bytes sent per rank (communication)."""
+        step = self._d["step_time_s"]
+        rows = [{"part": name, "kind": kind, "time_s": t, "exposed_s": exposed, "share": exposed / step,
+                 "flops": flops, "bytes": nbytes}
+                for name, kind, t, exposed, flops, nbytes in self._d["parts"] if t > 0]
+        return pd.DataFrame(rows, columns=["part", "kind", "time_s", "exposed_s", "share", "flops", "bytes"])
+
+    def summary(self) -> dict[str, Any]:
+        d = self._d
+        out = {"model": d["model"], "system": d["system"], "chip": d["chip"], "chips": d["chips"],
+               "step_time_s": d["step_time_s"], "tokens_per_s": d["tokens_per_s"],
+               "tokens_per_s_per_chip": d["tokens_per_s_per_chip"], "tflops_per_chip": self.tflops_per_chip,
+               "mfu": d["mfu"], "hfu": d["hfu"], "bubble_fraction": d["bubble_fraction"],
+               "memory_per_chip_GB": d["memory"]["total"] / 1e9, "bottleneck": d["bottleneck"]}
+        if d["time_to_train_s"] is not None:
+            out["days_to_train"] = d["time_to_train_s"] / 86400.0
+            out["chip_hours"] = d["chip_hours"]
+        return out
+
+    def __repr__(self) -> str:
+        s = self.summary()
+        return (f"<TrainingResult {s['model']} on {s['chips']} x {s['chip']}: step {s['step_time_s']:.4g} s, "
+                f"{s['tflops_per_chip']:.4g} TFLOP/s/chip (MFU {s['mfu']:.1%}), "
+                f"{s['memory_per_chip_GB']:.4g} GB/chip, bottleneck {s['bottleneck']}>")
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(_fmt(v))}</td></tr>"
+            for k, v in self.summary().items())
+        return (f"<table><caption>Training estimate</caption>{rows}</table>"
+                + self.breakdown().to_html(index=False, float_format=lambda x: f"{x:.4g}"))
+
+
+def _fmt(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def training(model: str | Model, system: str, *, catalog: Catalog | None = None, **options: Any) -> TrainingResult:
+    """Training estimate of ``model`` on chips of the catalog ``system`` (a node or rack; copies
+    are joined by its scale-out network).
+
+    Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp; else must equal it], ``tp``,
+    ``cp``, ``dp``, ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``sequence_parallel`` [True],
+    ``layout`` ("even" or "lighter_ends"), ``global_batch`` [512 sequences], ``micro_batch`` [1],
+    ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
+    "selective", "full"), ``sharding`` ("none", "zero1"/"optimizer", "zero2", "zero3"/"fsdp"),
+    ``overlap_dp`` [True], ``overlap_tp`` [False], ``overlap_pp`` [True], ``flash_attention``
+    [True], ``dropout`` [False], ``grad_reduce_bytes`` [4], ``expert_imbalance`` [1],
+    ``train_tokens`` (for time and chip-hours to train), ``check_memory`` [True]."""
+    unknown = sorted(set(options) - _PLAN_KEYS)
+    if unknown:
+        raise _core.InvalidArgument(
+            f"{unknown[0]}: unknown training option; expected one of {', '.join(sorted(_PLAN_KEYS))}")
+    m = get_model(model)
+    cat = catalog or builtin()
+    plan = {k: v for k, v in options.items() if v is not None}
+    key = (id(cat), system)
+    prepared = _PREPARED.get(key)
+    if prepared is None or prepared[0] is not cat:
+        prepared = _PREPARED[key] = (cat, _core.TrainingSystem(cat._core, system))
+    return TrainingResult(_core.estimate_training_prepared(m._core, prepared[1], plan), plan)
+
+
+_PREPARED: dict[tuple[int, str], tuple[Catalog, Any]] = {}

@@ -1,0 +1,48 @@
+#pragma once
+// Reading plan dicts from Python: each key is consumed so leftovers can be reported as unknown.
+#include <string>
+
+#include <pybind11/pybind11.h>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/hw/chip.hpp>
+
+namespace perfmodel::python {
+
+namespace py = pybind11;
+
+/// Reads `key` from a plan dict with the target's type; removes it so leftovers can be reported.
+template <class T>
+inline void take(py::dict& d, const char* key, T& out) {
+  if (!d.contains(key)) return;
+  py::object v = d[key];
+  PyDict_DelItemString(d.ptr(), key);
+  if (v.is_none()) return;
+  try {
+    out = v.cast<T>();
+  } catch (const py::cast_error&) {
+    throw InvalidArgument(std::string(key) + ": expected " + py::type_id<T>() + ", got " +
+                          std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+  }
+}
+
+inline void take_precision(py::dict& d, const char* key, hw::Precision& out) {
+  std::string s;
+  take(d, key, s);
+  if (!s.empty()) {
+    try {
+      out = hw::precision_from_string(s);
+    } catch (const Error& e) {
+      throw InvalidArgument(std::string(key) + ": " + e.what());
+    }
+  }
+}
+
+/// A copy of `in` that take() may consume (the caller's dict stays intact).
+inline py::dict consumable(const py::dict& in) {
+  py::dict d;
+  for (auto kv : in) d[kv.first] = kv.second;
+  return d;
+}
+
+}  // namespace perfmodel::python

@@ -1,0 +1,124 @@
+// The training estimate.
+#include <string>
+
+#include <pybind11/stl.h>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/training.hpp>
+#include <libperfmodel/workload/model.hpp>
+
+#include "plan_dict.hpp"
+#include "register.hpp"
+
+namespace py = pybind11;
+
+namespace perfmodel::python {
+
+namespace {
+using model::TrainingPlan;
+
+TrainingPlan training_plan_from(const py::dict& in) {
+  py::dict d = consumable(in);
+  TrainingPlan p;
+  auto& par = p.parallel;
+  take(d, "global_batch", p.global_batch);
+  take(d, "micro_batch", p.micro_batch);
+  take(d, "seq_len", p.seq_len);
+  take_precision(d, "precision", p.precision);
+  take(d, "tp", par.tp);
+  take(d, "cp", par.cp);
+  take(d, "dp", par.dp);
+  take(d, "pp", par.pp);
+  take(d, "ep", par.ep);
+  take(d, "virtual_stages", par.virtual_stages);
+  take(d, "sequence_parallel", par.sequence_parallel);
+  std::string s;
+  take(d, "layout", s);
+  if (!s.empty()) {
+    if (s == "even") par.layout = model::StageLayout::even;
+    else if (s == "lighter_ends") par.layout = model::StageLayout::lighter_ends;
+    else throw InvalidArgument("layout: got '" + s + "', expected 'even' or 'lighter_ends'");
+  }
+  s.clear();
+  take(d, "recompute", s);
+  if (!s.empty()) p.recompute = model::recompute_from_string(s);
+  s.clear();
+  take(d, "sharding", s);
+  if (!s.empty()) p.sharding = model::sharding_from_string(s);
+  take(d, "overlap_dp", p.overlap_dp);
+  take(d, "overlap_tp", p.overlap_tp);
+  take(d, "overlap_pp", p.overlap_pp);
+  take(d, "flash_attention", p.flash_attention);
+  take(d, "dropout", p.dropout);
+  take(d, "grad_reduce_bytes", p.grad_reduce_bytes);
+  take(d, "expert_imbalance", p.expert_imbalance);
+  take(d, "n_chips", p.chips);
+  take(d, "train_tokens", p.train_tokens);
+  take(d, "check_memory", p.check_memory);
+  if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": unknown training option");
+  return p;
+}
+
+py::dict training_dict(const model::TrainingResult& r) {
+  py::dict d;
+  d["model"] = r.model;
+  d["system"] = r.system;
+  d["chip"] = r.chip;
+  d["chips"] = r.chips;
+  d["systems"] = r.systems;
+  d["micro_batches"] = r.micro_batches;
+  d["step_time_s"] = r.step_time;
+  d["bubble_fraction"] = r.bubble_fraction;
+  d["tokens_per_step"] = r.tokens_per_step;
+  d["tokens_per_s"] = r.tokens_per_second;
+  d["tokens_per_s_per_chip"] = r.tokens_per_second_per_chip;
+  d["model_flops"] = r.model_flops;
+  d["hardware_flops"] = r.hardware_flops;
+  d["model_flops_per_chip"] = r.model_flops_per_chip;
+  d["hardware_flops_per_chip"] = r.hardware_flops_per_chip;
+  d["mfu"] = r.mfu;
+  d["hfu"] = r.hfu;
+  d["time_to_train_s"] = r.plan.train_tokens > 0 ? py::object(py::float_(r.time_to_train)) : py::none();
+  d["chip_hours"] = r.plan.train_tokens > 0 ? py::object(py::float_(r.chip_hours)) : py::none();
+  d["bottleneck"] = r.bottleneck;
+  py::dict mem;
+  mem["weights"] = r.memory.weights;
+  mem["gradients"] = r.memory.gradients;
+  mem["optimizer"] = r.memory.optimizer;
+  mem["activations"] = r.memory.activations;
+  mem["buffers"] = r.memory.buffers;
+  mem["total"] = r.memory.total();
+  mem["capacity"] = r.memory.capacity;
+  d["memory"] = mem;
+  py::list parts;
+  for (std::size_t i = 0; i < model::kTrainParts; ++i) {
+    const auto p = static_cast<model::TrainPart>(i);
+    const auto& x = r.parts[i];
+    parts.append(py::make_tuple(std::string(model::to_string(p)), model::is_communication(p) ? "communication" : "compute",
+                                x.time, x.exposed, x.flops, x.bytes));
+  }
+  d["parts"] = parts;
+  return d;
+}
+}  // namespace
+
+void register_training(py::module_& m) {
+  py::class_<model::TrainingSystem>(m, "TrainingSystem", "A system prepared for training estimates (raw).")
+      .def(py::init<const catalog::Catalog&, const std::string&>(), py::arg("catalog"), py::arg("system"))
+      .def_property_readonly("domain", &model::TrainingSystem::domain);
+  m.def(
+      "estimate_training_prepared",
+      [](const workload::TransformerModel& model, const model::TrainingSystem& sys, const py::dict& plan) {
+        const TrainingPlan p = training_plan_from(plan);
+        model::TrainingResult r;
+        {
+          py::gil_scoped_release release;
+          r = model::estimate_training(model, sys, p);
+        }
+        return training_dict(r);
+      },
+      py::arg("model"), py::arg("system"), py::arg("plan"));
+}
+
+}  // namespace perfmodel::python
