@@ -298,9 +298,9 @@ FlopCount flop_count(const TransformerModel& m, std::int64_t seq) {
     dqk = dv = static_cast<double>(m.head_dim);
   }
   const double attn = 2.0 * static_cast<double>(seq) * m.heads * (dqk + dv) * m.layers;
-  const double embed_lookup = m.embedding_parameters();  // a gather, not a matmul (the tied head reuses it)
+  // Active parameters count the LM head but not the embedding lookup (a gather) nor MTP modules.
   const double head = m.embedding_parameters();
-  const double matmul = m.active_parameters() - (m.tied_embeddings ? 0.0 : embed_lookup) - m.mtp_parameters();
+  const double matmul = m.active_parameters();
   FlopCount f;
   f.model_per_token = 6.0 * matmul + 3.0 * attn;
   f.layer_fwd_per_token = 2.0 * (matmul - head) + attn;

@@ -274,3 +274,54 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
                      "tpot_ms": r.tpot_ms if r.decode is not None else float("nan"),
                      "bottleneck": r.bottleneck, "setup": case["setup"]})
     return pd.DataFrame(rows)
+
+
+# Training rows of calibration.csv: setups as published (sources in README, "Training").
+# "flops" says which count the source reports: "hardware" includes the recomputed forward
+# (Narayanan et al. eq. 3), "model" does not (MFU numerators of Megatron-Core and Llama 3).
+TRAINING_CASES: dict[str, dict[str, Any]] = {
+    "MEG-A100-01": dict(model="megatron-gpt-1t", system="nvidia-dgx-a100", flops="hardware",
+                        plan=dict(tp=8, pp=64, dp=6, global_batch=3072, micro_batch=1, seq_len=2048, precision="fp16",
+                                  sequence_parallel=False, recompute="full", sharding="none", overlap_dp=False,
+                                  overlap_pp=False, flash_attention=False, dropout=True),
+                        setup="3,072 A100 (384 DGX, 8x HDR 200G each), TP8 PP64 DP6, micro-batch 1 (512 per pipeline), "
+                              "1F1B without interleaving (the published run_table_1.sh; the paper says interleaved), "
+                              "full recompute, FP16, unfused attention with dropout (2021 Megatron), no overlap"),
+    "MEG-A100-03": dict(model="megatron-gpt-1.7b", system="nvidia-dgx-a100", flops="hardware",
+                        plan=dict(dp=32, global_batch=512, micro_batch=16, seq_len=2048, precision="fp16",
+                                  sequence_parallel=False, recompute="full", sharding="none", overlap_dp=True,
+                                  flash_attention=False, dropout=True),
+                        setup="32 A100 (4 DGX), DP32 with PyTorch DDP (overlapped), micro-batch 16, full recompute, "
+                              "FP16, unfused attention with dropout (2021 Megatron)"),
+    "MEG-H100-02": dict(model="megatron-gpt-177b", system="nvidia-dgx-h100", flops="model",
+                        plan=dict(tp=8, pp=6, dp=48, global_batch=1152, micro_batch=1, seq_len=4096, precision="bf16",
+                                  recompute="selective", sharding="zero1", overlap_dp=True, overlap_tp=True,
+                                  overlap_pp=True),
+                        setup="2,304 H100, TP8 (sequence parallel) PP6 DP48, batch 1152 x 4096, distributed optimizer, "
+                              "DP/TP/PP overlap (README flags); micro-batch 1, no interleaving and selective recompute "
+                              "assumed (not published)"),
+    "LLAMA3-01": dict(model="llama-3.1-405b", system="nvidia-dgx-h100", flops="model",
+                      plan=dict(tp=8, pp=16, dp=64, virtual_stages=8, layout="lighter_ends", global_batch=2048,
+                                micro_batch=1, seq_len=8192, precision="bf16", recompute="none", sharding="zero2",
+                                overlap_dp=True, overlap_pp=True, check_memory=False),
+                      setup="8,192 H100, TP8 PP16 DP64, 32 sequences of 8K per DP rank, no recompute, FSDP sharding "
+                            "gradients and optimizer, FP32 reduce-scatter, one layer fewer on the end stages; "
+                            "micro-batch 1 and V=8 one-layer chunks inferred; memory check off (see README)"),
+}
+
+
+def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
+    """Model vs calibration.csv for TRAINING_CASES: published, modelled TFLOP/s per chip, signed error [%]."""
+    from .training import training
+
+    cal = pd.read_csv(calibration_csv).set_index("id")
+    rows = []
+    for cid, case in TRAINING_CASES.items():
+        r = training(case["model"], case["system"], **case["plan"])
+        per_chip = r.hardware_flops_per_chip if case["flops"] == "hardware" else r.model_flops_per_chip
+        modelled = per_chip / 1e12
+        published = float(cal.loc[cid, "value"])
+        rows.append({"id": cid, "system": case["system"], "model": case["model"], "published": published,
+                     "modelled": modelled, "error_pct": (modelled / published - 1.0) * 100.0, "mfu": r.mfu,
+                     "bubble": r.bubble_fraction, "bottleneck": r.bottleneck, "setup": case["setup"]})
+    return pd.DataFrame(rows)

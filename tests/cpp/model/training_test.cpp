@@ -1,0 +1,117 @@
+// Training model in C++: FLOP accounting, schedule arithmetic, errors, speed benchmark.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <string>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/inference.hpp>
+#include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/training.hpp>
+#include <libperfmodel/workload/model.hpp>
+
+using namespace perfmodel;
+using model::Recompute;
+using model::TrainingPlan;
+using model::TrainPart;
+
+namespace {
+TrainingPlan llama3_405b() {  // Llama 3 Table 4, first row (see README "Training")
+  TrainingPlan p;
+  p.global_batch = 2048;
+  p.seq_len = 8192;
+  p.parallel.tp = 8;
+  p.parallel.pp = 16;
+  p.parallel.dp = 64;
+  p.parallel.virtual_stages = 8;
+  p.parallel.layout = model::StageLayout::lighter_ends;
+  p.recompute = Recompute::none;
+  p.sharding = model::Sharding::gradients;
+  p.check_memory = false;
+  return p;
+}
+double part(const model::TrainingResult& r, TrainPart p) { return r.parts[static_cast<std::size_t>(p)].exposed; }
+}  // namespace
+
+TEST_CASE("training: Llama 3 405B on 8,192 H100 - FLOPs, schedule and parts add up", "[training]") {
+  const auto& m = workload::get_model("llama-3.1-405b");
+  const auto r = model::estimate_training(m, "nvidia-dgx-h100", llama3_405b());
+  CHECK(r.chips == 8192);
+  CHECK(r.micro_batches == 32);  // 2048 sequences / (64 replicas x 1)
+  // 6 x (405B - input embedding) + attention 12 x layers x seq x heads x head_dim per token.
+  const double per_token = 6.0 * (m.parameters() - m.embedding_parameters()) + 12.0 * 126 * 8192 * 128 * 128;
+  CHECK(r.model_flops == Approx(per_token * 2048 * 8192).epsilon(1e-9));
+  CHECK(r.hardware_flops == Approx(r.model_flops));  // no recompute
+  double sum = 0;
+  for (const auto& x : r.parts) sum += x.exposed;
+  CHECK(sum == Approx(r.step_time).epsilon(1e-12));
+  // Bubble: (pp - 1) / v micro-batch slots: 15/8 of one of the 32 steady slots.
+  const double steady = r.step_time - part(r, TrainPart::bubble) - part(r, TrainPart::optimizer) - part(r, TrainPart::dp_comm);
+  CHECK(part(r, TrainPart::bubble) == Approx(15.0 / 8.0 * steady / 32.0).epsilon(1e-9));
+  // Published: 430 TFLOP/s per GPU; the model is within 20 % (README: a known +17 % miss).
+  CHECK(std::abs(r.model_flops_per_chip / 430e12 - 1.0) < 0.2);
+}
+
+TEST_CASE("training: full recompute costs one extra forward of the layers", "[training]") {
+  const auto& m = workload::get_model("llama-3.1-70b");
+  TrainingPlan p;
+  p.parallel.tp = 8;
+  p.parallel.pp = 4;
+  p.parallel.dp = 2;
+  p.global_batch = 64;
+  p.seq_len = 4096;
+  p.recompute = Recompute::none;
+  const auto none = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.recompute = Recompute::full;
+  const auto full = model::estimate_training(m, "nvidia-dgx-h100", p);
+  const auto& fwd = none.parts[static_cast<std::size_t>(TrainPart::forward)];
+  const auto& rec = full.parts[static_cast<std::size_t>(TrainPart::recompute)];
+  // Recompute repeats the layers' forward (the head is not recomputed): a bit less than the forward.
+  CHECK(rec.time < fwd.time);
+  CHECK(rec.time > 0.9 * fwd.time);
+  CHECK(full.memory.activations < 0.2 * none.memory.activations);
+  CHECK(full.step_time > none.step_time);
+}
+
+TEST_CASE("training: errors name the constraint", "[training]") {
+  const auto& m = workload::get_model("llama-3.1-405b");
+  TrainingPlan p = llama3_405b();
+  p.parallel.layout = model::StageLayout::even;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("does not divide the 126 layers"));
+  p = llama3_405b();
+  p.chips = 8000;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("not the 8000 chips asked"));
+  p = llama3_405b();
+  p.check_memory = true;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("over by"));
+  p = llama3_405b();
+  p.micro_batch = 3;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("does not divide the global batch"));
+  CHECK_THROWS_AS(model::estimate_training(m, "no-such-system", llama3_405b()), NotFound);
+}
+
+TEST_CASE("training estimate speed", "[!benchmark]") {
+  const auto& m = workload::get_model("llama-3.1-405b");
+  const model::TrainingSystem sys(catalog::Catalog::builtin(), "nvidia-dgx-h100");
+  const TrainingPlan p = llama3_405b();
+  const auto& ds = workload::get_model("deepseek-r1");
+  const model::ServingSystem serving(catalog::Catalog::builtin(), "huawei-cloudmatrix-384", 2);
+  model::InferencePlan decode;
+  decode.mode = model::InferencePlan::Mode::decode;
+  decode.precision.weights = hw::Precision::int8;
+  decode.kv_len = 4096;
+  decode.batch = 96 * 160;
+  decode.parallel.dp_attention = 320;
+  decode.parallel.ranks_per_chip = 2;
+  decode.parallel.redundant_experts = 64;
+  decode.mtp_tokens = 1;
+  decode.overlap = true;
+  BENCHMARK("baseline: one GEMM estimate") { return model::estimate(sys.device(), workload::Gemm::of(8192, 6144, 16384)).time; };
+  BENCHMARK("training step, Llama 3 405B on 8,192 H100 (TP8 PP16 DP64, V=8)") {
+    return model::estimate_training(m, sys, p).step_time;
+  };
+  BENCHMARK("serving decode step, DeepSeek-R1 on CM384 (for comparison)") {
+    return model::estimate_inference(ds, serving, decode).tpot;
+  };
+}
