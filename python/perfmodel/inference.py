@@ -15,6 +15,7 @@ from typing import Any, Iterable, Mapping
 import pandas as pd
 
 from . import _core
+from ._result import DictResult, fmt as _fmt
 from .catalog import Catalog, builtin
 from .models import Model, get as get_model
 
@@ -25,21 +26,11 @@ _PLAN_KEYS = {"mode", "batch", "input_len", "output_len", "kv_len", "tp", "dp_at
               "prefill_overlap", "mtp_tokens", "mtp_acceptance", "expert_imbalance", "check_memory", "systems"}
 
 
-class InferenceResult:
+class InferenceResult(DictResult):
     """Result of :func:`inference`. Times in seconds, rates in tokens/s, memory in bytes per chip.
 
     ``prefill`` / ``decode`` hold the phase details (step time, memory, ``parts``);
     :meth:`breakdown` lays the parts out as a DataFrame."""
-
-    def __init__(self, d: dict[str, Any], plan: dict[str, Any]):
-        self._d = d
-        self.plan = dict(plan)
-
-    def __getattr__(self, name: str) -> Any:
-        d = self.__dict__.get("_d")
-        if d is not None and name in d:
-            return d[name]
-        raise AttributeError(f"InferenceResult has no attribute {name!r}")
 
     @property
     def ttft_ms(self) -> float:
@@ -59,9 +50,6 @@ class InferenceResult:
     def max_batch(self) -> int:
         phase = self._d["decode"] or self._d["prefill"]
         return int(phase["max_batch"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self._d)
 
     def breakdown(self) -> pd.DataFrame:
         """Step time by part: one row per (phase, part) with time, exposed time [s], share of the
@@ -115,9 +103,6 @@ class InferenceResult:
         return (f"<table><caption>Serving estimate</caption>{rows}</table>"
                 + self.breakdown().to_html(index=False, float_format=lambda x: f"{x:.4g}"))
 
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> dict[str, Any]:

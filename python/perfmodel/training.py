@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from . import _core
+from ._result import DictResult, fmt as _fmt
 from .catalog import Catalog, builtin
 from .models import Model, get as get_model
 
@@ -25,19 +26,9 @@ _PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp",
               "check_memory"}
 
 
-class TrainingResult:
+class TrainingResult(DictResult):
     """Result of :func:`training`. Times in seconds, FLOPs per step (whole cluster), FLOP/s per
     chip, memory in bytes per chip. :meth:`breakdown` lays the step parts out as a DataFrame."""
-
-    def __init__(self, d: dict[str, Any], plan: dict[str, Any]):
-        self._d = d
-        self.plan = dict(plan)
-
-    def __getattr__(self, name: str) -> Any:
-        d = self.__dict__.get("_d")
-        if d is not None and name in d:
-            return d[name]
-        raise AttributeError(f"TrainingResult has no attribute {name!r}")
 
     @property
     def tflops_per_chip(self) -> float:
@@ -47,9 +38,6 @@ class TrainingResult:
     @property
     def memory(self) -> dict[str, float]:
         return dict(self._d["memory"])
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self._d)
 
     def breakdown(self) -> pd.DataFrame:
         """One row per step part: time and exposed time [s] (exposed: on the critical path),
@@ -85,9 +73,6 @@ class TrainingResult:
         return (f"<table><caption>Training estimate</caption>{rows}</table>"
                 + self.breakdown().to_html(index=False, float_format=lambda x: f"{x:.4g}"))
 
-
-def _fmt(v: Any) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
 def training(model: str | Model, system: str, *, catalog: Catalog | None = None, **options: Any) -> TrainingResult:
