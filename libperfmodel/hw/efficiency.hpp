@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include <array>
+
+#include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/hw/figure.hpp>
 #include <libperfmodel/units/quantity.hpp>
 
@@ -32,6 +35,18 @@ struct FabricEfficiency {
   Figure<Bytes> half_size;         ///< message size reaching half the peak bandwidth
 };
 
+/// Energy per operation of a chip family (the policy file's "energy" section): what each unit of
+/// work costs on top of idle power. Plain numbers in the units their names carry.
+struct EnergyPolicy {
+  bool present = false;  ///< the policy has an "energy" section
+  std::array<Figure<double>, kPrecisionCount> matrix_pj_per_flop{};  ///< matrix units, by operand format
+  Figure<double> vector_pj_per_flop;    ///< vector / CUDA-core math
+  Figure<double> hbm_pj_per_byte;       ///< main-memory traffic (DRAM core + PHY)
+  Figure<double> scale_up_pj_per_bit;   ///< chip-side scale-up SerDes, per bit sent
+  Figure<double> scale_out_pj_per_bit;  ///< NIC, per bit sent
+  Figure<double> idle_fraction;         ///< idle power over maximum power (TDP)
+};
+
 struct EfficiencyPolicy {
   std::string id;  ///< the family id, or "default"
   std::string name;
@@ -45,6 +60,7 @@ struct EfficiencyPolicy {
   Figure<double> overlap;    ///< share of the shorter of compute / communication hidden by micro-batch overlap
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
+  EnergyPolicy energy;
 
   /// The fabric's parameters, or nullptr when the policy has none for it.
   [[nodiscard]] const FabricEfficiency* fabric(std::string_view fabric_name) const {

@@ -16,6 +16,23 @@ enum class Topology { single_hop_switched, full_mesh, two_tier_clos, torus_2d, t
 std::string_view to_string(Topology t);
 Topology topology_from_string(std::string_view s);
 
+/// One kind of non-chip part that draws power: CPUs, switch chips, NICs, optical transceivers,
+/// fans. Modelled as a constant draw (watts_each is the part's full-load figure).
+struct PowerComponent {
+  std::string name;
+  std::string count_from;  ///< "cpus", "switch_chips", ... when the count is another field of the system
+  Figure<double> count;
+  Figure<Watts> watts_each;
+};
+
+/// What a system draws besides its chips, and the losses on the way (section "power_model").
+struct PowerModel {
+  bool present = false;
+  std::vector<PowerComponent> components;
+  Figure<double> delivery_efficiency;  ///< AC to chip: power shelves, VRMs (fraction in (0, 1])
+  Figure<double> cooling_overhead;     ///< in-rack fans/pumps as a fraction of the IT load
+};
+
 struct System {
   std::string id;
   std::string vendor;
@@ -41,7 +58,7 @@ struct System {
   std::string scale_out_topology;
   Figure<double> racks;
   Figure<double> transceivers;
-  Figure<Watts> transceiver_watts;
+  PowerModel power_model;
   Figure<Watts> power;  ///< published total system power
   Figure<Dollars> price;
 

@@ -19,6 +19,7 @@
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/power.hpp>
 #include <libperfmodel/workload/model.hpp>
 
 namespace perfmodel::model {
@@ -121,7 +122,20 @@ struct PhaseEstimate {
   std::array<StepPartTime, kStepParts> parts{};
   MemoryUse memory;
   std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory
+  std::optional<EnergyEstimate> energy;  ///< per step (forward), whole instance; empty without energy data
   [[nodiscard]] double tokens_per_second_per_chip() const { return time > 0 ? tokens / time / chips : 0; }
+};
+
+/// Energy of serving: averaged over what the chips do (prefill and decode by chip-time share).
+struct ServingEnergy {
+  double chip_watts = 0;               ///< average draw per chip, chip only
+  double watts_per_chip = 0;           ///< all-in share per chip (CPUs, switches, optics, losses, cooling)
+  double joules_per_input_token = 0;   ///< prefill energy per prompt token (0 without a prefill phase)
+  double joules_per_output_token = 0;  ///< decode energy per accepted token (0 without a decode phase)
+  double output_tokens_per_joule = 0;  ///< output tokens over all serving energy (prefill included in serve mode)
+  double flops_per_watt = 0;           ///< useful FLOP/s per all-in watt
+  bool capped = false;                 ///< a phase's draw hit the chip maximum
+  std::string basis;                   ///< "system" or "chips only: <reason>"
 };
 
 struct InferenceResult {
@@ -144,6 +158,8 @@ struct InferenceResult {
   double input_tokens_per_second_per_system = 0;
   double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the weight precision
   std::string bottleneck;              ///< the step part with the largest exposed time
+  std::optional<ServingEnergy> energy;  ///< empty when the chip family has no energy data
+  std::string energy_missing;           ///< why energy is empty
 };
 
 /// A catalog system prepared for repeated serving estimates: the chip resolved into a Device
@@ -157,6 +173,10 @@ class ServingSystem {
   [[nodiscard]] const Device& device() const { return dev_; }
   [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
   [[nodiscard]] double overlap() const { return overlap_; }
+  /// The whole chip's energy model (empty when its family has none; energy_missing says why).
+  [[nodiscard]] const std::optional<ChipEnergy>& energy() const { return energy_; }
+  [[nodiscard]] const SystemOverhead& overhead() const { return overhead_; }
+  [[nodiscard]] const std::string& energy_missing() const { return energy_missing_; }
 
  private:
   catalog::Catalog cat_;  // shares the catalog data; keeps it alive
@@ -164,6 +184,9 @@ class ServingSystem {
   Device dev_;
   int ranks_per_chip_;
   double overlap_ = 0.0;
+  std::optional<ChipEnergy> energy_;
+  SystemOverhead overhead_;
+  std::string energy_missing_;
 };
 
 /// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,

@@ -23,6 +23,7 @@
 #include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/power.hpp>
 #include <libperfmodel/workload/model.hpp>
 
 namespace perfmodel::model {
@@ -107,7 +108,7 @@ struct TrainPartTime {
   double time = 0;     ///< seconds per step on the slowest rank
   double exposed = 0;  ///< on the critical path (== time for compute parts)
   double flops = 0;    ///< per rank per step (compute parts)
-  double bytes = 0;    ///< bytes sent per rank per step (communication parts)
+  double bytes = 0;    ///< per rank per step: HBM bytes (compute parts) or bytes sent (communication parts)
 };
 
 struct TrainingMemory {
@@ -145,6 +146,12 @@ struct TrainingResult {
   double time_to_train = 0;          ///< seconds for plan.train_tokens (0 when not asked)
   double chip_hours = 0;
   std::string bottleneck;            ///< the part with the largest exposed time
+  std::optional<EnergyEstimate> energy;  ///< per step, whole cluster; empty without energy data
+  double joules_per_token = 0;       ///< trained tokens
+  double tokens_per_joule = 0;
+  double flops_per_watt = 0;         ///< model FLOP/s per all-in watt
+  double energy_to_train = 0;        ///< joules for plan.train_tokens (0 when not asked)
+  std::string energy_missing;        ///< why energy is empty
 };
 
 /// A catalog system prepared for repeated training estimates: the chip's Device, the family's
@@ -157,6 +164,9 @@ class TrainingSystem {
   [[nodiscard]] const Network& network() const { return *net_; }
   [[nodiscard]] double overlap() const { return overlap_; }
   [[nodiscard]] int domain() const { return domain_; }
+  [[nodiscard]] const std::optional<ChipEnergy>& energy() const { return energy_; }
+  [[nodiscard]] const SystemOverhead& overhead() const { return overhead_; }
+  [[nodiscard]] const std::string& energy_missing() const { return energy_missing_; }
 
  private:
   catalog::Catalog cat_;
@@ -165,6 +175,9 @@ class TrainingSystem {
   std::shared_ptr<const Network> net_;
   double overlap_ = 0.0;
   int domain_ = 1;
+  std::optional<ChipEnergy> energy_;
+  SystemOverhead overhead_;
+  std::string energy_missing_;
 };
 
 /// Throws InvalidArgument naming the constraint for degrees whose product is not the chip

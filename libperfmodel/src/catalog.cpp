@@ -266,6 +266,21 @@ hw::Figure<double> number(Reader& parent, std::string_view key, const std::strin
                              });
 }
 
+hw::Figure<double> fraction(Reader& parent, std::string_view key, std::string field = {}) {
+  if (field.empty()) field = std::string(key);
+  return read_figure<double>(parent, key, field, false, nullptr,
+                             [](Reader& r, const bj::value& v, const std::string& path) {
+                               if (!v.is_number()) r.fail(path, "expected a fraction in (0, 1.2], got " + show(v));
+                               const double d = v.to_number<double>();
+                               // Slightly above 1 is allowed: a measured kernel can beat a
+                               // conservative vendor peak (e.g. Ascend 910B BF16).
+                               if (!std::isfinite(d) || d <= 0.0 || d > 1.2) {
+                                 r.fail(path, "got " + show(v) + ", expected a fraction in (0, 1.2]");
+                               }
+                               return d;
+                             });
+}
+
 hw::Figure<std::string> text_figure(Reader& parent, std::string_view key, const std::string& field) {
   return read_figure<std::string>(parent, key, field, false, nullptr,
                                   [](Reader& r, const bj::value& v, const std::string& path) {
@@ -445,8 +460,50 @@ hw::System parse_system(const RawPart& part) {
   if (r.has("optics")) {
     Reader o = r.child("optics");
     s.transceivers = count(o, "transceivers", "optics.transceivers", 0);
-    s.transceiver_watts = quantity<units::dim::power>(o, "watts_each", "optics.watts_each");
     o.finish();
+  }
+  if (r.has("power_model")) {
+    Reader pm = r.child("power_model");
+    hw::PowerModel& m = s.power_model;
+    m.present = true;
+    m.delivery_efficiency = fraction(pm, "delivery_efficiency", "power_model.delivery_efficiency");
+    m.cooling_overhead = fraction(pm, "cooling_overhead", "power_model.cooling_overhead");
+    if (m.delivery_efficiency.known() && m.delivery_efficiency.require(s.id) > 1.0) {
+      pm.fail_key("delivery_efficiency", "got " + std::to_string(m.delivery_efficiency.require(s.id)) + ", expected a fraction in (0, 1]");
+    }
+    const bj::value& list = pm.need("components");
+    if (!list.is_array()) pm.fail_key("components", "expected an array of {name, count, watts_each}, got " + show(list));
+    std::size_t i = 0;
+    for (const auto& item : list.as_array()) {
+      const std::string field = "power_model.components[" + std::to_string(i++) + "]";
+      Reader c(item, "$." + field, r.file());
+      hw::PowerComponent pc;
+      pc.name = c.text("name", true);
+      const bj::value& cnt = c.need("count");
+      if (cnt.is_string()) {
+        // The count is another field of this system, so it is stated (and sourced) once.
+        pc.count_from = std::string(cnt.as_string());
+        const hw::Figure<double>* ref = pc.count_from == "cpus"           ? &s.cpus
+                                        : pc.count_from == "switch_chips" ? &s.switch_chips
+                                        : pc.count_from == "transceivers" ? &s.transceivers
+                                        : pc.count_from == "nodes"        ? &s.nodes
+                                        : pc.count_from == "racks"        ? &s.racks
+                                        : pc.count_from == "chips"        ? &s.chips
+                                                                          : nullptr;
+        if (ref == nullptr) {
+          c.fail_key("count", "got \"" + pc.count_from + "\", expected a count figure or one of \"chips\", \"cpus\", \"switch_chips\", \"transceivers\", \"nodes\", \"racks\"");
+        }
+        if (ref->absent()) c.fail_key("count", "refers to " + pc.count_from + ", which this system does not give");
+        pc.count = *ref;
+      } else {
+        pc.count = count(c, "count", field + ".count", 0);
+      }
+      pc.watts_each = quantity<units::dim::power>(c, "watts_each", field + ".watts_each");
+      if (pc.watts_each.absent()) c.fail_key("watts_each", "required field is missing");
+      c.finish();
+      m.components.push_back(std::move(pc));
+    }
+    pm.finish();
   }
   s.power = quantity<units::dim::power>(r, "power", "power");
   s.price = quantity<units::dim::money>(r, "price", "price");
@@ -472,20 +529,6 @@ hw::System parse_system(const RawPart& part) {
     }
   }
   return s;
-}
-
-hw::Figure<double> fraction(Reader& parent, std::string_view key) {
-  return read_figure<double>(parent, key, std::string(key), false, nullptr,
-                             [](Reader& r, const bj::value& v, const std::string& path) {
-                               if (!v.is_number()) r.fail(path, "expected a fraction in (0, 1.2], got " + show(v));
-                               const double d = v.to_number<double>();
-                               // Slightly above 1 is allowed: a measured kernel can beat a
-                               // conservative vendor peak (e.g. Ascend 910B BF16).
-                               if (!std::isfinite(d) || d <= 0.0 || d > 1.2) {
-                                 r.fail(path, "got " + show(v) + ", expected a fraction in (0, 1.2]");
-                               }
-                               return d;
-                             });
 }
 
 hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
@@ -537,6 +580,33 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
       e.fabrics.emplace_back(std::string(name), std::move(fe));
     }
     fr.finish();
+  }
+  if (r.has("energy")) {
+    Reader en = r.child("energy");
+    hw::EnergyPolicy& ep = e.energy;
+    ep.present = true;
+    if (en.has("matrix_pj_per_flop")) {
+      Reader mp = en.child("matrix_pj_per_flop");
+      for (hw::Precision p : hw::kAllPrecisions) {
+        const std::string key(hw::to_string(p));
+        ep.matrix_pj_per_flop[static_cast<std::size_t>(p)] = number(mp, key, "energy.matrix_pj_per_flop." + key);
+      }
+      mp.finish();
+    } else {
+      en.fail_key("matrix_pj_per_flop", "required field is missing");
+    }
+    ep.vector_pj_per_flop = number(en, "vector_pj_per_flop", "energy.vector_pj_per_flop");
+    ep.hbm_pj_per_byte = number(en, "hbm_pj_per_byte", "energy.hbm_pj_per_byte");
+    ep.scale_up_pj_per_bit = number(en, "scale_up_pj_per_bit", "energy.scale_up_pj_per_bit");
+    ep.scale_out_pj_per_bit = number(en, "scale_out_pj_per_bit", "energy.scale_out_pj_per_bit");
+    ep.idle_fraction = fraction(en, "idle_fraction", "energy.idle_fraction");
+    if (ep.idle_fraction.known() && ep.idle_fraction.require(e.id) >= 1.0) {
+      en.fail_key("idle_fraction", "got " + std::to_string(ep.idle_fraction.require(e.id)) + ", expected a fraction in (0, 1)");
+    }
+    for (const char* key : {"vector_pj_per_flop", "hbm_pj_per_byte", "idle_fraction"}) {
+      if (!en.has(key)) en.fail_key(key, "required field is missing");
+    }
+    en.finish();
   }
   if (const bj::value* t = r.get("tile_shapes")) {
     if (!t->is_array() || t->as_array().empty()) r.fail_key("tile_shapes", "expected a non-empty array of [m, n] pairs, got " + show(*t));

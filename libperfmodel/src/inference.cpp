@@ -600,7 +600,44 @@ ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view syste
       ranks_per_chip_(ranks_per_chip) {
   const hw::Figure<double>& own = dev_.policy().overlap;
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
+  try {
+    const hw::Chip& whole = cat_.chip(sys_->chip);
+    energy_ = chip_energy(whole, cat_.efficiency(whole.family));
+  } catch (const Error& e) {
+    energy_missing_ = e.what();
+  }
+  overhead_ = system_overhead(*sys_);
 }
+
+namespace {
+
+/// Average draw of a phase: the instance's work spread evenly over its chips.
+std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const InferencePlan& plan, const Parallelism& par,
+                                           const PhaseEstimate& e) {
+  if (!ctx.energy() || !(e.time > 0.0)) return std::nullopt;
+  Activity a;
+  a.seconds = e.time;
+  // Parts hold one rank per stage summed over all layers; every stage's ranks do the same.
+  const double k = par.ranks() / static_cast<double>(par.pp) / e.chips;
+  for (std::size_t i = 0; i < kStepParts; ++i) {
+    const auto p = static_cast<StepPart>(i);
+    const StepPartTime& x = e.parts[i];
+    if (is_communication(p)) {
+      a.scale_up_bytes += x.bytes * k;
+      continue;
+    }
+    a.hbm_bytes += x.bytes * k;
+    if (p == StepPart::norm_elementwise) {
+      a.vector_flops += x.flops * k;
+    } else {
+      const Precision prec = p == StepPart::attention ? plan.precision.attention : plan.precision.weights;
+      a.matrix_flops[static_cast<std::size_t>(prec)] += x.flops * k;
+    }
+  }
+  return energy_of(*ctx.energy(), ctx.overhead(), a, e.chips);
+}
+
+}  // namespace
 
 InferenceResult estimate_inference(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
                                    const InferencePlan& plan) {
@@ -749,7 +786,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
       prefill_part = p.chips * p.time / static_cast<double>(pbatch);
       per_request = prefill_part + d.chips * d.time * steps / static_cast<double>(plan.batch);
     } else {
-      prefill_part = d.chips * p.time / static_cast<double>(plan.batch);
+      prefill_part = d.chips * p.time / static_cast<double>(pbatch);  // chunked: pbatch prompts per forward
       per_request = prefill_part + d.chips * d.time * steps / static_cast<double>(plan.batch);
       res.tpot = d.time / accepted;
     }
@@ -764,6 +801,39 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   }
   res.output_tokens_per_second_per_system = res.output_tokens_per_second_per_chip * res.system_chips;
   res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * res.system_chips;
+
+  // Energy: each phase's average draw; serve mode weights them by the chip-time share.
+  if (!ctx.energy()) {
+    res.energy_missing = ctx.energy_missing();
+    return res;
+  }
+  if (res.prefill) res.prefill->energy = phase_energy(ctx, plan, pp, *res.prefill);
+  if (res.decode) res.decode->energy = phase_energy(ctx, plan, pd, *res.decode);
+  ServingEnergy se;
+  const double share = plan.mode == InferencePlan::Mode::prefill ? 1.0
+                       : plan.mode == InferencePlan::Mode::decode ? 0.0
+                                                                   : res.prefill_chip_share;
+  if (res.prefill && res.prefill->energy) {
+    const EnergyEstimate& pe = *res.prefill->energy;
+    se.joules_per_input_token = pe.joules / res.prefill->tokens;
+    se.chip_watts += share * pe.chip_watts;
+    se.watts_per_chip += share * pe.watts_per_chip;
+    se.capped = se.capped || pe.capped;
+    se.basis = pe.basis;
+  }
+  if (res.decode && res.decode->energy) {
+    const EnergyEstimate& de = *res.decode->energy;
+    se.joules_per_output_token = de.joules / res.decode->tokens;
+    se.chip_watts += (1.0 - share) * de.chip_watts;
+    se.watts_per_chip += (1.0 - share) * de.watts_per_chip;
+    se.capped = se.capped || de.capped;
+    se.basis = de.basis;
+  }
+  if (se.watts_per_chip > 0.0) {
+    se.output_tokens_per_joule = res.output_tokens_per_second_per_chip / se.watts_per_chip;
+    se.flops_per_watt = res.model_flops_utilization * peak / se.watts_per_chip;
+  }
+  res.energy = se;
   return res;
 }
 

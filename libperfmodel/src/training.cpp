@@ -56,6 +56,7 @@ struct Pass {
   double gemm_fwd = 0, gemm_bwd = 0;  // the GEMM part (what TP communication can hide under)
   double attn_fwd = 0;           // the attention kernel (selective recompute; CP hides under it)
   double fwd_flops = 0, bwd_flops = 0, attn_flops = 0;
+  double fwd_bytes = 0, bwd_bytes = 0;  // HBM traffic
   double tp_fwd = 0, tp_bwd = 0, tp_bytes_fwd = 0;  // tensor-parallel collectives
   double cp_fwd = 0, cp_bytes_fwd = 0;               // context-parallel ring (backward: twice)
   double ep_fwd = 0, ep_bytes_fwd = 0;               // MoE dispatch + combine (backward: the same)
@@ -90,12 +91,16 @@ void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k,
   p.bwd += di.time.value() + dw.time.value();
   p.gemm_bwd += di.time.value() + dw.time.value();
   p.bwd_flops += di.flops.value() + dw.flops.value();
+  p.fwd_bytes += f.hbm_bytes.value();
+  p.bwd_bytes += di.hbm_bytes.value() + dw.hbm_bytes.value();
 }
 
 void elementwise(const Ctx& c, Pass& p, Elementwise::Kind kind, std::int64_t elements) {
   const OpEstimate e = est(c, Elementwise{kind, std::max<std::int64_t>(1, elements), Precision::bf16});
   p.fwd += e.time.value();
   p.bwd += kElementwiseBackward * e.time.value();
+  p.fwd_bytes += e.hbm_bytes.value();
+  p.bwd_bytes += kElementwiseBackward * e.hbm_bytes.value();
 }
 
 /// Collective time inside a group of `ranks` ranks whose members sit `stride` ranks apart.
@@ -180,6 +185,8 @@ void attention_block(const Ctx& c, Pass& p) {
     p.attn_flops += ae.flops.value();
     p.bwd += kAttentionBackward * ae.time.value();
     p.bwd_flops += kAttentionBackward * ae.flops.value();
+    p.fwd_bytes += ae.hbm_bytes.value();
+    p.bwd_bytes += kAttentionBackward * ae.hbm_bytes.value();
   } else {
     // Unfused attention: batched QK^T and PV GEMMs per head with the full (non-causal) score
     // matrix written to HBM, a fused scale-mask-softmax pass over it, optional dropout.
@@ -198,6 +205,8 @@ void attention_block(const Ctx& c, Pass& p) {
     p.attn_flops += core.fwd_flops;
     p.bwd += core.bwd;
     p.bwd_flops += core.bwd_flops;
+    p.fwd_bytes += core.fwd_bytes;
+    p.bwd_bytes += core.bwd_bytes;
   }
   if (c.plan.dropout) elementwise(c, p, Elementwise::Kind::scale, c.Tsp * h);
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * h);
@@ -467,6 +476,12 @@ TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view sys
   domain_ = net_->scale_up().ranks;
   const hw::Figure<double>& own = dev_.policy().overlap;
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
+  try {
+    energy_ = chip_energy(dev_.chip(), dev_.policy());
+  } catch (const Error& e) {
+    energy_missing_ = e.what();
+  }
+  overhead_ = system_overhead(*sys_);
 }
 
 TrainingResult estimate_training(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
@@ -629,13 +644,15 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   };
   const double L = stage_layers, H = head_share;
   set(TrainPart::forward, mbs * (L * l_fwd + H * head.fwd), mbs * (L * l_fwd + H * head.fwd),
-      mbs * (L * mix(&Pass::fwd_flops) + H * head.fwd_flops), 0);
+      mbs * (L * mix(&Pass::fwd_flops) + H * head.fwd_flops), mbs * (L * mix(&Pass::fwd_bytes) + H * head.fwd_bytes));
   set(TrainPart::backward, mbs * (L * l_bwd + H * head.bwd), mbs * (L * l_bwd + H * head.bwd),
-      mbs * (L * mix(&Pass::bwd_flops) + H * head.bwd_flops), 0);
+      mbs * (L * mix(&Pass::bwd_flops) + H * head.bwd_flops), mbs * (L * mix(&Pass::bwd_bytes) + H * head.bwd_bytes));
   const double rec_flops = plan.recompute == Recompute::full ? mix(&Pass::fwd_flops)
                            : plan.recompute == Recompute::selective ? mix(&Pass::attn_flops) : 0.0;
-  set(TrainPart::recompute, mbs * L * l_recompute, mbs * L * l_recompute, mbs * L * rec_flops, 0);
-  set(TrainPart::optimizer, opt_time, opt_time, 0, 0);
+  // Selective recompute's HBM traffic is not tracked separately (attention re-reads its Q/K/V: small).
+  set(TrainPart::recompute, mbs * L * l_recompute, mbs * L * l_recompute, mbs * L * rec_flops,
+      plan.recompute == Recompute::full ? mbs * L * mix(&Pass::fwd_bytes) : 0.0);
+  set(TrainPart::optimizer, opt_time, opt_time, 0, kAdamBytesPerParam * opt_params);
   set(TrainPart::bubble, bubble, bubble, 0, 0);
   set(TrainPart::tp_comm, mbs * (L * l_tp + H * h_tp), mbs * (L * l_tp_exposed + H * h_tp),
       0, mbs * L * (mix(&Pass::tp_bytes_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0)));
@@ -663,6 +680,30 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   if (plan.train_tokens > 0) {
     r.time_to_train = plan.train_tokens / r.tokens_per_second;
     r.chip_hours = r.time_to_train * static_cast<double>(r.chips) / 3600.0;
+  }
+  if (sys.energy()) {
+    // Energy: the slowest rank's work over the step, on every chip. Attention (and the bf16 LM
+    // head) counted at bf16, other GEMMs at the plan's precision.
+    Activity a;
+    a.seconds = r.step_time;
+    const auto& P = r.parts;
+    const double attn = mbs * L * mix(&Pass::attn_flops) *
+                        (1.0 + kAttentionBackward + (plan.recompute == Recompute::none ? 0.0 : 1.0));
+    const double head_flops = mbs * H * (head.fwd_flops + head.bwd_flops);
+    const double all = P[0].flops + P[1].flops + P[2].flops;
+    a.matrix_flops[static_cast<std::size_t>(Precision::bf16)] += attn + head_flops;
+    a.matrix_flops[static_cast<std::size_t>(plan.precision)] += std::max(0.0, all - attn - head_flops);
+    for (std::size_t i = 0; i < kTrainParts; ++i) {
+      if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
+      else a.hbm_bytes += P[i].bytes;
+    }
+    r.energy = energy_of(*sys.energy(), sys.overhead(), a, static_cast<double>(r.chips));
+    r.joules_per_token = r.energy->joules / r.tokens_per_step;
+    r.tokens_per_joule = 1.0 / r.joules_per_token;
+    r.flops_per_watt = r.model_flops_per_chip / r.energy->watts_per_chip;
+    if (plan.train_tokens > 0) r.energy_to_train = r.joules_per_token * plan.train_tokens;
+  } else {
+    r.energy_missing = sys.energy_missing();
   }
   std::size_t worst = 0;
   for (std::size_t i = 1; i < kTrainParts; ++i) {

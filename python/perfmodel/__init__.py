@@ -21,6 +21,7 @@ from .collectives import CollectiveResult, collective, moe_exchange
 from .compare import compare, export_control, system_totals
 from .inference import InferenceResult, best_inference, inference
 from .training import TrainingResult, training
+from .power import CostResult, chip_energy, cost, power
 from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
 __version__: str = _core.__version__
@@ -47,6 +48,9 @@ __all__ = [
     "CollectiveResult",
     "moe_exchange",
     "catalog",
+    "chip_energy",
+    "cost",
+    "CostResult",
     "compare",
     "efficiency_policy",
     "elementwise",
@@ -58,6 +62,7 @@ __all__ = [
     "lm_head",
     "models",
     "plot",
+    "power",
     "roofline_data",
     "training",
     "TrainingResult",

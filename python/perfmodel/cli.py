@@ -127,7 +127,8 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
         if isinstance(row.iloc[0], str):
             cells += [""] * len(ratios)
         else:
-            cells += [_num(row.iloc[0] / row[o], ratio=True) for o in ids[1:]]
+            cells += [_num(None if row.iloc[0] is None or not row[o] else row.iloc[0] / row[o], ratio=True)
+                      for o in ids[1:]]
         rows.append([str(metric), *cells])
     print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
     print("recipe: " + df.attrs["recipe"])
@@ -303,7 +304,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-memory-check", action="store_true", help="report memory instead of failing when over capacity")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("power", help="power breakdown of a system: chips, CPUs, switches, optics, losses, cooling")
+    p.add_argument("system", help="system id or alias")
+    p.add_argument("--utilization", type=float, default=1.0,
+                   help="chips' share of their dynamic range: idle + u x (TDP - idle) (default 1)")
+    p.add_argument("--pue", type=float, default=1.0, help="facility PUE (>= 1; default 1: IT power only)")
+    p.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
+                   help="replace a figure: a component's watts each, chip_max_watts, chip_idle_watts, "
+                        "delivery_efficiency or cooling_overhead (repeatable)")
+    p.add_argument("--json", action="store_true", help="print the breakdown as JSON")
+    p.set_defaults(func=_cmd_power)
     return parser
+
+
+def _cmd_power(args: argparse.Namespace) -> int:
+    from .power import power
+
+    overrides: dict[str, float] = {}
+    for item in args.override:
+        name, sep, value = item.rpartition("=")
+        try:
+            overrides[name] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name:
+            raise InvalidArgument(f"--override: expected NAME=VALUE such as 'Kunpeng 920 CPU=250', got {item!r}")
+    df = power(args.system, args.utilization, pue=args.pue, overrides=overrides, catalog=_cat(args))
+    a = df.attrs
+    if args.json:
+        print(json.dumps({"system": a["system"], "utilization": a["utilization"], "pue": a["pue"],
+                          "chip_watts": a["chip_watts"], "it_watts": a["it_watts"], "facility_watts": a["facility_watts"],
+                          "published_watts": a["published_watts"], "rows": df.to_dict(orient="records")}, indent=2))
+        return 0
+    rows = [[r.component[:64], _num(r.count), _num(r.watts_each), _num(r.watts), f"{r.watts / a['facility_watts']:.1%}",
+             r.confidence] for r in df.itertuples()]
+    print(f"{a['system']}: power at chip utilization {a['utilization']:g}" + (f", PUE {a['pue']:g}" if a["pue"] > 1 else ""))
+    print(_table(["component", "count", "W each", "W", "share", "confidence"], rows, {1, 2, 3, 4}))
+    print(f"\nsystem (IT) power: {a['it_watts'] / 1e3:,.1f} kW" +
+          (f"; facility: {a['facility_watts'] / 1e3:,.1f} kW" if a["pue"] > 1 else ""))
+    if a["published_watts"] is not None and a["utilization"] == 1.0:
+        err = a["it_watts"] / a["published_watts"] - 1
+        print(f"published system power: {a['published_watts'] / 1e3:,.1f} kW (model {err:+.1%}); "
+              "see perfmodel show " + a["system"] + " for its source")
+    print("sources and assumptions: perfmodel power " + a["system"] + " --json (field 'source')")
+    return 0
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

@@ -60,7 +60,22 @@ def _rows(t: dict, precisions: list[str]) -> dict[str, float | None]:
     rows["Power per TB/s of HBM bandwidth (W)"] = _div(power, None if bw is None else bw / 1e12)
     rows["Power per TB of HBM (W)"] = _div(power, None if cap is None else cap / 1e12)
     rows["Price (USD)"] = t["price"]
+    # Perf per watt on the modelled full-load power (chips at TDP plus the system's components).
+    modelled = t.get("modelled_power")
+    rows["Modelled power at full load (kW)"] = None if modelled is None else modelled / 1e3
+    rows["BF16 dense GFLOP/s per W (modelled)"] = _div(None if bf16 is None else bf16 / 1e9, modelled)
+    rows["HBM bandwidth GB/s per W (modelled)"] = _div(None if bw is None else bw / 1e9, modelled)
+    rows["HBM capacity GB per kW (modelled)"] = _div(None if cap is None else cap / 1e9, None if modelled is None else modelled / 1e3)
     return rows
+
+
+def _modelled_power(system: str, cat: Catalog) -> tuple[float | None, str | None]:
+    from .power import power
+
+    try:
+        return power(system, 1.0, catalog=cat).attrs["it_watts"], None
+    except _core.Error as exc:
+        return None, f"{system}: modelled power unknown ({str(exc)[:140]})"
 
 
 def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
@@ -80,6 +95,10 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     if len(set(ids)) != len(ids):
         raise _core.InvalidArgument(f"compare() got the same system twice: {list(systems)}")
     totals = [system_totals(s, cat) for s in ids]
+    for t in totals:
+        t["modelled_power"], why = _modelled_power(t["system"], cat)
+        if why:
+            t["missing"] = [*t["missing"], why]
     precisions = [p for p in _PRECISION_LABEL if any(p in t["peak_flops"] for t in totals)]
     columns = {sid: _rows(t, precisions) for sid, t in zip(ids, totals)}
     df = pd.DataFrame(columns).astype("Float64")
@@ -156,6 +175,18 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
             "Prefill TTFT (ms)": pre.ttft_ms,
             "Prefill bottleneck": pre.bottleneck,
         }
+        # Energy rows: average all-in draw per chip during the phase (chips + share of CPUs,
+        # switches, optics, delivery losses, cooling); absent when the catalog lacks the data.
+        de, pe = dec.to_dict()["energy"], pre.to_dict()["energy"]
+        rows[sid].update({
+            "Decode power per chip, all-in (W)": None if de is None else de["watts_per_chip"],
+            "Decode power per system (kW)": None if de is None else de["watts_per_chip"] * n / 1e3,
+            "Decode output tokens per joule": None if de is None else de["output_tokens_per_joule"],
+            "Decode joules per output token": None if de is None else de["joules_per_output_token"],
+            "Prefill power per chip, all-in (W)": None if pe is None else pe["watts_per_chip"],
+            "Prefill joules per input token": None if pe is None else pe["joules_per_input_token"],
+            "Energy basis": (de or pe or {}).get("basis", "unknown: " + dec.to_dict()["energy_missing"])[:60],
+        })
     df = pd.DataFrame(rows)
     df.index.name = "metric"
     df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp_tokens} MTP draft(s) at "

@@ -84,6 +84,17 @@ class InferenceResult(DictResult):
         out["max_batch"] = self.max_batch
         out["mfu"] = d["mfu"]
         out["bottleneck"] = d["bottleneck"]
+        e = d["energy"]
+        if e is not None:
+            out["watts_per_chip"] = e["watts_per_chip"]
+            if e["joules_per_input_token"] is not None:
+                out["joules_per_input_token"] = e["joules_per_input_token"]
+            if e["joules_per_output_token"] is not None:
+                out["joules_per_output_token"] = e["joules_per_output_token"]
+                out["output_tokens_per_joule"] = e["output_tokens_per_joule"]
+            out["energy_basis"] = e["basis"]
+        else:
+            out["energy"] = "unknown: " + d["energy_missing"]
         return out
 
     def __repr__(self) -> str:

@@ -58,6 +58,16 @@ class TrainingResult(DictResult):
         if d["time_to_train_s"] is not None:
             out["days_to_train"] = d["time_to_train_s"] / 86400.0
             out["chip_hours"] = d["chip_hours"]
+        if d["energy"] is not None:
+            out["watts_per_chip"] = d["energy"]["watts_per_chip"]
+            out["joules_per_token"] = d["joules_per_token"]
+            out["tokens_per_joule"] = d["tokens_per_joule"]
+            out["gflops_per_watt"] = d["flops_per_watt"] / 1e9
+            if d["energy_to_train_j"] is not None:
+                out["energy_to_train_MWh"] = d["energy_to_train_j"] / 3.6e9
+            out["energy_basis"] = d["energy"]["basis"]
+        else:
+            out["energy"] = "unknown: " + d["energy_missing"]
         return out
 
     def __repr__(self) -> str:

@@ -13,4 +13,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_collectives(m);
   perfmodel::python::register_inference(m);
   perfmodel::python::register_training(m);
+  perfmodel::python::register_power(m);
 }

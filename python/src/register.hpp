@@ -10,4 +10,5 @@ void register_ops(pybind11::module_& m);
 void register_collectives(pybind11::module_& m);
 void register_inference(pybind11::module_& m);
 void register_training(pybind11::module_& m);
+void register_power(pybind11::module_& m);
 }  // namespace perfmodel::python

@@ -10,6 +10,7 @@
 #include <libperfmodel/workload/model.hpp>
 
 #include "plan_dict.hpp"
+#include "energy_dict.hpp"
 #include "register.hpp"
 
 namespace py = pybind11;
@@ -154,6 +155,7 @@ py::dict phase_dict(const model::PhaseEstimate& e) {
                                 x.time, x.exposed, x.flops, x.bytes));
   }
   d["parts"] = parts;
+  d["energy"] = e.energy ? py::object(energy_dict(*e.energy)) : py::none();
   return d;
 }
 
@@ -177,6 +179,21 @@ py::dict result_dict(const model::InferenceResult& r) {
   d["input_tokens_per_s_per_system"] = r.input_tokens_per_second_per_system;
   d["mfu"] = r.model_flops_utilization;
   d["bottleneck"] = r.bottleneck;
+  if (r.energy) {
+    py::dict e;
+    e["chip_watts"] = r.energy->chip_watts;
+    e["watts_per_chip"] = r.energy->watts_per_chip;
+    e["joules_per_input_token"] = r.prefill ? py::object(py::float_(r.energy->joules_per_input_token)) : py::none();
+    e["joules_per_output_token"] = r.decode ? py::object(py::float_(r.energy->joules_per_output_token)) : py::none();
+    e["output_tokens_per_joule"] = r.decode ? py::object(py::float_(r.energy->output_tokens_per_joule)) : py::none();
+    e["flops_per_watt"] = r.energy->flops_per_watt;
+    e["capped"] = r.energy->capped;
+    e["basis"] = r.energy->basis;
+    d["energy"] = e;
+  } else {
+    d["energy"] = py::none();
+  }
+  d["energy_missing"] = r.energy_missing;
   return d;
 }
 }  // namespace

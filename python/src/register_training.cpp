@@ -9,6 +9,7 @@
 #include <libperfmodel/workload/model.hpp>
 
 #include "plan_dict.hpp"
+#include "energy_dict.hpp"
 #include "register.hpp"
 
 namespace py = pybind11;
@@ -82,6 +83,12 @@ py::dict training_dict(const model::TrainingResult& r) {
   d["time_to_train_s"] = r.plan.train_tokens > 0 ? py::object(py::float_(r.time_to_train)) : py::none();
   d["chip_hours"] = r.plan.train_tokens > 0 ? py::object(py::float_(r.chip_hours)) : py::none();
   d["bottleneck"] = r.bottleneck;
+  d["energy"] = r.energy ? py::object(energy_dict(*r.energy)) : py::none();
+  d["joules_per_token"] = r.energy ? py::object(py::float_(r.joules_per_token)) : py::none();
+  d["tokens_per_joule"] = r.energy ? py::object(py::float_(r.tokens_per_joule)) : py::none();
+  d["flops_per_watt"] = r.energy ? py::object(py::float_(r.flops_per_watt)) : py::none();
+  d["energy_to_train_j"] = r.energy && r.plan.train_tokens > 0 ? py::object(py::float_(r.energy_to_train)) : py::none();
+  d["energy_missing"] = r.energy_missing;
   py::dict mem;
   mem["weights"] = r.memory.weights;
   mem["gradients"] = r.memory.gradients;

@@ -1,0 +1,157 @@
+"""Power of catalog systems, energy models of chips, and the cost of estimated work.
+
+>>> import perfmodel
+>>> df = perfmodel.power("nvidia-dgx-h100")
+>>> round(df.attrs["it_watts"] / 1e3, 1)
+9.4
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from . import _core
+from .catalog import Catalog, builtin
+
+__all__ = ["CostResult", "chip_energy", "cost", "power"]
+
+_COLUMNS = ["component", "count", "watts_each", "watts", "source", "confidence"]
+
+
+def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides: Mapping[str, float] | None = None,
+          catalog: Catalog | None = None) -> pd.DataFrame:
+    """Power breakdown of ``system`` with its chips at ``utilization`` of their dynamic range
+    (idle + u x (TDP - idle)): one row per component (chips, CPUs, switch chips, NICs, optics, ...,
+    power-delivery losses, in-rack cooling, and the facility overhead when ``pue`` > 1).
+
+    ``overrides`` replaces figures by name: a component's watts each, ``chip_max_watts``,
+    ``chip_idle_watts``, ``delivery_efficiency`` or ``cooling_overhead``. Totals are in
+    ``df.attrs``: ``it_watts`` (the system), ``facility_watts`` (x PUE), ``chip_watts`` (per chip)
+    and ``published_watts`` (the catalog's published figure, or None)."""
+    cat = catalog or builtin()
+    if isinstance(utilization, bool) or not isinstance(utilization, (int, float)):
+        raise _core.InvalidArgument(f"utilization: expected a number in [0, 1], got {utilization!r}")
+    ov = _overrides(overrides)
+    d = _core.system_power(cat._core, system, float(utilization), float(pue), ov)
+    df = pd.DataFrame([list(r) for r in d["rows"]], columns=_COLUMNS)
+    for k in ("system", "utilization", "pue", "chip_watts", "it_watts", "facility_watts", "published_watts"):
+        df.attrs[k] = d[k]
+    return df
+
+
+def _overrides(overrides: Mapping[str, float] | None) -> list[tuple[str, float]]:
+    if overrides is None:
+        return []
+    if not isinstance(overrides, Mapping):
+        raise _core.InvalidArgument(f"overrides: expected a dict of name -> value, got {type(overrides).__name__}")
+    out = []
+    for k, v in overrides.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _core.InvalidArgument(f"overrides[{k!r}]: expected a number, got {v!r}")
+        out.append((str(k), float(v)))
+    return out
+
+
+def chip_energy(chip: str, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The chip's energy model: pJ per matrix FLOP by format, per vector FLOP and per HBM byte,
+    idle and maximum watts, and how the maximum was obtained (TDP, or derived when TDP is unknown)."""
+    cat = catalog or builtin()
+    return dict(_core.chip_energy(cat._core, chip))
+
+
+class CostResult(dict):
+    """Cost of an estimate: a dict of dollars and dollars per hour. Fields that need an unknown
+    price are absent and listed under ``"unknown"`` with the reason (never NaN)."""
+
+    def __repr__(self) -> str:
+        shown = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in self.items() if k != "assumptions"}
+        return f"<CostResult {shown}>"
+
+
+def _positive(name: str, v: Any, *, allow_zero: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise _core.InvalidArgument(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} number, got {v!r}")
+    return float(v)
+
+
+def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utilization: float = 1.0, pue: float = 1.3,
+         capex: float | None = None, catalog: Catalog | None = None) -> CostResult:
+    """Cost of the work in an :class:`~perfmodel.InferenceResult` or
+    :class:`~perfmodel.TrainingResult`.
+
+    Capital cost is the system's catalog price (or ``capex`` in USD for one system), straight-line
+    over ``years`` and spread over the busy hours (``utilization`` of all hours). Power is paid at
+    the estimate's all-in draw while busy and at idle draw otherwise, times ``pue``, at
+    ``price_per_kwh`` USD. Defaults: 0.08 USD/kWh (US industrial average 2023, EIA: 8.06 cents;
+    China ~0.088 USD/kWh 2024, China Briefing), PUE 1.3 (between hyperscale ~1.1 and the Uptime
+    2024 survey average 1.56), 4 years.
+
+    Returns USD per busy hour per system (capital, power, total), USD per million output tokens
+    (serving) or per million trained tokens and per run (training, when ``train_tokens`` was given)."""
+    from .inference import InferenceResult
+    from .training import TrainingResult
+
+    price = _positive("price_per_kwh", price_per_kwh, allow_zero=True)
+    yrs = _positive("years", years)
+    u = _positive("utilization", utilization)
+    if u > 1:
+        raise _core.InvalidArgument(f"utilization: expected a fraction in (0, 1], got {utilization!r}")
+    if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not math.isfinite(pue) or pue < 1:
+        raise _core.InvalidArgument(f"pue: expected a value >= 1 (facility power over IT power), got {pue!r}")
+    cat = catalog or builtin()
+    d = result.to_dict()
+    if isinstance(result, InferenceResult):
+        e = d["energy"]
+        phase = d["decode"] if d["decode"] is not None else d["prefill"]
+        busy_w = None if e is None else e["watts_per_chip"]
+        idle_w = None if phase["energy"] is None else phase["energy"]["idle_watts_per_chip"]
+        tokens_per_s_per_chip = d["output_tokens_per_s_per_chip"] or d["input_tokens_per_s_per_chip"]
+        token_kind = "output" if d["output_tokens_per_s_per_chip"] else "input"
+    elif isinstance(result, TrainingResult):
+        e = d["energy"]
+        busy_w = None if e is None else e["watts_per_chip"]
+        idle_w = None if e is None else e["idle_watts_per_chip"]
+        tokens_per_s_per_chip = d["tokens_per_s_per_chip"]
+        token_kind = "trained"
+    else:
+        raise _core.InvalidArgument(f"result: expected an InferenceResult or TrainingResult, got {type(result).__name__}")
+    sysd = cat.get(d["system"]).to_dict()
+    chips = int(sysd["chips"]["value"])
+    out = CostResult(system=d["system"], chips_per_system=chips, price_per_kwh=price, years=yrs, utilization=u, pue=float(pue))
+    unknown: dict[str, str] = {}
+    if capex is not None:
+        out["capex_usd"] = _positive("capex", capex)
+        out["capex_source"] = "user"
+    else:
+        pf = sysd.get("price", {})
+        if isinstance(pf, dict) and "value" in pf:
+            out["capex_usd"] = float(str(pf["value"]).split()[0])
+            out["capex_source"] = f"{pf.get('source', '')} [{pf.get('confidence', '')}]"
+        else:
+            note = pf.get("note", "no price in the catalog") if isinstance(pf, dict) else "no price in the catalog"
+            unknown["capex_usd"] = f"{d['system']}: price is unknown ({note}); pass capex=USD"
+    hours = yrs * 8760.0 * u
+    if "capex_usd" in out:
+        out["capex_usd_per_hour"] = out["capex_usd"] / hours
+    if busy_w is None:
+        unknown["power_usd_per_hour"] = "energy unknown: " + d.get("energy_missing", "")
+    else:
+        avg_w = busy_w + (1.0 - u) / u * idle_w  # idle hours' draw charged to the busy hours
+        out["power_usd_per_hour"] = avg_w * chips * float(pue) / 1e3 * price
+    if "capex_usd_per_hour" in out and "power_usd_per_hour" in out:
+        out["usd_per_hour"] = out["capex_usd_per_hour"] + out["power_usd_per_hour"]
+        tokens_per_hour = tokens_per_s_per_chip * chips * 3600.0
+        if tokens_per_hour > 0:
+            out[f"usd_per_million_{token_kind}_tokens"] = out["usd_per_hour"] / tokens_per_hour * 1e6
+        if isinstance(result, TrainingResult) and d["time_to_train_s"] is not None:
+            out["usd_per_run"] = out["usd_per_hour"] * d["chips"] / chips * d["time_to_train_s"] / 3600.0
+    else:
+        for k in ("usd_per_hour", f"usd_per_million_{token_kind}_tokens"):
+            unknown[k] = "needs " + " and ".join(f for f in ("capex_usd", "power_usd_per_hour") if f in unknown)
+    if unknown:
+        out["unknown"] = unknown
+    return out
