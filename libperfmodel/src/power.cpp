@@ -39,8 +39,8 @@ std::string fmt_w(double w) { return units::format(Watts{w}); }
 ChipEnergy chip_energy(const hw::Chip& c, const hw::EfficiencyPolicy& pol) {
   const hw::EnergyPolicy& ep = pol.energy;
   if (!ep.present) {
-    throw InvalidArgument(where(pol) + ": energy: not given for chip family \"" + pol.id +
-                          "\"; the power model needs energy per operation for " + c.id);
+    throw InvalidArgument(where(pol) + ": energy: not given; chip " + c.id + " (family \"" + c.family +
+                          "\") has no energy per operation, so its power cannot be modelled");
   }
   ChipEnergy e;
   e.chip = c.id;

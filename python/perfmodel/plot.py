@@ -297,3 +297,56 @@ def busbw(systems: str | Sequence[str], kind: str = "all_reduce", sizes: str = "
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
     return _finish(fig, path, fmt)
+
+
+def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Sequence[str] | None = None,
+                        ax: Axes | None = None, path: PathLike | None = None, **cost_options: Any) -> Figure:
+    """Throughput per chip against power per chip (``x="power"``, all-in watts) or against cost
+    (``x="cost"``, USD per million tokens from :func:`perfmodel.cost` with ``cost_options``) for
+    serving or training results. Points of the same system are joined in the order given, so a
+    batch sweep draws that system's curve; the upper-left envelope is the efficiency frontier."""
+    from .inference import InferenceResult
+    from .power import cost
+    from .training import TrainingResult
+
+    fmt = _save_format(path)
+    if x not in ("power", "cost"):
+        raise _core.InvalidArgument(f"efficiency_frontier: x must be 'power' or 'cost', got {x!r}")
+    items = list(results)
+    if not items:
+        raise _core.InvalidArgument("efficiency_frontier: results must hold at least one estimate")
+    if labels is not None and len(labels) != len(items):
+        raise _core.InvalidArgument(f"efficiency_frontier: {len(labels)} labels for {len(items)} results")
+    series: dict[str, list[tuple[float, float]]] = {}
+    for i, r in enumerate(items):
+        if not isinstance(r, (InferenceResult, TrainingResult)):
+            raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] is a {type(r).__name__}, "
+                                        "expected an InferenceResult or TrainingResult")
+        d = r.to_dict()
+        if d["energy"] is None:
+            raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] ({d['system']}) has no energy estimate: "
+                                        f"{d['energy_missing']}")
+        if isinstance(r, InferenceResult):
+            y = d["output_tokens_per_s_per_chip"] or d["input_tokens_per_s_per_chip"]
+        else:
+            y = d["tokens_per_s_per_chip"]
+        if x == "power":
+            xv = d["energy"]["watts_per_chip"]
+        else:
+            c = cost(r, **cost_options)
+            key = next((k for k in c if k.startswith("usd_per_million_")), None)
+            if key is None:
+                raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] ({d['system']}) has no cost: "
+                                            f"{c.get('unknown')}")
+            xv = c[key]
+        series.setdefault(labels[i] if labels else d["system"], []).append((xv, y))
+    fig, axes = _axes(ax)
+    for k, (name, pts) in enumerate(series.items()):
+        xs, ys = zip(*pts)
+        axes.plot(xs, ys, marker=_MARKERS[k % len(_MARKERS)], label=name)
+    axes.set_xlabel("all-in power per chip (W)" if x == "power" else "USD per million tokens")
+    axes.set_ylabel("tokens/s per chip")
+    axes.set_title("throughput vs " + ("power" if x == "power" else "cost"))
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=8)
+    return _finish(fig, path, fmt)

@@ -10,7 +10,10 @@ from perfmodel import models, validation
 
 # Rows the model misses by more than 15 %, each explained in the README; the test fails if the
 # set changes in either direction.
-KNOWN_MISSES = {"CM384-PF-01", "SGL-GB200-DC-01"}
+# MLPI-H100-01 became a miss when serve mode stopped undercounting chunked prefill (session 5):
+# the model runs prompt chunks and decode steps one after the other, while in-flight batching
+# fuses them into one pass over the weights.
+KNOWN_MISSES = {"CM384-PF-01", "SGL-GB200-DC-01", "MLPI-H100-01"}
 
 DS_DECODE = dict(mode="decode", precision="int8", kv_len=4096, batch=96 * 160, dp_attention=320, ranks_per_chip=2,
                  redundant_experts=64, mtp_tokens=1, overlap=True)
