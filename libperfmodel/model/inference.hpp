@@ -173,10 +173,8 @@ class ServingSystem {
   [[nodiscard]] const Device& device() const { return dev_; }
   [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
   [[nodiscard]] double overlap() const { return overlap_; }
-  /// The whole chip's energy model (empty when its family has none; energy_missing says why).
-  [[nodiscard]] const std::optional<ChipEnergy>& energy() const { return energy_; }
-  [[nodiscard]] const SystemOverhead& overhead() const { return overhead_; }
-  [[nodiscard]] const std::string& energy_missing() const { return energy_missing_; }
+  /// The whole chip's energy model (empty when its family has none) and the system overhead.
+  [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
 
  private:
   catalog::Catalog cat_;  // shares the catalog data; keeps it alive
@@ -184,9 +182,7 @@ class ServingSystem {
   Device dev_;
   int ranks_per_chip_;
   double overlap_ = 0.0;
-  std::optional<ChipEnergy> energy_;
-  SystemOverhead overhead_;
-  std::string energy_missing_;
+  SystemEnergy energy_;
 };
 
 /// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,

@@ -122,6 +122,15 @@ struct EnergyEstimate {
   std::string basis;          ///< "system" or "chips only: <reason>"
 };
 
+/// What a prepared system (serving or training) needs for energy: the chip's model, or why it
+/// has none, and the system's overhead. Built once per prepared system.
+struct SystemEnergy {
+  std::optional<ChipEnergy> chip;
+  SystemOverhead overhead;
+  std::string missing;  ///< why `chip` is empty
+};
+SystemEnergy system_energy(const hw::Chip& chip, const hw::EfficiencyPolicy& policy, const hw::System& system);
+
 /// `chips` chips each doing `a`, in a system with overhead `o`.
 EnergyEstimate energy_of(const ChipEnergy& e, const SystemOverhead& o, const Activity& a, double chips);
 

@@ -164,9 +164,7 @@ class TrainingSystem {
   [[nodiscard]] const Network& network() const { return *net_; }
   [[nodiscard]] double overlap() const { return overlap_; }
   [[nodiscard]] int domain() const { return domain_; }
-  [[nodiscard]] const std::optional<ChipEnergy>& energy() const { return energy_; }
-  [[nodiscard]] const SystemOverhead& overhead() const { return overhead_; }
-  [[nodiscard]] const std::string& energy_missing() const { return energy_missing_; }
+  [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
 
  private:
   catalog::Catalog cat_;
@@ -175,9 +173,7 @@ class TrainingSystem {
   std::shared_ptr<const Network> net_;
   double overlap_ = 0.0;
   int domain_ = 1;
-  std::optional<ChipEnergy> energy_;
-  SystemOverhead overhead_;
-  std::string energy_missing_;
+  SystemEnergy energy_;
 };
 
 /// Throws InvalidArgument naming the constraint for degrees whose product is not the chip

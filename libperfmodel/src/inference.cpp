@@ -600,13 +600,8 @@ ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view syste
       ranks_per_chip_(ranks_per_chip) {
   const hw::Figure<double>& own = dev_.policy().overlap;
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
-  try {
-    const hw::Chip& whole = cat_.chip(sys_->chip);
-    energy_ = chip_energy(whole, cat_.efficiency(whole.family));
-  } catch (const Error& e) {
-    energy_missing_ = e.what();
-  }
-  overhead_ = system_overhead(*sys_);
+  const hw::Chip& whole = cat_.chip(sys_->chip);
+  energy_ = system_energy(whole, cat_.efficiency(whole.family), *sys_);
 }
 
 namespace {
@@ -614,7 +609,7 @@ namespace {
 /// Average draw of a phase: the instance's work spread evenly over its chips.
 std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const InferencePlan& plan, const Parallelism& par,
                                            const PhaseEstimate& e) {
-  if (!ctx.energy() || !(e.time > 0.0)) return std::nullopt;
+  if (!ctx.energy().chip || !(e.time > 0.0)) return std::nullopt;
   Activity a;
   a.seconds = e.time;
   // Parts hold one rank per stage summed over all layers; every stage's ranks do the same.
@@ -634,7 +629,7 @@ std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const Infer
       a.matrix_flops[static_cast<std::size_t>(prec)] += x.flops * k;
     }
   }
-  return energy_of(*ctx.energy(), ctx.overhead(), a, e.chips);
+  return energy_of(*ctx.energy().chip, ctx.energy().overhead, a, e.chips);
 }
 
 }  // namespace
@@ -803,8 +798,8 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * res.system_chips;
 
   // Energy: each phase's average draw; serve mode weights them by the chip-time share.
-  if (!ctx.energy()) {
-    res.energy_missing = ctx.energy_missing();
+  if (!ctx.energy().chip) {
+    res.energy_missing = ctx.energy().missing;
     return res;
   }
   if (res.prefill) res.prefill->energy = phase_energy(ctx, plan, pp, *res.prefill);

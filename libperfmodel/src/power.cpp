@@ -286,6 +286,17 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   return out;
 }
 
+SystemEnergy system_energy(const hw::Chip& chip, const hw::EfficiencyPolicy& policy, const hw::System& system) {
+  SystemEnergy s;
+  try {
+    s.chip = chip_energy(chip, policy);
+  } catch (const Error& e) {
+    s.missing = e.what();
+  }
+  s.overhead = system_overhead(system);
+  return s;
+}
+
 EnergyEstimate energy_of(const ChipEnergy& e, const SystemOverhead& o, const Activity& a, double chips) {
   const ChipDraw d = chip_draw(e, a);
   EnergyEstimate r;

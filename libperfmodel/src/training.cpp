@@ -476,12 +476,7 @@ TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view sys
   domain_ = net_->scale_up().ranks;
   const hw::Figure<double>& own = dev_.policy().overlap;
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
-  try {
-    energy_ = chip_energy(dev_.chip(), dev_.policy());
-  } catch (const Error& e) {
-    energy_missing_ = e.what();
-  }
-  overhead_ = system_overhead(*sys_);
+  energy_ = system_energy(dev_.chip(), dev_.policy(), *sys_);
 }
 
 TrainingResult estimate_training(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
@@ -681,7 +676,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     r.time_to_train = plan.train_tokens / r.tokens_per_second;
     r.chip_hours = r.time_to_train * static_cast<double>(r.chips) / 3600.0;
   }
-  if (sys.energy()) {
+  if (sys.energy().chip) {
     // Energy: the slowest rank's work over the step, on every chip. Attention (and the bf16 LM
     // head) counted at bf16, other GEMMs at the plan's precision.
     Activity a;
@@ -697,13 +692,13 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
       if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
       else a.hbm_bytes += P[i].bytes;
     }
-    r.energy = energy_of(*sys.energy(), sys.overhead(), a, static_cast<double>(r.chips));
+    r.energy = energy_of(*sys.energy().chip, sys.energy().overhead, a, static_cast<double>(r.chips));
     r.joules_per_token = r.energy->joules / r.tokens_per_step;
     r.tokens_per_joule = 1.0 / r.joules_per_token;
     r.flops_per_watt = r.model_flops_per_chip / r.energy->watts_per_chip;
     if (plan.train_tokens > 0) r.energy_to_train = r.joules_per_token * plan.train_tokens;
   } else {
-    r.energy_missing = sys.energy_missing();
+    r.energy_missing = sys.energy().missing;
   }
   std::size_t worst = 0;
   for (std::size_t i = 1; i < kTrainParts; ++i) {
