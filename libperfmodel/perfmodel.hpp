@@ -18,6 +18,7 @@
 #include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/model/power.hpp>
+#include <libperfmodel/model/search.hpp>
 #include <libperfmodel/model/training.hpp>
 #include <libperfmodel/model/operators.hpp>
 #include <libperfmodel/model/roofline.hpp>

@@ -21,6 +21,8 @@ from .collectives import CollectiveResult, collective, moe_exchange
 from .compare import compare, export_control, system_totals
 from .inference import InferenceResult, best_inference, inference
 from .training import TrainingResult, training
+from .search import search_fields, search_inference, search_training
+from .sweep import sweep
 from .power import CostResult, chip_energy, cost, power
 from .operators import OpResult, attention, efficiency_policy, elementwise, embedding, gemm, lm_head, roofline_data
 
@@ -64,8 +66,12 @@ __all__ = [
     "plot",
     "power",
     "roofline_data",
+    "search_fields",
+    "search_inference",
+    "search_training",
     "training",
     "TrainingResult",
+    "sweep",
     "system_totals",
     "units",
 ]

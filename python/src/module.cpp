@@ -14,4 +14,5 @@ PYBIND11_MODULE(_core, m) {
   perfmodel::python::register_inference(m);
   perfmodel::python::register_training(m);
   perfmodel::python::register_power(m);
+  perfmodel::python::register_search(m);
 }

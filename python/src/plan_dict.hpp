@@ -6,6 +6,8 @@
 
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/model/inference.hpp>
+#include <libperfmodel/model/training.hpp>
 
 namespace perfmodel::python {
 
@@ -44,5 +46,10 @@ inline py::dict consumable(const py::dict& in) {
   for (auto kv : in) d[kv.first] = kv.second;
   return d;
 }
+
+/// Plans from dicts (register_inference.cpp, register_training.cpp); unknown keys raise.
+model::InferencePlan inference_plan_from(const py::dict& in);
+model::Parallelism parallel_from(py::dict d, const std::string& where);
+model::TrainingPlan training_plan_from(const py::dict& in);
 
 }  // namespace perfmodel::python

@@ -11,4 +11,5 @@ void register_collectives(pybind11::module_& m);
 void register_inference(pybind11::module_& m);
 void register_training(pybind11::module_& m);
 void register_power(pybind11::module_& m);
+void register_search(pybind11::module_& m);
 }  // namespace perfmodel::python

@@ -63,6 +63,8 @@ py::dict model_dict(const TransformerModel& m) {
   return d;
 }
 
+}  // namespace
+
 Parallelism parallel_from(py::dict d, const std::string& where) {
   Parallelism p;
   take(d, "tp", p.tp);
@@ -79,7 +81,7 @@ Parallelism parallel_from(py::dict d, const std::string& where) {
   return p;
 }
 
-InferencePlan plan_from(const py::dict& in) {
+InferencePlan inference_plan_from(const py::dict& in) {
   py::dict d = consumable(in);
   InferencePlan p;
   std::string mode = "serve";
@@ -127,6 +129,8 @@ InferencePlan plan_from(const py::dict& in) {
   }
   return p;
 }
+
+namespace {
 
 py::dict phase_dict(const model::PhaseEstimate& e) {
   py::dict d;
@@ -221,7 +225,7 @@ void register_inference(py::module_& m) {
   m.def(
       "estimate_inference_prepared",
       [](const TransformerModel& model, const model::ServingSystem& sys, const py::dict& plan) {
-        const InferencePlan p = plan_from(plan);
+        const InferencePlan p = inference_plan_from(plan);
         model::InferenceResult r;
         {
           py::gil_scoped_release release;
@@ -233,7 +237,7 @@ void register_inference(py::module_& m) {
   m.def(
       "estimate_inference",
       [](const TransformerModel& model, const catalog::Catalog& cat, const std::string& system, const py::dict& plan) {
-        const InferencePlan p = plan_from(plan);
+        const InferencePlan p = inference_plan_from(plan);
         model::InferenceResult r;
         {
           py::gil_scoped_release release;

@@ -19,6 +19,8 @@ namespace perfmodel::python {
 namespace {
 using model::TrainingPlan;
 
+}  // namespace
+
 TrainingPlan training_plan_from(const py::dict& in) {
   py::dict d = consumable(in);
   TrainingPlan p;
@@ -60,6 +62,8 @@ TrainingPlan training_plan_from(const py::dict& in) {
   if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": unknown training option");
   return p;
 }
+
+namespace {
 
 py::dict training_dict(const model::TrainingResult& r) {
   py::dict d;

@@ -1,0 +1,256 @@
+"""Design-space search over training and serving plans, in C++ on every core.
+
+Every combination of the listed values is a candidate (a Cartesian product). Candidates that
+break a structural rule are pruned a sub-space at a time; the rest are estimated, checked
+against memory and the constraints, and reduced to the best ``top_k`` (one objective) or the
+Pareto front (two or three objectives). The GIL is released while searching.
+
+>>> import perfmodel
+>>> df = perfmodel.search_training("llama-3.1-8b", "dgx-h100", tp=[1, 2, 4, 8], pp=[1, 2],
+...                                micro_batch=[1, 2], global_batch=64, seq_len=4096, progress=False)
+>>> df.attrs["total"], df.attrs["evaluated"] > 0
+(16, True)
+>>> bool(df["mfu"].iloc[0] >= df["mfu"].max())
+True
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from ._progress import make_callback
+from .catalog import Catalog, builtin
+from .models import Model, get as get_model
+
+__all__ = ["search_fields", "search_inference", "search_training"]
+
+_TRAINING_DIMS = ("n_chips", "precision", "tp", "cp", "pp", "dp", "ep", "virtual_stages", "micro_batch",
+                  "recompute", "sharding", "sequence_parallel", "overlap_dp", "overlap_tp", "overlap_pp")
+_SERVING_DIMS = ("ranks_per_chip", "precision", "tp", "dp_attention", "pp", "ep", "prefill_parallel",
+                 "mtp_tokens", "batch", "overlap")
+_COST_KEYS = {"price_per_kwh", "pue", "years", "utilization", "capex"}
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=|<|>|==)\s*([-+0-9.eE]+)\s*$")
+
+
+def search_fields(kind: str = "training") -> pd.DataFrame:
+    """The output fields a search can rank by or constrain (``kind``: "training" or "serving"),
+    with their natural sense (min/max) and meaning."""
+    if kind not in ("training", "serving"):
+        raise _core.InvalidArgument(f"kind: expected 'training' or 'serving', got {kind!r}")
+    return pd.DataFrame(_core.search_fields(kind), columns=["field", "sense", "description"])
+
+
+def search_training(model: str | Model, systems: str | Sequence[str], *,
+                    objective: str | Sequence[str] = "tokens_per_s_per_chip",
+                    constraints: Mapping[str, Any] | Sequence[str] | None = None,
+                    top_k: int = 10, keep_all: bool = False, threads: int = 0,
+                    progress: bool | Callable[[int, int], Any] | None = None,
+                    cost: Mapping[str, float] | None = None, catalog: Catalog | None = None,
+                    n_chips: Any = None, precision: Any = None, tp: Any = None, cp: Any = None, pp: Any = None,
+                    dp: Any = None, ep: Any = None, virtual_stages: Any = None, micro_batch: Any = None,
+                    recompute: Any = None, sharding: Any = None, sequence_parallel: Any = None,
+                    overlap_dp: Any = None, overlap_tp: Any = None, overlap_pp: Any = None,
+                    **fixed: Any) -> pd.DataFrame:
+    """Search training plans of ``model`` on one or several catalog ``systems``.
+
+    Each plan dimension (``n_chips``, ``precision``, ``tp``, ``cp``, ``pp``, ``dp``, ``ep``,
+    ``virtual_stages``, ``micro_batch``, ``recompute``, ``sharding``, ``sequence_parallel``,
+    ``overlap_dp``, ``overlap_tp``, ``overlap_pp``) takes a value or a list of values; left out,
+    it keeps :func:`perfmodel.training`'s default (``dp``: n_chips / (tp x cp x pp); ``n_chips``:
+    the system's chips). Other keyword arguments (``global_batch``, ``seq_len``,
+    ``train_tokens``, ...) are fixed for every candidate.
+
+    ``objective``: an output field (see :func:`search_fields`), optionally prefixed ``"max:"`` or
+    ``"min:"``; a list of 2 or 3 returns their Pareto front. ``constraints``: ``{field: (lo, hi)}``
+    (None: open) or strings such as ``"memory_per_chip_GB <= 70"``. ``cost``: ``price_per_kwh``,
+    ``pue``, ``years``, ``utilization``, ``capex`` (USD per system) for the ``usd_*`` fields.
+
+    Returns a DataFrame (the best ``top_k`` rows, the front, or with ``keep_all`` every feasible
+    candidate) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
+    the counts (``total``, ``pruned``, ``evaluated``, ``feasible``), ``reasons`` (why candidates
+    were rejected), ``seconds``, ``candidates_per_second``, ``threads`` and a one-line ``summary``.
+    A space where nothing fits gives an empty frame with the reasons, not an exception."""
+    dims = {"n_chips": n_chips, "precision": precision, "tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep,
+            "virtual_stages": virtual_stages, "micro_batch": micro_batch, "recompute": recompute,
+            "sharding": sharding, "sequence_parallel": sequence_parallel, "overlap_dp": overlap_dp,
+            "overlap_tp": overlap_tp, "overlap_pp": overlap_pp}
+    if "n_chips" in fixed or "chips" in fixed:
+        raise _core.InvalidArgument("chips: pass n_chips (a value or a list)")
+    return _run("training", model, systems, dims, fixed, objective, constraints, top_k, keep_all, threads,
+                progress, cost, catalog)
+
+
+def search_inference(model: str | Model, systems: str | Sequence[str], *,
+                     objective: str | Sequence[str] = "output_tokens_per_s_per_chip",
+                     constraints: Mapping[str, Any] | Sequence[str] | None = None,
+                     tpot_ms: float | None = None, ttft_ms: float | None = None,
+                     top_k: int = 10, keep_all: bool = False, threads: int = 0,
+                     progress: bool | Callable[[int, int], Any] | None = None,
+                     cost: Mapping[str, float] | None = None, catalog: Catalog | None = None,
+                     ranks_per_chip: Any = None, precision: Any = None, tp: Any = None, dp_attention: Any = None,
+                     pp: Any = None, ep: Any = None, prefill_parallel: Any = None, mtp_tokens: Any = None,
+                     batch: Any = None, overlap: Any = None, **fixed: Any) -> pd.DataFrame:
+    """Search serving plans of ``model`` on one or several catalog ``systems``.
+
+    Dimensions (a value or a list): ``ranks_per_chip``, ``precision`` (weight precision or a dict
+    with weights/kv_cache/attention), ``tp``, ``dp_attention``, ``pp``, ``ep`` (0: all ranks of
+    a stage), ``prefill_parallel`` (None for prefill on the decode instance, or a dict such as
+    ``{"tp": 8}`` for a disaggregated prefill instance), ``mtp_tokens`` (0 turns MTP off),
+    ``batch`` and ``overlap``. Other keyword arguments (``mode``, ``input_len``, ``output_len``,
+    ``kv_len``, ``mtp_acceptance``, ``expert_imbalance``, ...) are fixed. ``tpot_ms`` and
+    ``ttft_ms`` are shortcuts for the latency constraints. Otherwise as :func:`search_training`."""
+    dims = {"ranks_per_chip": ranks_per_chip, "precision": precision, "tp": tp, "dp_attention": dp_attention,
+            "pp": pp, "ep": ep, "prefill_parallel": prefill_parallel, "mtp_tokens": mtp_tokens, "batch": batch,
+            "overlap": overlap}
+    cons = _constraints(constraints)
+    for name, limit in (("tpot_ms", tpot_ms), ("ttft_ms", ttft_ms)):
+        if limit is not None:
+            if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
+                raise _core.InvalidArgument(f"{name}: expected a positive number of milliseconds, got {limit!r}")
+            cons.append((name, None, float(limit)))
+    return _run("serving", model, systems, dims, fixed, objective, cons, top_k, keep_all, threads, progress,
+                cost, catalog)
+
+
+def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict[str, Any], fixed: dict[str, Any],
+         objective: str | Sequence[str], constraints: Any, top_k: int, keep_all: bool, threads: int,
+         progress: Any, cost: Mapping[str, float] | None, catalog: Catalog | None) -> pd.DataFrame:
+    m = get_model(model)
+    cat = catalog or builtin()
+    sys_list = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, Iterable) else None
+    if not sys_list or not all(isinstance(s, str) for s in sys_list):
+        raise _core.InvalidArgument(f"systems: expected a catalog system id or a non-empty list of them, got {systems!r}")
+    space = {k: _values(k, v) for k, v in dims.items() if v is not None}
+    if kind == "serving" and "precision" in fixed:
+        raise _core.InvalidArgument("precision: pass it as a dimension (a value or a list)")
+    for name, arg in (("top_k", top_k), ("threads", threads)):
+        if isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
+            raise _core.InvalidArgument(f"{name}: expected an integer >= 0, got {arg!r}")
+    options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": bool(keep_all), "threads": threads,
+               "constraints": _constraints(constraints), "cost": _cost(cost)}
+    total = math.prod(len(v) for v in space.values()) * len(sys_list)
+    report, close = make_callback(progress, desc=f"search {kind}")
+    try:
+        fn = _core.search_training if kind == "training" else _core.search_inference
+        d = fn(m._core, cat._core, sys_list, dict(fixed), space, options, None if progress is False else report)
+    finally:
+        close()
+    rows = d["all"] if keep_all else d["front"] if len(options["objectives"]) > 1 else d["best"]
+    df = _frame(rows, d["fields"])
+    df.attrs.update({
+        "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
+        "total": int(d["total"]), "pruned": int(d["pruned"]), "evaluated": int(d["evaluated"]),
+        "feasible": int(d["feasible"]), "reasons": {k: int(n) for k, n in d["reasons"]},
+        "seconds": float(d["seconds"]), "threads": int(d["threads"]), "cancelled": bool(d["cancelled"]),
+        "candidates_per_second": float(d["total"]) / d["seconds"] if d["seconds"] > 0 else float(total),
+    })
+    df.attrs["summary"] = _summary(df.attrs)
+    return df
+
+
+def _values(name: str, v: Any) -> list[Any]:
+    if isinstance(v, (str, Mapping)) or not isinstance(v, Iterable):
+        return [v]
+    out = list(v)
+    if not out:
+        raise _core.InvalidArgument(f"{name}: expected a value or a non-empty list of values, got an empty list")
+    return out
+
+
+def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:
+    items = [objective] if isinstance(objective, str) else list(objective) if isinstance(objective, Iterable) else None
+    if not items or not all(isinstance(o, str) for o in items):
+        raise _core.InvalidArgument(f"objective: expected a field name or a list of 2-3, got {objective!r}")
+    out = []
+    for o in items:
+        sense, _, field = o.rpartition(":")
+        if sense not in ("", "min", "max"):
+            raise _core.InvalidArgument(f"objective: {o!r}: the prefix must be 'min:' or 'max:'")
+        out.append((field.strip(), sense or "auto"))
+    return out
+
+
+def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[tuple[str, float | None, float | None]]:
+    if constraints is None:
+        return []
+    out: list[tuple[str, float | None, float | None]] = []
+    if isinstance(constraints, Mapping):
+        for field, bounds in constraints.items():
+            if not (isinstance(bounds, Sequence) and not isinstance(bounds, str) and len(bounds) == 2):
+                raise _core.InvalidArgument(f"constraints[{field!r}]: expected (min, max) with None for open, got {bounds!r}")
+            lo, hi = (None if b is None else _number(f"constraints[{field!r}]", b) for b in bounds)
+            out.append((str(field), lo, hi))
+        return out
+    if isinstance(constraints, str) or not isinstance(constraints, Iterable):
+        raise _core.InvalidArgument(f"constraints: expected a dict or a list of strings, got {constraints!r}")
+    for c in constraints:
+        if isinstance(c, tuple) and len(c) == 3:  # already parsed (tpot_ms / ttft_ms shortcuts)
+            out.append(c)
+            continue
+        match = _CONSTRAINT.match(c) if isinstance(c, str) else None
+        if match is None:
+            raise _core.InvalidArgument(f"constraints: {c!r}: expected 'field <= value' or 'field >= value'")
+        field, op, value = match.group(1), match.group(2), _number("constraints", match.group(3))
+        if op == "==":
+            out.append((field, value, value))
+        else:
+            out.append((field, None, value) if op in ("<=", "<") else (field, value, None))
+    return out
+
+
+def _number(where: str, v: Any) -> float:
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise _core.InvalidArgument(f"{where}: expected a number, got {v!r}") from None
+    if math.isnan(x):
+        raise _core.InvalidArgument(f"{where}: expected a number, got NaN")
+    return x
+
+
+def _cost(cost: Mapping[str, float] | None) -> dict[str, float]:
+    if cost is None:
+        return {}
+    if not isinstance(cost, Mapping):
+        raise _core.InvalidArgument(f"cost: expected a dict with {', '.join(sorted(_COST_KEYS))}, got {cost!r}")
+    unknown = sorted(set(cost) - _COST_KEYS)
+    if unknown:
+        raise _core.InvalidArgument(f"cost.{unknown[0]}: unknown key; expected {', '.join(sorted(_COST_KEYS))}")
+    return {k: _number(f"cost.{k}", v) for k, v in cost.items() if v is not None}
+
+
+def _frame(rows: Mapping[str, Any], fields: list[str]) -> pd.DataFrame:
+    """Plan columns, then output fields. A field unknown for every row is left out; one unknown
+    for some rows (e.g. energy on a chip family without energy data) is a nullable column with
+    <NA> there, never NaN."""
+    cols: dict[str, Any] = {"id": np.asarray(rows["id"], dtype=np.uint64), "system": list(rows["system"])}
+    cols.update({k: list(v) for k, v in rows["plan"].items()})
+    values = np.asarray(rows["values"], dtype=float).reshape(len(cols["id"]), len(fields))
+    for j, name in enumerate(fields):
+        col = values[:, j]
+        missing = np.isnan(col)
+        if missing.all() and len(col) > 0:
+            continue
+        cols[name] = pd.array(col, dtype="Float64") if missing.any() else col
+    cols["bottleneck"] = list(rows["bottleneck"])
+    df = pd.DataFrame(cols)
+    if "prefill_tp" in df and df["prefill_tp"].isna().any():
+        for c in ("prefill_tp", "prefill_dp_attention"):
+            df[c] = pd.array(df[c].tolist(), dtype="Int64")
+    return df
+
+
+def _summary(a: Mapping[str, Any]) -> str:
+    reasons = "; ".join(f"{n:,} {k}" for k, n in list(a["reasons"].items())[:4])
+    text = (f"{a['total']:,} candidates: {a['pruned']:,} pruned, {a['evaluated']:,} evaluated, "
+            f"{a['feasible']:,} feasible in {a['seconds']:.3g} s on {a['threads']} threads")
+    if a["cancelled"]:
+        text += " (cancelled)"
+    return text + (f" (rejected: {reasons})" if reasons else "")
