@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,14 +72,14 @@ struct Constraint {
 
 /// Prices for the cost fields (usd_per_hour, usd_per_million_tokens): straight-line capital
 /// cost over `years` of busy hours (`utilization` of all hours) plus power at `price_per_kwh`
-/// times `pue`, idle draw charged for the idle hours. Without a catalog price or `capex_per_system`
+/// times `pue`, idle draw charged for the idle hours. Without a catalog price or a `capex` entry
 /// the cost fields are unknown.
 struct CostModel {
   double price_per_kwh = 0.08;
   double pue = 1.3;
   double years = 4.0;
   double utilization = 1.0;
-  std::optional<double> capex_per_system;  ///< USD for one catalog system; overrides the catalog
+  std::map<std::string, double> capex;  ///< USD for one system, by catalog system id; overrides the catalog price
 };
 
 struct SearchOptions {

@@ -96,6 +96,21 @@ class Front {
   std::vector<Row> rows_;
 };
 
+/// Candidates the estimator rejected for one field: how many, and the message of the lowest id
+/// (deterministic whatever the thread split).
+struct Rejection {
+  std::uint64_t count = 0;
+  std::uint64_t first = std::numeric_limits<std::uint64_t>::max();
+  std::string message;
+  void add(std::uint64_t id, const std::string& msg) {
+    ++count;
+    if (id < first) {
+      first = id;
+      message = msg;
+    }
+  }
+};
+
 /// What one worker thread collects.
 template <class Row>
 struct Partial {
@@ -103,7 +118,7 @@ struct Partial {
   Front<Row> front;
   std::vector<Row> all;
   std::vector<std::uint64_t> reasons;
-  std::map<std::string, std::uint64_t> rejected;  // estimator exceptions by field
+  std::map<std::string, Rejection> rejected;  // estimator exceptions by field
   std::uint64_t evaluated = 0, feasible = 0, pruned = 0;
   Partial(const Ranking& r, std::size_t k, std::size_t n_reasons) : best(r, k), front(r), reasons(n_reasons, 0) {}
 };
@@ -283,7 +298,7 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
             why = prob.evaluate(cand, row);
           } catch (const Error& e) {
             const std::string msg = e.what();
-            ++part.rejected["rejected by the estimator: " + msg.substr(0, msg.find(':'))];
+            part.rejected[msg.substr(0, msg.find(':'))].add(row.id, msg);
             ++part.pruned;
             continue;
           }
@@ -371,12 +386,19 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   // --- merge (order independent of the thread split) -----------------------------------------
   std::vector<std::uint64_t> counts = structural_pruned;
   counts.resize(reasons.names.size(), 0);
-  std::map<std::string, std::uint64_t> rejected;
+  std::map<std::string, Rejection> rejected;
   res.pruned = pruned_before;
   auto by_rank = [&](const Row& a, const Row& b) { return rank.better(a, b); };
   for (auto& p : parts) {
     for (std::size_t i = 0; i < p.reasons.size(); ++i) counts[i] += p.reasons[i];
-    for (const auto& [k, n] : p.rejected) rejected[k] += n;
+    for (const auto& [k, x] : p.rejected) {
+      Rejection& into = rejected[k];
+      into.count += x.count;
+      if (x.first < into.first) {
+        into.first = x.first;
+        into.message = x.message;
+      }
+    }
     res.pruned += p.pruned;
     res.evaluated += p.evaluated;
     res.feasible += p.feasible;
@@ -397,7 +419,7 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   for (std::size_t i = 1; i < counts.size(); ++i) {
     if (counts[i] > 0) res.reasons.emplace_back(reasons.names[i], counts[i]);
   }
-  for (const auto& kv : rejected) res.reasons.push_back(kv);
+  for (const auto& [k, x] : rejected) res.reasons.emplace_back("rejected by the estimator, e.g. " + x.message, x.count);
   std::stable_sort(res.reasons.begin(), res.reasons.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   res.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return res;
@@ -408,14 +430,15 @@ void check_cost(const CostModel& c) {
   if (!(c.pue >= 1 && std::isfinite(c.pue))) bad("cost.pue", "must be >= 1 (facility power over IT power)");
   if (!(c.years > 0 && std::isfinite(c.years))) bad("cost.years", "must be > 0");
   if (!(c.utilization > 0 && c.utilization <= 1)) bad("cost.utilization", "must be in (0, 1]");
-  if (c.capex_per_system && !(*c.capex_per_system > 0 && std::isfinite(*c.capex_per_system))) {
-    bad("cost.capex_per_system", "must be > 0 USD");
+  for (const auto& [id, usd] : c.capex) {
+    if (!(usd > 0 && std::isfinite(usd))) bad("cost.capex." + id, "must be > 0 USD");
   }
 }
 
 /// USD per busy hour of `chips` chips of `sys` drawing `e` (NaN when the price or energy is unknown).
 double usd_per_hour(const CostModel& c, const hw::System& sys, const std::optional<EnergyEstimate>& e, double chips) {
-  const double capex = c.capex_per_system ? *c.capex_per_system : sys.price.known() ? sys.price.require(sys.id).value() : kNaN;
+  const auto own = c.capex.find(sys.id);
+  const double capex = own != c.capex.end() ? own->second : sys.price.known() ? sys.price.require(sys.id).value() : kNaN;
   if (!e || std::isnan(capex)) return kNaN;
   const double hours = c.years * 8760.0 * c.utilization;
   const double capex_h = capex * chips / sys.chip_count() / hours;

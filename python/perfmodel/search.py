@@ -70,7 +70,8 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     ``objective``: an output field (see :func:`search_fields`), optionally prefixed ``"max:"`` or
     ``"min:"``; a list of 2 or 3 returns their Pareto front. ``constraints``: ``{field: (lo, hi)}``
     (None: open) or strings such as ``"memory_per_chip_GB <= 70"``. ``cost``: ``price_per_kwh``,
-    ``pue``, ``years``, ``utilization``, ``capex`` (USD per system) for the ``usd_*`` fields.
+    ``pue``, ``years``, ``utilization``, ``capex`` (USD per system, or ``{system: USD}``) for the
+    ``usd_*`` fields.
 
     Returns a DataFrame (the best ``top_k`` rows, the front, or with ``keep_all`` every feasible
     candidate) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
@@ -134,7 +135,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         if isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
             raise _core.InvalidArgument(f"{name}: expected an integer >= 0, got {arg!r}")
     options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": bool(keep_all), "threads": threads,
-               "constraints": _constraints(constraints), "cost": _cost(cost)}
+               "constraints": _constraints(constraints), "cost": _cost(cost, sys_list)}
     total = math.prod(len(v) for v in space.values()) * len(sys_list)
     report, close = make_callback(progress, desc=f"search {kind}")
     try:
@@ -215,7 +216,8 @@ def _number(where: str, v: Any) -> float:
     return x
 
 
-def _cost(cost: Mapping[str, float] | None) -> dict[str, float]:
+def _cost(cost: Mapping[str, Any] | None, systems: list[str]) -> dict[str, Any]:
+    """Prices; ``capex`` is USD per system: a number (one system searched) or {system: USD}."""
     if cost is None:
         return {}
     if not isinstance(cost, Mapping):
@@ -223,7 +225,15 @@ def _cost(cost: Mapping[str, float] | None) -> dict[str, float]:
     unknown = sorted(set(cost) - _COST_KEYS)
     if unknown:
         raise _core.InvalidArgument(f"cost.{unknown[0]}: unknown key; expected {', '.join(sorted(_COST_KEYS))}")
-    return {k: _number(f"cost.{k}", v) for k, v in cost.items() if v is not None}
+    out: dict[str, Any] = {k: _number(f"cost.{k}", v) for k, v in cost.items() if v is not None and k != "capex"}
+    capex = cost.get("capex")
+    if isinstance(capex, Mapping):
+        out["capex"] = {str(k): _number(f"cost.capex[{k!r}]", v) for k, v in capex.items()}
+    elif capex is not None:
+        if len(systems) != 1:
+            raise _core.InvalidArgument("cost.capex: several systems are searched; give a dict {system: USD per system}")
+        out["capex"] = {systems[0]: _number("cost.capex", capex)}
+    return out
 
 
 def _frame(rows: Mapping[str, Any], fields: list[str]) -> pd.DataFrame:

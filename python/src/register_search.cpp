@@ -60,7 +60,7 @@ void no_leftovers(const py::dict& d) {
   if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": not a searchable dimension");
 }
 
-SearchOptions options_from(const py::dict& o, std::optional<py::function> progress) {
+SearchOptions options_from(const py::dict& o, const catalog::Catalog& cat, std::optional<py::function> progress) {
   SearchOptions opt;
   for (auto item : o["objectives"].cast<py::list>()) {
     auto t = item.cast<py::tuple>();
@@ -85,7 +85,11 @@ SearchOptions options_from(const py::dict& o, std::optional<py::function> progre
   if (cost.contains("pue")) opt.cost.pue = cost["pue"].cast<double>();
   if (cost.contains("years")) opt.cost.years = cost["years"].cast<double>();
   if (cost.contains("utilization")) opt.cost.utilization = cost["utilization"].cast<double>();
-  if (cost.contains("capex") && !cost["capex"].is_none()) opt.cost.capex_per_system = cost["capex"].cast<double>();
+  if (cost.contains("capex")) {
+    for (auto kv : cost["capex"].cast<py::dict>()) {
+      opt.cost.capex[cat.system(kv.first.cast<std::string>()).id] = kv.second.cast<double>();  // aliases -> ids
+    }
+  }
   if (progress) {
     // Runs on the calling thread with the GIL released: take it back for the Python callback;
     // Ctrl-C surfaces as KeyboardInterrupt through the engine's rethrow.
@@ -194,7 +198,7 @@ void register_search(py::module_& m) {
         take_list(d, "overlap_tp", s.overlap_tp);
         take_list(d, "overlap_pp", s.overlap_pp);
         no_leftovers(d);
-        const SearchOptions opt = options_from(options, progress);
+        const SearchOptions opt = options_from(options, cat, progress);
         const TrainingSearch r = without_gil([&] { return search_training(model, cat, s, opt); });
         return result_dict(r, [](const std::vector<SearchRow<TrainingPlan>>& rows) {
           py::dict c;
@@ -260,7 +264,7 @@ void register_search(py::module_& m) {
         take_list(d, "batch", s.batch);
         take_list(d, "overlap", s.overlap);
         no_leftovers(d);
-        const SearchOptions opt = options_from(options, progress);
+        const SearchOptions opt = options_from(options, cat, progress);
         const ServingSearch r = without_gil([&] { return search_inference(model, cat, s, opt); });
         return result_dict(r, [](const std::vector<SearchRow<InferencePlan>>& rows) {
           py::dict c;

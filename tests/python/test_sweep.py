@@ -226,6 +226,29 @@ def test_dask_sweep_of_a_function_equals_local(client):
     pd.testing.assert_frame_equal(remote, expected_area_frame())
 
 
+def best_plan(system, n_chips):
+    """A whole plan search per point: the best MFU plan of Llama 3.1 70B (what the docs show)."""
+    df = perfmodel.search_training("llama-3.1-70b", system, n_chips=n_chips, tp=[1, 2, 4, 8], pp=[1, 2, 4, 8],
+                                   micro_batch=[1, 2], recompute=["selective", "full"], global_batch=4 * n_chips,
+                                   seq_len=4096, objective="mfu", threads=1, progress=False)
+    if df.empty:
+        return {"plan": None, "mfu": None, "rejected": "; ".join(df.attrs["reasons"])}
+    best = df.iloc[0]
+    return {"plan": f"tp{best['tp']} pp{best['pp']} dp{best['dp']} mb{best['micro_batch']} {best['recompute']}",
+            "mfu": float(best["mfu"]), "rejected": None}
+
+
+def test_dask_plan_searches_per_system_equal_local(client):
+    space = {"system": ["dgx-h100", "dgx-a100", "hgx-h20"], "n_chips": [16, 64]}
+    local = perfmodel.sweep(space, best_plan, progress=False)
+    remote = perfmodel.sweep(space, best_plan, client=client, progress=False)
+    pd.testing.assert_frame_equal(remote, local)
+    assert local["error"].isna().all()
+    found = local["mfu"].notna()
+    assert found.sum() >= 2  # 64 H100 or A100 hold 70B; 16 do not, and H20 nodes have no known scale-out
+    assert local.loc[~found, "rejected"].str.len().gt(0).all()
+
+
 def test_dask_sweep_raises_other_exceptions(client):
     with pytest.raises(ZeroDivisionError):
         perfmodel.sweep({"x": [1, 2, 0, 4]}, lambda x: 1 / x, client=client, chunks=4,

@@ -194,10 +194,19 @@ TEST_CASE("search: serving under a TPOT limit, the front and the cost fields", "
   bool fp8_pruned = false;
   for (const auto& [why, n] : r.reasons) fp8_pruned = fp8_pruned || (why == "precision not supported by the chip" && n > 0);
   CHECK(fp8_pruned);
-  // CM384 has no public price: its cost fields are unknown (NaN internally); an explicit capex fixes that.
+  // CM384 has no public price: its cost fields are unknown (NaN internally); a capex entry for it
+  // fixes that and leaves the GB200 rows (catalog price) unchanged.
   const std::size_t usd = r.field_index("usd_per_million_tokens");
   for (const auto& row : r.all) {
-    if (r.systems[row.system] == "huawei-cloudmatrix-384") CHECK(std::isnan(row.values[usd]));
+    CHECK(std::isnan(row.values[usd]) == (r.systems[row.system] == "huawei-cloudmatrix-384"));
+  }
+  o.cost.capex["huawei-cloudmatrix-384"] = 8.2e6;
+  const ServingSearch priced = search_inference(m, cat, s, o);
+  REQUIRE(priced.all.size() == r.all.size());
+  for (std::size_t i = 0; i < r.all.size(); ++i) {
+    const bool cm = r.systems[r.all[i].system] == "huawei-cloudmatrix-384";
+    CHECK_FALSE(std::isnan(priced.all[i].values[usd]));
+    if (!cm) CHECK(priced.all[i].values[usd] == r.all[i].values[usd]);
   }
 }
 
@@ -263,4 +272,30 @@ TEST_CASE("search: bad input names the field", "[search]") {
   SearchOptions k = by({"mfu"});
   k.cost.pue = 0.9;
   fails(s, k, "cost.pue");
+  k.cost.pue = 1.2;
+  k.cost.capex["nvidia-dgx-a100"] = -1;
+  fails(s, k, "cost.capex.nvidia-dgx-a100");
+  k.cost.capex.clear();
+  k.cost.years = 0;
+  fails(s, k, "cost.years");
+}
+
+TEST_CASE("search speed", "[!benchmark]") {
+  const auto& m = workload::get_model("gpt-3-175b");
+  const auto& cat = catalog::Catalog::builtin();
+  const TrainingSystem sys(cat, "nvidia-dgx-a100");
+  TrainingPlan one = gpt3_space().base;
+  one.chips = 64;
+  one.parallel.tp = 8;
+  one.parallel.pp = 8;
+  one.parallel.dp = 1;
+  TrainingSpace s = gpt3_space();
+  s.overlap_dp = s.overlap_tp = s.overlap_pp = s.sequence_parallel = {};  // 197,568 candidates, 7,620 estimated
+  BENCHMARK("baseline: one training estimate, GPT-3 175B on 64 A100 (TP8 PP8)") {
+    return estimate_training(m, sys, one).step_time;
+  };
+  BENCHMARK("search: GPT-3 175B / 64 A100 without the overlap switches, 1 thread") {
+    return search_training(m, cat, s, by({"mfu"}, 1)).feasible;
+  };
+  BENCHMARK("search: the same on all threads") { return search_training(m, cat, s, by({"mfu"})).feasible; };
 }

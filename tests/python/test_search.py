@@ -1,0 +1,227 @@
+"""Design-space search from Python: the GPT-3 175B / 64-GPU plan space, serving under a TPOT
+limit, identical results for any thread count, the GIL released, progress, and bad input."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+import perfmodel
+
+GPT3_SPACE = dict(n_chips=64, tp=[1, 2, 4, 8, 16, 32, 64], pp=[1, 2, 4, 8, 16, 32, 64], dp=[1, 2, 4, 8, 16, 32, 64],
+                  micro_batch=[1, 2, 4, 8, 16, 32, 64, 128], virtual_stages=[1, 2, 3, 4, 6, 8],
+                  recompute=["none", "selective", "full"], sharding=["none", "optimizer", "gradients", "parameters"],
+                  sequence_parallel=[False, True], overlap_dp=[False, True], overlap_tp=[False, True],
+                  overlap_pp=[False, True], global_batch=1536, seq_len=2048)
+
+
+@pytest.fixture(scope="module")
+def gpt3() -> pd.DataFrame:
+    return perfmodel.search_training("gpt-3-175b", "dgx-a100", objective="mfu", progress=False, **GPT3_SPACE)
+
+
+def test_gpt3_plan_space_counts_and_best(gpt3):
+    a = gpt3.attrs
+    assert a["total"] == 7 * 7 * 7 * 8 * 6 * 3 * 4 * 2 * 2 * 2 * 2 == 3_161_088
+    assert a["pruned"] + a["evaluated"] == a["total"]
+    assert 0 < a["feasible"] < a["evaluated"]
+    assert sum(a["reasons"].values()) == a["total"] - a["feasible"]
+    assert a["reasons"]["exceeds memory"] > 0
+    print(f"\nGPT-3 175B / 64 A100 plan search: {a['summary']}; {a['candidates_per_second']:,.0f} candidates/s")
+    assert len(gpt3) == 10
+    assert list(gpt3["mfu"]) == sorted(gpt3["mfu"], reverse=True)
+    assert (gpt3["tp"] * gpt3["pp"] * gpt3["dp"] == 64).all()
+    # The best plan, re-estimated through perfmodel.training, gives the same numbers and fits.
+    best = gpt3.iloc[0]
+    plan = {k: best[k].item() if hasattr(best[k], "item") else best[k]
+            for k in ("tp", "pp", "dp", "cp", "ep", "virtual_stages", "micro_batch", "recompute", "sharding",
+                      "sequence_parallel", "overlap_dp", "overlap_tp", "overlap_pp", "precision")}
+    r = perfmodel.training("gpt-3-175b", "dgx-a100", n_chips=64, global_batch=1536, seq_len=2048, **plan)
+    assert r.mfu == pytest.approx(best["mfu"], rel=1e-12)
+    assert r.step_time_s == pytest.approx(best["step_time_s"], rel=1e-12)
+    assert r.memory["total"] / 1e9 == pytest.approx(best["memory_per_chip_GB"], rel=1e-12)
+    assert not gpt3.isna().any().any()  # A100 has energy data and a catalog price: nothing unknown
+
+
+def test_results_do_not_depend_on_thread_count():
+    space = dict(GPT3_SPACE, overlap_dp=None, overlap_pp=None, sequence_parallel=None)
+    runs = [perfmodel.search_training("gpt-3-175b", "dgx-a100", objective=["tokens_per_s_per_chip", "memory_per_chip_GB"],
+                                      threads=t, progress=False, **space) for t in (1, 2, 3)]
+    assert [r.attrs["threads"] for r in runs] == [1, 2, 3]
+    for r in runs[1:]:
+        pd.testing.assert_frame_equal(r, runs[0])
+        assert r.attrs["reasons"] == runs[0].attrs["reasons"]
+
+
+def test_pareto_front_is_non_dominated():
+    df = perfmodel.search_training("gpt-3-175b", "dgx-a100", objective=["tokens_per_s_per_chip", "min:memory_per_chip_GB"],
+                                   progress=False, **dict(GPT3_SPACE, overlap_dp=None, overlap_tp=None, overlap_pp=None))
+    assert len(df) >= 2
+    assert df.attrs["objectives"] == ["max:tokens_per_s_per_chip", "min:memory_per_chip_GB"]
+    t, m = df["tokens_per_s_per_chip"].to_numpy(), df["memory_per_chip_GB"].to_numpy()
+    for i in range(len(df)):
+        dominated = (t >= t[i]) & (m <= m[i]) & ((t > t[i]) | (m < m[i]))
+        assert not dominated.any()
+    assert (t[:-1] >= t[1:]).all()  # ordered by the first objective
+
+
+def test_constraints_and_keep_all():
+    df = perfmodel.search_training("llama-3.1-8b", "dgx-h100", tp=[1, 2, 4, 8], pp=[1, 2, 4], micro_batch=[1, 2, 4],
+                                   recompute=["none", "selective", "full"], global_batch=128, seq_len=4096,
+                                   constraints=["memory_per_chip_GB <= 40"], keep_all=True, progress=False)
+    assert len(df) == df.attrs["feasible"] > 0
+    assert (df["memory_per_chip_GB"] <= 40).all()
+    assert df.attrs["reasons"]["violates constraint on memory_per_chip_GB"] > 0
+    assert list(df["id"]) == sorted(df["id"])  # keep_all rows come in space order
+    both = perfmodel.search_training("llama-3.1-8b", "dgx-h100", tp=[1, 2, 4, 8], global_batch=128, seq_len=4096,
+                                     constraints={"mfu": (0.3, None), "step_time_s": (None, 1e9)}, progress=False)
+    assert (both["mfu"] >= 0.3).all()
+
+
+def test_serving_search_under_tpot_limit():
+    df = perfmodel.search_inference("deepseek-r1", ["cloudmatrix-384", "gb200-nvl72"], mode="decode", kv_len=4096,
+                                    precision=["int8", "fp8"], dp_attention=[8, 16, 32, 64], mtp_tokens=[0, 1],
+                                    batch=[8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096], tpot_ms=50,
+                                    keep_all=True, progress=False)
+    a = df.attrs
+    assert a["pruned"] + a["evaluated"] == a["total"] == 2 * 2 * 4 * 2 * 10
+    assert a["reasons"]["precision not supported by the chip"] == 80  # the 910C has no FP8
+    assert (df["tpot_ms"] <= 50).all()
+    assert set(df["system"]) == {"cloudmatrix-384", "gb200-nvl72"}
+    # CM384 has no public price: its cost is <NA> (nullable), never NaN; GB200's is known.
+    cm = df[df["system"] == "cloudmatrix-384"]
+    assert str(df["usd_per_million_tokens"].dtype) == "Float64"
+    assert cm["usd_per_million_tokens"].isna().all()
+    assert df[df["system"] == "gb200-nvl72"]["usd_per_million_tokens"].notna().all()
+    # A capex for CM384 prices its rows; a bare number is ambiguous with two systems.
+    priced = perfmodel.search_inference("deepseek-r1", ["cloudmatrix-384", "gb200-nvl72"], mode="decode", kv_len=4096,
+                                        precision="int8", dp_attention=[16], batch=[256], progress=False, keep_all=True,
+                                        cost={"capex": {"cloudmatrix-384": 8.2e6}})
+    assert priced["usd_per_million_tokens"].notna().all() and len(priced) == 2
+    with pytest.raises(perfmodel.InvalidArgument, match="cost.capex: several systems"):
+        perfmodel.search_inference("deepseek-r1", ["cloudmatrix-384", "gb200-nvl72"], cost={"capex": 1e6})
+    # The best row equals a direct estimate.
+    best = perfmodel.search_inference("deepseek-r1", "gb200-nvl72", mode="decode", kv_len=4096, precision="fp8",
+                                      dp_attention=[8, 16, 32], batch=[64, 256, 1024], tpot_ms=50, progress=False).iloc[0]
+    r = perfmodel.inference("deepseek-r1", "gb200-nvl72", mode="decode", kv_len=4096, precision="fp8",
+                            dp_attention=int(best["dp_attention"]), batch=int(best["batch"]))
+    assert r.output_tokens_per_s_per_chip == pytest.approx(best["output_tokens_per_s_per_chip"], rel=1e-12)
+
+
+def test_nothing_fits_returns_empty_frame_with_reasons():
+    df = perfmodel.search_training("gpt-3-175b", "dgx-a100", progress=False, **dict(GPT3_SPACE, n_chips=8))
+    assert df.empty
+    assert "tp" in df.columns and "mfu" in df.columns
+    assert df.attrs["feasible"] == 0
+    assert df.attrs["reasons"]["exceeds memory"] > 0
+    assert "exceeds memory" in df.attrs["summary"]
+
+
+def test_estimator_rejections_carry_an_example_message():
+    # HGX H20 has no known scale-out bandwidth: 64 chips span unconnected nodes.
+    df = perfmodel.search_training("llama-3.1-70b", "hgx-h20", n_chips=64, tp=[4, 8], pp=[2, 4], global_batch=256,
+                                   seq_len=4096, progress=False)
+    assert df.empty
+    (reason, n), = df.attrs["reasons"].items()
+    assert n == 4 and reason.startswith("rejected by the estimator, e.g. chips: 64 chips span several")
+    assert "scale_out bandwidth is unknown" in reason
+
+
+def test_progress_callback_and_cancel():
+    calls = []
+
+    def progress(done, total):
+        calls.append((done, total))
+
+    perfmodel.search_training("gpt-3-175b", "dgx-a100", objective="mfu", progress=progress, **GPT3_SPACE)
+    assert calls and calls[-1] == (3_161_088, 3_161_088)
+    assert all(d <= t for d, t in calls)
+    stopped = perfmodel.search_training("gpt-3-175b", "dgx-a100", progress=lambda d, t: False, threads=1, **GPT3_SPACE)
+    assert stopped.attrs["cancelled"] or stopped.attrs["evaluated"] == 121_920  # may finish before the first report
+
+
+def test_progress_bar_draws_on_a_terminal_like_stream(monkeypatch, capsys):
+    import perfmodel._progress as prog
+
+    monkeypatch.setattr(prog, "_isatty", lambda f: True)
+    perfmodel.search_training("gpt-3-175b", "dgx-a100", objective="mfu", **GPT3_SPACE)
+    err = capsys.readouterr().err
+    assert "search training" in err and "100%" in err and "3,161,088/3,161,088" in err
+
+
+def test_search_releases_the_gil():
+    """The main thread keeps running Python while a search runs in another thread."""
+    done = threading.Event()
+    took = []
+
+    def run():
+        t = time.perf_counter()
+        perfmodel.search_training("gpt-3-175b", "dgx-a100", threads=1, progress=False, **GPT3_SPACE)
+        took.append(time.perf_counter() - t)
+        done.set()
+
+    worker = threading.Thread(target=run)
+    last, gap = time.perf_counter(), 0.0
+    worker.start()
+    while not done.is_set():
+        now = time.perf_counter()
+        gap, last = max(gap, now - last), now
+    worker.join()
+    assert gap < 0.5 * took[0], f"main thread stalled {gap:.3f} s of a {took[0]:.3f} s search"
+
+
+def test_fields_listing():
+    f = perfmodel.search_fields("serving")
+    assert {"tpot_ms", "output_tokens_per_s_per_chip", "joules_per_output_token", "usd_per_million_tokens"} <= set(f["field"])
+    assert dict(zip(f["field"], f["sense"]))["tpot_ms"] == "min"
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(tp=[]), "tp: expected a value or a non-empty list"),
+    (dict(objective="tokens_per_watt"), "'tokens_per_watt' is not an output field"),
+    (dict(objective=["mfu", "hfu", "step_time_s", "bubble_fraction"]), "a Pareto front takes 2 or 3"),
+    (dict(objective="best:mfu"), "prefix must be 'min:' or 'max:'"),
+    (dict(objective=[]), "objective: expected a field name"),
+    (dict(constraints={"step_time_s": (10, 1)}), "constraints.step_time_s: contradictory"),
+    (dict(constraints=["mfu >= 0.6", "mfu <= 0.5"]), "constraints.mfu: contradictory bounds"),
+    (dict(constraints=["mfu is high"]), "expected 'field <= value'"),
+    (dict(constraints={"mfu": 0.5}), "expected (min, max)"),
+    (dict(recompute=["sometimes"]), "recompute"),
+    (dict(tp=[0, 1]), "space.tp: values must be >= 1"),
+    (dict(tp=["8"]), "tp: '8' is not a valid value"),
+    (dict(precision=["int8"]), "space.precision"),
+    (dict(cost={"pue": 0.9}), "cost.pue"),
+    (dict(cost={"euros": 1}), "cost.euros: unknown key"),
+    (dict(top_k=-1), "top_k"),
+    (dict(flux_capacitor=1), "flux_capacitor: unknown training option"),
+])
+def test_bad_input_names_the_field(kwargs, match):
+    args = dict(tp=[1, 2, 4, 8], global_batch=64, seq_len=4096, progress=False)
+    args.update(kwargs)
+    with pytest.raises(perfmodel.InvalidArgument, match=match.replace("(", r"\(").replace(")", r"\)")):
+        perfmodel.search_training("llama-3.1-8b", "dgx-h100", **args)
+
+
+def test_bad_systems_and_serving_input():
+    with pytest.raises(perfmodel.InvalidArgument, match="systems"):
+        perfmodel.search_training("llama-3.1-8b", [], tp=[1, 2])
+    with pytest.raises(perfmodel.NotFound, match="no-such-system"):
+        perfmodel.search_training("llama-3.1-8b", "no-such-system", tp=[1, 2])
+    with pytest.raises(perfmodel.InvalidArgument, match="tpot_ms"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", tpot_ms=-1)
+    with pytest.raises(perfmodel.InvalidArgument, match="batch: not a searchable|batch: expected"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", batch=[])
+    with pytest.raises(perfmodel.InvalidArgument, match="prefill_parallel"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", prefill_parallel=[8])
+
+
+def test_module_docstring_example_runs():
+    import doctest
+    import importlib
+
+    mod = importlib.import_module("perfmodel.search")
+    assert doctest.testmod(mod).attempted >= 3
+    assert doctest.testmod(mod).failed == 0
