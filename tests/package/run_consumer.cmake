@@ -1,6 +1,17 @@
-# Installs perfmodel from BUILD_DIR into a scratch prefix, then builds and runs the consumer in
-# SOURCE_DIR twice: once against the install tree, once against the build tree.
+# Installs perfmodel from BUILD_DIR into a scratch prefix, then builds the project in SOURCE_DIR
+# against the install tree and the build tree (KINDS, default both) and runs each of PROGRAMS
+# (default: consumer; comma-separated); each must exit 0 and print "perfmodel X.Y.Z" or EXPECT when given.
 file(REMOVE_RECURSE "${WORK_DIR}")
+if(NOT DEFINED PROGRAMS)
+  set(PROGRAMS consumer)
+endif()
+string(REPLACE "," ";" PROGRAMS "${PROGRAMS}")
+if(NOT DEFINED KINDS)
+  set(KINDS install build)
+endif()
+if(NOT DEFINED EXPECT)
+  set(EXPECT "perfmodel [0-9]+\\.[0-9]+\\.[0-9]+")
+endif()
 set(prefix "${WORK_DIR}/prefix")
 
 function(run)
@@ -13,7 +24,7 @@ endfunction()
 
 run(${CMAKE_COMMAND} --install "${BUILD_DIR}" --prefix "${prefix}")
 
-foreach(kind install build)
+foreach(kind IN LISTS KINDS)
   if(kind STREQUAL "install")
     set(hint "-DCMAKE_PREFIX_PATH=${prefix}")
   else()
@@ -23,9 +34,11 @@ foreach(kind install build)
   run(${CMAKE_COMMAND} -S "${SOURCE_DIR}" -B "${bin}" -G "${GENERATOR}"
       -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_BUILD_TYPE=Release ${hint})
   run(${CMAKE_COMMAND} --build "${bin}")
-  run("${bin}/consumer")
-  message(STATUS "consumer (${kind} tree) printed: ${last_output}")
-  if(NOT last_output MATCHES "perfmodel [0-9]+\\.[0-9]+\\.[0-9]+")
-    message(FATAL_ERROR "consumer output unexpected: ${last_output}")
-  endif()
+  foreach(program IN LISTS PROGRAMS)
+    run("${bin}/${program}")
+    message(STATUS "${program} (${kind} tree) printed:\n${last_output}")
+    if(NOT last_output MATCHES "${EXPECT}")
+      message(FATAL_ERROR "${program} output unexpected (wanted ${EXPECT}): ${last_output}")
+    endif()
+  endforeach()
 endforeach()
