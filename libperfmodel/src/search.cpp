@@ -210,6 +210,7 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   res.total = 1;
   for (std::size_t l = levels; l-- > 0;) {
     if (radix[l] == 0) bad("space", "dimension " + std::to_string(l) + " has no values");
+    if (radix[l] > 65535) bad("space", "a dimension has more than 65535 values");  // digits are 16-bit
     stride[l] = res.total;
     if (res.total > std::numeric_limits<std::uint64_t>::max() / 4 / radix[l]) {
       bad("space", "more than 2^62 candidates; narrow the lists");
@@ -461,6 +462,22 @@ void require_at_least(const std::vector<T>& v, long long lo, const char* field) 
   }
 }
 
+/// A candidate starting from the space's base plan; the search checks memory itself.
+template <class Cand, class Plan>
+Cand starting_from(const Plan& base) {
+  Cand c;
+  c.plan = base;
+  c.plan.check_memory = false;
+  return c;
+}
+
+template <class Part, std::size_t N>
+std::vector<std::string> part_names() {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < N; ++i) out.emplace_back(to_string(static_cast<Part>(i)));
+  return out;
+}
+
 int part_index(const std::vector<std::string>& names, const std::string& name) {
   for (std::size_t i = 0; i < names.size(); ++i) {
     if (names[i] == name) return static_cast<int>(i);
@@ -515,9 +532,6 @@ struct TrainingProblem {
              size_or_one(s.micro_batch), size_or_one(s.recompute), size_or_one(s.sharding),
              size_or_one(s.sequence_parallel), size_or_one(s.overlap_dp), size_or_one(s.overlap_tp),
              size_or_one(s.overlap_pp)};
-    for (std::size_t r : radix) {
-      if (r > 65535) bad("space", "a dimension has more than 65535 values");
-    }
     r_degrees = reasons.add("tp x cp x dp x pp is not the chip count");
     r_tp = reasons.add("tp does not divide the heads or FFN, or exceeds the scale-up domain");
     r_cp = reasons.add("cp does not divide the sequence length");
@@ -529,17 +543,8 @@ struct TrainingProblem {
     r_memory = reasons.add("exceeds memory");
   }
 
-  Cand start() const {
-    Cand c;
-    c.plan = s.base;
-    c.plan.check_memory = false;
-    return c;
-  }
-  std::vector<std::string> bottleneck_names() const {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < kTrainParts; ++i) out.emplace_back(to_string(static_cast<TrainPart>(i)));
-    return out;
-  }
+  Cand start() const { return starting_from<Cand>(s.base); }
+  std::vector<std::string> bottleneck_names() const { return part_names<TrainPart, kTrainParts>(); }
   int stage_layers(const TrainingParallelism& p) const {
     return p.layout == StageLayout::even ? m.layers / p.pp : (m.layers + 2) / p.pp;
   }
@@ -688,9 +693,6 @@ struct ServingProblem {
     radix = {s.systems.size(), size_or_one(s.ranks_per_chip), size_or_one(s.precision), size_or_one(s.tp),
              size_or_one(s.dp_attention), size_or_one(s.pp), size_or_one(s.ep), size_or_one(s.prefill_parallel),
              size_or_one(s.mtp_tokens), size_or_one(s.batch), size_or_one(s.overlap)};
-    for (std::size_t r : radix) {
-      if (r > 65535) bad("space", "a dimension has more than 65535 values");
-    }
     r_tp = reasons.add("tp does not divide the attention heads");
     r_pp = reasons.add("pp does not divide the layers");
     r_ep = reasons.add("ep does not divide the experts or exceeds the stage's ranks");
@@ -701,17 +703,8 @@ struct ServingProblem {
     r_memory = reasons.add("exceeds memory");
   }
 
-  Cand start() const {
-    Cand c;
-    c.plan = s.base;
-    c.plan.check_memory = false;
-    return c;
-  }
-  std::vector<std::string> bottleneck_names() const {
-    std::vector<std::string> out;
-    for (std::size_t i = 0; i < kStepParts; ++i) out.emplace_back(to_string(static_cast<StepPart>(i)));
-    return out;
-  }
+  Cand start() const { return starting_from<Cand>(s.base); }
+  std::vector<std::string> bottleneck_names() const { return part_names<StepPart, kStepParts>(); }
   const ServingSystem& sys(const Cand& c) const { return systems[c.sys]; }
 
   void set(Cand& c, std::size_t level, std::size_t d) const {
