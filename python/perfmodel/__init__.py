@@ -18,7 +18,7 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
 from . import catalog, models, units
 from .collectives import CollectiveResult, collective, moe_exchange
-from .compare import compare, export_control, system_totals
+from .compare import compare, export_control, serving_comparison, serving_results, system_totals
 from .inference import InferenceResult, best_inference, inference
 from .training import TrainingResult, training
 from .search import search_fields, search_inference, search_training
@@ -67,6 +67,8 @@ __all__ = [
     "power",
     "roofline_data",
     "search_fields",
+    "serving_comparison",
+    "serving_results",
     "search_inference",
     "search_training",
     "training",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Any, Sequence
 
 import pandas as pd
 
 from . import _core
 from .catalog import Catalog, builtin
 
-__all__ = ["compare", "export_control", "serving_comparison", "system_totals"]
+__all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals"]
 
 _PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF16", "fp16": "FP16",
                     "fp8": "FP8", "fp4": "FP4", "int8": "INT8", "int4": "INT4"}
@@ -127,6 +127,38 @@ def _serving_precision(part: dict) -> str:
     raise _core.InvalidArgument(f"serving_comparison: chip {part.get('id')!r} has no known FP8, INT8 or BF16 peak")
 
 
+def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float = 50.0, kv_len: int = 4096,
+                    input_len: int = 4096, mtp_tokens: int = 1, mtp_acceptance: float = 0.7, prefill_chips: int = 16,
+                    prefill_seqs_per_chip: int = 4, ranks_per_chip: int | None = None,
+                    catalog: Catalog | None = None) -> dict[str, Any]:
+    """The decode and prefill :class:`~perfmodel.InferenceResult` of ``model`` on one system under the
+    recipe of :func:`serving_comparison` (pass them to :func:`perfmodel.cost`), with ``"system"``,
+    ``"chips"``, ``"ranks_per_chip"`` and ``"precision"``. ``ranks_per_chip`` defaults to the
+    chip's device count as its software stack addresses it (2 for a 910C; set it for what-if chips)."""
+    from .inference import best_inference, inference
+
+    cat = catalog or builtin()
+    sid = cat.resolve(system)
+    if cat.kind(sid) != "system":
+        raise _core.InvalidArgument(f"serving_comparison() takes systems; {system!r} is a {cat.kind(sid)}")
+    sysd = cat.get(sid).to_dict()
+    chip = cat.get(sysd["chip"]).to_dict()
+    n = int(sysd["chips"]["value"])
+    rpc = RANKS_PER_CHIP.get(chip["id"], 1) if ranks_per_chip is None else ranks_per_chip
+    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
+        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    prec = _serving_precision(chip)
+    routed = _routed_experts(model)
+    ranks = n * rpc
+    common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
+    dec = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
+                         redundant_experts=(-routed) % ranks if routed else 0, mtp_tokens=mtp_tokens,
+                         mtp_acceptance=mtp_acceptance, **common)
+    pre = inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * prefill_chips,
+                    dp_attention=prefill_chips * rpc, **common)
+    return {"system": sid, "chips": n, "ranks_per_chip": rpc, "precision": prec, "decode": dec, "prefill": pre}
+
+
 def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tpot_ms: float = 50.0,
                        kv_len: int = 4096, input_len: int = 4096, mtp_tokens: int = 1, mtp_acceptance: float = 0.7,
                        prefill_chips: int = 16, prefill_seqs_per_chip: int = 4,
@@ -139,32 +171,18 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     TPOT stays within ``tpot_ms``. Prefill: instances of ``prefill_chips`` chips, prompts of
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch. GEMMs run in the
     chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
-    per-chip figures times the chips in the system."""
-    from .inference import best_inference, inference
-
+    per-chip figures times the chips in the system. The underlying results: :func:`serving_results`."""
     if isinstance(systems, str) or len(systems) == 0:
         raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
     cat = catalog or builtin()
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
-        sid = cat.resolve(given)
-        if cat.kind(sid) != "system":
-            raise _core.InvalidArgument(f"serving_comparison() takes systems; {given!r} is a {cat.kind(sid)}")
-        sysd = cat.get(sid).to_dict()
-        chip = cat.get(sysd["chip"]).to_dict()
-        n = int(sysd["chips"]["value"])
-        rpc = RANKS_PER_CHIP.get(chip["id"], 1)
-        prec = _serving_precision(chip)
-        routed = _routed_experts(model)
-        ranks = n * rpc
-        common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
-        dec = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
-                             redundant_experts=(-routed) % ranks if routed else 0, mtp_tokens=mtp_tokens,
-                             mtp_acceptance=mtp_acceptance, **common)
-        pre = inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * prefill_chips,
-                        dp_attention=prefill_chips * rpc, **common)
+        r = serving_results(given, model, tpot_ms=tpot_ms, kv_len=kv_len, input_len=input_len, mtp_tokens=mtp_tokens,
+                            mtp_acceptance=mtp_acceptance, prefill_chips=prefill_chips,
+                            prefill_seqs_per_chip=prefill_seqs_per_chip, catalog=cat)
+        sid, n, dec, pre = r["system"], r["chips"], r["decode"], r["prefill"]
         rows[sid] = {
-            "GEMM precision": prec.upper(),
+            "GEMM precision": r["precision"].upper(),
             "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip,
             "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n,
             "Decode batch per chip": dec.plan["batch"] / n,

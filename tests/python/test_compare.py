@@ -133,6 +133,23 @@ def test_serving_comparison_bad_input():
         serving_comparison(["cm384"], tpot_ms=1.0)
 
 
+def test_serving_results_are_the_comparison_rows_and_take_ranks_per_chip():
+    r = perfmodel.serving_results("cm384")
+    row = perfmodel.serving_comparison(["cm384"])["huawei-cloudmatrix-384"]
+    assert (r["system"], r["chips"], r["ranks_per_chip"], r["precision"]) == ("huawei-cloudmatrix-384", 384, 2, "int8")
+    assert r["decode"].output_tokens_per_s_per_chip == row["Decode tokens/s per chip"]
+    assert r["prefill"].input_tokens_per_s_per_chip == row["Prefill tokens/s per chip"]
+    # The results feed perfmodel.cost: NVL72 has a (rumour-grade) price, CM384 none, so its $/M tokens stays unknown.
+    assert "usd_per_million_output_tokens" in perfmodel.cost(perfmodel.serving_results("nvl72")["decode"])
+    assert "usd_per_million_output_tokens" in perfmodel.cost(r["decode"])["unknown"]
+    # One rank per package instead of per die halves the attention-DP ranks the decode batch spreads over.
+    one = perfmodel.serving_results("cm384", ranks_per_chip=1)
+    assert one["ranks_per_chip"] == 1 and one["decode"].to_dict()["decode"] != r["decode"].to_dict()["decode"]
+    for bad in (0, 1.5, True):
+        with pytest.raises(perfmodel.Error, match="ranks_per_chip"):
+            perfmodel.serving_results("cm384", ranks_per_chip=bad)
+
+
 def test_cli_compare_serving_rows():
     out = _cli("compare", "cm384", "nvl72", "--serving", "deepseek-r1")
     assert out.returncode == 0, out.stderr
