@@ -8,7 +8,12 @@
 int main() {
   using namespace perfmodel;
   const catalog::Catalog& cat = catalog::Catalog::builtin();
-  std::printf("perfmodel %s: %zu catalog parts\n\n", std::string(version_string).c_str(), cat.names().size());
+  std::printf("perfmodel %s: %zu catalog parts\n", std::string(version_string).c_str(), cat.names().size());
+
+  // Quantities are typed (the algebra is checked at compile time); text is parsed strictly.
+  const Bandwidth hbm = units::parse_as<units::dim::bandwidth>("3.35 TB/s");
+  const Bytes moved = hbm * Seconds{1e-3};
+  std::printf("3.35 TB/s for 1 ms moves %s\n\n", units::format(moved).c_str());
   std::printf("%-30s %16s %16s\n", "", "CloudMatrix 384", "GB200 NVL72");
 
   // One 8192^3 BF16 GEMM on one chip of each system.

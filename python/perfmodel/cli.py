@@ -315,7 +315,28 @@ def build_parser() -> argparse.ArgumentParser:
                         "delivery_efficiency or cooling_overhead (repeatable)")
     p.add_argument("--json", action="store_true", help="print the breakdown as JSON")
     p.set_defaults(func=_cmd_power)
+
+    p = sub.add_parser("validate", help="the model against published measurements: signed errors as Markdown")
+    p.add_argument("calibration_csv", help="path to calibration.csv (id, value, unit, ... per published measurement)")
+    p.add_argument("--out", default=None, help="write the report to this file instead of printing it")
+    p.set_defaults(func=_cmd_validate)
     return parser
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    import os
+
+    from .validation import report
+
+    if not os.path.isfile(args.calibration_csv):
+        raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: no such file")
+    text = report(args.calibration_csv)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    else:
+        print(text, end="")
+    return 0
 
 
 def _cmd_power(args: argparse.Namespace) -> int:

@@ -1,0 +1,124 @@
+"""The code in the docs is code CI runs.
+
+- ```python blocks run top to bottom, one namespace per Markdown file, in a scratch directory
+  (a block whose first line is ``# not run: <reason>`` is skipped; the reason is required); a block
+  written as an interactive session (``>>>``) runs as a doctest, so the output it shows must match;
+- ```sh (or ```bash) blocks: every line starting with ``perfmodel `` is run with the installed CLI and must exit 0;
+- ```cpp blocks must be verbatim excerpts of a program under examples/cpp (which CTest builds and runs).
+"""
+
+from __future__ import annotations
+
+import doctest
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = sorted((ROOT / "docs").rglob("*.md")) + [ROOT / "README.md"]
+FENCE = re.compile(r"^```(\w+)[^\n]*\n(.*?)^```", re.S | re.M)
+
+
+def blocks(path: Path, lang: str) -> list[str]:
+    tags = {"sh": ("sh", "bash")}.get(lang, (lang,))
+    return [body for tag, body in FENCE.findall(path.read_text()) if tag in tags]
+
+
+def _id(p: Path) -> str:
+    return str(p.relative_to(ROOT))
+
+
+@pytest.mark.parametrize("path", [p for p in DOCS if blocks(p, "python")], ids=_id)
+def test_python_blocks_run(path, tmp_path, monkeypatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {"__name__": "__docs__"}
+    for i, code in enumerate(blocks(path, "python")):
+        first = code.splitlines()[0] if code.strip() else ""
+        if first.startswith("# not run"):
+            assert re.match(r"# not run: \S", first), f"{_id(path)} block {i}: say why it is not run"
+            continue
+        if code.lstrip().startswith(">>>"):  # an interactive session: its shown output must match
+            test = doctest.DocTestParser().get_doctest(code, ns, f"{_id(path)}[block {i}]", str(path), 0)
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+            report: list[str] = []
+            runner.run(test, out=report.append, clear_globs=False)
+            assert runner.failures == 0, f"{_id(path)}, python block {i}:\n" + "".join(report)
+            continue
+        try:
+            exec(compile(code, f"{_id(path)}[block {i}]", "exec"), ns)
+        except Exception as exc:  # name the file and block, keep the original traceback
+            raise AssertionError(f"{_id(path)}, python block {i} failed: {exc!r}\n{code}") from exc
+
+
+@pytest.mark.parametrize("path", [p for p in DOCS if any("perfmodel " in b for b in blocks(p, "sh"))], ids=_id)
+def test_cli_lines_run(path, tmp_path):
+    exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
+    assert exe, "the perfmodel CLI is not installed next to this Python"
+    lines = [ln for b in blocks(path, "sh") for ln in b.replace("\\\n", " ").splitlines()
+             if ln.strip().startswith("perfmodel ")]
+    for ln in lines:
+        cmd = shlex.split(ln.split(" #")[0])
+        out = subprocess.run([exe, *cmd[1:]], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                             env={**os.environ, "MPLBACKEND": "Agg"})
+        assert out.returncode == 0, f"{_id(path)}: `{ln}` exited {out.returncode}: {out.stderr[-800:]}"
+
+
+CPP_SOURCES = {p: p.read_text() for p in (ROOT / "examples" / "cpp").glob("*.cpp")}
+
+
+def _squash(s: str) -> str:
+    return "\n".join(ln.rstrip() for ln in s.strip().splitlines())
+
+
+@pytest.mark.parametrize("path", [p for p in DOCS if blocks(p, "cpp")], ids=_id)
+def test_cpp_blocks_are_excerpts_of_built_examples(path):
+    sources = [_squash(s) for s in CPP_SOURCES.values()]
+    for i, code in enumerate(blocks(path, "cpp")):
+        lines = [ln for ln in _squash(code).splitlines() if ln.strip() not in ("// ...", "...")]
+        # Each run of lines between "// ..." elisions must appear verbatim in one example program.
+        chunks, cur = [], []
+        for ln in _squash(code).splitlines():
+            if ln.strip() == "// ...":
+                chunks.append(cur)
+                cur = []
+            else:
+                cur.append(ln)
+        chunks.append(cur)
+        assert lines, f"{_id(path)} cpp block {i} is empty"
+        for chunk in filter(None, chunks):
+            text = "\n".join(chunk)
+            assert any(text in s for s in sources), \
+                f"{_id(path)} cpp block {i} is not an excerpt of examples/cpp/*.cpp:\n{text[:400]}"
+
+
+def test_docs_link_to_files_that_exist():
+    link = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+    for path in DOCS:
+        for target in link.findall(path.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            assert (path.parent / target).exists(), f"{_id(path)} links to {target}, which does not exist"
+
+
+def test_accuracy_page_is_the_current_validation_report():
+    from perfmodel.validation import report
+
+    calibration = ROOT.parent / "shared" / "data" / "calibration.csv"
+    page = ROOT / "docs" / "explanation" / "accuracy.md"
+    assert page.read_text() == report(calibration), \
+        "docs/explanation/accuracy.md is stale: run `perfmodel validate ../shared/data/calibration.csv --out docs/explanation/accuracy.md`"
+
+
+def test_cli_validate_bad_path(tmp_path):
+    exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
+    out = subprocess.run([exe, "validate", str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    assert out.returncode == 2 and "calibration_csv" in out.stderr and "no such file" in out.stderr
