@@ -122,3 +122,11 @@ def test_cli_validate_bad_path(tmp_path):
     exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
     out = subprocess.run([exe, "validate", str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert out.returncode == 2 and "calibration_csv" in out.stderr and "no such file" in out.stderr
+
+
+@pytest.mark.parametrize("page,args", [("python.md", []), ("cli.md", ["cli"])])
+def test_generated_references_are_current(page, args):
+    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_python_reference.py"), *args], capture_output=True,
+                         text=True, check=True).stdout
+    assert (ROOT / "docs" / "reference" / page).read_text() == out, \
+        f"docs/reference/{page} is stale: run `.venv/bin/python scripts/gen_python_reference.py {' '.join(args)} > docs/reference/{page}`"
