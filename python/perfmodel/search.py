@@ -77,6 +77,8 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     candidate) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
     the counts (``total``, ``pruned``, ``evaluated``, ``feasible``), ``reasons`` (why candidates
     were rejected), ``seconds``, ``candidates_per_second``, ``threads`` and a one-line ``summary``.
+    Energy fields are all-in for systems with a power model and chips-only otherwise: the
+    ``energy_basis`` column says which, and ``attrs["warnings"]`` flags a search that mixes them.
     A space where nothing fits gives an empty frame with the reasons, not an exception."""
     dims = {"n_chips": n_chips, "precision": precision, "tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep,
             "virtual_stages": virtual_stages, "micro_batch": micro_batch, "recompute": recompute,
@@ -145,6 +147,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         close()
     rows = d["all"] if keep_all else d["front"] if len(options["objectives"]) > 1 else d["best"]
     df = _frame(rows, d["fields"])
+    _label_energy_basis(df, cat)
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
         "total": int(d["total"]), "pruned": int(d["pruned"]), "evaluated": int(d["evaluated"]),
@@ -255,6 +258,25 @@ def _frame(rows: Mapping[str, Any], fields: list[str]) -> pd.DataFrame:
         for c in ("prefill_tp", "prefill_dp_attention"):
             df[c] = pd.array(df[c].tolist(), dtype="Int64")
     return df
+
+
+_ENERGY_FIELDS = ("watts_per_chip", "joules_per_token", "tokens_per_joule", "gflops_per_watt", "energy_to_train_MWh",
+                  "joules_per_output_token", "joules_per_input_token", "output_tokens_per_joule")
+
+
+def _label_energy_basis(df: pd.DataFrame, cat: Catalog) -> None:
+    """Energy fields are all-in (chips plus the system's CPUs, switches, optics, losses, cooling)
+    only for systems with a power model; others report the chips alone. Say which, per row, so a
+    search over several systems never ranks chips-only joules against all-in ones unawares."""
+    present = [c for c in _ENERGY_FIELDS if c in df]
+    if not present or df.empty:
+        return
+    basis = {s: "system" if "power_model" in cat.get(s).to_dict() else "chips only" for s in set(df["system"])}
+    df.insert(df.columns.get_loc(present[0]), "energy_basis", df["system"].map(basis))
+    if len(set(basis.values())) > 1:
+        chips_only = sorted(s for s, b in basis.items() if b == "chips only")
+        df.attrs["warnings"] = [f"energy fields of {', '.join(chips_only)} cover the chips only (no system power model "
+                                "in the catalog); the other systems' are all-in: see the energy_basis column"]
 
 
 def _summary(a: Mapping[str, Any]) -> str:

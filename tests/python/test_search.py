@@ -225,3 +225,15 @@ def test_module_docstring_example_runs():
     mod = importlib.import_module("perfmodel.search")
     assert doctest.testmod(mod).attempted >= 3
     assert doctest.testmod(mod).failed == 0
+
+
+def test_energy_basis_is_labelled_per_system():
+    # DGX H100 has a system power model (all-in energy); the Atlas 800T A2 does not (chips only).
+    df = perfmodel.search_training("llama-3.1-8b", ["dgx-h100", "atlas-800t-a2"], n_chips=8, global_batch=64,
+                                   seq_len=4096, tp=[1, 2, 4, 8], micro_batch=[1, 2], keep_all=True, progress=False)
+    basis = {s: list(v) for s, v in df.groupby("system")["energy_basis"].unique().items()}
+    assert basis == {"dgx-h100": ["system"], "atlas-800t-a2": ["chips only"]}   # systems as the caller named them
+    assert any("atlas-800t-a2" in w and "chips only" in w for w in df.attrs["warnings"])
+    one = perfmodel.search_training("llama-3.1-8b", "dgx-h100", n_chips=8, global_batch=64, seq_len=4096,
+                                    tp=[1, 2], progress=False)
+    assert set(one["energy_basis"]) == {"system"} and "warnings" not in one.attrs
