@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import json
 import os
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from . import _core
 
@@ -107,6 +107,15 @@ class Catalog:
 
     def __init__(self, core: _core.Catalog):
         self._core = core
+        # Prepared devices, networks and systems built from this catalog; they live and die with it
+        # (a cache keyed by id(catalog) could hand a new catalog a freed one's parts).
+        self._memo: dict[tuple[Any, ...], Any] = {}
+
+    def _prepared(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        obj = self._memo.get(key)
+        if obj is None:
+            obj = self._memo[key] = make()
+        return obj
 
     def names(self, kind: str | None = None) -> list[str]:
         """Canonical ids, sorted; ``kind`` is ``"chip"``, ``"system"`` or None for both."""

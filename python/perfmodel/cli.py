@@ -210,21 +210,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"perfmodel {__version__}")
     parser.add_argument("--catalog", metavar="PATH", help="extra catalog part file or directory")
     sub = parser.add_subparsers(dest="command")
+    # --catalog is accepted after the command too (`perfmodel show ID --catalog DIR`); SUPPRESS keeps
+    # a value given before the command when none is given after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
+                        help="extra catalog part file or directory (same as before the command)")
 
-    p = sub.add_parser("units", help="parse quantities and show them in SI base units")
+    def add(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
+
+    p = add("units", help="parse quantities and show them in SI base units")
     p.add_argument("text", nargs="+", help='quantities such as "3.35 TB/s" or "400 Gb/s"')
     p.set_defaults(func=_cmd_units)
 
-    p = sub.add_parser("list", help="list catalog parts")
+    p = add("list", help="list catalog parts")
     p.add_argument("--kind", choices=["chip", "system"])
     p.set_defaults(func=_cmd_list)
 
-    p = sub.add_parser("show", help="show one part with the source and confidence of every figure")
+    p = add("show", help="show one part with the source and confidence of every figure")
     p.add_argument("id", help="id or alias, e.g. h100, cm384, nvl72")
     p.add_argument("--json", action="store_true", help="print the part as JSON")
     p.set_defaults(func=_cmd_show)
 
-    p = sub.add_parser("compare", help="compare systems side by side, with ratios")
+    p = add("compare", help="compare systems side by side, with ratios")
     p.add_argument("ids", nargs="+", help="system ids or aliases")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--csv", action="store_true", help="CSV output")
@@ -233,11 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tpot-ms", type=float, default=50.0, help="TPOT limit of the serving decode recipe (default 50)")
     p.set_defaults(func=_cmd_compare)
 
-    p = sub.add_parser("export-control", help="TPP, performance density and ECCN 3A090 class per chip")
+    p = add("export-control", help="TPP, performance density and ECCN 3A090 class per chip")
     p.add_argument("ids", nargs="*", help="chip ids (default: all chips)")
     p.set_defaults(func=_cmd_export_control)
 
-    p = sub.add_parser("roofline", help="plot rooflines of chips (PNG or SVG) and print their ridge points")
+    p = add("roofline", help="plot rooflines of chips (PNG or SVG) and print their ridge points")
     p.add_argument("ids", nargs="+", help="chip ids or aliases")
     p.add_argument("--precision", default="bf16", help="compute precision (default: bf16)")
     p.add_argument("--out", default="roofline.png", metavar="PATH",
@@ -246,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also plot this GEMM on every chip (repeatable)")
     p.set_defaults(func=_cmd_roofline)
 
-    p = sub.add_parser("gemm", help="estimate one GEMM (M x K times K x N) on a chip")
+    p = add("gemm", help="estimate one GEMM (M x K times K x N) on a chip")
     p.add_argument("chip", help="chip id or alias")
     p.add_argument("m", type=int, help="rows of A and C")
     p.add_argument("n", type=int, help="columns of B and C")
@@ -255,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
     p.set_defaults(func=_cmd_gemm)
 
-    p = sub.add_parser("collective", help="time and nccl-tests bandwidths of a collective on a system")
+    p = add("collective", help="time and nccl-tests bandwidths of a collective on a system")
     p.add_argument("system", help="system id or alias")
     p.add_argument("kind", help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
     p.add_argument("--ranks", type=int, default=None, help="ranks taking part (default: all)")
@@ -265,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(func=_cmd_collective)
 
-    p = sub.add_parser("infer", help="serving estimate: TTFT, TPOT, tokens/s per chip and system, memory")
+    p = add("infer", help="serving estimate: TTFT, TPOT, tokens/s per chip and system, memory")
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
     p.add_argument("system", help="system id or alias")
     p.add_argument("--mode", choices=["serve", "prefill", "decode"], default="serve")
@@ -284,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_infer)
 
-    p = sub.add_parser("train", help="training estimate: step time breakdown, MFU, memory per chip, time to train")
+    p = add("train", help="training estimate: step time breakdown, MFU, memory per chip, time to train")
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
     p.add_argument("system", help="system id or alias (a node or rack; copies join over its scale-out network)")
     p.add_argument("--n-chips", type=int, default=None, help="chips in the cluster (default tp x cp x dp x pp)")
@@ -305,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("power", help="power breakdown of a system: chips, CPUs, switches, optics, losses, cooling")
+    p = add("power", help="power breakdown of a system: chips, CPUs, switches, optics, losses, cooling")
     p.add_argument("system", help="system id or alias")
     p.add_argument("--utilization", type=float, default=1.0,
                    help="chips' share of their dynamic range: idle + u x (TDP - idle) (default 1)")
@@ -316,7 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the breakdown as JSON")
     p.set_defaults(func=_cmd_power)
 
-    p = sub.add_parser("validate", help="the model against published measurements: signed errors as Markdown")
+    p = add("validate", help="the model against published measurements: signed errors as Markdown")
     p.add_argument("calibration_csv", help="path to calibration.csv (id, value, unit, ... per published measurement)")
     p.add_argument("--out", default=None, help="write the report to this file instead of printing it")
     p.set_defaults(func=_cmd_validate)
@@ -472,6 +480,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     try:
         return int(args.func(args))
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Error as exc:
         print(f"perfmodel: error: {exc}", file=sys.stderr)
         return 2

@@ -20,7 +20,6 @@ from .catalog import Catalog, builtin
 
 __all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_sizes"]
 
-_NETWORKS: dict[tuple[int, str, int, int], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,8 @@ class CollectiveResult:
 def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catalog | None = None) -> Any:
     """The fabrics of ``nodes`` copies of ``system`` (ranks are dies when ``ranks_per_chip`` > 1)."""
     cat = catalog or builtin()
-    key = (id(cat), cat.resolve(system), int(nodes), int(ranks_per_chip))
-    net = _NETWORKS.get(key)
-    if net is None:
-        net = _NETWORKS[key] = _core.Network(cat._core, system, int(nodes), int(ranks_per_chip))
-    return net
+    return cat._prepared(("network", cat.resolve(system), int(nodes), int(ranks_per_chip)),
+                         lambda: _core.Network(cat._core, system, int(nodes), int(ranks_per_chip)))
 
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)

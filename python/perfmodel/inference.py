@@ -147,14 +147,8 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     cat = catalog or builtin()
     plan = _plan(precision, options)
     rpc = plan.get("ranks_per_chip", 1)
-    key = (id(cat), system, rpc)
-    prepared = _PREPARED.get(key)
-    if prepared is None or prepared[0] is not cat:
-        prepared = _PREPARED[key] = (cat, _core.ServingSystem(cat._core, system, int(rpc)))
-    return InferenceResult(_core.estimate_inference_prepared(m._core, prepared[1], plan), plan)
-
-
-_PREPARED: dict[tuple[int, str, Any], tuple[Catalog, Any]] = {}
+    prepared = cat._prepared(("serving", system, rpc), lambda: _core.ServingSystem(cat._core, system, int(rpc)))
+    return InferenceResult(_core.estimate_inference_prepared(m._core, prepared, plan), plan)
 
 
 def _as_list(v: Any) -> list[Any]:

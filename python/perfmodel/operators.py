@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 _BOUNDS = np.array(["compute", "memory", "latency"])
-_DEVICES: dict[tuple[int, str], Any] = {}
 
 
 @dataclass(frozen=True)
@@ -84,6 +83,9 @@ def _fmt(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
+_FRACTIONS = ("matrix", "matrix_microbenchmark", "attention", "vector", "memory")
+
+
 def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, Any] | None = None) -> Any:
     """The prepared chip (catalog figures + its family's efficiency policy, with overrides).
 
@@ -93,12 +95,14 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
     """
     cat = catalog or builtin()
     if efficiency:
+        if not isinstance(efficiency, Mapping):
+            raise _core.InvalidArgument(f"efficiency: expected a dict of overrides, got {type(efficiency).__name__}")
+        for key, v in efficiency.items():
+            if key in _FRACTIONS and (isinstance(v, bool) or not isinstance(v, (int, float))):
+                raise _core.InvalidArgument(f"efficiency override {key!r}: expected a number (a fraction in (0, 1.2]), "
+                                            f"got {v!r}")
         return _core.Device(cat._core, chip, dict(efficiency))
-    key = (id(cat), cat.resolve(chip))
-    dev = _DEVICES.get(key)
-    if dev is None:
-        dev = _DEVICES[key] = _core.Device(cat._core, chip)
-    return dev
+    return cat._prepared(("device", cat.resolve(chip)), lambda: _core.Device(cat._core, chip))
 
 
 def efficiency_policy(chip: str, catalog: Catalog | None = None) -> dict[str, Any]:

@@ -104,11 +104,5 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     m = get_model(model)
     cat = catalog or builtin()
     plan = {k: v for k, v in options.items() if v is not None}
-    key = (id(cat), system)
-    prepared = _PREPARED.get(key)
-    if prepared is None or prepared[0] is not cat:
-        prepared = _PREPARED[key] = (cat, _core.TrainingSystem(cat._core, system))
-    return TrainingResult(_core.estimate_training_prepared(m._core, prepared[1], plan), plan)
-
-
-_PREPARED: dict[tuple[int, str], tuple[Catalog, Any]] = {}
+    prepared = cat._prepared(("training", system), lambda: _core.TrainingSystem(cat._core, system))
+    return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)

@@ -94,6 +94,8 @@ def test_attention_and_elementwise():
         (lambda: perfmodel.gemm("h100", [8.5], 8, 8), ["m: expected integers"]),
         (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"matrx": 0.5}), ["unknown key 'matrx'"]),
         (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"matrix": 1.5}), ["'matrix'", "(0, 1.2]"]),
+        (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"matrix": "0.7"}), ["'matrix'", "expected a number", "'0.7'"]),
+        (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency=[("matrix", 0.7)]), ["efficiency", "expected a dict"]),
         (lambda: perfmodel.attention("h100", "prefill", "gqa", kv_len=10, q_len=20, heads=8, kv_heads=8),
          ["q_len (20) must not exceed kv_len (10)"]),
         (lambda: perfmodel.attention("h100", "decode", "mqb", heads=8), ["variant", "mqb"]),
@@ -157,3 +159,38 @@ def test_out_of_sample_notes_are_reported(capsys):
     # Large and memory-bound cases generalise; the 1024^3 GEMM is a known miss (see README).
     big = df[~df["setup"].str.contains("1024")]
     assert big["error"].abs().max() <= 0.10
+
+
+def test_estimates_follow_each_loaded_catalog_and_freed_catalogs_are_released(tmp_path):
+    # Regression: prepared devices/networks/systems were cached globally by id(catalog): a catalog
+    # loaded after another was freed could reuse its id and get the freed one's parts, and the
+    # serving/training caches kept every catalog alive. Now the cache lives on the catalog.
+    import gc
+    import json
+    import weakref
+
+    def load(tbps):
+        d = tmp_path / f"hbm{tbps}"
+        d.mkdir(exist_ok=True)
+        (d / "chip.json").write_text(json.dumps({
+            "id": "what-if-h100", "kind": "chip", "extends": "h100",
+            "memory": {"main": {"bandwidth": {"value": f"{tbps} TB/s", "source": "test", "confidence": "derived",
+                                              "derived_from": "test"}}}}))
+        (d / "system.json").write_text(json.dumps({
+            "id": "what-if-dgx", "kind": "system", "extends": "dgx-h100", "chip": "what-if-h100"}))
+        return perfmodel.catalog.load(d)
+
+    base = perfmodel.gemm("h100", 1, 8192, 8192).memory_time_s * 3.35  # seconds at 1 TB/s
+    refs = []
+    for i in range(24):
+        tbps = (1, 2, 4, 8)[i % 4]
+        cat = load(tbps)
+        # Memory-bound GEMV: time is inversely proportional to the bandwidth of *this* catalog.
+        assert perfmodel.gemm("what-if-h100", 1, 8192, 8192, catalog=cat).memory_time_s == pytest.approx(base / tbps)
+        perfmodel.collective("what-if-dgx", "all_reduce", "1G", 8, catalog=cat)
+        perfmodel.inference("llama-3.1-8b", "what-if-dgx", mode="decode", batch=8, kv_len=1024, catalog=cat)
+        perfmodel.training("llama-3.1-8b", "what-if-dgx", dp=8, global_batch=64, seq_len=2048, catalog=cat)
+        refs.append(weakref.ref(cat))
+        del cat
+        gc.collect()
+    assert all(r() is None for r in refs), "a freed catalog is still referenced by a cache"
