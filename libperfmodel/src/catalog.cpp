@@ -671,11 +671,15 @@ RawPart parse_raw(const std::string& file, const std::string& text) {
   return part;
 }
 
-// Objects merge key by key; everything else is replaced.
+// A figure ({"value": ...} or {"unknown": true}) is one fact with its own source and confidence.
+bool is_figure(const bj::object& o) { return o.contains("value") || o.contains("unknown"); }
+
+// Objects merge key by key; everything else is replaced. A figure in the override replaces the
+// base's figure whole, so a what-if never inherits the base's source, note or "unknown" flag.
 void merge_into(bj::object& base, const bj::object& over) {
   for (const auto& kv : over) {
     bj::value* existing = base.if_contains(kv.key());
-    if (existing != nullptr && existing->is_object() && kv.value().is_object()) {
+    if (existing != nullptr && existing->is_object() && kv.value().is_object() && !is_figure(kv.value().as_object())) {
       merge_into(existing->as_object(), kv.value().as_object());
     } else {
       base[kv.key()] = kv.value();

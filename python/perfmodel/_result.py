@@ -6,20 +6,50 @@ from typing import Any
 
 
 class DictResult:
-    """Fields of the wrapped dict read as attributes; ``plan`` keeps the options asked."""
+    """Fields of the wrapped result read as attributes; ``plan`` keeps the options asked.
 
-    def __init__(self, d: dict[str, Any], plan: dict[str, Any]):
-        self._d = d
+    The core hands over either a dict or a raw result object whose headline scalars are
+    attributes and whose full dict (``to_dict()``) is built on first use only."""
+
+    def __init__(self, d: Any, plan: dict[str, Any]):
+        if isinstance(d, dict):
+            self.__dict__["_full"] = d
+        else:
+            self.__dict__["_raw"] = d
         self.plan = dict(plan)
 
+    @property
+    def _d(self) -> dict[str, Any]:
+        full = self.__dict__.get("_full")
+        if full is None:
+            full = self.__dict__["_full"] = self.__dict__["_raw"].to_dict()
+        return full
+
+    def _get(self, name: str) -> Any:
+        full = self.__dict__.get("_full")
+        if full is None:
+            raw = self.__dict__.get("_raw")
+            if raw is not None and hasattr(type(raw), name):
+                return getattr(raw, name)
+            full = self._d
+        return full[name]
+
     def __getattr__(self, name: str) -> Any:
-        d = self.__dict__.get("_d")
-        if d is not None and name in d:
-            return d[name]
-        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return self._get(name)
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._d)
+
+    def __getstate__(self) -> dict[str, Any]:  # pickles (e.g. to Dask workers) as the plain dict
+        return {"_full": self._d, "plan": self.plan}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
 
 
 def fmt(v: Any) -> str:

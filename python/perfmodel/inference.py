@@ -34,11 +34,11 @@ class InferenceResult(DictResult):
 
     @property
     def ttft_ms(self) -> float:
-        return self._d["ttft_s"] * 1e3
+        return self._get("ttft_s") * 1e3
 
     @property
     def tpot_ms(self) -> float:
-        return self._d["tpot_s"] * 1e3
+        return self._get("tpot_s") * 1e3
 
     @property
     def memory(self) -> dict[str, float]:
@@ -180,10 +180,10 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
     best: InferenceResult | None = None
     reasons: dict[str, int] = {}
 
-    def ok(r: InferenceResult) -> bool:
-        if tpot_ms is not None and r.decode is not None and r.tpot_ms > tpot_ms:
+    def ok(r: InferenceResult) -> bool:  # TPOT / TTFT are 0 when the plan has no decode / prefill phase
+        if tpot_ms is not None and r.tpot_ms > tpot_ms:
             return False
-        return not (ttft_ms is not None and r.prefill is not None and r.ttft_ms > ttft_ms)
+        return not (ttft_ms is not None and r.ttft_ms > ttft_ms)
 
     for t, dp, e in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep)):
         layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e)) if v is not None}

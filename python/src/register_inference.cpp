@@ -222,6 +222,28 @@ void register_inference(py::module_& m) {
       .def(py::init<const catalog::Catalog&, const std::string&, int>(), py::arg("catalog"), py::arg("system"),
            py::arg("ranks_per_chip") = 1)
       .def_property_readonly("ranks_per_chip", &model::ServingSystem::ranks_per_chip);
+  // The estimate as a C++ object: the headline scalars read directly, the nested dict (phases,
+  // parts, memory, energy; most of a call's cost) is built only when asked for.
+  using R = model::InferenceResult;
+  py::class_<R>(m, "InferenceRaw", "A serving estimate (raw; use perfmodel.inference).")
+      .def("to_dict", &result_dict)
+      .def_readonly("model", &R::model)
+      .def_readonly("system", &R::system)
+      .def_readonly("chip", &R::chip)
+      .def_readonly("ttft_s", &R::ttft)
+      .def_readonly("tpot_s", &R::tpot)
+      .def_readonly("accepted_tokens_per_step", &R::accepted_tokens_per_step)
+      .def_readonly("output_tokens_per_s_per_chip", &R::output_tokens_per_second_per_chip)
+      .def_readonly("input_tokens_per_s_per_chip", &R::input_tokens_per_second_per_chip)
+      .def_readonly("output_tokens_per_s_per_instance", &R::output_tokens_per_second_per_instance)
+      .def_readonly("chips_per_instance", &R::chips_per_instance)
+      .def_readonly("prefill_chip_share", &R::prefill_chip_share)
+      .def_readonly("system_chips", &R::system_chips)
+      .def_readonly("output_tokens_per_s_per_system", &R::output_tokens_per_second_per_system)
+      .def_readonly("input_tokens_per_s_per_system", &R::input_tokens_per_second_per_system)
+      .def_readonly("mfu", &R::model_flops_utilization)
+      .def_readonly("bottleneck", &R::bottleneck)
+      .def_readonly("energy_missing", &R::energy_missing);
   m.def(
       "estimate_inference_prepared",
       [](const TransformerModel& model, const model::ServingSystem& sys, const py::dict& plan) {
@@ -231,7 +253,7 @@ void register_inference(py::module_& m) {
           py::gil_scoped_release release;
           r = model::estimate_inference(model, sys, p);
         }
-        return result_dict(r);
+        return r;
       },
       py::arg("model"), py::arg("system"), py::arg("plan"));
   m.def(

@@ -100,6 +100,24 @@ TEST_CASE("a what-if part extends a catalog part and overrides fields", "[catalo
   CHECK(!Catalog::builtin().contains("h100-fast-hbm"));
 }
 
+TEST_CASE("a what-if figure replaces the base figure whole", "[catalog]") {
+  // Filling a figure the base leaves unknown (the 910C has no published TDP) ...
+  const Catalog known = Catalog::builtin().with_json({{"tdp.json", R"({
+    "id": "910c-with-tdp", "kind": "chip", "extends": "910c",
+    "tdp": {"value": "850 W", "source": "what-if", "confidence": "derived", "derived_from": "assumed"}})"}});
+  const hw::Chip& k = known.chip("910c-with-tdp");
+  CHECK(k.tdp.require(k.id).value() == Approx(850.0));
+  CHECK(k.tdp.provenance().source == "what-if");
+  // ... making a known figure unknown ...
+  const Catalog unknown = Catalog::builtin().with_json({{"u.json", R"({
+    "id": "h100-no-tdp", "kind": "chip", "extends": "h100", "tdp": {"unknown": true, "note": "what-if"}})"}});
+  CHECK(!unknown.chip("h100-no-tdp").tdp.known());
+  // ... and a new value never inherits the base's source: without its own, loading fails.
+  CHECK_THROWS_WITH(Catalog::builtin().with_json({{"s.json", R"({
+    "id": "h100-nosrc", "kind": "chip", "extends": "h100", "tdp": {"value": "800 W", "confidence": "official"}})"}}),
+                    Contains("s.json") && Contains("$.tdp.source"));
+}
+
 TEST_CASE("a catalog can be loaded from a directory", "[catalog]") {
   const Catalog cat = Catalog::empty().load(std::string(PERFMODEL_SOURCE_DIR) + "/data/catalog");
   CHECK(cat.names() == Catalog::builtin().names());
