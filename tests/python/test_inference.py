@@ -163,3 +163,19 @@ def test_cli_infer(capsys):
     assert "tpot_ms" in out and "dense_ffn" in out
     assert main(["infer", "llama-3.1-8b", "dgx-h100", "--batch", "32", "--tp", "3"]) == 2
     assert "does not divide" in capsys.readouterr().err
+
+
+def test_lazy_result_reads_the_same_as_its_dict_and_pickles():
+    import pickle
+
+    r = perfmodel.inference("deepseek-r1", "cm384", mode="decode", precision="int8", kv_len=4096, batch=96 * 160,
+                            dp_attention=320, ranks_per_chip=2, redundant_experts=64, mtp_tokens=1, overlap=True)
+    # Headline fields come straight from the C++ result before the dict exists; afterwards from the dict.
+    before = {k: getattr(r, k) for k in ("tpot_s", "output_tokens_per_s_per_chip", "mfu", "bottleneck", "system")}
+    d = r.to_dict()
+    assert before == {k: d[k] for k in before}
+    assert r.tpot_ms == pytest.approx(d["tpot_s"] * 1e3)
+    back = pickle.loads(pickle.dumps(r))
+    assert back.to_dict() == d and back.plan == r.plan and back.summary() == r.summary()
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        r.nope
