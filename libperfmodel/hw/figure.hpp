@@ -36,6 +36,12 @@ class Figure {
     f.field_ = std::move(field);
     return f;
   }
+  /// Not in the part at all (still absent), but remembering which field, for error messages.
+  static Figure absent_field(std::string field) {
+    Figure f;
+    f.field_ = std::move(field);
+    return f;
+  }
   static Figure unknown(std::string note, std::string field = {}) {
     Figure f;
     f.state_ = State::unknown;

@@ -188,7 +188,7 @@ template <class T, class ReadValue>
 hw::Figure<T> read_figure(Reader& parent, std::string_view key, const std::string& field,
                           bool allow_sparse, std::optional<FlopRate>* sparse, ReadValue read_value) {
   const bj::value* v = parent.get(key);
-  if (v == nullptr) return {};
+  if (v == nullptr) return hw::Figure<T>::absent_field(field);
   Reader r(*v, parent.at(key), parent.file());
   if (r.flag("unknown")) {
     std::string note = r.text("note", true);

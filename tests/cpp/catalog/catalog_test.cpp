@@ -118,6 +118,16 @@ TEST_CASE("a what-if figure replaces the base figure whole", "[catalog]") {
                     Contains("s.json") && Contains("$.tdp.source"));
 }
 
+TEST_CASE("a figure a part does not give names its field when required", "[catalog][errors]") {
+  const Catalog cat = Catalog::builtin().with_json({{"bare.json", R"({
+    "id": "bare-chip", "kind": "chip", "vendor": "v", "name": "n",
+    "memory": {"main": {"bandwidth": {"value": "1 TB/s", "source": "s", "confidence": "official"}}}})"}});
+  const hw::Chip& c = cat.chip("bare-chip");
+  CHECK(c.main_memory.capacity.absent());
+  CHECK_THROWS_WITH(c.main_memory.capacity.require(c.id),
+                    Contains("bare-chip: memory.main.capacity is not given for this part"));
+}
+
 TEST_CASE("a catalog can be loaded from a directory", "[catalog]") {
   const Catalog cat = Catalog::empty().load(std::string(PERFMODEL_SOURCE_DIR) + "/data/catalog");
   CHECK(cat.names() == Catalog::builtin().names());
