@@ -90,7 +90,8 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
     """The prepared chip (catalog figures + its family's efficiency policy, with overrides).
 
     ``efficiency`` overrides policy fields: ``matrix``, ``matrix_microbenchmark``, ``attention``,
-    ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us") and
+    ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us"; also
+    accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports) and
     ``tile_shapes`` (list of ``(m, n)``).
     """
     cat = catalog or builtin()
@@ -101,7 +102,12 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
             if key in _FRACTIONS and (isinstance(v, bool) or not isinstance(v, (int, float))):
                 raise _core.InvalidArgument(f"efficiency override {key!r}: expected a number (a fraction in (0, 1.2]), "
                                             f"got {v!r}")
-        return _core.Device(cat._core, chip, dict(efficiency))
+        eff = dict(efficiency)
+        if "launch_overhead_s" in eff:  # the key efficiency_policy() reports, in seconds
+            if "launch_overhead" in eff:
+                raise _core.InvalidArgument("efficiency: give launch_overhead or launch_overhead_s, not both")
+            eff["launch_overhead"] = eff.pop("launch_overhead_s")
+        return _core.Device(cat._core, chip, eff)
     return cat._prepared(("device", cat.resolve(chip)), lambda: _core.Device(cat._core, chip))
 
 

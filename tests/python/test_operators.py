@@ -194,3 +194,15 @@ def test_estimates_follow_each_loaded_catalog_and_freed_catalogs_are_released(tm
         del cat
         gc.collect()
     assert all(r() is None for r in refs), "a freed catalog is still referenced by a cache"
+
+
+def test_efficiency_policy_output_feeds_back_as_overrides():
+    # What efficiency_policy() reports can be passed back unchanged: the same estimate results.
+    pol = perfmodel.efficiency_policy("h100")
+    keys = ("matrix", "attention", "vector", "memory", "launch_overhead_s")
+    same = perfmodel.gemm("h100", 1024, 1024, 1024, efficiency={k: pol[k] for k in keys})
+    assert same.time_s == pytest.approx(perfmodel.gemm("h100", 1024, 1024, 1024).time_s)
+    slower = perfmodel.gemm("h100", 1024, 1024, 1024, efficiency={"launch_overhead_s": pol["launch_overhead_s"] + 10e-6})
+    assert slower.time_s == pytest.approx(same.time_s + 10e-6)
+    with pytest.raises(perfmodel.InvalidArgument, match="not both"):
+        perfmodel.gemm("h100", 8, 8, 8, efficiency={"launch_overhead_s": 1e-6, "launch_overhead": "1 us"})
