@@ -34,6 +34,12 @@ def _id(p: Path) -> str:
     return str(p.relative_to(ROOT))
 
 
+def _cli_exe() -> str:
+    exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
+    assert exe, "the perfmodel CLI is not installed next to this Python"
+    return exe
+
+
 @pytest.mark.parametrize("path", [p for p in DOCS if blocks(p, "python")], ids=_id)
 def test_python_blocks_run(path, tmp_path, monkeypatch):
     import matplotlib
@@ -61,8 +67,7 @@ def test_python_blocks_run(path, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("path", [p for p in DOCS if any("perfmodel " in b for b in blocks(p, "sh"))], ids=_id)
 def test_cli_lines_run(path, tmp_path):
-    exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
-    assert exe, "the perfmodel CLI is not installed next to this Python"
+    exe = _cli_exe()
     lines = [ln for b in blocks(path, "sh") for ln in b.replace("\\\n", " ").splitlines()
              if ln.strip().startswith("perfmodel ")]
     for ln in lines:
@@ -83,19 +88,10 @@ def _squash(s: str) -> str:
 def test_cpp_blocks_are_excerpts_of_built_examples(path):
     sources = [_squash(s) for s in CPP_SOURCES.values()]
     for i, code in enumerate(blocks(path, "cpp")):
-        lines = [ln for ln in _squash(code).splitlines() if ln.strip() not in ("// ...", "...")]
         # Each run of lines between "// ..." elisions must appear verbatim in one example program.
-        chunks, cur = [], []
-        for ln in _squash(code).splitlines():
-            if ln.strip() == "// ...":
-                chunks.append(cur)
-                cur = []
-            else:
-                cur.append(ln)
-        chunks.append(cur)
-        assert lines, f"{_id(path)} cpp block {i} is empty"
-        for chunk in filter(None, chunks):
-            text = "\n".join(chunk)
+        chunks = [c.strip("\n") for c in re.split(r"^\s*// \.\.\.\s*$", _squash(code), flags=re.M)]
+        assert any(chunks), f"{_id(path)} cpp block {i} is empty"
+        for text in filter(None, chunks):
             assert any(text in s for s in sources), \
                 f"{_id(path)} cpp block {i} is not an excerpt of examples/cpp/*.cpp:\n{text[:400]}"
 
@@ -119,8 +115,7 @@ def test_accuracy_page_is_the_current_validation_report():
 
 
 def test_cli_validate_bad_path(tmp_path):
-    exe = shutil.which("perfmodel", path=str(Path(sys.executable).parent)) or shutil.which("perfmodel")
-    out = subprocess.run([exe, "validate", str(tmp_path / "missing.csv")], capture_output=True, text=True)
+    out = subprocess.run([_cli_exe(), "validate", str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert out.returncode == 2 and "calibration_csv" in out.stderr and "no such file" in out.stderr
 
 
