@@ -16,6 +16,7 @@
 #include <libperfmodel/model/device.hpp>
 #include <libperfmodel/model/export_control.hpp>
 #include <libperfmodel/model/collectives.hpp>
+#include <libperfmodel/model/topology.hpp>
 #include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/model/power.hpp>
 #include <libperfmodel/model/search.hpp>

@@ -32,6 +32,7 @@ struct FabricEfficiency {
   Figure<Seconds> step_latency;    ///< per algorithm step (hop + synchronisation)
   Figure<Seconds> a2a_latency;     ///< fixed cost of one MoE dispatch/combine kernel
   Figure<Seconds> dispatch_overhead;  ///< extra fixed cost of dispatch (routing layout, quantisation)
+  Figure<Seconds> a2a_sync_latency;   ///< MoE exchange: cost per synchronisation round, log2(ranks) rounds
   Figure<Bytes> half_size;         ///< message size reaching half the peak bandwidth
 };
 

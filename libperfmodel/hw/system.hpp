@@ -56,6 +56,8 @@ struct System {
   Figure<double> switch_chips;
   bool in_network_reduction = false;
   std::string scale_out_topology;
+  Figure<double> scale_out_radix;             ///< ports per scale-out switch
+  Figure<double> scale_out_oversubscription;  ///< bandwidth taper above the leaf tier (1 = non-blocking)
   Figure<double> racks;
   Figure<double> transceivers;
   PowerModel power_model;

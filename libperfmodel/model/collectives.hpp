@@ -34,14 +34,30 @@ struct FabricLevel {
   double bandwidth = 0;        ///< per rank, per direction [B/s]
   int links = 1;               ///< links per rank (a full mesh gives each peer 1/links of it)
   bool in_network = false;     ///< in-switch reduction (NVLS, SHARP)
-  std::vector<int> torus_dims;
+  std::vector<int> torus_dims;  ///< torus shape (product = ranks)
+  int group_ranks = 1;          ///< two-tier Clos: ranks under one L1 switch group (a node)
+  // Scale-out fat-tree: switch ports, tiers, and the bandwidth taper above the leaf tier.
+  int switch_radix = 0;
+  int tiers = 1;
+  double oversubscription = 1.0;
+  int leaf_ranks = 1;           ///< scale-out: domains whose NICs share one leaf switch (per rail)
   // Efficiency parameters of this fabric (data per chip family).
   double efficiency = 0.7;
   double in_network_efficiency = 0.6;
   double step_latency = 5e-6;
   double a2a_latency = 30e-6;
   double dispatch_overhead = 0;
+  double a2a_sync_latency = 0;  ///< per log2(ranks) synchronisation round of a MoE exchange
   double half_size = 0;
+};
+
+/// How to build a Network beyond what the catalog says.
+struct NetworkOptions {
+  int nodes = 1;           ///< copies of the system joined by the scale-out network
+  int ranks_per_chip = 1;  ///< > 1 when each die is a rank (CANN exposes each 910C die)
+  std::vector<int> torus_shape;    ///< torus dimensions; default: the most balanced exact factorisation
+  double oversubscription = 0;     ///< scale-out taper above the leaf tier; 0: catalog, else 1 (non-blocking)
+  int switch_radix = 0;            ///< scale-out switch ports; 0: catalog, else 64
 };
 
 /// The fabrics of `nodes` copies of a catalog system; ranks are chips, or dies when
@@ -50,19 +66,27 @@ class Network {
  public:
   /// Throws InvalidArgument naming the field when a needed figure is unknown (scale-up
   /// bandwidth or domain size), NotFound for an unknown system.
-  Network(const catalog::Catalog& cat, std::string_view system, int nodes = 1, int ranks_per_chip = 1);
+  Network(const catalog::Catalog& cat, std::string_view system, int nodes = 1, int ranks_per_chip = 1)
+      : Network(cat, system, NetworkOptions{nodes, ranks_per_chip, {}, 0, 0}) {}
+  Network(const catalog::Catalog& cat, std::string_view system, const NetworkOptions& options);
 
   [[nodiscard]] const std::string& system() const { return system_; }
   [[nodiscard]] int ranks() const { return ranks_; }
   [[nodiscard]] const FabricLevel& scale_up() const { return up_; }
   /// Present when more than one scale-up domain exists and the chip's NIC bandwidth is known.
   [[nodiscard]] const std::optional<FabricLevel>& scale_out() const { return out_; }
+  /// The scale-out level as seen by a group spanning `domains` scale-up domains: above one leaf
+  /// switch an oversubscribed fabric gives each rank bandwidth / oversubscription.
+  [[nodiscard]] const FabricLevel& scale_out_for(int domains) const {
+    return domains > out_->leaf_ranks && out_wide_ ? *out_wide_ : *out_;
+  }
 
  private:
   std::string system_;
   int ranks_ = 0;
   FabricLevel up_;
   std::optional<FabricLevel> out_;
+  std::optional<FabricLevel> out_wide_;  ///< out_ with the taper applied (only when oversubscribed)
 };
 
 struct CollectiveResult {

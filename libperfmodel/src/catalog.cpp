@@ -454,6 +454,11 @@ hw::System parse_system(const RawPart& part) {
   if (r.has("scale_out")) {
     Reader o = r.child("scale_out");
     s.scale_out_topology = o.text("topology", false);
+    s.scale_out_radix = count(o, "switch_radix", "scale_out.switch_radix", 2);
+    s.scale_out_oversubscription = number(o, "oversubscription", "scale_out.oversubscription");
+    if (s.scale_out_oversubscription.known() && s.scale_out_oversubscription.value_or(1.0) < 1.0) {
+      o.fail_key("oversubscription", "expected a number >= 1 (1 is non-blocking)");
+    }
     o.finish();
   }
   s.racks = count(r, "racks", "racks");
@@ -574,6 +579,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
       fe.step_latency = quantity<units::dim::time>(f, "step_latency", base + "step_latency");
       fe.a2a_latency = quantity<units::dim::time>(f, "a2a_latency", base + "a2a_latency");
       fe.dispatch_overhead = quantity<units::dim::time>(f, "dispatch_overhead", base + "dispatch_overhead");
+      fe.a2a_sync_latency = quantity<units::dim::time>(f, "a2a_sync_latency", base + "a2a_sync_latency");
       fe.half_size = quantity<units::dim::byte>(f, "half_size", base + "half_size");
       if (!f.has("bandwidth")) f.fail_key("bandwidth", "required field is missing");
       f.finish();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/hw/chip.hpp>
@@ -43,7 +44,26 @@ void apply_policy(FabricLevel& lv, const catalog::Catalog& cat, const std::strin
   lv.step_latency = fe->step_latency.value_or(Seconds{lv.step_latency}).value();
   lv.a2a_latency = fe->a2a_latency.value_or(Seconds{lv.a2a_latency}).value();
   lv.dispatch_overhead = fe->dispatch_overhead.value_or(Seconds{0.0}).value();
+  lv.a2a_sync_latency = fe->a2a_sync_latency.value_or(Seconds{0.0}).value();
   lv.half_size = fe->half_size.value_or(Bytes{0.0}).value();
+}
+
+/// The `d` factors of n (ascending) closest to equal: largest / smallest is minimal.
+std::vector<int> balanced_shape(int n, int d) {
+  if (d == 2) {
+    int a = static_cast<int>(std::sqrt(static_cast<double>(n)));
+    while (n % a != 0) --a;
+    return {a, n / a};
+  }
+  std::vector<int> best{1, 1, n};
+  for (int a = 1; static_cast<long>(a) * a * a <= n; ++a) {
+    if (n % a != 0) continue;
+    const int m = n / a;
+    for (int b = a; static_cast<long>(b) * b <= m; ++b) {
+      if (m % b == 0 && static_cast<double>(m / b) / a < static_cast<double>(best[2]) / best[0]) best = {a, b, m / b};
+    }
+  }
+  return best;
 }
 
 int log2_ceil(int n) {
@@ -89,11 +109,14 @@ double hop_factor(const FabricLevel& lv) {
   return lv.topology == hw::Topology::two_tier_clos ? 3.0 : 1.0;
 }
 
-/// Mean hops between two ranks of a torus (k/4 per dimension of size k).
+/// Mean hops from a rank to the others of a torus (per ring of k: k/4 if k is even, (k²-1)/4k if odd).
 double torus_mean_hops(const FabricLevel& lv) {
-  double h = 0;
-  for (int k : lv.torus_dims) h += k / 4.0;
-  return std::max(1.0, h);
+  double h = 0, n = 1;
+  for (int k : lv.torus_dims) {
+    h += k % 2 == 0 ? k / 4.0 : (k * k - 1.0) / (4.0 * k);
+    n *= k;
+  }
+  return std::max(1.0, h * n / (n - 1.0));
 }
 
 bool is_torus(const FabricLevel& lv) {
@@ -233,7 +256,9 @@ Algorithm algorithm_from_string(std::string_view s) {
 
 // --- Network -------------------------------------------------------------------------------
 
-Network::Network(const catalog::Catalog& cat, std::string_view system, int nodes, int ranks_per_chip) {
+Network::Network(const catalog::Catalog& cat, std::string_view system, const NetworkOptions& options) {
+  const int nodes = options.nodes;
+  const int ranks_per_chip = options.ranks_per_chip;
   const hw::System& sys = cat.system(system);
   const hw::Chip& chip = cat.chip(sys.chip);
   system_ = sys.id;
@@ -257,11 +282,28 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, int nodes
                           std::to_string(up_.ranks - 1) + " links per chip, scale_up.links gives " +
                           std::to_string(up_.links) + ": the links do not connect all ranks");
   }
+  up_.group_ranks = std::min(up_.ranks, sys.chips_per_node.value_or(domain) * ranks_per_chip);
   if (is_torus(up_)) {
-    // Assumption: a cubic (or square) torus of the domain size when the catalog gives no shape.
     const int d = up_.topology == hw::Topology::torus_3d ? 3 : 2;
-    const int k = std::max(2, static_cast<int>(std::lround(std::pow(up_.ranks, 1.0 / d))));
-    up_.torus_dims.assign(static_cast<std::size_t>(d), k);
+    if (options.torus_shape.empty()) {
+      // Assumption: without a given shape, the most balanced torus whose size is the domain.
+      up_.torus_dims = balanced_shape(up_.ranks, d);
+    } else {
+      long product = 1;
+      for (int k : options.torus_shape) {
+        if (k < 1) throw InvalidArgument("torus_shape: every dimension must be >= 1, got " + std::to_string(k));
+        product *= k;
+      }
+      if (static_cast<int>(options.torus_shape.size()) != d || product != up_.ranks) {
+        throw InvalidArgument("torus_shape: " + sys.id + " is a " + std::to_string(d) + "D torus of " +
+                              std::to_string(up_.ranks) + " ranks; the shape has " +
+                              std::to_string(options.torus_shape.size()) + " dimensions and " +
+                              std::to_string(product) + " ranks");
+      }
+      up_.torus_dims = options.torus_shape;
+    }
+  } else if (!options.torus_shape.empty()) {
+    throw InvalidArgument("torus_shape: " + sys.id + "'s scale-up fabric is " + up_.fabric + ", not a torus");
   }
   apply_policy(up_, cat, chip.family);
   if (ranks_ > up_.ranks && chip.scale_out.bandwidth_per_direction.known()) {
@@ -273,7 +315,31 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, int nodes
     o.bandwidth = chip.scale_out.bandwidth_per_direction.value_or(Bandwidth{}).value() / ranks_per_chip;
     o.step_latency = 10e-6;
     apply_policy(o, cat, chip.family);
+    // Assumption: 64-port switches (InfiniBand NDR Quantum-2) when the catalog gives no radix,
+    // and a non-blocking fabric when it gives no oversubscription.
+    o.switch_radix = options.switch_radix > 0 ? options.switch_radix
+                                                : static_cast<int>(sys.scale_out_radix.value_or(64.0));
+    o.oversubscription = options.oversubscription > 0 ? options.oversubscription
+                                                        : sys.scale_out_oversubscription.value_or(1.0);
+    if (o.switch_radix < 2) throw InvalidArgument("switch_radix: must be >= 2, got " + std::to_string(o.switch_radix));
+    if (!(o.oversubscription >= 1.0 && std::isfinite(o.oversubscription))) {
+      throw InvalidArgument("oversubscription: must be >= 1 (1 is non-blocking), got " + std::to_string(o.oversubscription));
+    }
+    // Rail-optimised fat-tree: each rank's NIC sits on its rail's tree, whose endpoints are the
+    // domains. One switch holds `radix` endpoints; each added tier multiplies that by radix / 2.
+    o.tiers = 1;
+    double capacity = o.switch_radix;
+    while (capacity < o.ranks) {
+      capacity *= o.switch_radix / 2.0;
+      ++o.tiers;
+    }
+    o.leaf_ranks = o.tiers == 1 ? o.ranks : o.switch_radix / 2;
     out_ = o;
+    if (o.oversubscription > 1.0 && o.tiers > 1) {
+      FabricLevel wide = o;
+      wide.bandwidth = o.bandwidth / o.oversubscription;
+      out_wide_ = wide;
+    }
   }
 }
 
@@ -305,12 +371,12 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
                             std::to_string(up.ranks) + " on " + net.system() +
                             ", but the chip's scale_out bandwidth is unknown: the links do not connect all ranks");
     }
-    const FabricLevel& out = *net.scale_out();
     if (ranks % up.ranks != 0) {
       throw InvalidArgument("ranks: " + std::to_string(ranks) + " must be a multiple of the scale-up domain (" +
                             std::to_string(up.ranks) + ") when it spans several domains");
     }
     const int n_out = ranks / up.ranks;
+    const FabricLevel& out = net.scale_out_for(n_out);
     const Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
     if (alg == Algorithm::hierarchical) {
       // Reduce-scatter inside the domain, the collective across domains on 1/n_up of the data,
@@ -395,8 +461,8 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
     throw InvalidArgument("per_domain: " + std::to_string(per_domain) + " does not divide the " + std::to_string(ranks) +
                           " ranks of the group");
   }
-  const FabricLevel& out = *net.scale_out();
   const int n_out = ranks / per_domain;
+  const FabricLevel& out = net.scale_out_for(n_out);
   Timing t;
   CollectiveResult r;
   r.algorithm = Algorithm::hierarchical;
@@ -461,7 +527,10 @@ MoeResult estimate(const Network& net, const MoeExchange& op) {
   // Distinct ranks a token reaches (normal mode) under uniform routing without replacement.
   const double ranks_hit = n * (1.0 - miss_probability(op.experts, static_cast<int>(per_rank), op.topk));
   const double copies = op.mode == MoeExchange::Mode::normal ? ranks_hit : static_cast<double>(op.topk);
-  const double latency = up.a2a_latency + (op.phase == MoeExchange::Phase::dispatch ? up.dispatch_overhead : 0.0);
+  // Assumption: completion needs a barrier-like exchange of arrival flags among the EP ranks,
+  // log2(ranks) rounds (a dissemination barrier); a2a_sync_latency is the cost of one round.
+  const double latency = up.a2a_latency + (op.phase == MoeExchange::Phase::dispatch ? up.dispatch_overhead : 0.0) +
+                         up.a2a_sync_latency * std::log2(n);
   MoeResult r;
   r.bytes_per_rank = Bytes{t_tokens * copies * copy};
   if (op.ranks <= up.ranks) {
@@ -480,8 +549,8 @@ MoeResult estimate(const Network& net, const MoeExchange& op) {
       throw InvalidArgument("ranks: " + std::to_string(op.ranks) + " must be a multiple of the scale-up domain (" +
                             std::to_string(up.ranks) + ")");
     }
-    const FabricLevel& out = *net.scale_out();
     const double domains = n / up.ranks;
+    const FabricLevel& out = net.scale_out_for(static_cast<int>(domains));
     const int per_domain = static_cast<int>(per_rank) * up.ranks;
     const double p_domain = 1.0 - miss_probability(op.experts, per_domain, op.topk);
     double rdma = 0, nvl = 0;

@@ -17,7 +17,7 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
 
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
 from . import catalog, models, units
-from .collectives import CollectiveResult, collective, moe_exchange
+from .collectives import CollectiveResult, collective, moe_exchange, topology
 from .compare import compare, export_control, serving_comparison, serving_results, system_totals
 from .inference import InferenceResult, best_inference, inference
 from .training import TrainingResult, training
@@ -49,6 +49,7 @@ __all__ = [
     "collective",
     "CollectiveResult",
     "moe_exchange",
+    "topology",
     "catalog",
     "chip_energy",
     "cost",

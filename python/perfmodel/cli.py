@@ -270,8 +270,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list, e.g. 1K:8G")
     p.add_argument("--algorithm", default=None, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
     p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
+    p.add_argument("--oversubscription", type=float, default=None,
+                   help="scale-out taper above the leaf switches (default: catalog, else 1)")
     p.add_argument("--csv", action="store_true", help="print CSV")
     p.set_defaults(func=_cmd_collective)
+
+    p = add("topology", help="injection and bisection bandwidth and hop counts of a system's fabric levels")
+    p.add_argument("system", help="system id or alias")
+    p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
+    p.add_argument("--ranks-per-chip", type=int, default=1, help="ranks per chip (2: each 910C die is a rank)")
+    p.add_argument("--oversubscription", type=float, default=None,
+                   help="scale-out taper above the leaf switches (default: catalog, else 1)")
+    p.add_argument("--switch-radix", type=int, default=None, help="scale-out switch ports (default: catalog, else 64)")
+    p.add_argument("--check", action="store_true", help="also search the explicit graph (up to 4,096 endpoints)")
+    p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
+    p.set_defaults(func=_cmd_topology)
 
     p = add("infer", help="serving estimate: TTFT, TPOT, tokens/s per chip and system, memory")
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
@@ -461,7 +474,7 @@ def _cmd_collective(args: argparse.Namespace) -> int:
     from .collectives import collective, parse_sizes
 
     df = collective(args.system, args.kind, parse_sizes(args.sizes), args.ranks, args.algorithm, nodes=args.nodes,
-                    catalog=_cat(args))
+                    catalog=_cat(args), oversubscription=args.oversubscription)
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0
@@ -469,6 +482,34 @@ def _cmd_collective(args: argparse.Namespace) -> int:
              r.algorithm] for r in df.itertuples()]
     print(f"{df['system'].iloc[0]}: {args.kind}, {int(df['ranks'].iloc[0])} ranks")
     print(_table(["size", "time (us)", "algbw (GB/s)", "busbw (GB/s)", "algorithm"], rows, {0, 1, 2, 3}))
+    return 0
+
+
+def _cmd_topology(args: argparse.Namespace) -> int:
+    from .collectives import topology
+
+    df = topology(args.system, nodes=args.nodes, ranks_per_chip=args.ranks_per_chip, check=args.check,
+                  catalog=_cat(args), oversubscription=args.oversubscription, switch_radix=args.switch_radix)
+    if args.json:
+        print(json.dumps(df.to_dict(orient="records"), indent=2, default=str))
+        return 0
+    head = ["level", "topology", "endpoints", "x", "inject (GB/s)", "bisection (TB/s)", "diameter", "mean hops",
+            "tiers", "oversub."]
+    rows = [[r.level, r.topology + (" " + "x".join(map(str, r.shape)) if len(r.shape) else ""), f"{r.endpoints:,}",
+             str(r.instances), f"{r.injection_bandwidth / 1e9:,.1f}", f"{r.bisection_bandwidth / 1e12:,.2f}",
+             str(r.diameter), f"{r.mean_hops:.2f}", str(r.switch_tiers), f"{r.oversubscription:g}"]
+            for r in df.itertuples()]
+    print(f"{df['system'].iloc[0]}: fabric levels (bandwidths per direction; hops count links)")
+    print(_table(head, rows, {2, 3, 4, 5, 6, 7, 8, 9}))
+    if args.check:
+        ok = (all(df["graph_connected"]) and (df["graph_diameter"] == df["diameter"]).all()
+              and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(df["graph_mean_hops"], df["mean_hops"]))
+              and all(math.isclose(a, b, rel_tol=1e-9)
+                      for a, b in zip(df["graph_bisection_bandwidth"], df["bisection_bandwidth"])))
+        print("graph search: " + ", ".join(
+            f"{r.level} diameter {r.graph_diameter}, mean hops {r.graph_mean_hops:.2f}, "
+            f"bisection {r.graph_bisection_bandwidth / 1e12:,.2f} TB/s" for r in df.itertuples())
+            + (" (agrees)" if ok else " (DISAGREES with the closed forms)"))
     return 0
 
 

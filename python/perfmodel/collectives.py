@@ -18,7 +18,7 @@ import pandas as pd
 from . import _core
 from .catalog import Catalog, builtin
 
-__all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_sizes"]
+__all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_sizes", "topology"]
 
 
 
@@ -41,11 +41,57 @@ class CollectiveResult:
                 f"{self.algorithm}>")
 
 
-def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catalog | None = None) -> Any:
-    """The fabrics of ``nodes`` copies of ``system`` (ranks are dies when ``ranks_per_chip`` > 1)."""
+def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catalog | None = None,
+            torus_shape: Sequence[int] | None = None, oversubscription: float | None = None,
+            switch_radix: int | None = None) -> Any:
+    """The fabrics of ``nodes`` copies of ``system`` (ranks are dies when ``ranks_per_chip`` > 1).
+
+    ``torus_shape`` (a torus scale-up fabric; default: the most balanced exact shape),
+    ``oversubscription`` (scale-out taper above the leaf switches; default: the catalog's, else 1)
+    and ``switch_radix`` (scale-out switch ports; default: the catalog's, else 64) override the
+    catalog for what-ifs.
+    """
     cat = catalog or builtin()
-    return cat._prepared(("network", cat.resolve(system), int(nodes), int(ranks_per_chip)),
-                         lambda: _core.Network(cat._core, system, int(nodes), int(ranks_per_chip)))
+    shape = tuple(int(k) for k in torus_shape) if torus_shape is not None else ()
+    over = 0.0 if oversubscription is None else float(oversubscription)
+    if oversubscription is not None and not over >= 1.0:
+        raise _core.InvalidArgument(f"oversubscription: must be >= 1 (1 is non-blocking), got {oversubscription!r}")
+    radix = 0 if switch_radix is None else int(switch_radix)
+    if switch_radix is not None and radix < 2:
+        raise _core.InvalidArgument(f"switch_radix: must be >= 2, got {switch_radix!r}")
+    key = ("network", cat.resolve(system), int(nodes), int(ranks_per_chip), shape, over, radix)
+    return cat._prepared(key, lambda: _core.Network(cat._core, system, int(nodes), int(ranks_per_chip), list(shape),
+                                                    over, radix))
+
+
+def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool = False,
+             catalog: Catalog | None = None, **overrides: Any) -> pd.DataFrame:
+    """Derived figures of each fabric level: one row per level (scale-up, then scale-out when
+    ``nodes`` > 1 or the system spans several domains).
+
+    Columns: ``endpoints`` (ranks in one instance of the level; scale-out: domains on one rail's
+    tree), ``instances`` (scale-out: rails), ``injection_bandwidth`` and ``bisection_bandwidth``
+    [B/s per direction], ``diameter`` and ``mean_hops`` (links between two ranks),
+    ``switch_tiers``, ``oversubscription``, ``shape`` (torus). Closed forms; ``check=True``
+    also builds each level as a graph (Boost.Graph, up to 4,096 endpoints) and adds the searched
+    ``graph_*`` figures, which must agree. ``overrides``: ``torus_shape``, ``oversubscription``,
+    ``switch_radix`` as in :func:`network`.
+
+    >>> import perfmodel
+    >>> t = perfmodel.topology("cloudmatrix-384")
+    >>> t.loc[0, ["topology", "endpoints", "diameter"]].tolist(), round(t.loc[0, "mean_hops"], 2)
+    (['two-tier-clos', 384, 4], 3.96)
+    """
+    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
+    df = pd.DataFrame(net.describe())
+    df.insert(0, "system", net.system)
+    if check:
+        measured = [net.measure_graph(level) for level in df["level"]]
+        for key in ("connected", "diameter", "mean_hops"):
+            df["graph_" + key] = [m[key] for m in measured]
+        # The graph is one instance of the level (one rail's tree for scale-out).
+        df["graph_bisection_bandwidth"] = [m["bisection_bandwidth"] * k for m, k in zip(measured, df["instances"])]
+    return df
 
 
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
@@ -77,15 +123,16 @@ def parse_sizes(spec: str) -> list[int]:
 
 def collective(system: str, kind: str, size: Any, ranks: int | None = None, algorithm: str | None = None,
                nodes: int = 1, ranks_per_chip: int = 1,
-               catalog: Catalog | None = None) -> CollectiveResult | pd.DataFrame:
+               catalog: Catalog | None = None, **overrides: Any) -> CollectiveResult | pd.DataFrame:
     """Time and bandwidths of one collective on ``system``.
 
     ``kind``: all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv. ``size``
     in bytes (an int, a string like ``"8G"``, or an array -> DataFrame). ``ranks`` defaults to
     the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None for
-    the fastest the topology supports.
+    the fastest the topology supports. ``overrides``: ``torus_shape``, ``oversubscription``,
+    ``switch_radix`` as in :func:`network`.
     """
-    net = network(system, nodes, ranks_per_chip, catalog)
+    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
     n = int(ranks) if ranks is not None else net.ranks
     scalar = not isinstance(size, (list, tuple, np.ndarray, pd.Series))
     sizes = [size] if scalar else list(size)
@@ -101,19 +148,20 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
 def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: int = 4096, hidden: int = 7168,
                  topk: int = 8, experts: int = 256, dtype: str | None = None, mode: str = "normal",
                  imbalance: float = 1.0, nodes: int = 1, ranks_per_chip: int = 1,
-                 catalog: Catalog | None = None) -> dict[str, Any]:
+                 catalog: Catalog | None = None, **overrides: Any) -> dict[str, Any]:
     """MoE dispatch or combine with expert parallelism over ``ranks``.
 
     ``dtype`` defaults to fp8 for dispatch (with one fp32 scale per 128 values, as DeepEP and
     DeepEP-Ascend send) and bf16 for combine. ``mode`` is ``"normal"`` (one copy per token and
     rank, forwarded inside a domain) or ``"low_latency"`` (one copy per token and expert).
+    ``overrides`` as in :func:`network`.
     """
     dtype = dtype or ("fp8" if phase == "dispatch" else "bf16")
     width = {"fp8": 1.0, "int8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}.get(dtype)
     if width is None:
         raise _core.InvalidArgument(f"dtype: got '{dtype}', expected fp8, int8, bf16, fp16 or fp32")
     scales = hidden / 128 * 4 if width == 1.0 else 0.0
-    net = network(system, nodes, ranks_per_chip, catalog)
+    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
     d = dict(net.moe(phase, mode, tokens, hidden, topk, experts, width, scales, imbalance, ranks))
     d.update(system=net.system, phase=phase, mode=mode, ranks=ranks, tokens=tokens)
     return d

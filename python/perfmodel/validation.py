@@ -211,6 +211,24 @@ OUT_OF_SAMPLE_COLLECTIVE_CASES: list[Case] = [
          _moe("time_s", _US, "nvidia-hgx-h800", "combine", 8, 128, mode="low_latency"), 114.0),
     Case("ASC-EP-01 note", "DeepEP-Ascend normal combine EP8 UB bandwidth",
          _moe("remote_bandwidth", _PER_GB, "huawei-cloudmatrix-384", "combine", 8, 4096, ranks_per_chip=2), 125.0),
+    # DeepEP README (V1 low-latency table, H800 + CX7 400G IB), beyond the EP8 row in calibration.csv.
+    *[Case("DEEPEP-H800-03 note", f"low-latency {ph} EP{ep} ({ep // 8} nodes) time",
+           _moe("time_s", _US, "nvidia-hgx-h800", ph, ep, 128, mode="low_latency", nodes=ep // 8), us)
+      for ph, table in (("dispatch", ((16, 118), (32, 155), (64, 173), (128, 192), (256, 194))),
+                        ("combine", ((16, 195), (32, 273), (64, 314), (128, 369), (256, 360))))
+      for ep, us in table],
+    # sgl-kernel-npu README (DeepEP-Ascend on the A3 384 SuperPoD, ranks are dies), beyond EP8.
+    *[Case("ASC-EP-03 note", f"DeepEP-Ascend low-latency {ph} EP{ep} time",
+           _moe("time_s", _US, "huawei-cloudmatrix-384", ph, ep, 128, mode="low_latency", ranks_per_chip=2,
+                dtype="int8" if ph == "dispatch" else None), us)
+      for ph, table in (("dispatch", ((16, 139), (32, 153))), ("combine", ((16, 135), (32, 151))))
+      for ep, us in table],
+    *[Case("ASC-EP-01 note", f"DeepEP-Ascend normal {ph} EP{ep} UB bandwidth",
+           _moe("remote_bandwidth", _PER_GB, "huawei-cloudmatrix-384", ph, ep, 4096, ranks_per_chip=2,
+                dtype="int8" if ph == "dispatch" else None), gbs)
+      for ph, table in (("dispatch", ((16, 107), (32, 102), (64, 81), (128, 57))),
+                        ("combine", ((16, 103), (32, 95), (64, 91), (128, 81))))
+      for ep, gbs in table],
 ]
 
 

@@ -7,6 +7,7 @@
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/model/collectives.hpp>
+#include <libperfmodel/model/topology.hpp>
 
 #include "register.hpp"
 
@@ -29,6 +30,8 @@ py::dict level_dict(const model::FabricLevel& l) {
   d["in_network_efficiency"] = l.in_network_efficiency;
   d["step_latency_s"] = l.step_latency;
   d["a2a_latency_s"] = l.a2a_latency;
+  d["a2a_sync_latency_s"] = l.a2a_sync_latency;
+  d["dispatch_overhead_s"] = l.dispatch_overhead;
   d["half_size"] = l.half_size;
   return d;
 }
@@ -36,8 +39,53 @@ py::dict level_dict(const model::FabricLevel& l) {
 
 void register_collectives(py::module_& m) {
   py::class_<Network>(m, "Network", "A system's fabrics prepared for collectives (raw; use perfmodel.collective).")
-      .def(py::init<const catalog::Catalog&, const std::string&, int, int>(), py::arg("catalog"), py::arg("system"),
-           py::arg("nodes") = 1, py::arg("ranks_per_chip") = 1)
+      .def(py::init([](const catalog::Catalog& cat, const std::string& system, int nodes, int ranks_per_chip,
+                       std::vector<int> torus_shape, double oversubscription, int switch_radix) {
+             return Network(cat, system,
+                            model::NetworkOptions{nodes, ranks_per_chip, std::move(torus_shape), oversubscription,
+                                                  switch_radix});
+           }),
+           py::arg("catalog"), py::arg("system"), py::arg("nodes") = 1, py::arg("ranks_per_chip") = 1,
+           py::arg("torus_shape") = std::vector<int>{}, py::arg("oversubscription") = 0.0,
+           py::arg("switch_radix") = 0)
+      .def("describe",
+           [](const Network& n) {
+             py::list out;
+             for (const auto& m : model::describe(n)) {
+               py::dict d;
+               d["level"] = m.level;
+               d["name"] = m.name;
+               d["topology"] = m.topology;
+               d["endpoints"] = m.endpoints;
+               d["instances"] = m.instances;
+               d["injection_bandwidth"] = m.injection_bandwidth;
+               d["bisection_bandwidth"] = m.bisection_bandwidth;
+               d["diameter"] = m.diameter;
+               d["mean_hops"] = m.mean_hops;
+               d["switch_tiers"] = m.switch_tiers;
+               d["oversubscription"] = m.oversubscription;
+               d["shape"] = m.shape;
+               out.append(d);
+             }
+             return out;
+           })
+      .def(
+          "measure_graph",
+          [](const Network& n, const std::string& level, int max_ranks) {
+            const bool out = level == "scale-out";
+            if (!out && level != "scale-up") throw InvalidArgument("level: got '" + level + "', expected 'scale-up' or 'scale-out'");
+            if (out && !n.scale_out()) throw InvalidArgument("level: " + n.system() + " has no scale-out level here");
+            const auto g = model::measure_graph(out ? *n.scale_out() : n.scale_up(), out, max_ranks);
+            py::dict d;
+            d["vertices"] = g.vertices;
+            d["edges"] = g.edges;
+            d["connected"] = g.connected;
+            d["diameter"] = g.diameter;
+            d["mean_hops"] = g.mean_hops;
+            d["bisection_bandwidth"] = g.bisection_bandwidth;
+            return d;
+          },
+          py::arg("level") = "scale-up", py::arg("max_ranks") = 4096)
       .def_property_readonly("system", &Network::system)
       .def_property_readonly("ranks", &Network::ranks)
       .def("levels",

@@ -1,0 +1,244 @@
+// Topology metrics: closed forms, and the same figures found by search on an explicit graph.
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/push_relabel_max_flow.hpp>
+#include <boost/graph/visitors.hpp>
+
+#include <libperfmodel/error.hpp>
+#include <libperfmodel/model/topology.hpp>
+
+namespace perfmodel::model {
+
+namespace {
+
+bool is_torus(const FabricLevel& lv) {
+  return lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d;
+}
+
+/// Nested switch groups, smallest first; the last is the whole level. Two ranks whose smallest
+/// shared group is tier i (1-based) are 2i links apart (up i switches, down i).
+std::vector<long> switch_groups(const FabricLevel& lv, bool scale_out) {
+  const long n = lv.ranks;
+  if (scale_out) {
+    std::vector<long> g;
+    long size = lv.switch_radix;
+    for (int t = 1; t < lv.tiers; ++t) {
+      size = t == 1 ? lv.switch_radix / 2 : size * (lv.switch_radix / 2);
+      g.push_back(std::min(size, n));
+    }
+    g.push_back(n);
+    return g;
+  }
+  if (lv.topology == hw::Topology::two_tier_clos) return {std::max(1, lv.group_ranks), n};
+  return {n};
+}
+
+/// Ordered pairs of distinct ranks sharing a group when n ranks fill groups of `size` in order.
+double pairs_within(long n, long size) {
+  const long full = n / size, rest = n % size;
+  return static_cast<double>(full) * size * (size - 1) + static_cast<double>(rest) * (rest - 1);
+}
+
+int per_dim_links(const FabricLevel& lv) { return 2 * static_cast<int>(lv.torus_dims.size()); }
+
+// --- explicit graph --------------------------------------------------------------------------
+
+struct Link {
+  int a, b;
+  double capacity;  ///< per direction [B/s]
+};
+
+struct EdgeList {
+  int vertices = 0;
+  std::vector<Link> links;
+};
+
+EdgeList build(const FabricLevel& lv, bool scale_out) {
+  EdgeList el;
+  const int n = lv.ranks;
+  const double b = lv.bandwidth;
+  el.vertices = n;
+  if (is_torus(lv) && !scale_out) {
+    std::vector<int> dims = lv.torus_dims;
+    std::sort(dims.rbegin(), dims.rend());  // largest first: the first half of the ranks is a slab
+    const double c = b / per_dim_links(lv);
+    std::vector<int> stride(dims.size(), 1);
+    for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) stride[i] = stride[i + 1] * dims[i + 1];
+    for (int v = 0; v < n; ++v) {
+      for (std::size_t d = 0; d < dims.size(); ++d) {
+        const int k = dims[d], x = (v / stride[d]) % k;
+        const int next = v + ((x + 1) % k - x) * stride[d];
+        if (k >= 3) el.links.push_back({v, next, c});
+        if (k == 2 && x == 0) {  // both ring links join the same pair
+          el.links.push_back({v, next, c});
+          el.links.push_back({v, next, c});
+        }
+      }
+    }
+    return el;
+  }
+  if (lv.topology == hw::Topology::full_mesh && !scale_out) {
+    for (int i = 0; i < n; ++i) {
+      for (int j = i + 1; j < n; ++j) el.links.push_back({i, j, b / lv.links});
+    }
+    return el;
+  }
+  // Switched hierarchies: one logical switch per group and tier, each carrying its members' bandwidth
+  // (tapered by the oversubscription above the leaf tier of a scale-out fabric).
+  const std::vector<long> groups = switch_groups(lv, scale_out);
+  std::vector<int> below(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) below[static_cast<std::size_t>(i)] = i;
+  long prev = 1;
+  for (std::size_t t = 0; t < groups.size(); ++t) {
+    const long size = groups[t];
+    const int first = el.vertices;
+    const int count = static_cast<int>((n + size - 1) / size);
+    el.vertices += count;
+    const double taper = (scale_out && t >= 1) ? lv.oversubscription : 1.0;
+    std::vector<int> next;
+    for (std::size_t u = 0; u < below.size(); ++u) {
+      const long lo = static_cast<long>(u) * prev, members = std::min<long>(prev, n - lo);
+      const int sw = first + static_cast<int>(lo / size);
+      el.links.push_back({below[u], sw, static_cast<double>(members) * b / taper});
+    }
+    for (int s = 0; s < count; ++s) next.push_back(first + s);
+    below = std::move(next);
+    prev = size;
+  }
+  return el;
+}
+
+}  // namespace
+
+TopologyMetrics describe(const FabricLevel& lv, bool scale_out, int instances) {
+  TopologyMetrics m;
+  m.level = scale_out ? "scale-out" : "scale-up";
+  m.name = lv.name;
+  m.topology = scale_out ? "fat-tree" : (lv.topology ? std::string(hw::to_string(*lv.topology)) : "unknown");
+  m.endpoints = lv.ranks;
+  m.instances = instances;
+  m.injection_bandwidth = lv.bandwidth;
+  const long n = lv.ranks;
+  const double half = static_cast<double>(n / 2), other = static_cast<double>(n - n / 2);
+  if (n < 2) {
+    m.diameter = 0;
+    m.mean_hops = 0;
+  } else if (is_torus(lv) && !scale_out) {
+    m.shape = lv.torus_dims;
+    const int kmax = *std::max_element(lv.torus_dims.begin(), lv.torus_dims.end());
+    double mean = 0;
+    for (int k : lv.torus_dims) {
+      m.diameter += k / 2;
+      mean += k % 2 == 0 ? k / 4.0 : (k * k - 1.0) / (4.0 * k);
+    }
+    m.mean_hops = mean * static_cast<double>(n) / (n - 1.0);
+    // An even cut across the longest ring crosses two links of each of its n / kmax rings.
+    m.bisection_bandwidth = kmax >= 2 ? 2.0 * (static_cast<double>(n) / kmax) * lv.bandwidth / per_dim_links(lv) : 0.0;
+  } else if (lv.topology == hw::Topology::full_mesh && !scale_out) {
+    m.diameter = 1;
+    m.mean_hops = 1;
+    m.bisection_bandwidth = half * other * lv.bandwidth / lv.links;
+  } else {
+    const std::vector<long> groups = switch_groups(lv, scale_out);
+    m.switch_tiers = static_cast<int>(groups.size());
+    double prev_pairs = 0, hops = 0;
+    for (std::size_t t = 0; t < groups.size(); ++t) {
+      const double p = pairs_within(n, groups[t]);
+      if (p > prev_pairs) m.diameter = 2 * static_cast<int>(t + 1);
+      hops += 2.0 * static_cast<double>(t + 1) * (p - prev_pairs);
+      prev_pairs = p;
+    }
+    m.mean_hops = hops / (static_cast<double>(n) * (n - 1.0));
+    m.oversubscription = scale_out && groups.size() > 1 ? lv.oversubscription : 1.0;
+    m.bisection_bandwidth = half * lv.bandwidth / m.oversubscription;
+  }
+  m.bisection_bandwidth *= instances;
+  return m;
+}
+
+std::vector<TopologyMetrics> describe(const Network& net) {
+  std::vector<TopologyMetrics> out{describe(net.scale_up())};
+  if (net.scale_out()) out.push_back(describe(*net.scale_out(), true, net.scale_up().ranks));
+  return out;
+}
+
+GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks) {
+  if (lv.ranks > max_ranks) {
+    throw InvalidArgument("ranks: the graph search is limited to " + std::to_string(max_ranks) + " ranks, " + lv.name +
+                          " has " + std::to_string(lv.ranks) + "; use the closed forms (describe)");
+  }
+  const EdgeList el = build(lv, scale_out);
+  const int n = lv.ranks;
+  GraphMeasures gm;
+  gm.vertices = el.vertices;
+  gm.edges = static_cast<int>(el.links.size());
+
+  // Hop counts: breadth-first search from every rank.
+  using Undirected = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS>;
+  Undirected ug(static_cast<std::size_t>(el.vertices));
+  for (const Link& l : el.links) boost::add_edge(static_cast<std::size_t>(l.a), static_cast<std::size_t>(l.b), ug);
+  std::vector<int> dist(static_cast<std::size_t>(el.vertices));
+  double total = 0;
+  gm.connected = true;
+  for (int s = 0; s < n; ++s) {
+    std::fill(dist.begin(), dist.end(), -1);
+    dist[static_cast<std::size_t>(s)] = 0;
+    boost::breadth_first_search(
+        ug, static_cast<std::size_t>(s),
+        boost::visitor(boost::make_bfs_visitor(boost::record_distances(dist.data(), boost::on_tree_edge()))));
+    for (int t = 0; t < n; ++t) {
+      if (t == s) continue;
+      const int d = dist[static_cast<std::size_t>(t)];
+      if (d < 0) {
+        gm.connected = false;
+        continue;
+      }
+      gm.diameter = std::max(gm.diameter, d);
+      total += d;
+    }
+  }
+  gm.mean_hops = n > 1 ? total / (static_cast<double>(n) * (n - 1.0)) : 0.0;
+
+  // Bisection: max flow from the first half of the ranks to the second.
+  using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
+  using FlowGraph = boost::adjacency_list<
+      boost::vecS, boost::vecS, boost::directedS, boost::no_property,
+      boost::property<boost::edge_capacity_t, double,
+                      boost::property<boost::edge_residual_capacity_t, double,
+                                      boost::property<boost::edge_reverse_t, Traits::edge_descriptor>>>>;
+  FlowGraph fg(static_cast<std::size_t>(el.vertices + 2));
+  auto cap = boost::get(boost::edge_capacity, fg);
+  auto rev = boost::get(boost::edge_reverse, fg);
+  auto arc = [&](int u, int v, double c) {
+    auto e1 = boost::add_edge(static_cast<std::size_t>(u), static_cast<std::size_t>(v), fg).first;
+    auto e2 = boost::add_edge(static_cast<std::size_t>(v), static_cast<std::size_t>(u), fg).first;
+    cap[e1] = c;
+    cap[e2] = 0;
+    rev[e1] = e2;
+    rev[e2] = e1;
+  };
+  for (const Link& l : el.links) {
+    arc(l.a, l.b, l.capacity);
+    arc(l.b, l.a, l.capacity);
+  }
+  const int src = el.vertices, sink = el.vertices + 1;
+  const double inf = std::numeric_limits<double>::max() / 4;
+  for (int i = 0; i < n; ++i) {
+    if (i < n / 2) arc(src, i, inf);
+    else arc(i, sink, inf);
+  }
+  gm.bisection_bandwidth =
+      n >= 2 ? boost::push_relabel_max_flow(fg, static_cast<std::size_t>(src), static_cast<std::size_t>(sink)) : 0.0;
+  return gm;
+}
+
+}  // namespace perfmodel::model

@@ -1,0 +1,105 @@
+// Topology metrics: every closed form agrees with a search on the explicit graph (BFS hop counts,
+// max-flow bisection), torus shapes, fat-tree tiers and the oversubscription taper.
+#include <catch2/catch.hpp>
+
+#include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/model/collectives.hpp>
+#include <libperfmodel/model/topology.hpp>
+
+using namespace perfmodel;
+
+namespace {
+model::FabricLevel level(hw::Topology t, int ranks, double bw = 100e9) {
+  model::FabricLevel lv;
+  lv.name = "test";
+  lv.topology = t;
+  lv.ranks = ranks;
+  lv.bandwidth = bw;
+  lv.links = ranks - 1;
+  return lv;
+}
+
+void check_against_graph(const model::FabricLevel& lv, bool scale_out = false) {
+  const auto m = model::describe(lv, scale_out);
+  const auto g = model::measure_graph(lv, scale_out);
+  INFO(m.topology << " with " << lv.ranks << " ranks");
+  CHECK(g.connected);
+  CHECK(g.diameter == m.diameter);
+  CHECK(g.mean_hops == Approx(m.mean_hops).epsilon(1e-12));
+  CHECK(g.bisection_bandwidth == Approx(m.bisection_bandwidth).epsilon(1e-9));
+}
+}  // namespace
+
+TEST_CASE("Topology: closed forms equal the graph search", "[model][topology]") {
+  check_against_graph(level(hw::Topology::single_hop_switched, 72));
+  check_against_graph(level(hw::Topology::full_mesh, 8));
+  auto clos = level(hw::Topology::two_tier_clos, 96);
+  clos.group_ranks = 16;
+  check_against_graph(clos);
+  for (const std::vector<int>& dims : {std::vector<int>{4, 4, 4}, {2, 4, 6}, {8, 8}, {2, 2, 2}, {4, 6, 8}}) {
+    auto t = level(dims.size() == 3 ? hw::Topology::torus_3d : hw::Topology::torus_2d, 1);
+    t.torus_dims = dims;
+    t.ranks = 1;
+    for (int k : dims) t.ranks *= k;
+    check_against_graph(t);
+  }
+  // Odd rings: hop counts are exact ((k^2 - 1) / 4k per ring), the bisection formula is for even cuts.
+  auto odd = level(hw::Topology::torus_2d, 35);
+  odd.torus_dims = {5, 7};
+  CHECK(model::measure_graph(odd).mean_hops == Approx(model::describe(odd).mean_hops).epsilon(1e-12));
+  CHECK(model::measure_graph(odd).diameter == 5);
+  // Fat-trees of 1, 2 and 3 tiers (radix 8: 8, 32, 128 endpoints), oversubscribed above the leaves.
+  for (int endpoints : {8, 32, 96, 128}) {
+    auto ft = level(hw::Topology::single_hop_switched, endpoints, 50e9);
+    ft.switch_radix = 8;
+    ft.tiers = endpoints <= 8 ? 1 : endpoints <= 32 ? 2 : 3;
+    ft.oversubscription = 2.0;
+    check_against_graph(ft, true);
+    CHECK(model::describe(ft, true).switch_tiers == ft.tiers);
+    CHECK(model::describe(ft, true).diameter == 2 * ft.tiers);
+  }
+}
+
+TEST_CASE("Topology: catalog systems and network options", "[model][topology]") {
+  const auto& cat = catalog::Catalog::builtin();
+  const model::Network cm(cat, "huawei-cloudmatrix-384", model::NetworkOptions{1, 2, {}, 0, 0});
+  const auto m = model::describe(cm);
+  REQUIRE(m.size() == 1);
+  CHECK(m[0].topology == "two-tier-clos");
+  CHECK(m[0].diameter == 4);
+  // 15 of 767 peers share the node's L1 switches (2 links), the rest cross L2 (4 links).
+  CHECK(m[0].mean_hops == Approx((15.0 * 2 + 752.0 * 4) / 767.0));
+  CHECK(m[0].bisection_bandwidth == Approx(384 * cm.scale_up().bandwidth));
+
+  // The default torus shape is the most balanced exact factorisation of the domain.
+  const model::Network tpu(cat, "google-tpu-v5p-pod");
+  CHECK(tpu.scale_up().torus_dims == std::vector<int>{16, 20, 28});
+  using Catch::Matchers::Contains;
+  CHECK_THROWS_WITH(model::Network(cat, "google-tpu-v5p-pod", model::NetworkOptions{1, 1, {16, 16, 24}, 0, 0}),
+                    Contains("torus_shape") && Contains("6144 ranks"));
+  CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{1, 1, {2, 4}, 0, 0}),
+                    Contains("not a torus"));
+  CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, 0.5, 0}),
+                    Contains("oversubscription"));
+
+  // Oversubscription slows traffic that leaves a leaf switch by its ratio, not traffic inside one.
+  const model::Network flat(cat, "nvidia-dgx-h100", model::NetworkOptions{128, 1, {}, 0, 0});
+  const model::Network taper(cat, "nvidia-dgx-h100", model::NetworkOptions{128, 1, {}, 2.0, 0});
+  REQUIRE(taper.scale_out()->tiers == 2);
+  REQUIRE(taper.scale_out()->leaf_ranks == 32);
+  const auto wide = [](const model::Network& n) {
+    return model::estimate_spread(n, model::Collective::all_reduce, Bytes{4e9}, 128, 1).time.value();
+  };
+  const auto narrow = [](const model::Network& n) {
+    return model::estimate_spread(n, model::Collective::all_reduce, Bytes{4e9}, 32, 1).time.value();
+  };
+  CHECK(wide(taper) / wide(flat) == Approx(2.0).epsilon(0.05));
+  CHECK(narrow(taper) == Approx(narrow(flat)));
+}
+
+TEST_CASE("Benchmark: topology metrics, closed form vs graph search", "[!benchmark][topology]") {
+  auto clos = level(hw::Topology::two_tier_clos, 768, 196e9);
+  clos.group_ranks = 16;
+  BENCHMARK("closed form: CloudMatrix 384 UB plane (768 dies)") { return model::describe(clos).mean_hops; };
+  BENCHMARK("graph search: the same (BFS from every die + max flow)") { return model::measure_graph(clos).mean_hops; };
+}
