@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <limits>
@@ -208,17 +209,18 @@ GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks
   }
   gm.mean_hops = n > 1 ? total / (static_cast<double>(n) * (n - 1.0)) : 0.0;
 
-  // Bisection: max flow from the first half of the ranks to the second.
+  // Bisection: max flow from the first half of the ranks to the second. Capacities are whole
+  // bytes per second (int64): push-relabel checks exact flow conservation, which doubles break.
   using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using FlowGraph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS, boost::no_property,
-      boost::property<boost::edge_capacity_t, double,
-                      boost::property<boost::edge_residual_capacity_t, double,
+      boost::property<boost::edge_capacity_t, std::int64_t,
+                      boost::property<boost::edge_residual_capacity_t, std::int64_t,
                                       boost::property<boost::edge_reverse_t, Traits::edge_descriptor>>>>;
   FlowGraph fg(static_cast<std::size_t>(el.vertices + 2));
   auto cap = boost::get(boost::edge_capacity, fg);
   auto rev = boost::get(boost::edge_reverse, fg);
-  auto arc = [&](int u, int v, double c) {
+  auto arc = [&](int u, int v, std::int64_t c) {
     auto e1 = boost::add_edge(static_cast<std::size_t>(u), static_cast<std::size_t>(v), fg).first;
     auto e2 = boost::add_edge(static_cast<std::size_t>(v), static_cast<std::size_t>(u), fg).first;
     cap[e1] = c;
@@ -226,18 +228,23 @@ GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks
     rev[e1] = e2;
     rev[e2] = e1;
   };
+  std::int64_t capacity_sum = 1;  // more than any cut: the source and sink arcs never limit the flow
   for (const Link& l : el.links) {
-    arc(l.a, l.b, l.capacity);
-    arc(l.b, l.a, l.capacity);
+    const auto c = static_cast<std::int64_t>(std::llround(l.capacity));
+    arc(l.a, l.b, c);
+    arc(l.b, l.a, c);
+    capacity_sum += 2 * c;
   }
   const int src = el.vertices, sink = el.vertices + 1;
-  const double inf = std::numeric_limits<double>::max() / 4;
+  const std::int64_t inf = capacity_sum;
   for (int i = 0; i < n; ++i) {
     if (i < n / 2) arc(src, i, inf);
     else arc(i, sink, inf);
   }
   gm.bisection_bandwidth =
-      n >= 2 ? boost::push_relabel_max_flow(fg, static_cast<std::size_t>(src), static_cast<std::size_t>(sink)) : 0.0;
+      n >= 2 ? static_cast<double>(
+                   boost::push_relabel_max_flow(fg, static_cast<std::size_t>(src), static_cast<std::size_t>(sink)))
+             : 0.0;
   return gm;
 }
 
