@@ -73,33 +73,45 @@ double TransformerModel::kv_elements_per_token() const {
 }
 
 void TransformerModel::validate(const std::string& origin) const {
-  auto need = [&](bool ok, const char* field, const std::string& what) {
-    if (!ok) throw ConfigError(origin + ": " + field + ": " + what);
+  // The message is built only on failure: validation runs on every estimate.
+  auto need = [&](bool ok, const char* field, auto&& what) {
+    if (!ok) throw ConfigError(origin + ": " + field + ": " + std::string(what()));
   };
-  need(layers > 0, "layers", "expected a positive integer, got " + std::to_string(layers));
-  need(hidden > 0, "hidden", "expected a positive integer, got " + std::to_string(hidden));
-  need(heads > 0, "heads", "expected a positive integer, got " + std::to_string(heads));
-  need(kv_heads > 0 && kv_heads <= heads && heads % kv_heads == 0, "kv_heads",
-       "expected a positive divisor of heads=" + std::to_string(heads) + ", got " + std::to_string(kv_heads));
-  need(head_dim > 0, "head_dim", "expected a positive integer, got " + std::to_string(head_dim));
-  need(ffn > 0 || (moe && moe->dense_layers == 0), "ffn", "expected a positive integer, got " + std::to_string(ffn));
-  need(vocab > 0, "vocab", "expected a positive integer, got " + std::to_string(vocab));
-  need(mtp_layers >= 0, "mtp_layers", "expected a non-negative integer, got " + std::to_string(mtp_layers));
+  need(layers > 0, "layers", [&] { return "expected a positive integer, got " + std::to_string(layers); });
+  need(hidden > 0, "hidden", [&] { return "expected a positive integer, got " + std::to_string(hidden); });
+  need(heads > 0, "heads", [&] { return "expected a positive integer, got " + std::to_string(heads); });
+  need(kv_heads > 0 && kv_heads <= heads && heads % kv_heads == 0, "kv_heads", [&] {
+    return "expected a positive divisor of heads=" + std::to_string(heads) + ", got " + std::to_string(kv_heads);
+  });
+  need(head_dim > 0, "head_dim", [&] { return "expected a positive integer, got " + std::to_string(head_dim); });
+  need(ffn > 0 || (moe && moe->dense_layers == 0), "ffn", [&] {
+    return "expected a positive integer, got " + std::to_string(ffn);
+  });
+  need(vocab > 0, "vocab", [&] { return "expected a positive integer, got " + std::to_string(vocab); });
+  need(mtp_layers >= 0, "mtp_layers", [&] {
+    return "expected a non-negative integer, got " + std::to_string(mtp_layers);
+  });
   if (mla) {
-    need(mla->q_lora_rank >= 0, "mla.q_lora_rank", "expected >= 0 (0: no query compression)");
-    need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", "expected a positive integer");
-    need(mla->rope_dim > 0, "mla.rope_dim", "expected a positive integer");
-    need(mla->nope_dim > 0, "mla.nope_dim", "expected a positive integer");
-    need(mla->v_head_dim > 0, "mla.v_head_dim", "expected a positive integer");
+    need(mla->q_lora_rank >= 0, "mla.q_lora_rank", [&] { return "expected >= 0 (0: no query compression)"; });
+    need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", [&] { return "expected a positive integer"; });
+    need(mla->rope_dim > 0, "mla.rope_dim", [&] { return "expected a positive integer"; });
+    need(mla->nope_dim > 0, "mla.nope_dim", [&] { return "expected a positive integer"; });
+    need(mla->v_head_dim > 0, "mla.v_head_dim", [&] { return "expected a positive integer"; });
   }
   if (moe) {
-    need(moe->routed_experts > 0, "moe.routed_experts", "expected a positive integer, got " + std::to_string(moe->routed_experts));
-    need(moe->top_k > 0 && moe->top_k <= moe->routed_experts, "moe.top_k",
-         "expected 1..routed_experts=" + std::to_string(moe->routed_experts) + ", got " + std::to_string(moe->top_k));
-    need(moe->shared_experts >= 0, "moe.shared_experts", "expected >= 0");
-    need(moe->dense_layers >= 0 && moe->dense_layers < layers, "moe.dense_layers",
-         "expected 0..layers-1=" + std::to_string(layers - 1) + ", got " + std::to_string(moe->dense_layers));
-    need(moe->expert_ffn > 0, "moe.expert_ffn", "expected a positive integer, got " + std::to_string(moe->expert_ffn));
+    need(moe->routed_experts > 0, "moe.routed_experts", [&] {
+      return "expected a positive integer, got " + std::to_string(moe->routed_experts);
+    });
+    need(moe->top_k > 0 && moe->top_k <= moe->routed_experts, "moe.top_k", [&] {
+      return "expected 1..routed_experts=" + std::to_string(moe->routed_experts) + ", got " + std::to_string(moe->top_k);
+    });
+    need(moe->shared_experts >= 0, "moe.shared_experts", [&] { return "expected >= 0"; });
+    need(moe->dense_layers >= 0 && moe->dense_layers < layers, "moe.dense_layers", [&] {
+      return "expected 0..layers-1=" + std::to_string(layers - 1) + ", got " + std::to_string(moe->dense_layers);
+    });
+    need(moe->expert_ffn > 0, "moe.expert_ffn", [&] {
+      return "expected a positive integer, got " + std::to_string(moe->expert_ffn);
+    });
   }
 }
 

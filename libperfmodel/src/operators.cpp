@@ -63,6 +63,14 @@ std::int64_t positive(std::int64_t v, const char* op, const char* name) {
 
 /// a·b·c·d in int64; throws naming the product when it does not fit.
 std::int64_t product(const char* op, const char* what, std::initializer_list<std::int64_t> xs) {
+  // Fast path: a double product below 2^62 (relative error ~1e-16) means the exact one fits.
+  double approx = 1.0;
+  for (std::int64_t x : xs) approx *= static_cast<double>(x);
+  if (std::fabs(approx) < 4.0e18) {
+    std::int64_t r = 1;
+    for (std::int64_t x : xs) r *= x;
+    return r;
+  }
   std::int64_t r = 1;
   for (std::int64_t x : xs) {
     if (__builtin_mul_overflow(r, x, &r)) {
@@ -229,21 +237,30 @@ bool Device::supports(Precision p) const { return !std::isnan(matrix_rate(p)); }
 
 // --- GEMM --------------------------------------------------------------------------------
 
-OpEstimate estimate(const Device& dev, const Gemm& op) {
+namespace {
+
+/// Validates a GEMM (dimensions, 64-bit counts, precision) and returns the matrix peak.
+double check_gemm(const Device& dev, const Gemm& op) {
   constexpr const char* kOp = "gemm";
   positive(op.m, kOp, "m");
   positive(op.n, kOp, "n");
   positive(op.k, kOp, "k");
   positive(op.batch, kOp, "batch");
-  const std::int64_t mnk = product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
+  product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
   product(kOp, "m·n·batch", {op.m, op.n, op.batch});  // output elements; m·k and k·n are <= mnk
   const double peak = dev.matrix_rate(op.input);
   if (std::isnan(peak)) unsupported(dev, op.input, kOp);
-  const double flops = static_cast<double>(mnk);
-  const double b_in = workload::bytes_per_element(op.input);
-  const double b_out = workload::bytes_per_element(op.output);
+  return peak;
+}
+
+/// estimate() for a GEMM that check_gemm() accepted; any permutation of m, n, k is accepted too
+/// (k·n and m·k output elements are <= the FLOP count).
+OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
   const double m = static_cast<double>(op.m), n = static_cast<double>(op.n), k = static_cast<double>(op.k);
   const double batch = static_cast<double>(op.batch);
+  const double flops = 2.0 * m * n * k * batch;
+  const double b_in = workload::bytes_per_element(op.input);
+  const double b_out = workload::bytes_per_element(op.output);
   const auto& f = dev.fractions();
   OpEstimate e;
   if (op.kernel == Gemm::Kernel::microbenchmark) {
@@ -263,6 +280,20 @@ OpEstimate estimate(const Device& dev, const Gemm& op) {
   e.tile_m = plan.tm;
   e.tile_n = plan.tn;
   return e;
+}
+
+}  // namespace
+
+OpEstimate estimate(const Device& dev, const Gemm& op) { return estimate_checked(dev, op, check_gemm(dev, op)); }
+
+TrainingGemms estimate_training_gemms(const Device& dev, const Gemm& fwd) {
+  const double peak = check_gemm(dev, fwd);
+  Gemm di = fwd, dw = fwd;
+  di.n = fwd.k;
+  di.k = fwd.n;
+  dw.m = fwd.k;
+  dw.k = fwd.m;
+  return {estimate_checked(dev, fwd, peak), estimate_checked(dev, di, peak), estimate_checked(dev, dw, peak)};
 }
 
 void estimate(const Device& dev, std::span<const Gemm> ops, std::span<OpEstimate> out) {

@@ -73,7 +73,6 @@ struct Ctx {
   int domain = 1;
 };
 
-OpEstimate est(const Ctx& c, const Gemm& g) { return estimate(c.sys.device(), g); }
 template <class Op>
 OpEstimate est(const Ctx& c, const Op& op) {
   return estimate(c.sys.device(), op);
@@ -82,9 +81,7 @@ OpEstimate est(const Ctx& c, const Op& op) {
 /// A weight GEMM: forward m×n×k; backward the input gradient (m×k×n) and the weight gradient (k×n×m).
 void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k, int groups = 1,
           Precision prec = Precision::bf16) {
-  const OpEstimate f = est(c, Gemm::of(m, n, k, prec, groups));
-  const OpEstimate di = est(c, Gemm::of(m, k, n, prec, groups));
-  const OpEstimate dw = est(c, Gemm::of(k, n, m, prec, groups));
+  const auto [f, di, dw] = estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups));
   p.fwd += f.time.value();
   p.gemm_fwd += f.time.value();
   p.fwd_flops += f.flops.value();
@@ -326,7 +323,7 @@ double exposed_beyond(double compute, double comm, double eta) {
 
 void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingPlan& plan) {
   const auto& p = plan.parallel;
-  auto pos = [](std::int64_t v, const std::string& f) {
+  auto pos = [](std::int64_t v, const char* f) {
     if (v < 1) bad(f, "must be >= 1, got " + num(v));
   };
   pos(p.tp, "parallel.tp");
