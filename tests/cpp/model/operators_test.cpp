@@ -2,6 +2,7 @@
 // every bad-input class, the roofline, and the speed benchmarks (run with "[!benchmark]").
 #include <catch2/catch.hpp>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -250,4 +251,22 @@ TEST_CASE("Benchmark: one GEMM estimate vs a baseline FLOP count", "[!benchmark]
     }
     return s;
   };
+}
+
+TEST_CASE("GEMM: the training triple equals three separate estimates", "[model][gemm]") {
+  for (const auto& [m, n, k, b] : std::vector<std::array<std::int64_t, 4>>{
+           {8192, 1280, 16384, 1}, {1, 7168, 2048, 1}, {4096, 512, 7168, 32}, {300, 5, 77, 3}}) {
+    const Gemm fwd = Gemm::of(m, n, k, P::bf16, b);
+    const auto t = model::estimate_training_gemms(h100(), fwd);
+    const auto f = model::estimate(h100(), fwd);
+    const auto di = model::estimate(h100(), Gemm::of(m, k, n, P::bf16, b));
+    const auto dw = model::estimate(h100(), Gemm::of(k, n, m, P::bf16, b));
+    CHECK(t.forward.time.value() == f.time.value());
+    CHECK(t.input_grad.time.value() == di.time.value());
+    CHECK(t.weight_grad.time.value() == dw.time.value());
+    CHECK(t.weight_grad.tile_m == dw.tile_m);
+    CHECK(t.input_grad.flops.value() == f.flops.value());
+  }
+  CHECK_THROWS_WITH(model::estimate_training_gemms(h100(), Gemm::of(0, 8, 8)), Catch::Contains("m must be a positive"));
+  CHECK_THROWS_WITH(model::estimate_training_gemms(h100(), Gemm::of(8, 8, 8, P::fp4)), Catch::Contains("precision"));
 }
