@@ -18,6 +18,7 @@
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
+#include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/device.hpp>
 #include <libperfmodel/model/power.hpp>
 #include <libperfmodel/workload/model.hpp>
@@ -175,6 +176,11 @@ class ServingSystem {
   [[nodiscard]] double overlap() const { return overlap_; }
   /// The whole chip's energy model (empty when its family has none) and the system overhead.
   [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
+  /// The prepared fabrics of one system at this ranks_per_chip, or nullptr for other shapes
+  /// (or when the catalog lacks what a Network needs; building one then reports why).
+  [[nodiscard]] const Network* network(int nodes, int ranks_per_chip) const {
+    return nodes == 1 && ranks_per_chip == ranks_per_chip_ && network_ ? &*network_ : nullptr;
+  }
 
  private:
   catalog::Catalog cat_;  // shares the catalog data; keeps it alive
@@ -183,6 +189,7 @@ class ServingSystem {
   int ranks_per_chip_;
   double overlap_ = 0.0;
   SystemEnergy energy_;
+  std::optional<Network> network_;
 };
 
 /// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,

@@ -602,6 +602,12 @@ ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view syste
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
   const hw::Chip& whole = cat_.chip(sys_->chip);
   energy_ = system_energy(whole, cat_.efficiency(whole.family), *sys_);
+  try {
+    network_.emplace(cat_, sys_->id, 1, ranks_per_chip);
+  } catch (const Error&) {
+    // Not every system can form a Network (e.g. no scale-up topology); plans that need one
+    // build it per call and get the error that names the missing figure.
+  }
 }
 
 namespace {
@@ -694,6 +700,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     if (par.ranks() == 1) return nullptr;
     const int per_system = sys.chip_count();
     const int nodes = static_cast<int>(std::ceil(par.chips() / per_system));
+    if (const Network* prepared = ctx.network(nodes, par.ranks_per_chip)) return prepared;
     slot.emplace(cat, sys.id, nodes, par.ranks_per_chip);
     return &*slot;
   };

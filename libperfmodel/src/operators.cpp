@@ -62,7 +62,8 @@ std::int64_t positive(std::int64_t v, const char* op, const char* name) {
 }
 
 /// a·b·c·d in int64; throws naming the product when it does not fit.
-std::int64_t product(const char* op, const char* what, std::initializer_list<std::int64_t> xs) {
+[[gnu::always_inline]] inline std::int64_t product(const char* op, const char* what,
+                                                   std::initializer_list<std::int64_t> xs) {
   // Fast path: a double product below 2^62 (relative error ~1e-16) means the exact one fits.
   double approx = 1.0;
   for (std::int64_t x : xs) approx *= static_cast<double>(x);
