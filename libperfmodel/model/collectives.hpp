@@ -41,6 +41,12 @@ struct FabricLevel {
   int tiers = 1;
   double oversubscription = 1.0;
   int leaf_ranks = 1;           ///< scale-out: domains whose NICs share one leaf switch (per rail)
+
+  [[nodiscard]] bool torus() const {
+    return topology == hw::Topology::torus_2d || topology == hw::Topology::torus_3d;
+  }
+  /// Mean links from a rank to the others of the torus (per ring of k: k/4 if k is even, (k²-1)/4k if odd).
+  [[nodiscard]] double torus_mean_hops() const;
   // Efficiency parameters of this fabric (data per chip family).
   double efficiency = 0.7;
   double in_network_efficiency = 0.6;

@@ -93,34 +93,18 @@ double fanout_bw(const FabricLevel& lv, int n) {
 /// Bandwidth between one pair of ranks (ring neighbours, point-to-point).
 double pair_bw(const FabricLevel& lv) {
   if (lv.topology == hw::Topology::full_mesh) return lv.bandwidth / lv.links;
-  if (lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d) {
-    return lv.bandwidth / static_cast<double>(2 * lv.torus_dims.size());
-  }
+  if (lv.torus()) return lv.bandwidth / static_cast<double>(2 * lv.torus_dims.size());
   return lv.bandwidth;
 }
 /// Bandwidth of a ring: on a torus, bidirectional rings in every dimension use all links.
 double ring_bw(const FabricLevel& lv) {
-  if (lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d) return lv.bandwidth;
+  if (lv.torus()) return lv.bandwidth;
   return pair_bw(lv);
 }
 
 double hop_factor(const FabricLevel& lv) {
   // A two-tier Clos crosses L1, L2, L1 switches (3 hops) between racks; one switch elsewhere.
   return lv.topology == hw::Topology::two_tier_clos ? 3.0 : 1.0;
-}
-
-/// Mean hops from a rank to the others of a torus (per ring of k: k/4 if k is even, (k²-1)/4k if odd).
-double torus_mean_hops(const FabricLevel& lv) {
-  double h = 0, n = 1;
-  for (int k : lv.torus_dims) {
-    h += k % 2 == 0 ? k / 4.0 : (k * k - 1.0) / (4.0 * k);
-    n *= k;
-  }
-  return std::max(1.0, h * n / (n - 1.0));
-}
-
-bool is_torus(const FabricLevel& lv) {
-  return lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d;
 }
 
 Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm alg) {
@@ -172,7 +156,7 @@ Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algori
     case Algorithm::direct: {
       // One shot to every peer at once (reduce-scatter + all-gather for all-reduce).
       const double bw = eff_bw(lv, fanout_bw(lv, n), e, s);
-      const double hops = is_torus(lv) ? torus_mean_hops(lv) : 1.0;
+      const double hops = lv.torus() ? std::max(1.0, lv.torus_mean_hops()) : 1.0;
       switch (kind) {
         case Collective::all_reduce: set(2, 2.0 * frac * s * hops, bw); break;
         case Collective::reduce_scatter:
@@ -254,6 +238,15 @@ Algorithm algorithm_from_string(std::string_view s) {
   return static_cast<Algorithm>(lookup(kAlgorithmNames, s, "algorithm"));
 }
 
+double FabricLevel::torus_mean_hops() const {
+  double h = 0, n = 1;
+  for (int k : torus_dims) {
+    h += k % 2 == 0 ? k / 4.0 : (k * k - 1.0) / (4.0 * k);
+    n *= k;
+  }
+  return n > 1 ? h * n / (n - 1.0) : 0.0;
+}
+
 // --- Network -------------------------------------------------------------------------------
 
 Network::Network(const catalog::Catalog& cat, std::string_view system, const NetworkOptions& options) {
@@ -283,7 +276,7 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
                           std::to_string(up_.links) + ": the links do not connect all ranks");
   }
   up_.group_ranks = std::min(up_.ranks, sys.chips_per_node.value_or(domain) * ranks_per_chip);
-  if (is_torus(up_)) {
+  if (up_.torus()) {
     const int d = up_.topology == hw::Topology::torus_3d ? 3 : 2;
     if (options.torus_shape.empty()) {
       // Assumption: without a given shape, the most balanced torus whose size is the domain.

@@ -21,10 +21,6 @@ namespace perfmodel::model {
 
 namespace {
 
-bool is_torus(const FabricLevel& lv) {
-  return lv.topology == hw::Topology::torus_2d || lv.topology == hw::Topology::torus_3d;
-}
-
 /// Nested switch groups, smallest first; the last is the whole level. Two ranks whose smallest
 /// shared group is tier i (1-based) are 2i links apart (up i switches, down i).
 std::vector<long> switch_groups(const FabricLevel& lv, bool scale_out) {
@@ -68,7 +64,7 @@ EdgeList build(const FabricLevel& lv, bool scale_out) {
   const int n = lv.ranks;
   const double b = lv.bandwidth;
   el.vertices = n;
-  if (is_torus(lv) && !scale_out) {
+  if (lv.torus() && !scale_out) {
     std::vector<int> dims = lv.torus_dims;
     std::sort(dims.rbegin(), dims.rend());  // largest first: the first half of the ranks is a slab
     const double c = b / per_dim_links(lv);
@@ -133,15 +129,11 @@ TopologyMetrics describe(const FabricLevel& lv, bool scale_out, int instances) {
   if (n < 2) {
     m.diameter = 0;
     m.mean_hops = 0;
-  } else if (is_torus(lv) && !scale_out) {
+  } else if (lv.torus() && !scale_out) {
     m.shape = lv.torus_dims;
     const int kmax = *std::max_element(lv.torus_dims.begin(), lv.torus_dims.end());
-    double mean = 0;
-    for (int k : lv.torus_dims) {
-      m.diameter += k / 2;
-      mean += k % 2 == 0 ? k / 4.0 : (k * k - 1.0) / (4.0 * k);
-    }
-    m.mean_hops = mean * static_cast<double>(n) / (n - 1.0);
+    for (int k : lv.torus_dims) m.diameter += k / 2;
+    m.mean_hops = lv.torus_mean_hops();
     // An even cut across the longest ring crosses two links of each of its n / kmax rings.
     m.bisection_bandwidth = kmax >= 2 ? 2.0 * (static_cast<double>(n) / kmax) * lv.bandwidth / per_dim_links(lv) : 0.0;
   } else if (lv.topology == hw::Topology::full_mesh && !scale_out) {
