@@ -1,7 +1,9 @@
 #pragma once
 // Collective communication on a system's fabrics, alpha-beta style:
 //   time = steps × step latency + bytes on the busiest link / (link bandwidth × efficiency(size))
-// with efficiency(size) = fraction × size / (size + half_size). Per-rank bandwidths are per
+// with efficiency(size) = fraction × size / (size + min(size, half_size)): the bulk protocol's
+// pipeline fill, or below half_size the low-latency protocols at half the bandwidth (in-network
+// reduction has only the bulk protocol: size + half_size). Per-rank bandwidths are per
 // direction. Levels: the scale-up domain (switched, full mesh, two-tier Clos, torus) and the
 // scale-out network between domains (rail-optimised, non-blocking unless told otherwise).
 // Reported bandwidths follow nccl-tests: algbw = size / time, busbw = algbw × factor(n).

@@ -80,8 +80,13 @@ struct Timing {
 };
 
 /// Effective per-rank bandwidth for a transfer of `bytes` at fraction `frac` of `bw`.
-double eff_bw(const FabricLevel& lv, double bw, double frac, double bytes) {
-  return bw * frac * (lv.half_size > 0 ? bytes / (bytes + lv.half_size) : 1.0);
+/// Assumption: large messages pay a pipeline fill worth half_size bytes; a smaller message goes
+/// through the low-latency protocols (NCCL LL/LL128: data and flag share each line), which skip
+/// the fill but move about half the bandwidth, so the fill is min(bytes, half_size). In-network
+/// reduction (NVLS, SHARP) runs only the bulk protocol (`bulk_only`) and always pays the fill.
+double eff_bw(const FabricLevel& lv, double bw, double frac, double bytes, bool bulk_only = false) {
+  if (!(lv.half_size > 0)) return bw * frac;
+  return bw * frac * bytes / (bytes + (bulk_only ? lv.half_size : std::min(bytes, lv.half_size)));
 }
 
 /// Bandwidth a rank reaches when sending to all n-1 peers at once: the whole injection
@@ -143,7 +148,7 @@ Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algori
     }
     case Algorithm::in_network: {
       // Each rank pushes its data into the switch once and receives the result once.
-      const double bw = eff_bw(lv, lv.bandwidth, lv.in_network_efficiency, s);
+      const double bw = eff_bw(lv, lv.bandwidth, lv.in_network_efficiency, s, true);
       switch (kind) {
         case Collective::all_reduce: set(2, s, bw); break;
         case Collective::reduce_scatter:

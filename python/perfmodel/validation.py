@@ -199,6 +199,7 @@ OUT_OF_SAMPLE_COLLECTIVE_CASES: list[Case] = [
     Case("AZ-H100-03 note", "NVLS all_reduce 1 MB busbw", _busbw("nvidia-dgx-h100", 8, "in_network", "1M"), 43.7),
     Case("AZ-GB200-04 note", "ring all_reduce 1 GB busbw", _busbw("nvidia-gb200-nvl72", 4, "ring", "1G"), 646.9),
     Case("AZ-GB200-04 note", "ring all_reduce 64 MB busbw", _busbw("nvidia-gb200-nvl72", 4, "ring", "64M"), 550.7),
+    Case("AZ-GB200-04 note", "ring all_reduce 1 MB busbw", _busbw("nvidia-gb200-nvl72", 4, "ring", "1M"), 80.5),
     Case("910B-LIM-02 note", "2-card 910B all_reduce algbw",
          lambda: __import__("perfmodel").collective("huawei-atlas-800t-a2", "all_reduce", "1G", 2).algbw / 1e9, 18.0),
     Case("DEEPEP-H800-01 note", "normal combine EP8 NVLink bandwidth",

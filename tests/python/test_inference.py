@@ -13,7 +13,7 @@ from perfmodel import models, validation
 # MLPI-H100-01 became a miss when serve mode stopped undercounting chunked prefill (session 5):
 # the model runs prompt chunks and decode steps one after the other, while in-flight batching
 # fuses them into one pass over the weights.
-KNOWN_MISSES = {"CM384-PF-01", "SGL-GB200-DC-01", "MLPI-H100-01"}
+KNOWN_MISSES = {"CM384-PF-01", "SGL-GB200-DC-01"}
 
 DS_DECODE = dict(mode="decode", precision="int8", kv_len=4096, batch=96 * 160, dp_attention=320, ranks_per_chip=2,
                  redundant_experts=64, mtp_tokens=1, overlap=True)

@@ -30,6 +30,28 @@ TEST_CASE("Collectives: busbw factors and monotonic bandwidth in size", "[model]
   CHECK(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{8e9}, 8).algorithm == Algorithm::in_network);
 }
 
+TEST_CASE("Collectives: small messages take the low-latency protocol, in-network reduction does not",
+          "[model][collectives]") {
+  // Hopper NVLink: half_size 21 MB. Below it the byte time is twice the bulk rate's and
+  // proportional to size; above it the bulk protocol adds a constant fill.
+  auto bytes_time = [](double s, Algorithm alg) {
+    const auto r = model::estimate(dgx_h100(), Collective::all_reduce, Bytes{s}, 8, alg);
+    return r.time.value() - r.latency.value();
+  };
+  CHECK(bytes_time(2e6, Algorithm::ring) == Approx(2.0 * bytes_time(1e6, Algorithm::ring)));
+  CHECK(bytes_time(8e6, Algorithm::ring) == Approx(8.0 * bytes_time(1e6, Algorithm::ring)));
+  const double step = bytes_time(128e6, Algorithm::ring) - bytes_time(64e6, Algorithm::ring);
+  CHECK(bytes_time(192e6, Algorithm::ring) - bytes_time(128e6, Algorithm::ring) == Approx(step));
+  // Bulk rate x 64 MB is step; below the half size the same bytes cost twice that.
+  CHECK(bytes_time(16e6, Algorithm::ring) == Approx(2.0 * step / 4.0));
+  // Continuous where the regimes meet.
+  CHECK(bytes_time(21e6 * 0.999, Algorithm::ring) == Approx(bytes_time(21e6 * 1.001, Algorithm::ring)).epsilon(0.01));
+  // NVLS is affine at every size: the fill is paid even by a 1 MB message.
+  const double nvls_step = bytes_time(2e6, Algorithm::in_network) - bytes_time(1e6, Algorithm::in_network);
+  CHECK(bytes_time(3e6, Algorithm::in_network) - bytes_time(2e6, Algorithm::in_network) == Approx(nvls_step));
+  CHECK(bytes_time(1e6, Algorithm::in_network) > 10.0 * nvls_step);
+}
+
 TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors]") {
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e6}, 9), Contains("ranks"));
