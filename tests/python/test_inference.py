@@ -155,6 +155,19 @@ def test_serving_accuracy_against_calibration_csv(calibration_csv):
     assert len(df) == 5
 
 
+def test_serving_out_of_sample_figures():
+    # From the SGLang large-scale-EP blog, not fitted: prefill with perfect EPLB, and decode
+    # without two-batch overlap. Prefill must hold the serving bar; the no-overlap decode is a
+    # known miss (+17 %: the model's overlap gains 7 % where SGLang measured 25.5 %).
+    rows = [(c.setup, c.measured, c.predict()) for c in validation.OUT_OF_SAMPLE_SERVING_CASES]
+    print()
+    for setup, published, modelled in rows:
+        print(f"{setup[:60]:60s} published {published:,.0f} model {modelled:,.0f} ({(modelled / published - 1) * 100:+.1f} %)")
+    (_, pub_pf, mod_pf), (_, pub_nt, mod_nt) = rows
+    assert abs(mod_pf / pub_pf - 1) < 0.15
+    assert 0.15 < mod_nt / pub_nt - 1 < 0.25
+
+
 def test_cli_infer(capsys):
     from perfmodel.cli import main
 
