@@ -93,7 +93,8 @@ enum class StepPart {
 };
 inline constexpr std::size_t kStepParts = 14;
 std::string_view to_string(StepPart p);
-bool is_communication(StepPart p);
+/// The communication parts: the last four, after every compute part.
+constexpr bool is_communication(StepPart p) noexcept { return p >= StepPart::tp_collectives; }
 
 struct StepPartTime {
   double time = 0;     ///< seconds per step, summed over layers

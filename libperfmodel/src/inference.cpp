@@ -41,6 +41,9 @@ std::string fmt(double v, int prec = 3) {
 
 [[noreturn]] void bad(const std::string& field, const std::string& what) { throw InvalidArgument(field + ": " + what); }
 
+constexpr std::size_t kFirstComm = static_cast<std::size_t>(StepPart::tp_collectives);
+static_assert(kFirstComm + 4 == kStepParts, "the four communication parts come last");
+
 /// Accumulates op estimates into step parts for one layer kind (times per layer).
 struct Layer {
   std::array<StepPartTime, kStepParts> parts{};
@@ -84,13 +87,12 @@ struct Layer {
   /// family's overlap fraction (SM/core sharing and stage dependencies lose the rest). The
   /// exposed time is charged to the communication parts in proportion to their time.
   void overlap(double eta) {
-    const double c = compute(), m = comm();
+    double c = 0, m = 0;
+    for (std::size_t i = 0; i < kStepParts; ++i) (i < kFirstComm ? c : m) += parts[i].time;
     if (m <= 0) return;
     const double total = std::max(c, m) + (1.0 - eta) * std::min(c, m);
     const double share = std::max(0.0, total - c) / m;
-    for (std::size_t i = 0; i < kStepParts; ++i) {
-      if (is_communication(static_cast<StepPart>(i))) parts[i].exposed = parts[i].time * share;
-    }
+    for (std::size_t i = kFirstComm; i < kStepParts; ++i) parts[i].exposed = parts[i].time * share;
   }
   void accumulate(const Layer& l, double count) {
     for (std::size_t i = 0; i < kStepParts; ++i) {
@@ -449,12 +451,11 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   r.chips = par.chips();
   r.memory = memory_use(s, in, in.seqs);
   // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
-  const MemoryUse m1 = memory_use(s, in, par.dp_attention);
-  const MemoryUse m2 = memory_use(s, in, 2LL * par.dp_attention);
-  const double per_group = m2.total() - m1.total();
-  const double fixed = m1.total() - per_group;
-  r.max_batch = per_group > 0 && fixed < m1.capacity
-                    ? static_cast<std::int64_t>(std::floor((m1.capacity - fixed) / per_group)) * par.dp_attention
+  const MemoryUse more = memory_use(s, in, in.seqs + par.dp_attention);
+  const double per_group = more.total() - r.memory.total();
+  const double fixed = r.memory.total() - per_group * (static_cast<double>(in.seqs) / par.dp_attention);
+  r.max_batch = per_group > 0 && fixed < more.capacity
+                    ? static_cast<std::int64_t>(std::floor((more.capacity - fixed) / per_group)) * par.dp_attention
                     : 0;
   return r;
 }
@@ -583,11 +584,6 @@ std::string bottleneck_of(const PhaseEstimate& e) {
 }  // namespace
 
 std::string_view to_string(StepPart p) { return kPartNames[static_cast<std::size_t>(p)]; }
-
-bool is_communication(StepPart p) {
-  return p == StepPart::tp_collectives || p == StepPart::moe_dispatch || p == StepPart::moe_combine ||
-         p == StepPart::pp_transfer;
-}
 
 ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip)
     : cat_(cat),

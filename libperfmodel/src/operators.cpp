@@ -90,24 +90,30 @@ std::int64_t positive(std::int64_t v, const char* op, const char* name) {
   throw InvalidArgument(std::string(op) + ": precision " + std::string(hw::to_string(p)) + " is not usable on " + dev.chip().id);
 }
 
-void finish(OpEstimate& e, double compute_s, double memory_s, double overhead_s, double flops, double bytes,
-            double peak) {
+OpEstimate finish(double compute_s, double memory_s, double overhead_s, double flops, double bytes, double peak) {
   const double busy = std::max(compute_s, memory_s);
   // Assumption: the fixed overhead does not overlap the kernel's own work (pipeline fill and
   // drain happen once per launch); it is what makes tiny ops latency bound.
   const double t = busy + overhead_s;
-  e.time = Seconds{t};
-  e.compute_time = Seconds{compute_s};
-  e.memory_time = Seconds{memory_s};
-  e.overhead = Seconds{overhead_s};
-  e.flops = Flops{flops};
-  e.hbm_bytes = Bytes{bytes};
-  e.intensity = ArithmeticIntensity{bytes > 0 ? flops / bytes : 0.0};
-  e.achieved = FlopRate{flops / t};
-  e.achieved_bandwidth = Bandwidth{bytes / t};
-  e.peak = FlopRate{peak};
-  e.fraction_of_peak = peak > 0 ? flops / t / peak : 0.0;
-  e.bound = overhead_s > busy ? Bound::latency : compute_s >= memory_s ? Bound::compute : Bound::memory;
+  // Every field written once (a default-constructed OpEstimate would be zeroed first).
+  return OpEstimate{.time = Seconds{t},
+                    .compute_time = Seconds{compute_s},
+                    .memory_time = Seconds{memory_s},
+                    .overhead = Seconds{overhead_s},
+                    .flops = Flops{flops},
+                    .hbm_bytes = Bytes{bytes},
+                    .onchip_bytes = Bytes{0.0},
+                    .intensity = ArithmeticIntensity{bytes > 0 ? flops / bytes : 0.0},
+                    .achieved = FlopRate{flops / t},
+                    .achieved_bandwidth = Bandwidth{bytes / t},
+                    .peak = FlopRate{peak},
+                    .fraction_of_peak = peak > 0 ? flops / t / peak : 0.0,
+                    .wave_efficiency = 1.0,
+                    .tile_m = 0,
+                    .tile_n = 0,
+                    .bound = overhead_s > busy         ? Bound::latency
+                             : compute_s >= memory_s ? Bound::compute
+                                                     : Bound::memory};
 }
 
 struct TilePlan {
@@ -263,10 +269,9 @@ OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
   const double b_in = workload::bytes_per_element(op.input);
   const double b_out = workload::bytes_per_element(op.output);
   const auto& f = dev.fractions();
-  OpEstimate e;
   if (op.kernel == Gemm::Kernel::microbenchmark) {
     // Operands stay in on-chip buffers: no HBM traffic, no tiling losses.
-    finish(e, flops / (peak * f.matrix_microbenchmark), 0.0, f.launch_overhead_s, flops, 0.0, peak);
+    OpEstimate e = finish(flops / (peak * f.matrix_microbenchmark), 0.0, f.launch_overhead_s, flops, 0.0, peak);
     e.onchip_bytes = Bytes{batch * (m * k + k * n) * b_in};
     return e;
   }
@@ -275,7 +280,7 @@ OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
   // Assumption: HBM traffic is the minimum (A and B read once, C written once); the L2 catches
   // the re-reads between tiles. Those re-reads are reported as on-chip bytes.
   const double bytes = batch * ((m * k + k * n) * b_in + m * n * b_out);
-  finish(e, plan.compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
+  OpEstimate e = finish(plan.compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{batch * (m * k * plan.tiles_n + k * n * plan.tiles_m) * b_in + batch * m * n * b_out};
   e.wave_efficiency = flops / plan.scheduled_flops;
   e.tile_m = plan.tm;
@@ -381,8 +386,7 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   // Assumption: attention kernels split long contexts across units (flash-decoding, split-KV),
   // so there is no wave quantization; the family's attention fraction covers softmax and
   // pipeline stalls. K/V are re-read from L2 once per 128-row block of query rows per KV head.
-  OpEstimate e;
-  finish(e, flops / (peak * f.attention), bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops,
+  OpEstimate e = finish(flops / (peak * f.attention), bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops,
          bytes, peak);
   const double q_rows_per_kv_head = static_cast<double>(q) * (h / hkv);
   e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
@@ -426,8 +430,7 @@ OpEstimate estimate(const Device& dev, const Elementwise& op) {
   // Unknown vector rate: only the memory ceiling is modelled (peak reported as 0).
   const double peak = vec ? vec->value() : 0.0;
   const double compute_s = vec ? flops / (peak * f.vector) : 0.0;
-  OpEstimate e;
-  finish(e, compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
+  OpEstimate e = finish(compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{bytes};
   return e;
 }
