@@ -114,6 +114,13 @@ def test_accuracy_page_is_the_current_validation_report():
         "docs/explanation/accuracy.md is stale: run `perfmodel validate ../shared/data/calibration.csv --out docs/explanation/accuracy.md`"
 
 
+def test_main_job_output_in_docs_is_current():
+    # docs/explanation/main-job.md and the README sample show the main job's output.
+    r = subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_main_job.py"), "--check"], capture_output=True,
+                       text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+
+
 def test_cli_validate_bad_path(tmp_path):
     out = subprocess.run([_cli_exe(), "validate", str(tmp_path / "missing.csv")], capture_output=True, text=True)
     assert out.returncode == 2 and "calibration_csv" in out.stderr and "no such file" in out.stderr
