@@ -283,10 +283,8 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     cal = pd.read_csv(calibration_csv).set_index("id")
     rows = []
     for cid, case in SERVING_CASES.items():
-        plan = dict(case["plan"])
-        r = inference(case["model"], case["system"], **plan)
-        per_chip = r.output_tokens_per_s_per_chip if case["metric"] == "output" else r.input_tokens_per_s_per_chip
-        modelled = per_chip * case["per"]
+        r = inference(case["model"], case["system"], **case["plan"])
+        modelled = _serving_metric(case, r)
         published = float(cal.loc[cid, "value"])
         rows.append({"id": cid, "system": case["system"], "model": case["model"], "metric": cal.loc[cid, "metric"],
                      "unit": cal.loc[cid, "unit"], "published": published, "modelled": modelled,
@@ -296,6 +294,12 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _serving_metric(case: dict[str, Any], r: Any, metric: str | None = None) -> float:
+    """Output (or input) tokens/s per chip in the case's unit (`per` chips)."""
+    per_chip = r.output_tokens_per_s_per_chip if (metric or case["metric"]) == "output" else r.input_tokens_per_s_per_chip
+    return float(per_chip * case["per"])
+
+
 def _serving_variant(cid: str, **changes: Any) -> Callable[[], float]:
     """A published figure from the same source as SERVING_CASES[cid], with the plan changed."""
     def predict() -> float:
@@ -303,8 +307,7 @@ def _serving_variant(cid: str, **changes: Any) -> Callable[[], float]:
 
         case = SERVING_CASES[cid]
         r = inference(case["model"], case["system"], **{**case["plan"], **changes})
-        per_chip = r.output_tokens_per_s_per_chip if r.decode is not None else r.input_tokens_per_s_per_chip
-        return float(per_chip * case["per"])
+        return _serving_metric(case, r, "output" if r.decode is not None else "input")
     return predict
 
 
@@ -326,10 +329,13 @@ def _training_variant(cid: str, **changes: Any) -> Callable[[], float]:
         from .training import training
 
         case = TRAINING_CASES[cid]
-        r = training(case["model"], case["system"], **{**case["plan"], **changes})
-        per_chip = r.hardware_flops_per_chip if case["flops"] == "hardware" else r.model_flops_per_chip
-        return float(per_chip / TERA)
+        return _training_metric(case, training(case["model"], case["system"], **{**case["plan"], **changes}))
     return predict
+
+
+def _training_metric(case: dict[str, Any], r: Any) -> float:
+    """TFLOP/s per chip in the count the source reports (hardware or model FLOPs)."""
+    return float((r.hardware_flops_per_chip if case["flops"] == "hardware" else r.model_flops_per_chip) / TERA)
 
 
 # Training rows of calibration.csv: setups as published (sources in README, "Training").
@@ -385,8 +391,7 @@ def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     rows = []
     for cid, case in TRAINING_CASES.items():
         r = training(case["model"], case["system"], **case["plan"])
-        per_chip = r.hardware_flops_per_chip if case["flops"] == "hardware" else r.model_flops_per_chip
-        modelled = per_chip / 1e12
+        modelled = _training_metric(case, r)
         published = float(cal.loc[cid, "value"])
         rows.append({"id": cid, "system": case["system"], "model": case["model"], "published": published,
                      "modelled": modelled, "error_pct": (modelled / published - 1.0) * 100.0, "mfu": r.mfu,
