@@ -60,20 +60,13 @@ struct Layer {
     x.exposed += time;
     x.bytes += bytes;
   }
-  [[nodiscard]] double compute() const {
+  [[nodiscard]] double sum_time(std::size_t from, std::size_t to) const {
     double s = 0;
-    for (std::size_t i = 0; i < kStepParts; ++i) {
-      if (!is_communication(static_cast<StepPart>(i))) s += parts[i].time;
-    }
+    for (std::size_t i = from; i < to; ++i) s += parts[i].time;
     return s;
   }
-  [[nodiscard]] double comm() const {
-    double s = 0;
-    for (std::size_t i = 0; i < kStepParts; ++i) {
-      if (is_communication(static_cast<StepPart>(i))) s += parts[i].time;
-    }
-    return s;
-  }
+  [[nodiscard]] double compute() const { return sum_time(0, kFirstComm); }
+  [[nodiscard]] double comm() const { return sum_time(kFirstComm, kStepParts); }
   /// Scales every part by k (two micro-batches: twice the half-batch layer).
   void scale(double k) {
     for (auto& x : parts) {
@@ -87,8 +80,7 @@ struct Layer {
   /// family's overlap fraction (SM/core sharing and stage dependencies lose the rest). The
   /// exposed time is charged to the communication parts in proportion to their time.
   void overlap(double eta) {
-    double c = 0, m = 0;
-    for (std::size_t i = 0; i < kStepParts; ++i) (i < kFirstComm ? c : m) += parts[i].time;
+    const double c = compute(), m = comm();
     if (m <= 0) return;
     const double total = std::max(c, m) + (1.0 - eta) * std::min(c, m);
     const double share = std::max(0.0, total - c) / m;
