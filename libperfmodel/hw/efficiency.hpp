@@ -59,6 +59,9 @@ struct EfficiencyPolicy {
   Figure<double> memory;     ///< streaming kernels, fraction of HBM bandwidth
   Figure<Seconds> launch_overhead;  ///< fixed per-kernel floor (launch, prologue, pipeline fill)
   Figure<double> overlap;    ///< share of the shorter of compute / communication hidden by micro-batch overlap
+  /// The family's serving stack runs the MLA prologue (down and up projections, latent norms,
+  /// RoPE, key absorption) as one operator; absent: false (separate kernels).
+  Figure<bool> fused_mla_prologue;
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
   EnergyPolicy energy;

@@ -24,6 +24,7 @@ struct Fractions {
   double vector = 0.0;
   double memory = 0.0;
   double launch_overhead_s = 0.0;
+  bool fused_mla_prologue = false;  ///< absent -> false
 };
 
 class Device {

@@ -54,6 +54,16 @@ struct Layer {
     x.flops += e.flops.value() * count;
     x.bytes += e.hbm_bytes.value() * count;
   }
+  /// An op that runs inside another kernel (fused into it): its compute and traffic without a
+  /// launch of its own.
+  void add_fused(StepPart p, const OpEstimate& e) {
+    auto& x = parts[static_cast<std::size_t>(p)];
+    const double t = e.time.value() - e.overhead.value();
+    x.time += t;
+    x.exposed += t;
+    x.flops += e.flops.value();
+    x.bytes += e.hbm_bytes.value();
+  }
   void add_comm(StepPart p, double time, double bytes) {
     auto& x = parts[static_cast<std::size_t>(p)];
     x.time += time;
@@ -143,22 +153,35 @@ class PhaseModel {
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * h, Precision::bf16}));
     if (m.mla) {
       const auto& a = *m.mla;
-      // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks.
+      // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks and
+      // run as one GEMM on the concatenated weights (SGLang's fused_qkv_a_proj_with_mqa, vLLM's
+      // fused_qkv_a_proj, CANN's MlaProlog all do).
+      // The prologue after it (latent RMSNorms, q up projection, RoPE, decode key absorption)
+      // is one kernel where the family's stack fuses it (fused_mla_prologue: CANN's
+      // aclnnMlaPrologV2): each piece keeps its compute and traffic, without launches of its own.
+      const bool fused = s_.dev.fractions().fused_mla_prologue;
+      auto prologue = [&](StepPart part, const OpEstimate& e) {
+        if (fused) {
+          L.add_fused(part, e);
+        } else {
+          L.add(part, e);
+        }
+      };
       if (a.q_lora_rank > 0) {
-        L.add(StepPart::attention_proj, est(Gemm::of(T, a.q_lora_rank, h, w)));
-        L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
-        L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
+        L.add(StepPart::attention_proj, est(Gemm::of(T, a.q_lora_rank + a.kv_lora_rank + a.rope_dim, h, w)));
+        prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
+        prologue(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
       } else {
         L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), h, w)));
+        prologue(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank + a.rope_dim, h, w)));
       }
-      L.add(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank + a.rope_dim, h, w)));
-      L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.kv_lora_rank, Precision::bf16}));
-      L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim, Precision::bf16}));
+      prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.kv_lora_rank, Precision::bf16}));
+      prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim, Precision::bf16}));
       const Precision ap = s_.plan.precision.attention;
       if (ph == Phase::decode) {
         // Absorbed MLA: queries move into the latent space per head and outputs back out
         // (batched bf16 matmuls), attention runs over the shared latent cache.
-        L.add(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank, a.nope_dim, ap, hr)));
+        prologue(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank, a.nope_dim, ap, hr)));
         Attention at = Attention::mla(Attention::Phase::decode, b, q_len, kv_len, hr, a.kv_lora_rank, a.rope_dim,
                                       a.nope_dim, a.v_head_dim);
         at.compute = ap;
@@ -186,7 +209,7 @@ class PhaseModel {
       L.add(StepPart::attention, est(at));
       L.add(StepPart::attention_proj, est(Gemm::of(T, h, hr * d, w)));
     }
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * h, Precision::bf16}));
+    residual_add(L, T);
     tp_allreduce(L, T);
   }
 
@@ -199,7 +222,7 @@ class PhaseModel {
     const std::int64_t f = m.ffn / dtp;
     ffn_block(L, part, Tf, f, 1);
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * m.hidden, Precision::bf16}));
+    residual_add(L, T);
     tp_allreduce(L, T);
   }
 
@@ -230,7 +253,7 @@ class PhaseModel {
       // Assumption: shared experts are replicated and run locally on the rank's tokens.
       ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts, 1);
     }
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * m.hidden, Precision::bf16}));
+    residual_add(L, T);
     if (a2a) {
       MoeExchange x;
       x.mode = ph == Phase::decode ? MoeExchange::Mode::low_latency : MoeExchange::Mode::normal;
@@ -255,6 +278,12 @@ class PhaseModel {
     } else {
       tp_allreduce(L, T);
     }
+  }
+
+  /// The residual add closing a block. Assumption: serving stacks fuse it into the next block's
+  /// RMSNorm (vLLM and SGLang fused_add_rmsnorm, CANN AddRmsNorm): its traffic, no launch.
+  void residual_add(Layer& L, std::int64_t T) const {
+    L.add_fused(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * s_.m.hidden, Precision::bf16}));
   }
 
   void lm_head(Layer& L, StepPart part, std::int64_t tokens) const {

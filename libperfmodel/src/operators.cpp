@@ -192,6 +192,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.vector = policy_.vector.value_or(0.6);
   fractions_.memory = policy_.memory.require(policy_.id);
   fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
+  fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention, fractions_.vector,
                    fractions_.memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));

@@ -1,5 +1,9 @@
 #pragma once
-// Energy fields of estimates as Python dicts (shared by the serving and training bindings).
+// Result fields shared by the serving and training bindings: energy as a dict, the step's
+// parts as a list of (name, kind, time, exposed, flops, bytes) tuples.
+#include <cstddef>
+#include <string>
+
 #include <pybind11/pybind11.h>
 
 #include <libperfmodel/model/power.hpp>
@@ -16,6 +20,20 @@ inline pybind11::dict energy_dict(const model::EnergyEstimate& e) {
   d["capped"] = e.capped;
   d["basis"] = e.basis;
   return d;
+}
+
+/// One tuple per part of a step; `Part` is model::StepPart or model::TrainPart (to_string and
+/// is_communication found by argument-dependent lookup).
+template <class Part, class Parts>
+pybind11::list parts_list(const Parts& parts) {
+  pybind11::list out;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    const auto p = static_cast<Part>(i);
+    const auto& x = parts[i];
+    out.append(pybind11::make_tuple(std::string(to_string(p)), is_communication(p) ? "communication" : "compute",
+                                    x.time, x.exposed, x.flops, x.bytes));
+  }
+  return out;
 }
 
 }  // namespace perfmodel::python

@@ -151,14 +151,7 @@ py::dict phase_dict(const model::PhaseEstimate& e) {
   mem["total"] = e.memory.total();
   mem["capacity"] = e.memory.capacity;
   d["memory"] = mem;
-  py::list parts;
-  for (std::size_t i = 0; i < model::kStepParts; ++i) {
-    const auto p = static_cast<model::StepPart>(i);
-    const auto& x = e.parts[i];
-    parts.append(py::make_tuple(std::string(model::to_string(p)), model::is_communication(p) ? "communication" : "compute",
-                                x.time, x.exposed, x.flops, x.bytes));
-  }
-  d["parts"] = parts;
+  d["parts"] = parts_list<model::StepPart>(e.parts);
   d["energy"] = e.energy ? py::object(energy_dict(*e.energy)) : py::none();
   return d;
 }

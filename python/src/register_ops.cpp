@@ -100,9 +100,10 @@ py::array_t<T> empty(std::size_t n) {
   return py::array_t<T>(static_cast<py::ssize_t>(n));
 }
 
-py::dict figure_dict(const hw::Figure<double>& f) {
+template <class T>
+py::dict figure_dict(const hw::Figure<T>& f) {
   py::dict d;
-  d["value"] = f.known() ? py::object(py::float_(f.value_or(0.0))) : py::object(py::none());
+  d["value"] = f.known() ? py::cast(f.value_or(T{})) : py::object(py::none());
   d["source"] = f.provenance().source;
   d["derived_from"] = f.provenance().derived_from;
   return d;
@@ -131,6 +132,7 @@ void register_ops(py::module_& m) {
              out["vector"] = f.vector;
              out["memory"] = f.memory;
              out["launch_overhead_s"] = f.launch_overhead_s;
+             out["fused_mla_prologue"] = f.fused_mla_prologue;
              py::list tiles;
              for (const auto& t : p.tile_shapes) tiles.append(py::make_tuple(t.m, t.n));
              out["tile_shapes"] = tiles;
@@ -140,6 +142,7 @@ void register_ops(py::module_& m) {
              src["attention"] = figure_dict(p.attention);
              src["vector"] = figure_dict(p.vector);
              src["memory"] = figure_dict(p.memory);
+             src["fused_mla_prologue"] = figure_dict(p.fused_mla_prologue);
              out["sources"] = src;
              return out;
            })

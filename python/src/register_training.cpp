@@ -102,14 +102,7 @@ py::dict training_dict(const model::TrainingResult& r) {
   mem["total"] = r.memory.total();
   mem["capacity"] = r.memory.capacity;
   d["memory"] = mem;
-  py::list parts;
-  for (std::size_t i = 0; i < model::kTrainParts; ++i) {
-    const auto p = static_cast<model::TrainPart>(i);
-    const auto& x = r.parts[i];
-    parts.append(py::make_tuple(std::string(model::to_string(p)), model::is_communication(p) ? "communication" : "compute",
-                                x.time, x.exposed, x.flops, x.bytes));
-  }
-  d["parts"] = parts;
+  d["parts"] = parts_list<model::TrainPart>(r.parts);
   return d;
 }
 }  // namespace

@@ -93,6 +93,8 @@ BAD_INPUTS = {
     "count mismatch": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
                         "chip": "h100", "chips": _fig(8), "nodes": {"count": _fig(3), "chips_per_node": 4}},
                        ["$.nodes", "chips is 8"]),
+    "bool figure": ({"id": "x-eff", "kind": "efficiency", "extends": "huawei-ascend-davinci",
+                     "fused_mla_prologue": _fig("yes")}, ["$.fused_mla_prologue.value", "expected true or false"]),
     "topology": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
                   "chip": "h100", "chips": _fig(8), "scale_up": {"domain_size": _fig(3)}},
                  ["$.scale_up.domain_size", "does not divide"]),
