@@ -62,6 +62,9 @@ struct EfficiencyPolicy {
   /// The family's serving stack runs the MLA prologue (down and up projections, latent norms,
   /// RoPE, key absorption) as one operator; absent: false (separate kernels).
   Figure<bool> fused_mla_prologue;
+  /// A GEMM tile's output store overlaps the next tile's main loop; absent: true. False where
+  /// accumulators live in registers and the epilogue stalls the matrix units (Ampere, Hopper).
+  Figure<bool> epilogue_overlap;
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
   EnergyPolicy energy;

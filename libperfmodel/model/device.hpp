@@ -25,6 +25,7 @@ struct Fractions {
   double memory = 0.0;
   double launch_overhead_s = 0.0;
   bool fused_mla_prologue = false;  ///< absent -> false
+  bool epilogue_overlap = true;     ///< absent -> true
 };
 
 class Device {

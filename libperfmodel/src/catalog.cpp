@@ -562,11 +562,14 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
         }
         return t;
       });
-  e.fused_mla_prologue = read_figure<bool>(r, "fused_mla_prologue", "fused_mla_prologue", false, nullptr,
-      [](Reader& rr, const bj::value& v, const std::string& path) {
-        if (!v.is_bool()) rr.fail(path, "expected true or false, got " + show(v));
-        return v.as_bool();
-      });
+  auto flag = [&](const char* key) {
+    return read_figure<bool>(r, key, key, false, nullptr, [](Reader& rr, const bj::value& v, const std::string& path) {
+      if (!v.is_bool()) rr.fail(path, "expected true or false, got " + show(v));
+      return v.as_bool();
+    });
+  };
+  e.fused_mla_prologue = flag("fused_mla_prologue");
+  e.epilogue_overlap = flag("epilogue_overlap");
   for (const char* key : {"matrix", "memory", "launch_overhead"}) {
     if (!r.has(key)) r.fail_key(key, "required field is missing");
   }

@@ -193,6 +193,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.memory = policy_.memory.require(policy_.id);
   fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
+  fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
   for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention, fractions_.vector,
                    fractions_.memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
@@ -281,7 +282,12 @@ OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
   // Assumption: HBM traffic is the minimum (A and B read once, C written once); the L2 catches
   // the re-reads between tiles. Those re-reads are reported as on-chip bytes.
   const double bytes = batch * ((m * k + k * n) * b_in + m * n * b_out);
-  OpEstimate e = finish(plan.compute_s, bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops, bytes, peak);
+  const double bw = dev.hbm_bandwidth() * f.memory;
+  // Assumption: where the family's epilogue does not overlap (accumulators in registers), each
+  // tile stores its output after its main loop while the matrix units wait: the output bytes at
+  // HBM bandwidth add to the compute time (a memory-bound GEMM is unchanged).
+  const double store_s = f.epilogue_overlap ? 0.0 : batch * m * n * b_out / bw;
+  OpEstimate e = finish(plan.compute_s + store_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{batch * (m * k * plan.tiles_n + k * n * plan.tiles_m) * b_in + batch * m * n * b_out};
   e.wave_efficiency = flops / plan.scheduled_flops;
   e.tile_m = plan.tm;

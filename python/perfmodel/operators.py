@@ -91,8 +91,8 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
 
     ``efficiency`` overrides policy fields: ``matrix``, ``matrix_microbenchmark``, ``attention``,
     ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us"; also
-    accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports) and
-    ``tile_shapes`` (list of ``(m, n)``).
+    accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports),
+    ``epilogue_overlap`` (bool) and ``tile_shapes`` (list of ``(m, n)``).
     """
     cat = catalog or builtin()
     if efficiency:

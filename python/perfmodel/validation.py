@@ -92,7 +92,16 @@ OPERATOR_CASES: list[Case] = [
          _stream("huawei-ascend-910b", "exp", 1e9, dtype="fp32", counted=0.5)),
 ]
 
-# Figures quoted in the notes of calibration rows: printed beside the table, not fitted.
+# The rest of the early-2025 DeepGEMM README table (H800, FP8 in, BF16 out; TFLOP/s) that
+# DEEPGEMM-01/02 come from, as transcribed in secondary copies of that README: the shapes of
+# DeepSeek-V3's dense layers at M = 64, 128 and 4096.
+_DEEPGEMM_TABLE = [(64, 24576, 1536, 289), (64, 32768, 512, 219), (64, 4096, 7168, 287), (64, 7168, 2048, 295),
+                   (128, 2112, 7168, 352), (128, 24576, 1536, 535), (128, 32768, 512, 358), (128, 7168, 16384, 645),
+                   (128, 4096, 7168, 533), (128, 7168, 2048, 510), (4096, 2112, 7168, 1058), (4096, 24576, 1536, 990),
+                   (4096, 32768, 512, 590), (4096, 4096, 7168, 1304), (4096, 7168, 2048, 1025)]
+
+# Figures quoted in the notes of calibration rows (and the DeepGEMM table): printed beside the
+# table, not fitted.
 OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
     Case("AZ-H100-01 note", "cuBLASLt FP8 8192^3 on H100", _gemm_tflops("nvidia-h100-sxm", 8192, 8192, 8192, "fp8"), 1290.1),
     Case("AZ-H100-01 note", "cuBLASLt FP8 4096^3 on H100", _gemm_tflops("nvidia-h100-sxm", 4096, 4096, 4096, "fp8"), 1216.9),
@@ -100,6 +109,8 @@ OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
     Case("AZ-GB200-01 note", "cuBLASLt FP8 8192^3 on GB200", _gemm_tflops("nvidia-gb200", 8192, 8192, 8192, "fp8"), 2876.6),
     Case("AZ-GB200-01 note", "cuBLASLt FP8 4096^3 on GB200", _gemm_tflops("nvidia-gb200", 4096, 4096, 4096, "fp8"), 2834.6),
     Case("DEEPGEMM-02 note", "DeepGEMM FP8 64x7168x16384 on H800", _gemm_tflops("nvidia-h800-sxm", 64, 7168, 16384, "fp8"), 336.0),
+    *[Case("DeepGEMM table", f"DeepGEMM FP8 {m}x{n}x{k} on H800", _gemm_tflops("nvidia-h800-sxm", m, n, k, "fp8"), float(tf))
+      for m, n, k, tf in _DEEPGEMM_TABLE],
     Case("AZ-H100-02 note", "STREAM copy on H100 (TB/s)", _stream("nvidia-h100-sxm", "copy", TERA), 2.90),
     Case("AZ-H200-02 note", "STREAM copy on H200 (TB/s)", _stream("nvidia-h200-sxm", "copy", TERA), 4.01),
     Case("CM384-OP-02 note", "FlashMLA memory-bound decode on H800 (% of HBM)",

@@ -59,6 +59,9 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
         throw InvalidArgument("efficiency override 'launch_overhead': expected a time in [0, 1 s), got " + std::to_string(t.value()) + " s");
       }
       p.launch_overhead = hw::Figure<Seconds>::known_value(t, {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
+    } else if (key == "epilogue_overlap") {
+      if (!py::isinstance<py::bool_>(v)) throw InvalidArgument("efficiency override 'epilogue_overlap': expected True or False");
+      p.epilogue_overlap = hw::Figure<bool>::known_value(py::cast<bool>(v), {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
     } else if (key == "tile_shapes") {
       p.tile_shapes.clear();
       for (auto pair : py::cast<py::sequence>(v)) {
@@ -68,7 +71,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
       }
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
-                            "'; expected matrix, matrix_microbenchmark, attention, vector, memory, launch_overhead or tile_shapes");
+                            "'; expected matrix, matrix_microbenchmark, attention, vector, memory, launch_overhead, epilogue_overlap or tile_shapes");
     }
   }
   if (!o.empty()) p.id += "+overrides";
@@ -133,6 +136,7 @@ void register_ops(py::module_& m) {
              out["memory"] = f.memory;
              out["launch_overhead_s"] = f.launch_overhead_s;
              out["fused_mla_prologue"] = f.fused_mla_prologue;
+             out["epilogue_overlap"] = f.epilogue_overlap;
              py::list tiles;
              for (const auto& t : p.tile_shapes) tiles.append(py::make_tuple(t.m, t.n));
              out["tile_shapes"] = tiles;
@@ -143,6 +147,7 @@ void register_ops(py::module_& m) {
              src["vector"] = figure_dict(p.vector);
              src["memory"] = figure_dict(p.memory);
              src["fused_mla_prologue"] = figure_dict(p.fused_mla_prologue);
+             src["epilogue_overlap"] = figure_dict(p.epilogue_overlap);
              out["sources"] = src;
              return out;
            })

@@ -21,7 +21,14 @@ def test_gemm_scalar_fields_are_consistent():
     assert r.intensity == pytest.approx(r.flops / r.hbm_bytes)
     assert r.time_s == pytest.approx(max(r.compute_time_s, r.memory_time_s) + r.overhead_s)
     policy = perfmodel.efficiency_policy("h100")
-    assert r.fraction_of_peak == pytest.approx(policy["matrix"] * r.wave_efficiency, rel=0.01)
+    # Hopper's epilogue does not overlap: compute time = main loop + the BF16 output at HBM speed.
+    assert policy["epilogue_overlap"] is False
+    main_loop = r.flops / (r.peak_flops * policy["matrix"] * r.wave_efficiency)
+    store = 8192 * 8192 * 2 / (perfmodel.operators.device("h100").memory_bandwidth * policy["memory"])
+    assert r.compute_time_s == pytest.approx(main_loop + store, rel=1e-9)
+    overlapped = perfmodel.gemm("h100", 8192, 8192, 8192, dtype="fp8", efficiency={"epilogue_overlap": True})
+    assert overlapped.compute_time_s == pytest.approx(main_loop, rel=1e-9)
+    assert overlapped.fraction_of_peak == pytest.approx(policy["matrix"] * r.wave_efficiency, rel=0.01)
     assert "compute-bound" in repr(r)
     assert "<table>" in r._repr_html_()
 
@@ -44,9 +51,14 @@ def test_decode_gemm_is_memory_bound_and_bandwidth_helps_only_then():
     faster = perfmodel.gemm("h100", 64, 7168, 16384, dtype="fp8", efficiency={"memory": 0.95})
     assert base.bound == "memory"
     assert faster.time_s < base.time_s
-    big = perfmodel.gemm("h100", 16384, 16384, 16384, dtype="fp8")
-    big_fast = perfmodel.gemm("h100", 16384, 16384, 16384, dtype="fp8", efficiency={"memory": 0.95})
-    assert big_fast.time_s == big.time_s
+    # A compute-bound GEMM gains nothing where the epilogue overlaps (Blackwell), and only its
+    # output store (under 3 % here) where it does not (Hopper).
+    big = perfmodel.gemm("gb200", 16384, 16384, 16384, dtype="fp8")
+    big_fast = perfmodel.gemm("gb200", 16384, 16384, 16384, dtype="fp8", efficiency={"memory": 0.95})
+    assert big.bound == "compute" and big_fast.time_s == big.time_s
+    hop = perfmodel.gemm("h100", 16384, 16384, 16384, dtype="fp8")
+    hop_fast = perfmodel.gemm("h100", 16384, 16384, 16384, dtype="fp8", efficiency={"memory": 0.95})
+    assert hop.bound == "compute" and 0.97 * hop.time_s < hop_fast.time_s < hop.time_s
 
 
 def test_random_shapes_never_give_nan_or_inf():
@@ -155,10 +167,18 @@ def test_operator_accuracy_against_calibration_csv(calibration_csv):
 def test_out_of_sample_notes_are_reported(capsys):
     df = validation.operator_accuracy(None, out_of_sample=True)
     print("\n" + df[["row", "setup", "measured", "predicted", "error"]].to_string())
-    assert len(df) >= 10 and df["predicted"].notna().all()
+    assert len(df) >= 25 and df["predicted"].notna().all()
     # Large and memory-bound cases generalise; the 1024^3 GEMM is a known miss (see README).
-    big = df[~df["setup"].str.contains("1024")]
+    notes = df[df["row"] != "DeepGEMM table"]
+    big = notes[~notes["setup"].str.contains("1024")]
     assert big["error"].abs().max() <= 0.10
+    # DeepGEMM's H800 table: most shapes within 10 %; the misses beyond 15 % are the ones the
+    # explanation page names (few tiles at small M, short K or narrow N at M = 4096).
+    table = df[df["row"] == "DeepGEMM table"]
+    assert len(table) == 15
+    assert table["error"].abs().median() <= 0.10
+    misses = set(table.loc[table["error"].abs() > 0.15, "setup"].str.extract(r"(\d+x\d+x\d+)")[0])
+    assert misses == {"64x7168x2048", "128x7168x2048", "4096x2112x7168", "4096x32768x512"}
 
 
 def test_estimates_follow_each_loaded_catalog_and_freed_catalogs_are_released(tmp_path):
