@@ -63,7 +63,7 @@ class Part:
                     out.append(
                         {
                             "field": path,
-                            "value": "unknown" if unknown else str(node["value"]),
+                            "value": "unknown" if unknown else _text(node["value"]),
                             "confidence": "" if unknown else str(node.get("confidence", "")),
                             "source": str(node.get("source", "")),
                             "note": str(node.get("note", "")),
@@ -179,3 +179,8 @@ def load(path: str | os.PathLike[str]) -> Catalog:
 def data_dir() -> str:
     """Directory holding the installed catalog JSON files and schema."""
     return os.path.join(os.path.dirname(__file__), "data", "catalog")
+
+
+def _text(value: Any) -> str:
+    """A figure's value as written in the JSON file (true/false, not Python's True/False)."""
+    return json.dumps(value) if isinstance(value, bool) else str(value)

@@ -160,3 +160,12 @@ def test_installed_data_dir_has_the_catalog():
     root = pathlib.Path(catalog.data_dir())
     assert (root / "chips/nvidia-h100-sxm.json").exists()
     assert (root / "schema/part.schema.json").exists()
+
+
+def test_flag_figures_read_as_in_the_file():
+    # Bool figures (efficiency flags) print as JSON writes them, with their sources.
+    rec = {f["field"]: f for f in catalog.get("nvidia-hopper").figures()}
+    assert rec["epilogue_overlap"]["value"] == "false"
+    assert "DeepGEMM" in rec["epilogue_overlap"]["source"]
+    rec = {f["field"]: f for f in catalog.get("huawei-ascend-davinci").figures()}
+    assert rec["fused_mla_prologue"]["value"] == "true" and rec["fused_mla_prologue"]["confidence"] == "official"
