@@ -393,8 +393,11 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   // Assumption: attention kernels split long contexts across units (flash-decoding, split-KV),
   // so there is no wave quantization; the family's attention fraction covers softmax and
   // pipeline stalls. K/V are re-read from L2 once per 128-row block of query rows per KV head.
-  OpEstimate e = finish(flops / (peak * f.attention), bytes / (dev.hbm_bandwidth() * f.memory), f.launch_overhead_s, flops,
-         bytes, peak);
+  // Where the family's epilogue does not overlap (as for GEMMs), each tile loads its queries
+  // before the key/value loop and stores its output after it while the matrix units wait.
+  const double bw = dev.hbm_bandwidth() * f.memory;
+  const double io_s = f.epilogue_overlap ? 0.0 : (q_bytes + o_bytes) / bw;
+  OpEstimate e = finish(flops / (peak * f.attention) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   const double q_rows_per_kv_head = static_cast<double>(q) * (h / hkv);
   e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
   return e;

@@ -100,7 +100,19 @@ _DEEPGEMM_TABLE = [(64, 24576, 1536, 289), (64, 32768, 512, 219), (64, 4096, 716
                    (128, 4096, 7168, 533), (128, 7168, 2048, 510), (4096, 2112, 7168, 1058), (4096, 24576, 1536, 990),
                    (4096, 32768, 512, 590), (4096, 4096, 7168, 1304), (4096, 7168, 2048, 1025)]
 
-# Figures quoted in the notes of calibration rows (and the DeepGEMM table): printed beside the
+# FlashAttention-3 forward on Hopper, BF16, head dim 128, 16 heads, batch x sequence = 16K
+# tokens (pytorch/benchmark commit ff65cb67, PR #2391 test plan; the FA3 paper's sizing). The
+# commit names neither GPU nor masking: an H100 SXM and no causal mask (the harness default) assumed.
+_FA3_FORWARD = [(32, 512, 430.32), (16, 1024, 517.099), (8, 2048, 565.544), (4, 4096, 590.233), (2, 8192, 614.234),
+                (1, 16384, 620.73)]
+
+
+def _fa3_tflops(batch: int, seq: int) -> Callable[[], float]:
+    return lambda: _tflops(attention("nvidia-h100-sxm", "prefill", "gqa", batch=batch, q_len=seq, kv_len=seq,  # type: ignore[arg-type]
+                                     heads=16, kv_heads=16, head_dim=128, causal=False))
+
+
+# Figures quoted in the notes of calibration rows (and the tables above): printed beside the
 # table, not fitted.
 OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
     Case("AZ-H100-01 note", "cuBLASLt FP8 8192^3 on H100", _gemm_tflops("nvidia-h100-sxm", 8192, 8192, 8192, "fp8"), 1290.1),
@@ -111,6 +123,8 @@ OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
     Case("DEEPGEMM-02 note", "DeepGEMM FP8 64x7168x16384 on H800", _gemm_tflops("nvidia-h800-sxm", 64, 7168, 16384, "fp8"), 336.0),
     *[Case("DeepGEMM table", f"DeepGEMM FP8 {m}x{n}x{k} on H800", _gemm_tflops("nvidia-h800-sxm", m, n, k, "fp8"), float(tf))
       for m, n, k, tf in _DEEPGEMM_TABLE],
+    *[Case("FA3 forward", f"FlashAttention-3 forward, BF16, batch {b} x {seq}, 16 heads of 128 on H100", _fa3_tflops(b, seq), tf)
+      for b, seq, tf in _FA3_FORWARD],
     Case("AZ-H100-02 note", "STREAM copy on H100 (TB/s)", _stream("nvidia-h100-sxm", "copy", TERA), 2.90),
     Case("AZ-H200-02 note", "STREAM copy on H200 (TB/s)", _stream("nvidia-h200-sxm", "copy", TERA), 4.01),
     Case("CM384-OP-02 note", "FlashMLA memory-bound decode on H800 (% of HBM)",

@@ -167,9 +167,9 @@ def test_operator_accuracy_against_calibration_csv(calibration_csv):
 def test_out_of_sample_notes_are_reported(capsys):
     df = validation.operator_accuracy(None, out_of_sample=True)
     print("\n" + df[["row", "setup", "measured", "predicted", "error"]].to_string())
-    assert len(df) >= 25 and df["predicted"].notna().all()
+    assert len(df) >= 31 and df["predicted"].notna().all()
     # Large and memory-bound cases generalise; the 1024^3 GEMM is a known miss (see README).
-    notes = df[df["row"] != "DeepGEMM table"]
+    notes = df[~df["row"].isin(["DeepGEMM table", "FA3 forward"])]
     big = notes[~notes["setup"].str.contains("1024")]
     assert big["error"].abs().max() <= 0.10
     # DeepGEMM's H800 table: most shapes within 10 %; the misses beyond 15 % are the ones the
@@ -179,6 +179,10 @@ def test_out_of_sample_notes_are_reported(capsys):
     assert table["error"].abs().median() <= 0.10
     misses = set(table.loc[table["error"].abs() > 0.15, "setup"].str.extract(r"(\d+x\d+x\d+)")[0])
     assert misses == {"64x7168x2048", "128x7168x2048", "4096x2112x7168", "4096x32768x512"}
+    # FlashAttention-3 forward from 512 to 16K tokens: Hopper's serialized query load and output
+    # store keep every length within 10 % (without them 512 tokens read +48 %).
+    fa3 = df[df["row"] == "FA3 forward"]
+    assert len(fa3) == 6 and fa3["error"].abs().max() <= 0.10
 
 
 def test_estimates_follow_each_loaded_catalog_and_freed_catalogs_are_released(tmp_path):
