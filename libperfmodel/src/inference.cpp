@@ -47,22 +47,15 @@ static_assert(kFirstComm + 4 == kStepParts, "the four communication parts come l
 /// Accumulates op estimates into step parts for one layer kind (times per layer).
 struct Layer {
   std::array<StepPartTime, kStepParts> parts{};
-  void add(StepPart p, const OpEstimate& e, double count = 1.0) {
+  /// `own_launch` false: the op runs inside another kernel (fused into it), so it keeps its
+  /// compute and traffic but not its launch overhead.
+  void add(StepPart p, const OpEstimate& e, double count = 1.0, bool own_launch = true) {
     auto& x = parts[static_cast<std::size_t>(p)];
-    x.time += e.time.value() * count;
-    x.exposed += e.time.value() * count;
-    x.flops += e.flops.value() * count;
-    x.bytes += e.hbm_bytes.value() * count;
-  }
-  /// An op that runs inside another kernel (fused into it): its compute and traffic without a
-  /// launch of its own.
-  void add_fused(StepPart p, const OpEstimate& e) {
-    auto& x = parts[static_cast<std::size_t>(p)];
-    const double t = e.time.value() - e.overhead.value();
+    const double t = (own_launch ? e.time.value() : e.time.value() - e.overhead.value()) * count;
     x.time += t;
     x.exposed += t;
-    x.flops += e.flops.value();
-    x.bytes += e.hbm_bytes.value();
+    x.flops += e.flops.value() * count;
+    x.bytes += e.hbm_bytes.value() * count;
   }
   void add_comm(StepPart p, double time, double bytes) {
     auto& x = parts[static_cast<std::size_t>(p)];
@@ -159,14 +152,8 @@ class PhaseModel {
       // The prologue after it (latent RMSNorms, q up projection, RoPE, decode key absorption)
       // is one kernel where the family's stack fuses it (fused_mla_prologue: CANN's
       // aclnnMlaPrologV2): each piece keeps its compute and traffic, without launches of its own.
-      const bool fused = s_.dev.fractions().fused_mla_prologue;
-      auto prologue = [&](StepPart part, const OpEstimate& e) {
-        if (fused) {
-          L.add_fused(part, e);
-        } else {
-          L.add(part, e);
-        }
-      };
+      const bool separate = !s_.dev.fractions().fused_mla_prologue;
+      auto prologue = [&](StepPart part, const OpEstimate& e) { L.add(part, e, 1.0, separate); };
       if (a.q_lora_rank > 0) {
         L.add(StepPart::attention_proj, est(Gemm::of(T, a.q_lora_rank + a.kv_lora_rank + a.rope_dim, h, w)));
         prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
@@ -283,7 +270,7 @@ class PhaseModel {
   /// The residual add closing a block. Assumption: serving stacks fuse it into the next block's
   /// RMSNorm (vLLM and SGLang fused_add_rmsnorm, CANN AddRmsNorm): its traffic, no launch.
   void residual_add(Layer& L, std::int64_t T) const {
-    L.add_fused(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * s_.m.hidden, Precision::bf16}));
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::add, T * s_.m.hidden, Precision::bf16}), 1.0, false);
   }
 
   void lm_head(Layer& L, StepPart part, std::int64_t tokens) const {
