@@ -10,6 +10,9 @@ local Hugging Face ``config.json`` files (read offline).
 from __future__ import annotations
 
 import html
+import json
+import math
+import numbers
 import os
 from typing import Any
 
@@ -17,7 +20,7 @@ import pandas as pd
 
 from . import _core
 
-__all__ = ["Model", "names", "get", "load", "from_hf_config", "table"]
+__all__ = ["Model", "names", "get", "load", "define", "from_hf_config", "table"]
 
 
 class Model:
@@ -82,6 +85,39 @@ def get(name: str | Model) -> Model:
 def load(path: str | os.PathLike[str]) -> Model:
     """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field)."""
     return Model(_core.load_model(os.fspath(path)))
+
+
+def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
+    """A model from the fields of ``data/models/FORMAT.md`` given in Python, checked as a model file is.
+
+    >>> m = define(id="gpt-39b", layers=48, hidden=8192, heads=64, ffn=32768, vocab=51200,
+    ...            activation="gelu", tied_embeddings=True)
+    >>> round(m.parameters / 1e9, 1)
+    39.1
+
+    ``spec`` (a dict, e.g. a model file's content) and keyword fields are merged, keywords winning.
+    ``source`` defaults to "defined in Python"; ``id`` is required. A wrong or unknown field raises
+    ``perfmodel.ConfigError`` naming it."""
+    d: dict[str, Any] = {"source": "defined in Python (perfmodel.models.define)", **(spec or {}), **fields}
+
+    origin = f"models.define({d.get('id', '?')})"
+
+    def plain(v: Any, where: str) -> Any:  # numpy scalars and the like into JSON values
+        if isinstance(v, dict):
+            return {str(k): plain(x, f"{where}.{k}" if where else str(k)) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [plain(x, f"{where}[{i}]") for i, x in enumerate(v)]
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, numbers.Integral):
+            return int(v)
+        if isinstance(v, numbers.Real) and math.isfinite(float(v)):
+            return float(v)
+        raise _core.ConfigError(f"{origin}: {where}: expected a finite number, string, bool, list or dict, "
+                                f"got {v!r}")
+
+    text = json.dumps(plain(d, ""))
+    return Model(_core.model_from_json(text, origin))
 
 
 def from_hf_config(path: str | os.PathLike[str]) -> Model:

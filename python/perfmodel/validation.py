@@ -397,15 +397,55 @@ TRAINING_CASES: dict[str, dict[str, Any]] = {
 }
 
 
+def _megatron_2021(size: str, heads: int, hidden: int, layers: int, tp: int, pp: int, gpus: int, batch: int,
+                   micro_batch: int, ddp: str, layers_per_chunk: int | None, measured: float) -> Case:
+    """A row of Narayanan et al. SC21 Table 1 run as its published script (run_table_1.sh) sets it up:
+    FP16, full recompute, sequence 2048, vocabulary 51,200, unfused attention with dropout as
+    MEG-A100-01/03; torch DDP (overlapped) up to 18B, Megatron's local DDP (after the backward) above."""
+    def predict() -> float:
+        from .models import define
+        from .training import training
+
+        model = define(id=f"megatron-gpt-{size.lower()}", name=f"Megatron GPT {size}", family="gpt", layers=layers,
+                       hidden=hidden, heads=heads, ffn=4 * hidden, vocab=51200, tied_embeddings=True,
+                       activation="gelu", source="Narayanan et al. SC21, arXiv:2104.04473, Table 1")
+        v = (layers // pp) // layers_per_chunk if layers_per_chunk else 1
+        r = training(model, "nvidia-dgx-a100", tp=tp, pp=pp, dp=gpus // (tp * pp), virtual_stages=v,
+                     global_batch=batch, micro_batch=micro_batch, seq_len=2048, precision="fp16",
+                     sequence_parallel=False, recompute="full", sharding="none", overlap_dp=ddp == "torch",
+                     overlap_pp=False, flash_attention=False, dropout=True)
+        return float(r.hardware_flops_per_chip / TERA)
+    chunks = f", {layers_per_chunk}-layer virtual stages" if layers_per_chunk else ""
+    return Case("MEG-A100-01 source", f"GPT {size} (h={hidden}, {layers} layers), {gpus:,} A100, TP{tp} PP{pp} "
+                f"DP{gpus // (tp * pp)}{chunks}, batch {batch:,}, micro-batch {micro_batch}, {ddp} DDP "
+                "(TFLOP/s per GPU incl. recompute)", predict, measured)
+
+
+# Narayanan et al. SC21 (arXiv:2104.04473) Table 1: the eight sizes between MEG-A100-03 (1.7B)
+# and MEG-A100-01 (1T); configurations from the published examples/sc21/run_table_1.sh.
+_MEGATRON_TABLE_1: list[Case] = [
+    _megatron_2021("3.6B", 32, 3072, 30, 2, 1, 64, 512, 16, "torch", None, 138.0),
+    _megatron_2021("7.5B", 32, 4096, 36, 4, 1, 128, 512, 16, "torch", None, 142.0),
+    _megatron_2021("18.4B", 48, 6144, 40, 8, 1, 256, 1024, 8, "torch", None, 135.0),
+    _megatron_2021("39.1B", 64, 8192, 48, 8, 2, 512, 1536, 4, "local", None, 138.0),
+    _megatron_2021("76.1B", 80, 10240, 60, 8, 4, 1024, 1792, 2, "local", 5, 140.0),
+    _megatron_2021("145.6B", 96, 12288, 80, 8, 8, 1536, 2304, 2, "local", 5, 148.0),
+    _megatron_2021("310.1B", 128, 16384, 96, 8, 16, 1920, 2160, 1, "local", 3, 155.0),
+    _megatron_2021("529.6B", 128, 20480, 105, 8, 35, 2520, 2520, 1, "local", 1, 163.0),
+]
+
+
 # Llama 3 Table 4 (arXiv:2407.21783; also glennklockwood.com/garden/llama-3.1): the other two
 # 405B configurations, 16M tokens per batch as LLAMA3-01.
-OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = [
+_LLAMA3_TABLE_4: list[Case] = [
     Case("LLAMA3-01 source", "Llama 3 405B, 16,384 H100, TP8 PP16 DP128, 16 sequences of 8K per DP rank "
          "(otherwise as LLAMA3-01) (TFLOP/s per GPU)", _training_variant("LLAMA3-01", dp=128), 400.0),
     Case("LLAMA3-01 source", "Llama 3 405B, 16,384 H100, TP8 CP16 PP16 DP8, 16 sequences of 131,072 per DP rank, "
          "ring attention for CP (Meta all-gathers K/V) (TFLOP/s per GPU)",
          _training_variant("LLAMA3-01", cp=16, dp=8, seq_len=131072, global_batch=128), 380.0),
 ]
+
+OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = _MEGATRON_TABLE_1 + _LLAMA3_TABLE_4
 
 
 def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:

@@ -210,6 +210,8 @@ void register_inference(py::module_& m) {
   m.def("model_names", &workload::model_names);
   m.def("get_model", [](const std::string& n) { return workload::get_model(n); }, py::arg("name"));
   m.def("load_model", &workload::load_model, py::arg("path"));
+  m.def("model_from_json", [](const std::string& text, const std::string& origin) { return workload::model_from_json(text, origin); },
+        py::arg("text"), py::arg("origin"));
   m.def("model_from_hf_config", &workload::model_from_hf_config, py::arg("path"));
   py::class_<model::ServingSystem>(m, "ServingSystem", "A system prepared for serving estimates (raw).")
       .def(py::init<const catalog::Catalog&, const std::string&, int>(), py::arg("catalog"), py::arg("system"),

@@ -1,6 +1,7 @@
 """Serving model: models, HF config reader, estimates, properties, bad input, accuracy."""
 
 import json
+import pathlib
 import math
 
 import pytest
@@ -71,6 +72,29 @@ def test_bad_model_files_name_file_and_field(tmp_path):
         models.load(q)
     with pytest.raises(perfmodel.NotFound, match="llama-2-7b"):
         models.get("llama-2-7")
+
+
+def test_models_defined_in_python_match_files_and_name_bad_fields():
+    import numpy as np
+
+    spec = json.loads((pathlib.Path(__file__).parents[2] / "data/models/llama-3.1-70b.json").read_text())
+    m = models.define(spec, id="my-70b")                       # a file's content, one field overridden
+    assert m.id == "my-70b" and m.parameters == models.get("llama-3.1-70b").parameters
+    # Narayanan et al. Table 1 quote 39.1B for h=8192, 48 layers: 12 l h^2 (1 + 13/12h + (V + s)/12lh)
+    gpt = models.define(id="gpt-39b", layers=np.int64(48), hidden=8192, heads=64, ffn=32768, vocab=51200,
+                        activation="gelu", tied_embeddings=True)
+    assert gpt.parameters / 1e9 == pytest.approx(39.1, abs=0.05)
+    assert perfmodel.training(gpt, "dgx-a100", tp=8, pp=2, dp=2, global_batch=16, micro_batch=2).tflops_per_chip > 0
+    base = dict(id="x", layers=2, hidden=64, heads=4, vocab=100, ffn=128)
+    for bad, msg in [(dict(hidden=64.5), r"models.define\(x\): hidden: expected an integer"),
+                     (dict(hidden=float("nan")), r"models.define\(x\): hidden: expected a finite number"),
+                     (dict(moe={"top_k": object()}), r"moe.top_k: expected a finite number"),
+                     (dict(kv_heads=3), r"kv_heads: expected a positive divisor of heads=4"),
+                     (dict(layer=3), r"layer: unknown field")]:
+        with pytest.raises(perfmodel.ConfigError, match=msg):
+            models.define(base, **bad)
+    with pytest.raises(perfmodel.ConfigError, match=r"models.define\(\?\): id: missing"):
+        models.define(layers=2)
 
 
 def test_decode_estimate_is_consistent():
