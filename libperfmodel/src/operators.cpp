@@ -16,8 +16,9 @@ namespace perfmodel {
 
 namespace workload {
 namespace {
-constexpr std::array<std::string_view, 11> kElementwiseNames{
-    "copy", "scale", "add", "triad", "exp", "activation", "gated", "softmax", "rmsnorm", "layernorm", "rope"};
+constexpr std::array<std::string_view, 12> kElementwiseNames{
+    "copy", "scale", "add", "triad", "exp", "activation", "gated", "softmax", "rmsnorm", "layernorm", "rope",
+    "cast_transpose"};
 constexpr std::array<std::string_view, 4> kVariantNames{"mha", "gqa", "mqa", "mla"};
 }  // namespace
 
@@ -412,7 +413,7 @@ struct Traits {
 // Vector operations per element are counted as the math an fp32 implementation issues
 // (assumption; no vendor publishes them): exp = range reduction + degree-4 polynomial
 // folded by the SFU ~ 4; silu/gelu ~ 8; softmax = max, subtract, exp, sum, divide ~ 5 + exp.
-constexpr std::array<Traits, 11> kTraits{{
+constexpr std::array<Traits, 12> kTraits{{
     {1, 1, 0},   // copy
     {1, 1, 1},   // scale
     {2, 1, 1},   // add
@@ -424,6 +425,7 @@ constexpr std::array<Traits, 11> kTraits{{
     {1, 1, 4},   // rmsnorm: square, sum, scale, weight
     {1, 1, 7},   // layernorm: mean, centre, square, sum, scale, weight, bias
     {1, 1, 3},   // rope: two multiplies and an add per element
+    {0, 2, 3},   // cast_transpose: abs-max, scale, convert; the 16-bit read is added in estimate()
 }};
 }  // namespace
 
@@ -433,7 +435,10 @@ OpEstimate estimate(const Device& dev, const Elementwise& op) {
   product(kOp, "elements·bytes", {op.elements, 24});
   const Traits& t = kTraits[static_cast<std::size_t>(op.kind)];
   const double n = static_cast<double>(op.elements);
-  const double bytes = n * (t.reads + t.writes) * workload::bytes_per_element(op.dtype);
+  double bytes = n * (t.reads + t.writes) * workload::bytes_per_element(op.dtype);
+  // A cast reads its 16-bit source whatever precision it writes (two copies: the GEMM's forward
+  // operand and the transposed one the backward's other GEMM needs).
+  if (op.kind == Elementwise::Kind::cast_transpose) bytes += n * 2.0;
   const double flops = n * t.ops;
   const auto& f = dev.fractions();
   const auto vec = dev.vector_peak();

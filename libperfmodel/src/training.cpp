@@ -90,6 +90,17 @@ void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k,
   p.bwd_flops += di.flops.value() + dw.flops.value();
   p.fwd_bytes += f.hbm_bytes.value();
   p.bwd_bytes += di.hbm_bytes.value() + dw.hbm_bytes.value();
+  if (workload::bytes_per_element(prec) < 2.0) {
+    // Assumption: 8-bit training (Transformer Engine and the like) casts each GEMM's 16-bit
+    // activation input (forward) and output gradient (backward) to 8 bits, row- and column-major
+    // for the two backward GEMMs; weights are cast once per step and not counted.
+    const OpEstimate x = est(c, Elementwise{Elementwise::Kind::cast_transpose, m * k * groups, prec});
+    const OpEstimate dy = est(c, Elementwise{Elementwise::Kind::cast_transpose, m * n * groups, prec});
+    p.fwd += x.time.value();
+    p.bwd += dy.time.value();
+    p.fwd_bytes += x.hbm_bytes.value();
+    p.bwd_bytes += dy.hbm_bytes.value();
+  }
 }
 
 void elementwise(const Ctx& c, Pass& p, Elementwise::Kind kind, std::int64_t elements) {
@@ -391,8 +402,15 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
                                        num(stage_layers) + " layers of a stage");
   }
   if (m.moe) {
-    if ((static_cast<std::int64_t>(p.dp) * p.cp) % p.ep != 0) {
-      bad("parallel.ep", "ep=" + num(p.ep) + " must divide dp x cp = " + num(static_cast<std::int64_t>(p.dp) * p.cp));
+    // The expert group is carved from tp x cp x dp (Megatron-Core's MoE parallel folding; experts
+    // are not tensor-split). Spanning TP ranks needs sequence parallelism, else they route copies.
+    const std::int64_t dcp = static_cast<std::int64_t>(p.dp) * p.cp;
+    if ((dcp * p.tp) % p.ep != 0) {
+      bad("parallel.ep", "ep=" + num(p.ep) + " must divide tp x cp x dp = " + num(dcp * p.tp));
+    }
+    if (dcp % p.ep != 0 && !p.sequence_parallel) {
+      bad("parallel.ep", "ep=" + num(p.ep) + " spans tensor-parallel ranks (it does not divide dp x cp = " + num(dcp) +
+                             "); that needs sequence_parallel=True");
     }
     if (m.moe->routed_experts % p.ep != 0) {
       bad("parallel.ep", "ep=" + num(p.ep) + " does not divide the " + num(m.moe->routed_experts) + " routed experts of " + m.id);

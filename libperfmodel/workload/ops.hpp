@@ -139,6 +139,7 @@ struct Elementwise {
     rmsnorm,
     layernorm,
     rope,        ///< rotary position embedding
+    cast_transpose,  ///< a 16-bit tensor scaled and rounded to `dtype`, written row- and column-major
   };
   Kind kind = Kind::add;
   std::int64_t elements = 0;  ///< elements of the output tensor

@@ -205,7 +205,9 @@ def attention(chip: str, phase: str = "prefill", variant: str = "gqa", batch: in
 def elementwise(chip: str, kind: str, elements: Any, dtype: str = "bf16", catalog: Catalog | None = None,
                 efficiency: Mapping[str, Any] | None = None) -> OpResult | pd.DataFrame:
     """A memory-streaming op: ``kind`` is one of copy, scale, add, triad, exp, activation, gated,
-    softmax, rmsnorm, layernorm, rope. ``elements`` may be an array (DataFrame returned)."""
+    softmax, rmsnorm, layernorm, rope, cast_transpose (a 16-bit tensor cast to ``dtype`` and written
+    row- and column-major, as FP8 training does for each GEMM operand). ``elements`` may be an array
+    (DataFrame returned)."""
     dev = device(chip, catalog, efficiency)
     if _is_array(elements):
         cols = _int_columns(elements=elements)

@@ -445,7 +445,48 @@ _LLAMA3_TABLE_4: list[Case] = [
          _training_variant("LLAMA3-01", cp=16, dp=8, seq_len=131072, global_batch=128), 380.0),
 ]
 
-OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = _MEGATRON_TABLE_1 + _LLAMA3_TABLE_4
+def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: int, tp: int, pp: int, cp: int, vp: int,
+                 ep: int, fsdp: bool, precision: str, measured: float) -> Case:
+    """A row of the NeMo 25.11 container table of Megatron-Bridge's performance summary, as the
+    table sets it up; what it leaves out is assumed: no activation recompute, distributed optimizer
+    (ZeRO-1) unless FSDP, every overlap on, sequence parallel with TP, memory check off."""
+    def predict() -> float:
+        from .models import get
+        from .training import training
+
+        layers = get(model).layers
+        layout = "even" if layers % pp == 0 and (layers // pp) % vp == 0 else "lighter_ends"
+        r = training(model, system, tp=tp, pp=pp, cp=cp, dp=gpus // (tp * pp * cp), ep=ep, virtual_stages=vp,
+                     layout=layout, global_batch=gbs, micro_batch=mbs, seq_len=seq, precision=precision,
+                     recompute="none", sharding="zero3" if fsdp else "zero1", overlap_dp=True, overlap_tp=True,
+                     overlap_pp=True, sequence_parallel=tp > 1, check_memory=False)
+        return float(r.tokens_per_s / gpus)
+    par = f"TP{tp} PP{pp}" + (f" CP{cp}" if cp > 1 else "") + (f" VP{vp}" if vp > 1 else "") + \
+        (f" EP{ep}" if ep > 1 else "") + (" FSDP" if fsdp else "")
+    return Case("Megatron-Bridge 25.11", f"{model}, {gpus} x {system.removeprefix('nvidia-')}, "
+                f"{'FP8 current scaling' if precision == 'fp8' else precision.upper()}, {par}, batch {gbs} x {seq}, "
+                f"micro-batch {mbs} (tokens/s per GPU)", predict, measured)
+
+
+# Megatron-Bridge performance summary, NeMo 25.11 container (docs/performance-summary-archive.md
+# of NVIDIA-NeMo/Megatron-Bridge; docs.nvidia.com/nemo/megatron-bridge/latest/performance-summary-archive.html):
+# the dense rows and two MoE rows. Left out: GB200 Llama 3 70B with FSDP at micro-batch 2 (its
+# memory saving is not stated) and the rows of models perfmodel does not ship.
+BRIDGE_2511_DENSE: list[Case] = [
+    _bridge_2511("nvidia-dgx-h100", "llama-3.1-8b", 8, 128, 1, 8192, 1, 1, 1, 1, 1, True, "fp8", 14451.0),
+    _bridge_2511("nvidia-dgx-h100", "llama-3.1-70b", 64, 128, 1, 8192, 4, 8, 1, 5, 1, False, "fp8", 1602.0),
+    _bridge_2511("nvidia-dgx-h100", "llama-3.1-405b", 1024, 512, 1, 8192, 8, 8, 2, 8, 1, False, "fp8", 292.0),
+    _bridge_2511("nvidia-dgx-b200", "llama-3.1-8b", 8, 128, 2, 8192, 1, 1, 1, 1, 1, False, "fp8", 30624.0),
+    _bridge_2511("nvidia-dgx-b200", "llama-3.1-405b", 128, 64, 1, 8192, 4, 8, 2, 8, 1, False, "fp8", 661.0),
+    _bridge_2511("nvidia-gb200-nvl72", "llama-3.1-8b", 8, 128, 2, 8192, 1, 1, 1, 1, 1, False, "fp8", 31508.0),
+    _bridge_2511("nvidia-gb200-nvl72", "llama-3.1-405b", 256, 1536, 1, 8192, 4, 16, 1, 4, 1, False, "fp8", 813.0),
+]
+_BRIDGE_2511_MOE: list[Case] = [
+    _bridge_2511("nvidia-dgx-h100", "qwen3-235b-a22b", 256, 2048, 1, 4096, 2, 8, 1, 4, 32, False, "fp8", 1575.0),
+    _bridge_2511("nvidia-gb200-nvl72", "qwen3-235b-a22b", 256, 8192, 1, 4096, 1, 8, 1, 3, 32, False, "bf16", 4916.0),
+]
+
+OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = _MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
 
 
 def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:

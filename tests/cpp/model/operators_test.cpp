@@ -124,6 +124,19 @@ TEST_CASE("Property: batched GEMM and long streams scale linearly", "[model][ope
   CHECK(b.memory_time.value() == Approx(2.0 * a.memory_time.value()));
 }
 
+TEST_CASE("cast_transpose reads 16 bits and writes two copies at the target width", "[model][operators]") {
+  // n elements to FP8: 2n bytes read, 2 x 1n written; to bf16 (a transposed copy only): 2n + 4n.
+  const std::int64_t n = 1LL << 28;
+  const auto fp8 = model::estimate(h100(), Elementwise{Elementwise::Kind::cast_transpose, n, P::fp8});
+  const auto bf16 = model::estimate(h100(), Elementwise{Elementwise::Kind::cast_transpose, n, P::bf16});
+  CHECK(fp8.hbm_bytes.value() == Approx(4.0 * static_cast<double>(n)));
+  CHECK(bf16.hbm_bytes.value() == Approx(6.0 * static_cast<double>(n)));
+  // Memory bound: the same bytes as a bf16 copy of n elements (2n read + 2n written).
+  const auto copy = model::estimate(h100(), Elementwise{Elementwise::Kind::copy, n, P::bf16});
+  CHECK(fp8.time.value() == Approx(copy.time.value()));
+  CHECK(workload::elementwise_kind_from_string("cast_transpose") == Elementwise::Kind::cast_transpose);
+}
+
 TEST_CASE("Property: no NaN or inf for any valid shape on any chip with a known bandwidth", "[model][operators][property]") {
   const auto& cat = catalog::Catalog::builtin();
   std::mt19937_64 rng(7);
@@ -142,7 +155,7 @@ TEST_CASE("Property: no NaN or inf for any valid shape on any chip with a known 
         a.q_len = i % 2 ? 1 : a.kv_len;
         a.compute = p;
         const auto at = model::estimate(d, a);
-        const auto el = model::estimate(d, Elementwise{static_cast<Elementwise::Kind>(i % 11), big(rng), p});
+        const auto el = model::estimate(d, Elementwise{static_cast<Elementwise::Kind>(i % 12), big(rng), p});
         for (const auto* e : {&g, &at, &el}) {
           REQUIRE(finite_positive(e->time.value()));
           REQUIRE(std::isfinite(e->achieved.value()));
