@@ -220,6 +220,16 @@ def test_moe_training_runs_expert_parallel():
     assert b.loc["ep_comm", "time_s"] > 0
     # Active FLOPs: Mixtral runs 2 of 8 experts, so model FLOPs/token are far below 6 x 46.7B.
     assert r.model_flops / r.tokens_per_step < 6 * 20e9
+    # The expert group may span TP ranks (Megatron-Core folding): EP8 over TP4 x DP2 needs sequence
+    # parallelism (each TP rank routes its own quarter of the tokens); EP16 exceeds the 8 ranks.
+    with pytest.raises(perfmodel.InvalidArgument, match="ep=4 spans tensor-parallel ranks"):
+        perfmodel.training("mixtral-8x7b", "dgx-h100", tp=4, dp=2, ep=4, global_batch=64, seq_len=4096,
+                           sequence_parallel=False)
+    with pytest.raises(perfmodel.InvalidArgument, match="must divide tp x cp x dp = 8"):
+        perfmodel.training("mixtral-8x7b", "dgx-h100", tp=4, dp=2, ep=16, global_batch=64, seq_len=4096)
+    wide = perfmodel.training("mixtral-8x7b", "dgx-h100", tp=4, dp=2, ep=8, global_batch=64, seq_len=4096,
+                              sharding="zero2", check_memory=False)
+    assert wide.breakdown().set_index("part").loc["ep_comm", "time_s"] > 0
 
 
 def test_result_repr_html_and_cli(capsys):
