@@ -80,7 +80,7 @@ enum class StepPart {
   attention,       ///< the attention kernel (scores, softmax, PV)
   dense_ffn,
   moe_router,
-  moe_experts,     ///< routed experts (grouped GEMMs + activation)
+  moe_experts,     ///< routed experts (grouped GEMMs + activation; prefill: the permutation into expert order and back)
   shared_experts,
   norm_elementwise,  ///< norms, residual adds, rope
   embedding,

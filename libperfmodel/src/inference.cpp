@@ -235,7 +235,18 @@ class PhaseModel {
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
     L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)));
     const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
+    // Assumption: a normal-mode (prefill) exchange delivers tokens in arrival order; they are copied
+    // into expert order at the dispatch width before the grouped GEMMs and gathered back, gate-weighted,
+    // at 16 bits after them (SGLang/vLLM ep_scatter and ep_gather, CANN MoeInitRouting and
+    // MoeFinalizeRouting). Low-latency (decode) exchanges write the expert layout directly.
+    const bool permute = a2a && ph == Phase::prefill;
+    const std::int64_t routed = rows * s_.experts_r * m.hidden;
+    if (permute) {
+      const Precision carried = a2a_element_bytes(w) < 2.0 ? Precision::fp8 : Precision::bf16;
+      L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, carried}));
+    }
     ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r);
+    if (permute) L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, Precision::bf16}));
     if (e.shared_experts > 0) {
       // Assumption: shared experts are replicated and run locally on the rank's tokens.
       ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts, 1);

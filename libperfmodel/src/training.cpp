@@ -259,7 +259,11 @@ void moe_block(const Ctx& c, Pass& p) {
   const double mu = mean_rows * experts_r;
   const double imbalance = c.plan.expert_imbalance * (ep > 1 ? 1.0 + std::sqrt(2.0 * std::log(static_cast<double>(ep)) / mu) : 1.0);
   const auto rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(mean_rows * imbalance)));
+  // Assumption: the routed copies are permuted into expert order before the grouped GEMMs and
+  // back (gate-weighted) after them: two 16-bit copies of the rank's routed rows (Megatron-Core).
+  elementwise(c, p, Elementwise::Kind::copy, rows * experts_r * m.hidden);
   ffn(c, p, rows, e.expert_ffn, experts_r);
+  elementwise(c, p, Elementwise::Kind::copy, rows * experts_r * m.hidden);
   if (e.shared_experts > 0) ffn(c, p, c.Tsp, e.expert_ffn * e.shared_experts, 1);
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * m.hidden);
   if (ep > 1) {

@@ -97,6 +97,29 @@ def test_models_defined_in_python_match_files_and_name_bad_fields():
         models.define(layers=2)
 
 
+def test_prefill_expert_exchange_permutes_tokens_and_decode_does_not():
+    # Mixtral on one H100 node, DP attention + EP8 (one expert per GPU), FP8. A normal-mode (prefill)
+    # exchange copies the routed rows into expert order at the dispatch width (1 byte in, 1 out) and
+    # gathers them back at 16 bits (2 + 2): 6 bytes per routed element on top of the two grouped GEMMs
+    # and SwiGLU. The low-latency (decode) exchange writes the expert layout directly: no copies.
+    import math
+
+    h, f, layers = 4096, 14336, 32
+
+    def expert_bytes(tokens_per_rank, permute):
+        mean = tokens_per_rank * 8 * 2 / 8  # 8 ranks' tokens x top-2 over 8 experts
+        rows = math.ceil(mean * (1 + math.sqrt(2 * math.log(8) / mean)))
+        per = (perfmodel.gemm("h100-sxm", rows, 2 * f, h, dtype="fp8").hbm_bytes
+               + perfmodel.gemm("h100-sxm", rows, h, f, dtype="fp8").hbm_bytes
+               + perfmodel.elementwise("h100-sxm", "gated", rows * f).hbm_bytes)
+        return layers * (per + (6 * rows * h if permute else 0))
+
+    for mode, kw, tokens in (("prefill", dict(input_len=4096, batch=32), 4 * 4096), ("decode", dict(kv_len=4096, batch=512), 64)):
+        r = perfmodel.inference("mixtral-8x7b", "dgx-h100", mode=mode, precision="fp8", dp_attention=8, overlap=False, **kw)
+        b = r.breakdown().set_index("part")
+        assert b.loc["moe_experts", "bytes"] == pytest.approx(expert_bytes(tokens, mode == "prefill"), rel=1e-9)
+
+
 def test_decode_estimate_is_consistent():
     r = perfmodel.inference("deepseek-r1", "cm384", **DS_DECODE)
     d = r.decode
