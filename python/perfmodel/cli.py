@@ -132,7 +132,7 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
         rows.append([str(metric), *cells])
     print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
     print("recipe: " + df.attrs["recipe"])
-    print("accuracy against published measurements: README, section 'Serving' (known optimistic misses: "
+    print("accuracy against published measurements: docs/explanation/accuracy.md (known optimistic misses: "
           "GB200 decode, CloudMatrix prefill)")
 
 
