@@ -46,6 +46,14 @@ enum class Sharding {
 std::string_view to_string(Sharding s);
 Sharding sharding_from_string(std::string_view s);
 
+/// How MoE layers move routed tokens to their experts' ranks.
+enum class MoeDispatcher {
+  deepep,    ///< one copy per (token, rank), one per (token, node) across domains, forwarded in-domain (DeepEP, HybridEP)
+  alltoall,  ///< one copy per (token, expert), sent directly (NCCL all-to-all; Megatron-Core's "alltoall")
+};
+std::string_view to_string(MoeDispatcher d);
+MoeDispatcher moe_dispatcher_from_string(std::string_view s);
+
 /// How layers map onto pipeline stages.
 enum class StageLayout {
   even,          ///< layers / pp per stage (must divide)
@@ -57,7 +65,7 @@ struct TrainingParallelism {
   int cp = 1;               ///< context parallel (sequence split over ranks, ring attention)
   int dp = 1;               ///< data parallel replicas
   int pp = 1;               ///< pipeline stages
-  int ep = 1;               ///< expert parallel, carved out of dp x cp (MoE models)
+  int ep = 1;               ///< expert parallel, carved out of tp x cp x dp (MoE models)
   int virtual_stages = 1;   ///< model chunks per pipeline rank (interleaved 1F1B when > 1)
   bool sequence_parallel = true;  ///< shard norms/dropout over tp (all-gather + reduce-scatter instead of all-reduce)
   StageLayout layout = StageLayout::even;
@@ -81,6 +89,7 @@ struct TrainingPlan {
   bool dropout = false;         ///< dropout on attention probabilities and on both residual branches (GPT-3 era)
   double grad_reduce_bytes = 4.0;  ///< bytes per gradient element in the data-parallel reduction (fp32)
   double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
+  MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
   std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp; else must equal it
   double train_tokens = 0;         ///< tokens to train for time / chip-hours (0: not reported)
   bool check_memory = true;        ///< raise when the plan does not fit in HBM

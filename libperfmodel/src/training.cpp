@@ -268,7 +268,9 @@ void moe_block(const Ctx& c, Pass& p) {
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * m.hidden);
   if (ep > 1) {
     MoeExchange x;
-    x.mode = MoeExchange::Mode::normal;
+    // NCCL all-to-all sends each routed copy to its expert's rank: the collective model's
+    // per-(token, expert) exchange; DeepEP-style dispatchers send one copy per rank and node.
+    x.mode = c.plan.moe_dispatcher == MoeDispatcher::alltoall ? MoeExchange::Mode::low_latency : MoeExchange::Mode::normal;
     x.tokens = c.Tsp;
     x.hidden = m.hidden;
     x.topk = e.top_k;
@@ -479,6 +481,13 @@ Sharding sharding_from_string(std::string_view s) {
   if (s == "gradients" || s == "zero2") return Sharding::gradients;
   if (s == "parameters" || s == "zero3" || s == "fsdp") return Sharding::parameters;
   bad("sharding", "expected none/zero0, optimizer/zero1, gradients/zero2 or parameters/zero3/fsdp, got '" + std::string(s) + "'");
+}
+
+std::string_view to_string(MoeDispatcher d) { return d == MoeDispatcher::alltoall ? "alltoall" : "deepep"; }
+MoeDispatcher moe_dispatcher_from_string(std::string_view s) {
+  if (s == "deepep") return MoeDispatcher::deepep;
+  if (s == "alltoall") return MoeDispatcher::alltoall;
+  bad("moe_dispatcher", "expected deepep or alltoall, got '" + std::string(s) + "'");
 }
 
 TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view system)

@@ -315,6 +315,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recompute", choices=["none", "selective", "full"], default=None)
     p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
     p.add_argument("--layout", choices=["even", "lighter_ends"], default=None)
+    p.add_argument("--moe-dispatcher", choices=["deepep", "alltoall"], default=None,
+                   help="MoE token exchange: deepep (default; one copy per rank, per node across nodes) or alltoall")
     p.add_argument("--no-sequence-parallel", action="store_true")
     p.add_argument("--no-overlap-dp", action="store_true")
     p.add_argument("--overlap-tp", action="store_true")
@@ -402,7 +404,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
     opts: dict[str, Any] = {k: getattr(args, k) for k in (
         "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "global_batch", "micro_batch", "seq_len", "precision",
-        "recompute", "sharding", "layout", "train_tokens")}
+        "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens")}
     opts["sequence_parallel"] = False if args.no_sequence_parallel else None
     opts["overlap_dp"] = False if args.no_overlap_dp else None
     opts["overlap_tp"] = True if args.overlap_tp else None

@@ -446,10 +446,11 @@ _LLAMA3_TABLE_4: list[Case] = [
 ]
 
 def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: int, tp: int, pp: int, cp: int, vp: int,
-                 ep: int, fsdp: bool, precision: str, measured: float) -> Case:
+                 ep: int, fsdp: bool, precision: str, measured: float, dispatcher: str = "deepep") -> Case:
     """A row of the NeMo 25.11 container table of Megatron-Bridge's performance summary, as the
     table sets it up; what it leaves out is assumed: no activation recompute, distributed optimizer
-    (ZeRO-1) unless FSDP, every overlap on, sequence parallel with TP, memory check off."""
+    (ZeRO-1) unless FSDP, every overlap on, sequence parallel with TP, memory check off. MoE rows
+    take the token dispatcher of the published recipe (scripts/performance/configs)."""
     def predict() -> float:
         from .models import get
         from .training import training
@@ -459,10 +460,11 @@ def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: in
         r = training(model, system, tp=tp, pp=pp, cp=cp, dp=gpus // (tp * pp * cp), ep=ep, virtual_stages=vp,
                      layout=layout, global_batch=gbs, micro_batch=mbs, seq_len=seq, precision=precision,
                      recompute="none", sharding="zero3" if fsdp else "zero1", overlap_dp=True, overlap_tp=True,
-                     overlap_pp=True, sequence_parallel=tp > 1, check_memory=False)
+                     overlap_pp=True, sequence_parallel=tp > 1, moe_dispatcher=dispatcher, check_memory=False)
         return float(r.tokens_per_s / gpus)
     par = f"TP{tp} PP{pp}" + (f" CP{cp}" if cp > 1 else "") + (f" VP{vp}" if vp > 1 else "") + \
-        (f" EP{ep}" if ep > 1 else "") + (" FSDP" if fsdp else "")
+        (f" EP{ep} ({'NCCL all-to-all' if dispatcher == 'alltoall' else 'DeepEP-style'})" if ep > 1 else "") + \
+        (" FSDP" if fsdp else "")
     return Case("Megatron-Bridge 25.11", f"{model}, {gpus} x {system.removeprefix('nvidia-')}, "
                 f"{'FP8 current scaling' if precision == 'fp8' else precision.upper()}, {par}, batch {gbs} x {seq}, "
                 f"micro-batch {mbs} (tokens/s per GPU)", predict, measured)
@@ -482,7 +484,8 @@ BRIDGE_2511_DENSE: list[Case] = [
     _bridge_2511("nvidia-gb200-nvl72", "llama-3.1-405b", 256, 1536, 1, 8192, 4, 16, 1, 4, 1, False, "fp8", 813.0),
 ]
 _BRIDGE_2511_MOE: list[Case] = [
-    _bridge_2511("nvidia-dgx-h100", "qwen3-235b-a22b", 256, 2048, 1, 4096, 2, 8, 1, 4, 32, False, "fp8", 1575.0),
+    _bridge_2511("nvidia-dgx-h100", "qwen3-235b-a22b", 256, 2048, 1, 4096, 2, 8, 1, 4, 32, False, "fp8", 1575.0,
+                 dispatcher="alltoall"),
     _bridge_2511("nvidia-gb200-nvl72", "qwen3-235b-a22b", 256, 8192, 1, 4096, 1, 8, 1, 3, 32, False, "bf16", 4916.0),
 ]
 

@@ -56,6 +56,9 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "dropout", p.dropout);
   take(d, "grad_reduce_bytes", p.grad_reduce_bytes);
   take(d, "expert_imbalance", p.expert_imbalance);
+  s.clear();
+  take(d, "moe_dispatcher", s);
+  if (!s.empty()) p.moe_dispatcher = model::moe_dispatcher_from_string(s);
   take(d, "n_chips", p.chips);
   take(d, "train_tokens", p.train_tokens);
   take(d, "check_memory", p.check_memory);
