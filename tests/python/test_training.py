@@ -263,6 +263,9 @@ def test_result_repr_html_and_cli(capsys):
                  "--seq-len", "4096", "--train-tokens", "1e12"]) == 0
     out = capsys.readouterr().out
     assert "tflops_per_chip" in out and "bubble" in out and "chip_hours" in out
+    assert main(["train", "mixtral-8x7b", "dgx-h100", "--tp", "2", "--dp", "16", "--ep", "8", "--global-batch", "64",
+                 "--seq-len", "4096", "--moe-dispatcher", "alltoall", "--precision", "fp8", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"]["moe_dispatcher"] == "alltoall"
     assert main(["train", "llama-3.1-8b", "dgx-h100", "--tp", "8", "--json"]) == 0
     js = json.loads(capsys.readouterr().out)
     assert js["summary"]["chips"] == 8
