@@ -45,12 +45,15 @@ OpEstimate estimate(const Device& dev, const workload::Attention& op);
 OpEstimate estimate(const Device& dev, const workload::Elementwise& op);
 
 /// The three GEMMs of training a weight: forward m×n×k, input gradient m×k×n and weight
-/// gradient k×n×m (same batch and precision), each as estimate() gives it. The shape is checked
-/// once (the three share their FLOP count), which is what makes this faster than three calls.
+/// gradient k×n×m (same batch and input precision), each as estimate() gives it. The weight
+/// gradient is written at `grad_accumulation` (fp32 as Megatron-Core's main_grad keeps it) and,
+/// with `accumulate`, adds into that buffer across micro-batches (C += A·B reads C too). The shape
+/// is checked once (the three share their FLOP count), which is what makes this faster than three calls.
 struct TrainingGemms {
   OpEstimate forward, input_grad, weight_grad;
 };
-TrainingGemms estimate_training_gemms(const Device& dev, const workload::Gemm& forward);
+TrainingGemms estimate_training_gemms(const Device& dev, const workload::Gemm& forward,
+                                      hw::Precision grad_accumulation = hw::Precision::fp32, bool accumulate = true);
 
 /// Batch form: out[i] = estimate(dev, ops[i]); sizes must match. Stops at the first bad op and
 /// rethrows its error prefixed with the index.

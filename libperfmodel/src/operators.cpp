@@ -282,12 +282,13 @@ OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
   const TilePlan plan = plan_tiles(dev, op, rate);
   // Assumption: HBM traffic is the minimum (A and B read once, C written once); the L2 catches
   // the re-reads between tiles. Those re-reads are reported as on-chip bytes.
-  const double bytes = batch * ((m * k + k * n) * b_in + m * n * b_out);
+  const double c_bytes = batch * m * n * b_out * (op.accumulate ? 2.0 : 1.0);  // C += A·B also reads C
+  const double bytes = batch * (m * k + k * n) * b_in + c_bytes;
   const double bw = dev.hbm_bandwidth() * f.memory;
   // Assumption: where the family's epilogue does not overlap (accumulators in registers), each
   // tile stores its output after its main loop while the matrix units wait: the output bytes at
   // HBM bandwidth add to the compute time (a memory-bound GEMM is unchanged).
-  const double store_s = f.epilogue_overlap ? 0.0 : batch * m * n * b_out / bw;
+  const double store_s = f.epilogue_overlap ? 0.0 : c_bytes / bw;
   OpEstimate e = finish(plan.compute_s + store_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{batch * (m * k * plan.tiles_n + k * n * plan.tiles_m) * b_in + batch * m * n * b_out};
   e.wave_efficiency = flops / plan.scheduled_flops;
@@ -300,13 +301,15 @@ OpEstimate estimate_checked(const Device& dev, const Gemm& op, double peak) {
 
 OpEstimate estimate(const Device& dev, const Gemm& op) { return estimate_checked(dev, op, check_gemm(dev, op)); }
 
-TrainingGemms estimate_training_gemms(const Device& dev, const Gemm& fwd) {
+TrainingGemms estimate_training_gemms(const Device& dev, const Gemm& fwd, Precision grad_accumulation, bool accumulate) {
   const double peak = check_gemm(dev, fwd);
   Gemm di = fwd, dw = fwd;
   di.n = fwd.k;
   di.k = fwd.n;
   dw.m = fwd.k;
   dw.k = fwd.m;
+  dw.output = grad_accumulation;
+  dw.accumulate = accumulate;
   return {estimate_checked(dev, fwd, peak), estimate_checked(dev, di, peak), estimate_checked(dev, dw, peak)};
 }
 

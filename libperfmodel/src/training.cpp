@@ -71,6 +71,7 @@ struct Ctx {
   std::int64_t Tsp = 0;  // tokens per rank outside the TP region (norms, residuals)
   int heads_r = 0, kv_heads_r = 0;
   int domain = 1;
+  bool accumulate_grads = true;  // more than one micro-batch per step: weight gradients add up
 };
 
 template <class Op>
@@ -81,7 +82,11 @@ OpEstimate est(const Ctx& c, const Op& op) {
 /// A weight GEMM: forward m×n×k; backward the input gradient (m×k×n) and the weight gradient (k×n×m).
 void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k, int groups = 1,
           Precision prec = Precision::bf16) {
-  const auto [f, di, dw] = estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups));
+  // Assumption: weight gradients accumulate over micro-batches in a buffer of the DP reduction's
+  // width (fp32 unless grad_reduce_bytes = 2): the weight-gradient GEMM reads and writes it
+  // (Megatron-Core's gradient-accumulation fusion into main_grad).
+  const Precision acc = c.plan.grad_reduce_bytes == 2.0 ? Precision::bf16 : Precision::fp32;
+  const auto [f, di, dw] = estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups), acc, c.accumulate_grads);
   p.fwd += f.time.value();
   p.gemm_fwd += f.time.value();
   p.fwd_flops += f.flops.value();
@@ -524,6 +529,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   Ctx c{m, sys, plan, par};
   c.T = plan.micro_batch * plan.seq_len / par.cp;
   c.Tsp = par.sequence_parallel ? std::max<std::int64_t>(1, c.T / par.tp) : c.T;
+  c.accumulate_grads = plan.global_batch > static_cast<std::int64_t>(par.dp) * plan.micro_batch;
   c.heads_r = m.heads / par.tp;
   c.kv_heads_r = std::max(1, m.kv_heads / par.tp);
   c.domain = sys.domain();

@@ -54,6 +54,7 @@ struct Gemm {
   Precision input = Precision::bf16;
   Precision output = Precision::bf16;
   Kernel kernel = Kernel::library;
+  bool accumulate = false;  ///< C += A·B: C is read as well as written (gradient accumulation)
 
   /// A GEMM whose output precision follows default_output(input).
   static constexpr Gemm of(std::int64_t m, std::int64_t n, std::int64_t k, Precision input = Precision::bf16,

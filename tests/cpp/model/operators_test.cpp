@@ -124,6 +124,28 @@ TEST_CASE("Property: batched GEMM and long streams scale linearly", "[model][ope
   CHECK(b.memory_time.value() == Approx(2.0 * a.memory_time.value()));
 }
 
+TEST_CASE("GEMM accumulation reads C as well as writing it", "[model][gemm]") {
+  // A weight gradient 8192 x 8192 over 4096 tokens, accumulated in fp32 (C += A·B).
+  const Gemm plain{8192, 8192, 4096, 1, P::bf16, P::fp32, Gemm::Kernel::library};
+  Gemm acc = plain;
+  acc.accumulate = true;
+  const double c_bytes = 8192.0 * 8192.0 * 4.0;
+  for (const char* chip : {"nvidia-h100-sxm", "nvidia-b200"}) {
+    const Device d = Device::from_catalog(catalog::Catalog::builtin(), chip);
+    const auto a = model::estimate(d, plain), b = model::estimate(d, acc);
+    CHECK(b.hbm_bytes.value() - a.hbm_bytes.value() == Approx(c_bytes));
+    CHECK(b.flops.value() == a.flops.value());
+    // Hopper stores (and now loads) C after the main loop; Blackwell's epilogue overlaps it.
+    const double extra = d.fractions().epilogue_overlap ? 0.0 : c_bytes / (d.hbm_bandwidth() * d.fractions().memory);
+    CHECK(b.compute_time.value() - a.compute_time.value() == Approx(extra).margin(1e-12));
+  }
+  // The training triple: the weight gradient accumulates only when asked.
+  const auto with = model::estimate_training_gemms(h100(), Gemm::of(4096, 8192, 8192));
+  const auto without = model::estimate_training_gemms(h100(), Gemm::of(4096, 8192, 8192), P::fp32, false);
+  CHECK(with.weight_grad.hbm_bytes.value() - without.weight_grad.hbm_bytes.value() == Approx(c_bytes));
+  CHECK(with.input_grad.time.value() == without.input_grad.time.value());
+}
+
 TEST_CASE("cast_transpose reads 16 bits and writes two copies at the target width", "[model][operators]") {
   // n elements to FP8: 2n bytes read, 2 x 1n written; to bf16 (a transposed copy only): 2n + 4n.
   const std::int64_t n = 1LL << 28;
@@ -283,7 +305,7 @@ TEST_CASE("GEMM: the training triple equals three separate estimates", "[model][
     const auto t = model::estimate_training_gemms(h100(), fwd);
     const auto f = model::estimate(h100(), fwd);
     const auto di = model::estimate(h100(), Gemm::of(m, k, n, P::bf16, b));
-    const auto dw = model::estimate(h100(), Gemm::of(k, n, m, P::bf16, b));
+    const auto dw = model::estimate(h100(), Gemm{k, n, m, b, P::bf16, P::fp32, Gemm::Kernel::library, true});
     CHECK(t.forward.time.value() == f.time.value());
     CHECK(t.input_grad.time.value() == di.time.value());
     CHECK(t.weight_grad.time.value() == dw.time.value());
