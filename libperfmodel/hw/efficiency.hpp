@@ -55,6 +55,8 @@ struct EfficiencyPolicy {
   Figure<double> matrix;     ///< library GEMM at large size, fraction of matrix peak
   Figure<double> matrix_microbenchmark;  ///< vendor peak-loop test (operands on chip); absent: matrix
   Figure<double> attention;  ///< flash/MLA attention kernels, fraction of matrix peak (absent: matrix)
+  /// The flash-attention backward's FLOP rate as a fraction of the forward's (absent: 1).
+  Figure<double> attention_backward;
   Figure<double> vector;     ///< elementwise math, fraction of vector peak
   Figure<double> memory;     ///< streaming kernels, fraction of HBM bandwidth
   Figure<Seconds> launch_overhead;  ///< fixed per-kernel floor (launch, prologue, pipeline fill)

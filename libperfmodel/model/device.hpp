@@ -16,11 +16,13 @@
 namespace perfmodel::model {
 
 /// Resolved fractions of an EfficiencyPolicy (absent attention -> matrix; absent
-/// matrix_microbenchmark -> matrix; absent vector -> 0.6 of the vector peak).
+/// matrix_microbenchmark -> matrix; absent vector -> 0.6 of the vector peak; absent
+/// attention_backward -> 1).
 struct Fractions {
   double matrix = 0.0;
   double matrix_microbenchmark = 0.0;
   double attention = 0.0;
+  double attention_backward = 1.0;
   double vector = 0.0;
   double memory = 0.0;
   double launch_overhead_s = 0.0;

@@ -189,14 +189,16 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.matrix = policy_.matrix.require(policy_.id);
   fractions_.matrix_microbenchmark = policy_.matrix_microbenchmark.value_or(fractions_.matrix);
   fractions_.attention = policy_.attention.value_or(fractions_.matrix);
+  // Assumption when a policy lacks it: the attention backward runs at its forward's FLOP rate.
+  fractions_.attention_backward = policy_.attention_backward.value_or(1.0);
   // Assumption when a policy lacks it: elementwise math reaches 0.6 of the vector peak.
   fractions_.vector = policy_.vector.value_or(0.6);
   fractions_.memory = policy_.memory.require(policy_.id);
   fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
-  for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention, fractions_.vector,
-                   fractions_.memory}) {
+  for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention,
+                   fractions_.attention_backward, fractions_.vector, fractions_.memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
   }
   if (!(fractions_.launch_overhead_s >= 0.0 && std::isfinite(fractions_.launch_overhead_s))) {

@@ -29,8 +29,9 @@ constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 // fragmentation): 2 GiB plus 4 % of HBM, as in the serving model.
 constexpr double kReserveFixed = 2.0 * kGiB;
 constexpr double kReserveFraction = 0.04;
-// Assumption: the flash-attention backward costs 2.5x its forward: it recomputes QK^T and
-// runs dV, dP, dQ, dK (five matmuls against two), at the forward's efficiency.
+// Assumption: the flash-attention backward does 2.5x its forward's FLOPs: it recomputes QK^T and
+// runs dV, dP, dQ, dK (five matmuls against two), at the family's attention_backward share of
+// the forward's rate.
 constexpr double kAttentionBackward = 2.5;
 // Assumption: an elementwise backward reads the output gradient and the saved input and
 // writes the input gradient: twice the forward's traffic.
@@ -196,7 +197,7 @@ void attention_block(const Ctx& c, Pass& p) {
     p.attn_fwd += ae.time.value();
     p.fwd_flops += ae.flops.value();
     p.attn_flops += ae.flops.value();
-    p.bwd += kAttentionBackward * ae.time.value();
+    p.bwd += kAttentionBackward / c.sys.device().fractions().attention_backward * ae.time.value();
     p.bwd_flops += kAttentionBackward * ae.flops.value();
     p.fwd_bytes += ae.hbm_bytes.value();
     p.bwd_bytes += kAttentionBackward * ae.hbm_bytes.value();
@@ -563,7 +564,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
                       : l_tp;
   // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
   const double l_cp = 3.0 * mix(&Pass::cp_fwd);
-  const double l_cp_exposed = exposed_beyond(l_attn * (1.0 + kAttentionBackward), l_cp, eta);
+  const double l_cp_exposed =
+      exposed_beyond(l_attn * (1.0 + kAttentionBackward / sys.device().fractions().attention_backward), l_cp, eta);
   // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
   const double l_ep = mix(&Pass::ep_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0);
   const double h_tp = head.tp_fwd + head.tp_bwd;

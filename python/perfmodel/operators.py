@@ -90,6 +90,7 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
     """The prepared chip (catalog figures + its family's efficiency policy, with overrides).
 
     ``efficiency`` overrides policy fields: ``matrix``, ``matrix_microbenchmark``, ``attention``,
+    ``attention_backward`` (training's flash-attention backward rate over the forward's),
     ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us"; also
     accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports),
     ``epilogue_overlap`` (bool) and ``tile_shapes`` (list of ``(m, n)``).

@@ -46,6 +46,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     if (key == "matrix") p.matrix = override_fraction(v, key);
     else if (key == "matrix_microbenchmark") p.matrix_microbenchmark = override_fraction(v, key);
     else if (key == "attention") p.attention = override_fraction(v, key);
+    else if (key == "attention_backward") p.attention_backward = override_fraction(v, key);
     else if (key == "vector") p.vector = override_fraction(v, key);
     else if (key == "memory") p.memory = override_fraction(v, key);
     else if (key == "launch_overhead") {
@@ -71,7 +72,8 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
       }
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
-                            "'; expected matrix, matrix_microbenchmark, attention, vector, memory, launch_overhead, epilogue_overlap or tile_shapes");
+                            "'; expected matrix, matrix_microbenchmark, attention, attention_backward, vector, memory, launch_overhead, "
+                            "epilogue_overlap or tile_shapes");
     }
   }
   if (!o.empty()) p.id += "+overrides";
@@ -132,6 +134,7 @@ void register_ops(py::module_& m) {
              out["matrix"] = f.matrix;
              out["matrix_microbenchmark"] = f.matrix_microbenchmark;
              out["attention"] = f.attention;
+             out["attention_backward"] = f.attention_backward;
              out["vector"] = f.vector;
              out["memory"] = f.memory;
              out["launch_overhead_s"] = f.launch_overhead_s;
@@ -144,6 +147,7 @@ void register_ops(py::module_& m) {
              src["matrix"] = figure_dict(p.matrix);
              src["matrix_microbenchmark"] = figure_dict(p.matrix_microbenchmark);
              src["attention"] = figure_dict(p.attention);
+             src["attention_backward"] = figure_dict(p.attention_backward);
              src["vector"] = figure_dict(p.vector);
              src["memory"] = figure_dict(p.memory);
              src["fused_mla_prologue"] = figure_dict(p.fused_mla_prologue);
