@@ -73,6 +73,8 @@ struct Ctx {
   int heads_r = 0, kv_heads_r = 0;
   int domain = 1;
   bool accumulate_grads = true;  // more than one micro-batch per step: weight gradients add up
+  Precision grad_precision = Precision::fp32;  // the gradient buffer's width (grad_reduce_bytes)
+  double attn_bwd = kAttentionBackward;        // flash-attention backward time over its forward's
 };
 
 template <class Op>
@@ -86,8 +88,8 @@ void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k,
   // Assumption: weight gradients accumulate over micro-batches in a buffer of the DP reduction's
   // width (fp32 unless grad_reduce_bytes = 2): the weight-gradient GEMM reads and writes it
   // (Megatron-Core's gradient-accumulation fusion into main_grad).
-  const Precision acc = c.plan.grad_reduce_bytes == 2.0 ? Precision::bf16 : Precision::fp32;
-  const auto [f, di, dw] = estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups), acc, c.accumulate_grads);
+  const auto [f, di, dw] =
+      estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups), c.grad_precision, c.accumulate_grads);
   p.fwd += f.time.value();
   p.gemm_fwd += f.time.value();
   p.fwd_flops += f.flops.value();
@@ -197,7 +199,7 @@ void attention_block(const Ctx& c, Pass& p) {
     p.attn_fwd += ae.time.value();
     p.fwd_flops += ae.flops.value();
     p.attn_flops += ae.flops.value();
-    p.bwd += kAttentionBackward / c.sys.device().fractions().attention_backward * ae.time.value();
+    p.bwd += c.attn_bwd * ae.time.value();
     p.bwd_flops += kAttentionBackward * ae.flops.value();
     p.fwd_bytes += ae.hbm_bytes.value();
     p.bwd_bytes += kAttentionBackward * ae.hbm_bytes.value();
@@ -531,6 +533,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   c.T = plan.micro_batch * plan.seq_len / par.cp;
   c.Tsp = par.sequence_parallel ? std::max<std::int64_t>(1, c.T / par.tp) : c.T;
   c.accumulate_grads = plan.global_batch > static_cast<std::int64_t>(par.dp) * plan.micro_batch;
+  c.grad_precision = plan.grad_reduce_bytes == 2.0 ? Precision::bf16 : Precision::fp32;
+  c.attn_bwd = kAttentionBackward / sys.device().fractions().attention_backward;
   c.heads_r = m.heads / par.tp;
   c.kv_heads_r = std::max(1, m.kv_heads / par.tp);
   c.domain = sys.domain();
@@ -564,8 +568,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
                       : l_tp;
   // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
   const double l_cp = 3.0 * mix(&Pass::cp_fwd);
-  const double l_cp_exposed =
-      exposed_beyond(l_attn * (1.0 + kAttentionBackward / sys.device().fractions().attention_backward), l_cp, eta);
+  const double l_cp_exposed = exposed_beyond(l_attn * (1.0 + c.attn_bwd), l_cp, eta);
   // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
   const double l_ep = mix(&Pass::ep_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0);
   const double h_tp = head.tp_fwd + head.tp_bwd;

@@ -445,6 +445,7 @@ _LLAMA3_TABLE_4: list[Case] = [
          _training_variant("LLAMA3-01", cp=16, dp=8, seq_len=131072, global_batch=128), 380.0),
 ]
 
+
 def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: int, tp: int, pp: int, cp: int, vp: int,
                  ep: int, fsdp: bool, precision: str, measured: float, dispatcher: str = "deepep") -> Case:
     """A row of the NeMo 25.11 container table of Megatron-Bridge's performance summary, as the
