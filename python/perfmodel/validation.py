@@ -345,6 +345,17 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     Case("SGL-H100-DC-01 source", "SGLang decode as SGL-H100-DC-01 without two-batch overlap (tokens/s/node; the "
          "blog gives TBO's speedup, 25.5 % to 22,310, so 22,310 / 1.255)",
          _serving_variant("SGL-H100-DC-01", overlap=False), 22310 / 1.255),
+    # SGLang's GB200 Part II blog (lm-sys/lm-sys.github.io blog/2025-09-25-gb200-part-2.md): the same
+    # 48-rank decode three months on. The batch keeps the KV cache "roughly full": 1408 per GPU at 2K
+    # input in FP8 KV, about half that (768, as Part I) in BF16 KV. The combine is overlapped with the
+    # down GEMM and shared experts; the model overlaps nothing here (overlap=False).
+    Case("SGL-GB200-DC-01 source", "SGLang decode on GB200, Sep 2025 (Part II): 48 GPUs, BF16 attention and KV, "
+         "FP8 GEMMs, batch 768 per GPU (assumed: the KV-full batch of Part I), input 2000",
+         _serving_variant("SGL-GB200-DC-01"), 9087.0),
+    Case("SGL-GB200-DC-01 source", "SGLang decode on GB200, Sep 2025 (Part II): 48 GPUs, FP8 attention and KV, "
+         "NVFP4 weights (the blog: MoE and output projection; the model: all weights), batch 1408 per GPU, input 2000",
+         _serving_variant("SGL-GB200-DC-01", batch=1408 * 48,
+                          precision={"weights": "fp4", "kv_cache": "fp8", "attention": "fp8"}), 13386.0),
 ]
 
 

@@ -212,9 +212,12 @@ def test_serving_out_of_sample_figures():
     print()
     for setup, published, modelled in rows:
         print(f"{setup[:60]:60s} published {published:,.0f} model {modelled:,.0f} ({(modelled / published - 1) * 100:+.1f} %)")
-    (_, pub_pf, mod_pf), (_, pub_nt, mod_nt) = rows
+    (_, pub_pf, mod_pf), (_, pub_nt, mod_nt), *gb200 = rows
     assert abs(mod_pf / pub_pf - 1) < 0.15
     assert 0.15 < mod_nt / pub_nt - 1 < 0.25
+    # SGLang's GB200 decode three months after SGL-GB200-DC-01 (Part II, BF16 and FP8/NVFP4 paths):
+    # the model stays optimistic on both, as on the calibration row (+60 %); known misses.
+    assert len(gb200) == 2 and all(0.2 < modelled / published - 1 < 0.6 for _, published, modelled in gb200)
 
 
 def test_cli_infer(capsys):
