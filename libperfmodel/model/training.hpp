@@ -88,6 +88,8 @@ struct TrainingPlan {
   bool flash_attention = true;  ///< fused attention; false: scores and probabilities materialised in HBM (pre-2022 Megatron)
   bool dropout = false;         ///< dropout on attention probabilities and on both residual branches (GPT-3 era)
   double grad_reduce_bytes = 4.0;  ///< bytes per gradient element in the data-parallel reduction (fp32)
+  int bf16_layers = 0;             ///< fp8 plans: Transformer layers at each end of the model kept in bf16
+  bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits
   double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
   MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
   std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp; else must equal it

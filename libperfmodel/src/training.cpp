@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <vector>
 
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/model/operators.hpp>
@@ -346,6 +347,85 @@ double exposed_beyond(double compute, double comm, double eta) {
   return std::max(compute, comm) + (1.0 - eta) * std::min(compute, comm) - compute;
 }
 
+/// One layer on one rank for one micro-batch: dense and MoE layers mixed in the model's
+/// proportion (assumption: they are spread over the stages alike), with what is exposed of its
+/// tensor-, context- and expert-parallel communication.
+struct LayerCost {
+  Pass dense, moe;
+  double f_moe = 0;
+  double fwd = 0, bwd = 0, attn = 0, recompute = 0;
+  double tp = 0, tp_exposed = 0, cp = 0, cp_exposed = 0, ep = 0;
+  double flops = 0;       // forward + backward + recompute
+  double attn_flops = 0;  // the attention kernels' share of it
+  [[nodiscard]] double mix(double Pass::*field) const { return (1.0 - f_moe) * dense.*field + f_moe * moe.*field; }
+  /// Critical-path time of the layer for one micro-batch.
+  [[nodiscard]] double time() const { return fwd + bwd + recompute + tp_exposed + cp_exposed + ep; }
+};
+
+LayerCost layer_cost(const Ctx& c, double eta) {
+  const auto& m = c.m;
+  const auto& plan = c.plan;
+  const bool full = plan.recompute == Recompute::full;
+  LayerCost l;
+  attention_block(c, l.dense);
+  if (m.moe) {
+    l.moe = l.dense;
+    moe_block(c, l.moe);
+  }
+  if (m.dense_layers() > 0) dense_block(c, l.dense);
+  l.f_moe = static_cast<double>(m.moe_layers()) / m.layers;
+  l.fwd = l.mix(&Pass::fwd);
+  l.bwd = l.mix(&Pass::bwd);
+  l.attn = l.mix(&Pass::attn_fwd);
+  double recompute_tp = 0;
+  if (full) {
+    l.recompute = l.fwd;  // the whole layer forward again, with its TP collectives
+    recompute_tp = l.mix(&Pass::tp_fwd);
+  } else if (plan.recompute == Recompute::selective) {
+    l.recompute = l.attn;
+  }
+  // Tensor-parallel collectives: exposed unless overlapped with the layer's GEMMs.
+  l.tp = l.mix(&Pass::tp_fwd) + l.mix(&Pass::tp_bwd) + recompute_tp;
+  const double gemm = l.mix(&Pass::gemm_fwd) + l.mix(&Pass::gemm_bwd) + (full ? l.mix(&Pass::gemm_fwd) : 0.0);
+  l.tp_exposed = plan.overlap_tp ? exposed_beyond(gemm, l.tp, eta) : l.tp;
+  // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
+  l.cp = 3.0 * l.mix(&Pass::cp_fwd);
+  l.cp_exposed = exposed_beyond(l.attn * (1.0 + c.attn_bwd), l.cp, eta);
+  // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
+  l.ep = l.mix(&Pass::ep_fwd) * (full ? 3.0 : 2.0);
+  const double rec_flops = full ? l.mix(&Pass::fwd_flops)
+                           : plan.recompute == Recompute::selective ? l.mix(&Pass::attn_flops) : 0.0;
+  l.flops = l.mix(&Pass::fwd_flops) + l.mix(&Pass::bwd_flops) + rec_flops;
+  l.attn_flops = l.mix(&Pass::attn_flops) * (1.0 + kAttentionBackward + (plan.recompute == Recompute::none ? 0.0 : 1.0));
+  return l;
+}
+
+/// Layers one pipeline stage holds: all of them, and those kept in bf16 (bf16_layers).
+struct StageLayers {
+  int layers = 0;
+  int bf16 = 0;
+};
+
+/// Layer count per stage: the model's layers in order over pp·v chunks, chunk j on stage j mod pp;
+/// with lighter_ends the embedding and the LM head take one slot each of the end chunks. The
+/// first and last `bf16_layers` layers are the bf16 ones.
+std::vector<StageLayers> layers_per_stage(const TransformerModel& m, const TrainingParallelism& par, int bf16_layers) {
+  const int pp = par.pp, v = par.virtual_stages, chunks = pp * v;
+  const bool lighter = par.layout == StageLayout::lighter_ends;
+  const int slots = (lighter ? m.layers + 2 : m.layers) / chunks;
+  std::vector<StageLayers> st(static_cast<std::size_t>(pp));
+  int layer = 0;
+  for (int j = 0; j < chunks; ++j) {
+    const int n = slots - (lighter && (j == 0 || j == chunks - 1) ? 1 : 0);
+    auto& s = st[static_cast<std::size_t>(j % pp)];
+    for (int i = 0; i < n; ++i, ++layer) {
+      ++s.layers;
+      if (layer < bf16_layers || layer >= m.layers - bf16_layers) ++s.bf16;
+    }
+  }
+  return st;
+}
+
 void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingPlan& plan) {
   const auto& p = plan.parallel;
   auto pos = [](std::int64_t v, const char* f) {
@@ -434,6 +514,18 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   }
   if (!(plan.grad_reduce_bytes == 2.0 || plan.grad_reduce_bytes == 4.0)) {
     bad("grad_reduce_bytes", "must be 2 (bf16) or 4 (fp32), got " + fmt(plan.grad_reduce_bytes));
+  }
+  const bool eight_bit = workload::bytes_per_element(plan.precision) < 2.0;
+  if (plan.bf16_layers < 0 || 2 * static_cast<std::int64_t>(plan.bf16_layers) > m.layers) {
+    bad("bf16_layers", "must be between 0 and half the " + num(m.layers) + " layers of " + m.id + ", got " +
+                           num(plan.bf16_layers));
+  }
+  if (plan.bf16_layers > 0 && !eight_bit) {
+    bad("bf16_layers", "keeps end layers in bf16 within an fp8 plan; precision is " +
+                           std::string(hw::to_string(plan.precision)));
+  }
+  if (plan.fp8_params && !eight_bit) {
+    bad("fp8_params", "holds weights in 8 bits for an fp8 plan; precision is " + std::string(hw::to_string(plan.precision)));
   }
   if (!(plan.expert_imbalance >= 1.0 && std::isfinite(plan.expert_imbalance))) {
     bad("expert_imbalance", "must be >= 1 (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
@@ -540,50 +632,35 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   c.domain = sys.domain();
 
   // --- one micro-batch of each layer kind on one rank -----------------------------------
-  Pass dense, moe;
-  attention_block(c, dense);
-  if (m.moe) {
-    moe = dense;
-    moe_block(c, moe);
-  }
-  if (m.dense_layers() > 0) dense_block(c, dense);
+  const LayerCost lc = layer_cost(c, eta);
+  // Assumption: bf16_layers end layers of an fp8 plan run their GEMMs in bf16 (Megatron-Bridge's
+  // FP8 current-scaling recipe keeps the first and last Transformer layer in bf16); all else alike.
+  TrainingPlan plan16 = plan;
+  plan16.precision = Precision::bf16;
+  const Ctx c16{m, sys, plan16, par, c.T, c.Tsp, c.heads_r, c.kv_heads_r, c.domain, c.accumulate_grads, c.grad_precision,
+                c.attn_bwd};
+  const LayerCost lc16 = plan.bf16_layers > 0 ? layer_cost(c16, eta) : lc;
   const Pass head = head_pass(c);
-  // Assumption: dense and MoE layers are spread over the stages in proportion (per-stage mean).
-  const double f_moe = static_cast<double>(m.moe_layers()) / m.layers;
-  auto mix = [&](double Pass::*field) { return (1.0 - f_moe) * dense.*field + f_moe * moe.*field; };
-  const double l_fwd = mix(&Pass::fwd), l_bwd = mix(&Pass::bwd);
-  const double l_gemm = mix(&Pass::gemm_fwd) + mix(&Pass::gemm_bwd);
-  const double l_attn = mix(&Pass::attn_fwd);
-  double l_recompute = 0, l_recompute_tp = 0;
-  if (plan.recompute == Recompute::full) {
-    l_recompute = l_fwd;  // the whole layer forward again, with its TP collectives
-    l_recompute_tp = mix(&Pass::tp_fwd);
-  } else if (plan.recompute == Recompute::selective) {
-    l_recompute = l_attn;
-  }
-  // Tensor-parallel collectives: exposed unless overlapped with the layer's GEMMs.
-  const double l_tp = mix(&Pass::tp_fwd) + mix(&Pass::tp_bwd) + l_recompute_tp;
-  const double l_tp_exposed =
-      plan.overlap_tp ? exposed_beyond(l_gemm + (plan.recompute == Recompute::full ? mix(&Pass::gemm_fwd) : 0.0), l_tp, eta)
-                      : l_tp;
-  // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
-  const double l_cp = 3.0 * mix(&Pass::cp_fwd);
-  const double l_cp_exposed = exposed_beyond(l_attn * (1.0 + c.attn_bwd), l_cp, eta);
-  // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
-  const double l_ep = mix(&Pass::ep_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0);
   const double h_tp = head.tp_fwd + head.tp_bwd;
+  const double f_moe = lc.f_moe;
 
   // --- pipeline schedule --------------------------------------------------------------
   const int pp = par.pp, v = par.virtual_stages;
   const std::int64_t micro = plan.global_batch / (static_cast<std::int64_t>(par.dp) * plan.micro_batch);
   const int mid_layers = par.layout == StageLayout::even ? m.layers / pp : (m.layers + 2) / pp;
-  const int last_layers = par.layout == StageLayout::even ? mid_layers : mid_layers - 1;
-  const double layer_time = l_fwd + l_bwd + l_recompute + l_tp_exposed + l_cp_exposed + l_ep;
   const double head_time = head.fwd + head.bwd + h_tp;
-  // The slowest stage sets the pace: a middle stage, or the last one with the LM head.
-  const bool last_slowest = pp == 1 || last_layers * layer_time + head_time >= mid_layers * layer_time;
-  const int stage_layers = last_slowest ? last_layers : mid_layers;
-  const double head_share = last_slowest ? 1.0 : 0.0;
+  // The slowest stage sets the pace (ties go to the last one, which also runs the LM head).
+  const std::vector<StageLayers> stages = layers_per_stage(m, par, plan.bf16_layers);
+  auto stage_time = [&](std::size_t s) {
+    return (stages[s].layers - stages[s].bf16) * lc.time() + stages[s].bf16 * lc16.time() +
+           (s + 1 == stages.size() ? head_time : 0.0);
+  };
+  std::size_t slow = 0;
+  for (std::size_t s = 1; s < stages.size(); ++s) {
+    if (stage_time(s) >= stage_time(slow)) slow = s;
+  }
+  const double L16 = stages[slow].bf16, L8 = stages[slow].layers - L16;
+  const double H = slow + 1 == stages.size() ? 1.0 : 0.0;
   // Pipeline sends: each of the v chunks sends its activations forward and its gradients back
   // once per micro-batch (scattered over TP with sequence parallelism).
   double p2p = 0, p2p_bytes = 0;
@@ -596,7 +673,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     p2p_bytes = 2.0 * v * bytes;
   }
   // Assumption: asynchronous sends run under the other micro-batches' compute.
-  const double mb_compute = stage_layers * layer_time + head_share * head_time;
+  const double mb_compute = stage_time(slow);
   const double p2p_exposed = plan.overlap_pp ? exposed_beyond(mb_compute, p2p, eta) : p2p;
   const double t_mb = mb_compute + p2p_exposed;
   const double steady = static_cast<double>(micro) * t_mb;
@@ -623,11 +700,14 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const int dp_group = par.dp * par.cp;
   const std::int64_t dp_stride = par.tp;
   double dp_time = 0, dp_exposed = 0, dp_bytes = 0;
-  const double bwd_window = stage_layers * (l_bwd + l_recompute);
-  const double fwd_window = stage_layers * l_fwd;
+  const double bwd_window = L8 * (lc.bwd + lc.recompute) + L16 * (lc16.bwd + lc16.recompute);
+  const double fwd_window = L8 * lc.fwd + L16 * lc16.fwd;
+  // Assumption: fp8_params keeps the weights in 8 bits, so the parameter all-gathers move 1 byte
+  // per weight (Megatron's fp8_param_gather); bf16 end layers are not told apart.
+  const double w_bytes = plan.fp8_params ? 1.0 : 2.0;
   if (dp_group > 1) {
     const double gbytes = plan.grad_reduce_bytes * params_r;
-    const double pbytes = 2.0 * params_r;
+    const double pbytes = w_bytes * params_r;
     const double frac = (dp_group - 1.0) / dp_group;
     if (plan.sharding == Sharding::none) {
       dp_time = group_collective(c, Collective::all_reduce, gbytes, dp_group, dp_stride);
@@ -676,23 +756,30 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     x.flops = flops;
     x.bytes = bytes;
   };
-  const double L = stage_layers, H = head_share;
-  set(TrainPart::forward, mbs * (L * l_fwd + H * head.fwd), mbs * (L * l_fwd + H * head.fwd),
-      mbs * (L * mix(&Pass::fwd_flops) + H * head.fwd_flops), mbs * (L * mix(&Pass::fwd_bytes) + H * head.fwd_bytes));
-  set(TrainPart::backward, mbs * (L * l_bwd + H * head.bwd), mbs * (L * l_bwd + H * head.bwd),
-      mbs * (L * mix(&Pass::bwd_flops) + H * head.bwd_flops), mbs * (L * mix(&Pass::bwd_bytes) + H * head.bwd_bytes));
-  const double rec_flops = plan.recompute == Recompute::full ? mix(&Pass::fwd_flops)
-                           : plan.recompute == Recompute::selective ? mix(&Pass::attn_flops) : 0.0;
+  const double L = L8 + L16;
+  // Per-step sums over the slowest stage's layers: L8 at the plan's precision, L16 in bf16.
+  auto layers = [&](auto&& of) { return mbs * (L8 * of(lc) + L16 * of(lc16)); };
+  auto field = [](double Pass::*f) { return [f](const LayerCost& l) { return l.mix(f); }; };
+  const double fwd_t = layers([](const LayerCost& l) { return l.fwd; }) + mbs * H * head.fwd;
+  const double bwd_t = layers([](const LayerCost& l) { return l.bwd; }) + mbs * H * head.bwd;
+  set(TrainPart::forward, fwd_t, fwd_t, layers(field(&Pass::fwd_flops)) + mbs * H * head.fwd_flops,
+      layers(field(&Pass::fwd_bytes)) + mbs * H * head.fwd_bytes);
+  set(TrainPart::backward, bwd_t, bwd_t, layers(field(&Pass::bwd_flops)) + mbs * H * head.bwd_flops,
+      layers(field(&Pass::bwd_bytes)) + mbs * H * head.bwd_bytes);
+  const double rec_flops = plan.recompute == Recompute::full ? lc.mix(&Pass::fwd_flops)
+                           : plan.recompute == Recompute::selective ? lc.mix(&Pass::attn_flops) : 0.0;
+  const double rec_t = layers([](const LayerCost& l) { return l.recompute; });
   // Selective recompute's HBM traffic is not tracked separately (attention re-reads its Q/K/V: small).
-  set(TrainPart::recompute, mbs * L * l_recompute, mbs * L * l_recompute, mbs * L * rec_flops,
-      plan.recompute == Recompute::full ? mbs * L * mix(&Pass::fwd_bytes) : 0.0);
+  set(TrainPart::recompute, rec_t, rec_t, mbs * L * rec_flops,
+      plan.recompute == Recompute::full ? layers(field(&Pass::fwd_bytes)) : 0.0);
   set(TrainPart::optimizer, opt_time, opt_time, 0, kAdamBytesPerParam * opt_params);
   set(TrainPart::bubble, bubble, bubble, 0, 0);
-  set(TrainPart::tp_comm, mbs * (L * l_tp + H * h_tp), mbs * (L * l_tp_exposed + H * h_tp),
-      0, mbs * L * (mix(&Pass::tp_bytes_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0)));
-  set(TrainPart::cp_comm, mbs * L * l_cp, mbs * L * l_cp_exposed, 0, mbs * L * 3.0 * mix(&Pass::cp_bytes_fwd));
-  set(TrainPart::ep_comm, mbs * L * l_ep, mbs * L * l_ep, 0,
-      mbs * L * mix(&Pass::ep_bytes_fwd) * (plan.recompute == Recompute::full ? 3.0 : 2.0));
+  const double comm_passes = plan.recompute == Recompute::full ? 3.0 : 2.0;
+  set(TrainPart::tp_comm, mbs * (L * lc.tp + H * h_tp), layers([](const LayerCost& l) { return l.tp_exposed; }) + mbs * H * h_tp,
+      0, mbs * L * lc.mix(&Pass::tp_bytes_fwd) * comm_passes);
+  set(TrainPart::cp_comm, mbs * L * lc.cp, layers([](const LayerCost& l) { return l.cp_exposed; }), 0,
+      mbs * L * 3.0 * lc.mix(&Pass::cp_bytes_fwd));
+  set(TrainPart::ep_comm, mbs * L * lc.ep, mbs * L * lc.ep, 0, mbs * L * lc.mix(&Pass::ep_bytes_fwd) * comm_passes);
   set(TrainPart::pp_comm, mbs * p2p, mbs * p2p_exposed, 0, mbs * p2p_bytes);
   set(TrainPart::dp_comm, dp_time, dp_exposed, 0, dp_bytes);
   r.step_time = steady + bubble + dp_exposed + opt_time;
@@ -721,12 +808,11 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     Activity a;
     a.seconds = r.step_time;
     const auto& P = r.parts;
-    const double attn = mbs * L * mix(&Pass::attn_flops) *
-                        (1.0 + kAttentionBackward + (plan.recompute == Recompute::none ? 0.0 : 1.0));
-    const double head_flops = mbs * H * (head.fwd_flops + head.bwd_flops);
+    // The plan-precision GEMMs are those of the L8 layers outside attention; the rest is bf16.
+    const double low = mbs * L8 * std::max(0.0, lc.flops - lc.attn_flops);
     const double all = P[0].flops + P[1].flops + P[2].flops;
-    a.matrix_flops[static_cast<std::size_t>(Precision::bf16)] += attn + head_flops;
-    a.matrix_flops[static_cast<std::size_t>(plan.precision)] += std::max(0.0, all - attn - head_flops);
+    a.matrix_flops[static_cast<std::size_t>(Precision::bf16)] += std::max(0.0, all - low);
+    a.matrix_flops[static_cast<std::size_t>(plan.precision)] += low;
     for (std::size_t i = 0; i < kTrainParts; ++i) {
       if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
       else a.hbm_bytes += P[i].bytes;
@@ -748,7 +834,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // --- memory per chip (first stage: most activations in flight; weights of the larger stage) ---
   TrainingMemory& u = r.memory;
   const double shard = dp_group;
-  const double w_bytes = 2.0;  // Assumption: bf16 weights (FP8 training keeps bf16 weights and casts per GEMM).
+  // Weights in bf16 (an fp8 plan casts them per GEMM) unless fp8_params keeps them in 8 bits.
   u.weights = w_bytes * params_r / (plan.sharding == Sharding::parameters ? shard : 1.0);
   u.gradients = plan.grad_reduce_bytes * params_r / (plan.sharding >= Sharding::gradients ? shard : 1.0);
   u.optimizer = 12.0 * params_r / (plan.sharding >= Sharding::optimizer ? shard : 1.0);
@@ -775,6 +861,10 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   }
   double per_token_full = 2.0 * (5.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
   if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks
+  // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
+  // Engine saves the cast input): the QKV and FC1 inputs (h each), the projection's and FC2's.
+  const double per_token_bf16 = per_token_full;
+  if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
   if (!plan.flash_attention && plan.recompute == Recompute::none) {
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
     per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
@@ -782,12 +872,13 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const double per_token_input = 2.0 * h / sp_div;
   const double tokens_mb = static_cast<double>(c.T);
   const double in_flight_pp = pp > 1 ? std::min<double>(mbs, pp) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
-  const double layers_first = stage_first;
+  const double first16 = stages.front().bf16, first8 = stages.front().layers - first16;
   double act = 0;
   if (plan.recompute == Recompute::full) {
-    act = tokens_mb * (per_token_input * layers_first * in_flight_pp + per_token_full);  // + one layer being recomputed
+    // + one layer being recomputed
+    act = tokens_mb * (per_token_input * (first8 + first16) * in_flight_pp + std::max(per_token_full, first16 > 0 ? per_token_bf16 : 0.0));
   } else {
-    act = tokens_mb * per_token_full * layers_first * in_flight_pp;
+    act = tokens_mb * (per_token_full * first8 + per_token_bf16 * first16) * in_flight_pp;
   }
   if (pp == 1) act += tokens_mb * (static_cast<double>(m.vocab) / par.tp) * 4.0;  // fp32 logits for the loss
   u.activations = act;

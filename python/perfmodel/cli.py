@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     for opt in ("tp", "cp", "dp", "pp", "ep", "virtual-stages", "global-batch", "micro-batch", "seq-len"):
         p.add_argument(f"--{opt}", type=int, default=None)
     p.add_argument("--precision", default=None, help="GEMM precision: bf16 (default), fp16, fp8")
+    p.add_argument("--bf16-layers", type=int, default=None,
+                   help="fp8 plans: Transformer layers at each end kept in bf16 (Megatron-Bridge's FP8 recipes: 1)")
+    p.add_argument("--fp8-params", action="store_true", help="fp8 plans: weights held and gathered in 8 bits")
     p.add_argument("--recompute", choices=["none", "selective", "full"], default=None)
     p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
     p.add_argument("--layout", choices=["even", "lighter_ends"], default=None)
@@ -404,7 +407,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
     opts: dict[str, Any] = {k: getattr(args, k) for k in (
         "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "global_batch", "micro_batch", "seq_len", "precision",
-        "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens")}
+        "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens", "bf16_layers")}
+    opts["fp8_params"] = True if args.fp8_params else None
     opts["sequence_parallel"] = False if args.no_sequence_parallel else None
     opts["overlap_dp"] = False if args.no_overlap_dp else None
     opts["overlap_tp"] = True if args.overlap_tp else None

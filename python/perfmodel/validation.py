@@ -464,9 +464,15 @@ def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: in
                  ep: int, fsdp: bool, precision: str, measured: float, dispatcher: str = "deepep") -> Case:
     """A row of the NeMo 25.11 container table of Megatron-Bridge's performance summary, as the
     table sets it up; what it leaves out is assumed: no activation recompute, distributed optimizer
-    (ZeRO-1) unless FSDP, every overlap on, sequence parallel with TP, memory check off. MoE rows
+    (ZeRO-1) unless FSDP, every overlap on, sequence parallel with TP, memory check off (one of the
+    seven dense plans does not fit; `predict(check_memory=True)` checks). FP8 rows take the FP8
+    current-scaling recipe's bf16 end layers and FP8 parameters. MoE rows
     take the token dispatcher of the published recipe (scripts/performance/configs)."""
-    def predict() -> float:
+    # Megatron-Bridge's FP8 current-scaling recipe (bf16_with_fp8_current_scaling_mixed) keeps the
+    # first and last Transformer layer in bf16 and gathers parameters in FP8 (fp8_param_gather).
+    fp8_recipe: dict[str, Any] = dict(bf16_layers=1, fp8_params=True) if precision == "fp8" else {}
+
+    def predict(check_memory: bool = False) -> float:
         from .models import get
         from .training import training
 
@@ -475,7 +481,8 @@ def _bridge_2511(system: str, model: str, gpus: int, gbs: int, mbs: int, seq: in
         r = training(model, system, tp=tp, pp=pp, cp=cp, dp=gpus // (tp * pp * cp), ep=ep, virtual_stages=vp,
                      layout=layout, global_batch=gbs, micro_batch=mbs, seq_len=seq, precision=precision,
                      recompute="none", sharding="zero3" if fsdp else "zero1", overlap_dp=True, overlap_tp=True,
-                     overlap_pp=True, sequence_parallel=tp > 1, moe_dispatcher=dispatcher, check_memory=False)
+                     overlap_pp=True, sequence_parallel=tp > 1, moe_dispatcher=dispatcher, check_memory=check_memory,
+                     **fp8_recipe)
         return float(r.tokens_per_s / gpus)
     par = f"TP{tp} PP{pp}" + (f" CP{cp}" if cp > 1 else "") + (f" VP{vp}" if vp > 1 else "") + \
         (f" EP{ep} ({'NCCL all-to-all' if dispatcher == 'alltoall' else 'DeepEP-style'})" if ep > 1 else "") + \

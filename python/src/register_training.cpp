@@ -55,6 +55,8 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "flash_attention", p.flash_attention);
   take(d, "dropout", p.dropout);
   take(d, "grad_reduce_bytes", p.grad_reduce_bytes);
+  take(d, "bf16_layers", p.bf16_layers);
+  take(d, "fp8_params", p.fp8_params);
   take(d, "expert_imbalance", p.expert_imbalance);
   s.clear();
   take(d, "moe_dispatcher", s);

@@ -63,7 +63,7 @@ def test_megatron_weak_scaling_table_out_of_sample(calibration_csv):
 def test_megatron_bridge_fp8_table_out_of_sample():
     # Megatron-Bridge's NeMo 25.11 table: Llama 3 8B/70B/405B in FP8 on H100, B200 and GB200 (tokens/s
     # per GPU, set up as published). Nothing was fitted to them. Before 8-bit casts were counted the
-    # model read +1.9 % to +26.9 % (median +12.7 %); now -1.8 % to +16.9 %. Each row must stay within
+    # model read +1.9 % to +26.9 % (median +12.7 %); now -5.8 % to +13.6 %. Each row must stay within
     # 22 %, the median within 10 %.
     from perfmodel.validation import BRIDGE_2511_DENSE
 
@@ -77,7 +77,7 @@ def test_megatron_bridge_fp8_table_out_of_sample():
     assert all(abs(e) < 0.22 for e in errors)
     assert sorted(abs(e) for e in errors)[3] < 0.10
     # The two MoE rows (Qwen3-235B-A22B, 256 H100 with NCCL all-to-all as the recipe sets it, 256 GB200):
-    # +3.6 % and +14.6 % now; with DeepEP-style exchange assumed on H100 the first read +48.5 %.
+    # +1.1 % and +14.6 % now; with DeepEP-style exchange assumed on H100 the first read +48.5 %.
     moe = [c for c in OUT_OF_SAMPLE_TRAINING_CASES if c.row == "Megatron-Bridge 25.11" and "qwen3" in c.setup]
     assert len(moe) == 2 and all(abs(c.predict() / c.measured - 1) < 0.25 for c in moe)
 
@@ -230,6 +230,10 @@ def test_time_to_train_and_chip_hours():
     (dict(tp=8, layout="lighter_ends", pp=3), "lighter_ends"),
     (dict(tp=8, grad_reduce_bytes=3), "grad_reduce_bytes"),
     (dict(tp=8, micro_batch=0), "micro_batch: must be >= 1"),
+    (dict(tp=8, bf16_layers=1), "bf16_layers: keeps end layers in bf16 within an fp8 plan; precision is bf16"),
+    (dict(tp=8, precision="fp8", bf16_layers=41), "bf16_layers: must be between 0 and half the 80 layers"),
+    (dict(tp=8, precision="fp8", bf16_layers=-1), "bf16_layers"),
+    (dict(tp=8, fp8_params=True), "fp8_params: holds weights in 8 bits for an fp8 plan"),
 ])
 def test_bad_plans_name_the_constraint(opts, match):
     with pytest.raises(perfmodel.Error, match=match):
@@ -297,3 +301,60 @@ def test_result_repr_html_and_cli(capsys):
     assert js["summary"]["chips"] == 8
     assert main(["train", "llama-3.1-70b", "dgx-h100", "--tp", "3"]) == 2
     assert "does not divide" in capsys.readouterr().err
+    assert main(["train", "llama-3.1-8b", "dgx-h100", "--tp", "8", "--precision", "fp8", "--bf16-layers", "1",
+                 "--fp8-params", "--json"]) == 0
+    plan = json.loads(capsys.readouterr().out)["plan"]
+    assert plan["bf16_layers"] == 1 and plan["fp8_params"] is True
+    assert main(["train", "llama-3.1-8b", "dgx-h100", "--tp", "8", "--bf16-layers", "1"]) == 2
+    assert "bf16_layers: keeps end layers in bf16 within an fp8 plan" in capsys.readouterr().err
+
+
+def test_fp8_end_layers_in_bf16_cost_their_share_and_unbalance_the_pipeline():
+    # Megatron-Bridge's FP8 current-scaling recipe keeps the first and last layer in bf16. On one
+    # stage the step grows linearly with the bf16 layers, and all 32 in bf16 is the bf16 plan.
+    plan = dict(tp=1, dp=1, global_batch=4, micro_batch=1, seq_len=4096, recompute="none", check_memory=False)
+    step = {k: perfmodel.training("llama-3.1-8b", "dgx-h100", precision="fp8", bf16_layers=k, **plan).step_time_s
+            for k in (0, 1, 2, 16)}
+    bf16 = perfmodel.training("llama-3.1-8b", "dgx-h100", precision="bf16", **plan).step_time_s
+    assert step[2] - step[1] == pytest.approx(step[1] - step[0], rel=1e-9)
+    assert step[16] == pytest.approx(bf16, rel=1e-9)
+    assert step[1] > step[0]
+    # With four stages both bf16 layers sit on the end stages: the slowest (last) stage carries one
+    # of its 8 layers in bf16, so the pipeline slows by about twice the single stage's share (2 of 32).
+    pipe = dict(plan, pp=4, global_batch=32)
+    p0, p1 = (perfmodel.training("llama-3.1-8b", "dgx-h100", precision="fp8", bf16_layers=k, **pipe).step_time_s
+              for k in (0, 1))
+    assert (p1 / p0 - 1) > 1.5 * (step[1] / step[0] - 1)
+
+
+def test_fp8_keeps_gemm_inputs_and_optionally_weights_in_8_bits():
+    # An fp8 layer saves the inputs of its four weight GEMMs in 8 bits: per token and layer,
+    # hidden (QKV) + hidden (FC1) + heads x head_dim (projection) + ffn (FC2) bytes fewer.
+    plan = dict(tp=1, dp=1, global_batch=2, micro_batch=2, seq_len=4096, recompute="none", check_memory=False)
+    bf16 = perfmodel.training("llama-3.1-8b", "dgx-h100", precision="bf16", **plan).memory
+    fp8 = perfmodel.training("llama-3.1-8b", "dgx-h100", precision="fp8", **plan).memory
+    assert bf16["activations"] - fp8["activations"] == pytest.approx(2 * 4096 * 32 * (4096 + 4096 + 4096 + 14336))
+    assert fp8["weights"] == bf16["weights"]
+    held = perfmodel.training("llama-3.1-8b", "dgx-h100", precision="fp8", fp8_params=True, **plan).memory
+    assert held["weights"] == pytest.approx(fp8["weights"] / 2)
+
+
+def test_published_fp8_configurations_fit_in_memory():
+    # Megatron-Bridge ran these FP8 plans (NeMo 25.11 table); with 8-bit saved GEMM inputs and
+    # FP8 parameters the memory model accepts six of the seven. GB200 405B (TP4 PP16 VP4) stays
+    # ~6 % over: its published stage split of 126 layers is not modelled.
+    from perfmodel.validation import BRIDGE_2511_DENSE
+
+    fits = {}
+    for c in BRIDGE_2511_DENSE:
+        try:
+            c.predict(check_memory=True)  # type: ignore[call-arg]
+            fits[c.setup[:40]] = True
+        except perfmodel.InvalidArgument as e:
+            assert "memory:" in str(e)
+            fits[c.setup[:40]] = False
+    print()
+    for k, v in fits.items():
+        print(f"{k:40s} {'fits' if v else 'over'}")
+    assert sum(fits.values()) == 6
+    assert [k for k, v in fits.items() if not v] == ["llama-3.1-405b, 256 x gb200-nvl72, FP8 c"]
