@@ -87,6 +87,7 @@ struct TrainingPlan {
   bool overlap_pp = true;   ///< pipeline sends/receives asynchronous
   bool flash_attention = true;  ///< fused attention; false: scores and probabilities materialised in HBM (pre-2022 Megatron)
   bool dropout = false;         ///< dropout on attention probabilities and on both residual branches (GPT-3 era)
+  bool loss_fusion = true;      ///< fused cross-entropy; false: Megatron's fp32 multi-pass loss over the logits
   double grad_reduce_bytes = 4.0;  ///< bytes per gradient element in the data-parallel reduction (fp32)
   int bf16_layers = 0;             ///< fp8 plans: Transformer layers at each end of the model kept in bf16
   bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits

@@ -307,7 +307,20 @@ Pass head_pass(const Ctx& c) {
   elementwise(c, p, Elementwise::Kind::rmsnorm, c.Tsp * m.hidden);
   const std::int64_t v = (m.vocab + c.par.tp - 1) / c.par.tp;  // vocabulary-parallel over TP
   gemm(c, p, c.T, v, m.hidden, 1, Precision::bf16);  // Assumption: the LM head stays bf16 in FP8 training.
-  elementwise(c, p, Elementwise::Kind::softmax, c.T * v);  // fp32 cross-entropy over the logits
+  if (c.plan.loss_fusion) {
+    elementwise(c, p, Elementwise::Kind::softmax, c.T * v);  // one fused pass over the logits
+  } else {
+    // Megatron's unfused vocabulary-parallel loss on logits.float(): forward cast (2 B read, 4 B
+    // written), max (4), in-place subtract (8), exp (8), sum (4) and divide (8) = 38 bytes per logit;
+    // backward scales the saved softmax in place (8) and casts the gradient back (6) = 14.
+    const double n = static_cast<double>(c.T) * v;
+    const OpEstimate f = est(c, Elementwise{Elementwise::Kind::copy, static_cast<std::int64_t>(n * 38.0 / 8.0), Precision::fp32});
+    const OpEstimate b = est(c, Elementwise{Elementwise::Kind::copy, static_cast<std::int64_t>(n * 14.0 / 8.0), Precision::fp32});
+    p.fwd += f.time.value();
+    p.bwd += b.time.value();
+    p.fwd_bytes += f.hbm_bytes.value();
+    p.bwd_bytes += b.hbm_bytes.value();
+  }
   tp_collectives(c, p, 1);
   return p;
 }

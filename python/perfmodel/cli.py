@@ -326,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-overlap-pp", action="store_true")
     p.add_argument("--no-flash-attention", action="store_true", help="materialise attention scores (pre-2022 stacks)")
     p.add_argument("--dropout", action="store_true")
+    p.add_argument("--no-loss-fusion", action="store_true", help="unfused fp32 cross-entropy (Megatron's default)")
     p.add_argument("--train-tokens", type=float, default=None, help="tokens to train, for days and chip-hours")
     p.add_argument("--no-memory-check", action="store_true", help="report memory instead of failing when over capacity")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -415,6 +416,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     opts["overlap_pp"] = False if args.no_overlap_pp else None
     opts["flash_attention"] = False if args.no_flash_attention else None
     opts["dropout"] = True if args.dropout else None
+    opts["loss_fusion"] = False if args.no_loss_fusion else None
     opts["check_memory"] = False if args.no_memory_check else None
     r = training(model, args.system, catalog=_cat(args), **{k: v for k, v in opts.items() if v is not None})
     if args.json:

@@ -22,7 +22,7 @@ __all__ = ["TrainingResult", "training"]
 
 _PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp", "dp", "pp", "ep", "virtual_stages",
               "sequence_parallel", "layout", "recompute", "sharding", "overlap_dp", "overlap_tp", "overlap_pp",
-              "flash_attention", "dropout", "grad_reduce_bytes", "bf16_layers", "fp8_params", "expert_imbalance", "moe_dispatcher", "n_chips",
+              "flash_attention", "dropout", "loss_fusion", "grad_reduce_bytes", "bf16_layers", "fp8_params", "expert_imbalance", "moe_dispatcher", "n_chips",
               "train_tokens",
               "check_memory"}
 
@@ -96,7 +96,8 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
     "selective", "full"), ``sharding`` ("none", "zero1"/"optimizer", "zero2", "zero3"/"fsdp"),
     ``overlap_dp`` [True], ``overlap_tp`` [False], ``overlap_pp`` [True], ``flash_attention``
-    [True], ``dropout`` [False], ``grad_reduce_bytes`` [4], ``bf16_layers`` [0: fp8 plans, Transformer layers
+    [True], ``dropout`` [False], ``loss_fusion`` [True; False: Megatron's unfused fp32 cross-entropy],
+    ``grad_reduce_bytes`` [4], ``bf16_layers`` [0: fp8 plans, Transformer layers
     at each end kept in bf16], ``fp8_params`` [False: fp8 plans, weights held and gathered in 8 bits],
     ``expert_imbalance`` [1], ``moe_dispatcher``
     ["deepep": one copy per token and rank, one per node across nodes; "alltoall": one per token and expert],

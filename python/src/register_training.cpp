@@ -54,6 +54,7 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "overlap_pp", p.overlap_pp);
   take(d, "flash_attention", p.flash_attention);
   take(d, "dropout", p.dropout);
+  take(d, "loss_fusion", p.loss_fusion);
   take(d, "grad_reduce_bytes", p.grad_reduce_bytes);
   take(d, "bf16_layers", p.bf16_layers);
   take(d, "fp8_params", p.fp8_params);
