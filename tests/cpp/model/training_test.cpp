@@ -91,6 +91,30 @@ TEST_CASE("training: errors name the constraint", "[training]") {
   CHECK_THROWS_AS(model::estimate_training(m, "no-such-system", llama3_405b()), NotFound);
 }
 
+TEST_CASE("training: fp8 end layers in bf16 load the end stages of the pipeline", "[training]") {
+  // Megatron-Bridge's FP8 current-scaling recipe keeps the first and last Transformer layer in bf16.
+  const auto& m = workload::get_model("llama-3.1-405b");
+  TrainingPlan p = llama3_405b();
+  p.precision = hw::Precision::fp8;
+  const auto base = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.bf16_layers = 1;
+  const auto ends = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.bf16_layers = 2;
+  const auto ends2 = model::estimate_training(m, "nvidia-dgx-h100", p);
+  // One-layer chunks (V = 8) deal consecutive layers to consecutive stages: layer 0 to stage 1
+  // (stage 0's first chunk is the embedding), layer 1 to stage 2. A second bf16 layer at each end
+  // lands on another stage, so the slowest stage, and the pace, stay as with one.
+  const auto fwd = [](const model::TrainingResult& r) { return r.parts[static_cast<std::size_t>(TrainPart::forward)].time; };
+  CHECK(fwd(ends) > fwd(base));
+  CHECK(fwd(ends2) == Approx(fwd(ends)).epsilon(1e-12));
+  CHECK(ends2.step_time == Approx(ends.step_time).epsilon(1e-12));
+  CHECK(ends.step_time > base.step_time);
+  CHECK(ends.model_flops == Approx(base.model_flops));
+  p.precision = hw::Precision::fp8;
+  p.bf16_layers = 64;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("bf16_layers: must be between 0 and half"));
+}
+
 TEST_CASE("training estimate speed", "[!benchmark]") {
   const auto& m = workload::get_model("llama-3.1-405b");
   const model::TrainingSystem sys(catalog::Catalog::builtin(), "nvidia-dgx-h100");
