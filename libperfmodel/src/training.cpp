@@ -423,18 +423,19 @@ struct StageLayers {
 /// with lighter_ends the embedding and the LM head take one slot each of the end chunks. The
 /// first and last `bf16_layers` layers are the bf16 ones.
 std::vector<StageLayers> layers_per_stage(const TransformerModel& m, const TrainingParallelism& par, int bf16_layers) {
-  const int pp = par.pp, v = par.virtual_stages, chunks = pp * v;
+  const int pp = par.pp, v = par.virtual_stages;
   const bool lighter = par.layout == StageLayout::lighter_ends;
-  const int slots = (lighter ? m.layers + 2 : m.layers) / chunks;
-  std::vector<StageLayers> st(static_cast<std::size_t>(pp));
-  int layer = 0;
-  for (int j = 0; j < chunks; ++j) {
-    const int n = slots - (lighter && (j == 0 || j == chunks - 1) ? 1 : 0);
-    auto& s = st[static_cast<std::size_t>(j % pp)];
-    for (int i = 0; i < n; ++i, ++layer) {
-      ++s.layers;
-      if (layer < bf16_layers || layer >= m.layers - bf16_layers) ++s.bf16;
-    }
+  const int slots = (lighter ? m.layers + 2 : m.layers) / (pp * v);  // per chunk
+  std::vector<StageLayers> st(static_cast<std::size_t>(pp), StageLayers{v * slots, 0});
+  if (lighter) {
+    --st.front().layers;  // the embedding's slot
+    --st.back().layers;   // the LM head's slot
+  }
+  // Layer i fills slot i (+1 past the embedding's), so it sits in chunk slot / slots.
+  auto mark = [&](int i) { ++st[static_cast<std::size_t>(((i + (lighter ? 1 : 0)) / slots) % pp)].bf16; };
+  for (int i = 0; i < bf16_layers; ++i) {
+    mark(i);
+    mark(m.layers - 1 - i);
   }
   return st;
 }
