@@ -505,11 +505,14 @@ BRIDGE_2511_DENSE: list[Case] = [
     _bridge_2511("nvidia-dgx-b200", "llama-3.1-405b", 128, 64, 1, 8192, 4, 8, 2, 8, 1, False, "fp8", 661.0),
     _bridge_2511("nvidia-gb200-nvl72", "llama-3.1-8b", 8, 128, 2, 8192, 1, 1, 1, 1, 1, False, "fp8", 31508.0),
     _bridge_2511("nvidia-gb200-nvl72", "llama-3.1-405b", 256, 1536, 1, 8192, 4, 16, 1, 4, 1, False, "fp8", 813.0),
+    _bridge_2511("nvidia-gb300-nvl72", "llama-3.1-8b", 8, 128, 2, 8192, 1, 1, 1, 1, 1, False, "fp8", 37556.0),
+    _bridge_2511("nvidia-gb300-nvl72", "llama-3.1-405b", 256, 1536, 1, 8192, 2, 8, 2, 4, 1, False, "fp8", 999.0),
 ]
 _BRIDGE_2511_MOE: list[Case] = [
     _bridge_2511("nvidia-dgx-h100", "qwen3-235b-a22b", 256, 2048, 1, 4096, 2, 8, 1, 4, 32, False, "fp8", 1575.0,
                  dispatcher="alltoall"),
     _bridge_2511("nvidia-gb200-nvl72", "qwen3-235b-a22b", 256, 8192, 1, 4096, 1, 8, 1, 3, 32, False, "bf16", 4916.0),
+    _bridge_2511("nvidia-gb300-nvl72", "qwen3-235b-a22b", 256, 8192, 2, 4096, 1, 4, 1, 12, 16, False, "bf16", 6131.0),
 ]
 
 OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = _MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
