@@ -38,8 +38,12 @@ constexpr double kAttentionBackward = 2.5;
 // writes the input gradient: twice the forward's traffic.
 constexpr double kElementwiseBackward = 2.0;
 // Assumption: Adam with fp32 master weights moves 30 bytes per parameter: reads the fp32
-// gradient, master weight and two moments (16 B), writes them back (12 B) and the bf16 copy (2 B).
-constexpr double kAdamBytesPerParam = 30.0;
+// gradient, master weight and two moments (16 B), writes them back (12 B) and the bf16 copy (2 B);
+// gradient-norm clipping (Megatron's and Meta's default) reads the fp32 gradients once more (4 B).
+constexpr double kAdamBytesPerParam = 34.0;
+// Assumption: fp16 training with loss scaling also copies the fp16 gradients into fp32 (2 B read,
+// 4 B written) and unscales them with an inf/NaN check (8 B) before the step.
+constexpr double kFp16OptimizerBytesPerParam = 14.0;
 constexpr std::int64_t kMaxChips = std::int64_t{1} << 22;
 
 std::string fmt(double v, int prec = 4) {
@@ -751,7 +755,9 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // Optimizer: Adam over this rank's (sharded) parameters, bound by HBM bandwidth.
   const double opt_params = plan.sharding == Sharding::none ? params_r : params_r / dp_group;
   const Device& dev = sys.device();
-  const double opt_time = kAdamBytesPerParam * opt_params / (dev.hbm_bandwidth() * dev.fractions().memory);
+  const double opt_bytes =
+      (kAdamBytesPerParam + (plan.precision == Precision::fp16 ? kFp16OptimizerBytesPerParam : 0.0)) * opt_params;
+  const double opt_time = opt_bytes / (dev.hbm_bandwidth() * dev.fractions().memory);
 
   // --- assemble ------------------------------------------------------------------------------
   TrainingResult r;
@@ -786,7 +792,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // Selective recompute's HBM traffic is not tracked separately (attention re-reads its Q/K/V: small).
   set(TrainPart::recompute, rec_t, rec_t, mbs * L * rec_flops,
       plan.recompute == Recompute::full ? layers(field(&Pass::fwd_bytes)) : 0.0);
-  set(TrainPart::optimizer, opt_time, opt_time, 0, kAdamBytesPerParam * opt_params);
+  set(TrainPart::optimizer, opt_time, opt_time, 0, opt_bytes);
   set(TrainPart::bubble, bubble, bubble, 0, 0);
   const double comm_passes = plan.recompute == Recompute::full ? 3.0 : 2.0;
   set(TrainPart::tp_comm, mbs * (L * lc.tp + H * h_tp), layers([](const LayerCost& l) { return l.tp_exposed; }) + mbs * H * h_tp,

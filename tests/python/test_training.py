@@ -373,3 +373,14 @@ def test_unfused_fp32_cross_entropy_moves_its_passes():
     assert u.loc["forward", "bytes"] - f.loc["forward", "bytes"] == pytest.approx(34 * logits, rel=1e-6)
     assert u.loc["backward", "bytes"] - f.loc["backward", "bytes"] == pytest.approx(6 * logits, rel=1e-6)
     assert unfused.step_time_s > fused.step_time_s
+
+
+def test_optimizer_step_moves_adam_clipping_and_loss_scaling_bytes():
+    # Adam 30 B per parameter plus 4 B for the gradient-norm read; fp16 adds the fp32 gradient
+    # copy and the unscale with its inf/NaN check (14 B). Unsharded, every rank steps every weight.
+    plan = dict(tp=1, dp=8, global_batch=8, micro_batch=1, seq_len=2048, sharding="none", check_memory=False)
+    opt = {p: perfmodel.training("llama-3.1-8b", "dgx-h100", precision=p, **plan).breakdown().set_index("part")
+           .loc["optimizer", "bytes"] for p in ("bf16", "fp16")}
+    params = perfmodel.models.get("llama-3.1-8b").parameters
+    assert opt["bf16"] == pytest.approx(34 * params, rel=0.01)
+    assert opt["fp16"] / opt["bf16"] == pytest.approx(48 / 34, rel=1e-9)
