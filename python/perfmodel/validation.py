@@ -382,15 +382,17 @@ TRAINING_CASES: dict[str, dict[str, Any]] = {
                         plan=dict(tp=8, pp=64, dp=6, global_batch=3072, micro_batch=1, seq_len=2048, precision="fp16",
                                   sequence_parallel=False, recompute="full", sharding="none", overlap_dp=False,
                                   overlap_pp=False, flash_attention=False, dropout=True, loss_fusion=False),
+                        # fp16 gradients (the script's CONFIG.sh); 512 micro-batches accumulate, which the
+                        # fp32 buffer width prices as 2021's fp16 add does (see _megatron_2021).
                         setup="3,072 A100 (384 DGX, 8x HDR 200G each), TP8 PP64 DP6, micro-batch 1 (512 per pipeline), "
                               "1F1B without interleaving (the published run_table_1.sh; the paper says interleaved), "
                               "full recompute, FP16, unfused attention with dropout and unfused fp32 loss (2021 Megatron), no overlap"),
     "MEG-A100-03": dict(model="megatron-gpt-1.7b", system="nvidia-dgx-a100", flops="hardware",
                         plan=dict(dp=32, global_batch=512, micro_batch=16, seq_len=2048, precision="fp16",
                                   sequence_parallel=False, recompute="full", sharding="none", overlap_dp=True,
-                                  flash_attention=False, dropout=True, loss_fusion=False),
+                                  flash_attention=False, dropout=True, loss_fusion=False, grad_reduce_bytes=2),
                         setup="32 A100 (4 DGX), DP32 with PyTorch DDP (overlapped), micro-batch 16, full recompute, "
-                              "FP16, unfused attention with dropout and unfused fp32 loss (2021 Megatron)"),
+                              "FP16 with fp16 gradients, unfused attention with dropout and unfused fp32 loss (2021 Megatron)"),
     "MEG-H100-02": dict(model="megatron-gpt-177b", system="nvidia-dgx-h100", flops="model",
                         # The README overlaps pipeline communication, which Megatron-Core does only in the
                         # interleaved schedule (the 1F1B one rejects overlap_p2p_comm): two virtual stages of
@@ -416,7 +418,11 @@ def _megatron_2021(size: str, heads: int, hidden: int, layers: int, tp: int, pp:
                    micro_batch: int, ddp: str, layers_per_chunk: int | None, measured: float) -> Case:
     """A row of Narayanan et al. SC21 Table 1 run as its published script (run_table_1.sh) sets it up:
     FP16, full recompute, sequence 2048, vocabulary 51,200, unfused attention with dropout as
-    MEG-A100-01/03; torch DDP (overlapped) up to 18B, Megatron's local DDP (after the backward) above."""
+    MEG-A100-01/03; torch DDP (overlapped) up to 18B, Megatron's local DDP (after the backward) above.
+    Gradients are fp16 (CONFIG.sh has no --accumulate-allreduce-grads-in-fp32). With one micro-batch
+    per step that is grad_reduce_bytes=2; with several, the model's fp32 accumulation (8 bytes per
+    weight and micro-batch) stands in for 2021's fp16 gradient plus add into the fp16 buffer (also
+    8 bytes), at the price of an fp32-sized all-reduce (about 0.3 % of MEG-A100-01's step)."""
     def predict() -> float:
         from .models import define
         from .training import training
@@ -425,10 +431,12 @@ def _megatron_2021(size: str, heads: int, hidden: int, layers: int, tp: int, pp:
                        hidden=hidden, heads=heads, ffn=4 * hidden, vocab=51200, tied_embeddings=True,
                        activation="gelu", source="Narayanan et al. SC21, arXiv:2104.04473, Table 1")
         v = (layers // pp) // layers_per_chunk if layers_per_chunk else 1
-        r = training(model, "nvidia-dgx-a100", tp=tp, pp=pp, dp=gpus // (tp * pp), virtual_stages=v,
+        dp = gpus // (tp * pp)
+        r = training(model, "nvidia-dgx-a100", tp=tp, pp=pp, dp=dp, virtual_stages=v,
                      global_batch=batch, micro_batch=micro_batch, seq_len=2048, precision="fp16",
                      sequence_parallel=False, recompute="full", sharding="none", overlap_dp=ddp == "torch",
-                     overlap_pp=False, flash_attention=False, dropout=True, loss_fusion=False)
+                     overlap_pp=False, flash_attention=False, dropout=True, loss_fusion=False,
+                     grad_reduce_bytes=2 if batch == dp * micro_batch else 4)
         return float(r.hardware_flops_per_chip / TERA)
     chunks = f", {layers_per_chunk}-layer virtual stages" if layers_per_chunk else ""
     return Case("MEG-A100-01 source", f"GPT {size} (h={hidden}, {layers} layers), {gpus:,} A100, TP{tp} PP{pp} "
