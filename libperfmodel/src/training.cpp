@@ -881,14 +881,14 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   }
   double per_token_full = 2.0 * (5.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
   if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks
-  // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
-  // Engine saves the cast input): the QKV and FC1 inputs (h each), the projection's and FC2's.
-  const double per_token_bf16 = per_token_full;
-  if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
   if (!plan.flash_attention && plan.recompute == Recompute::none) {
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
     per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
   }
+  // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
+  // Engine saves the cast input): the QKV and FC1 inputs (h each), the projection's and FC2's.
+  const double per_token_bf16 = per_token_full;
+  if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
   const double per_token_input = 2.0 * h / sp_div;
   const double tokens_mb = static_cast<double>(c.T);
   const double in_flight_pp = pp > 1 ? std::min<double>(mbs, pp) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
@@ -896,7 +896,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   double act = 0;
   if (plan.recompute == Recompute::full) {
     // + one layer being recomputed
-    act = tokens_mb * (per_token_input * (first8 + first16) * in_flight_pp + std::max(per_token_full, first16 > 0 ? per_token_bf16 : 0.0));
+    act = tokens_mb * (per_token_input * (first8 + first16) * in_flight_pp + (first16 > 0 ? per_token_bf16 : per_token_full));
   } else {
     act = tokens_mb * (per_token_full * first8 + per_token_bf16 * first16) * in_flight_pp;
   }
