@@ -326,12 +326,15 @@ def _serving_metric(case: dict[str, Any], r: Any, metric: str | None = None) -> 
 
 
 def _serving_variant(cid: str, **changes: Any) -> Callable[[], float]:
-    """A published figure from the same source as SERVING_CASES[cid], with the plan changed."""
+    """A published figure from the same source as SERVING_CASES[cid], with the plan (and, given
+    `system`, the system) changed."""
+    system = changes.pop("system", None)
+
     def predict() -> float:
         from .inference import inference
 
         case = SERVING_CASES[cid]
-        r = inference(case["model"], case["system"], **{**case["plan"], **changes})
+        r = inference(case["model"], system or case["system"], **{**case["plan"], **changes})
         return _serving_metric(case, r, "output" if r.decode is not None else "input")
     return predict
 
@@ -345,6 +348,13 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     Case("SGL-H100-DC-01 source", "SGLang decode as SGL-H100-DC-01 without two-batch overlap (tokens/s/node; the "
          "blog gives TBO's speedup, 25.5 % to 22,310, so 22,310 / 1.255)",
          _serving_variant("SGL-H100-DC-01", overlap=False), 22310 / 1.255),
+    # DeepSeek's own prefill profile (deepseek-ai/profile-data README: EP32, TP1, 4K prompts, 16K
+    # tokens per GPU, two micro-batches, balanced routing) on H800, as the LMSYS large-scale-EP blog
+    # converts it: 62,713 tokens/s per node.
+    Case("SGL-H100-DC-01 source", "DeepSeek's prefill profile, 4 x 8 H800, EP32, 16,384 tokens per GPU at 4K input, "
+         "balanced routing, two micro-batches (input tokens/s per node, as the LMSYS blog derives it)",
+         _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h800", mode="prefill", input_len=4096, batch=4 * 32,
+                          dp_attention=32, systems=4, redundant_experts=0), 62713.0),
     # SGLang's GB200 Part II blog (lm-sys/lm-sys.github.io blog/2025-09-25-gb200-part-2.md): the same
     # 48-rank decode three months on. The batch keeps the KV cache "roughly full": 1408 per GPU at 2K
     # input in FP8 KV, about half that (768, as Part I) in BF16 KV. The combine is overlapped with the
