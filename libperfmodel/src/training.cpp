@@ -653,11 +653,13 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const LayerCost lc = layer_cost(c, eta);
   // Assumption: bf16_layers end layers of an fp8 plan run their GEMMs in bf16 (Megatron-Bridge's
   // FP8 current-scaling recipe keeps the first and last Transformer layer in bf16); all else alike.
-  TrainingPlan plan16 = plan;
-  plan16.precision = Precision::bf16;
-  const Ctx c16{m, sys, plan16, par, c.T, c.Tsp, c.heads_r, c.kv_heads_r, c.domain, c.accumulate_grads, c.grad_precision,
-                c.attn_bwd};
-  const LayerCost lc16 = plan.bf16_layers > 0 ? layer_cost(c16, eta) : lc;
+  const LayerCost lc16 = plan.bf16_layers > 0 ? [&] {
+    TrainingPlan plan16 = plan;
+    plan16.precision = Precision::bf16;
+    const Ctx c16{m, sys, plan16, par, c.T, c.Tsp, c.heads_r, c.kv_heads_r, c.domain, c.accumulate_grads,
+                  c.grad_precision, c.attn_bwd};
+    return layer_cost(c16, eta);
+  }() : lc;
   const Pass head = head_pass(c);
   const double h_tp = head.tp_fwd + head.tp_bwd;
   const double f_moe = lc.f_moe;
