@@ -292,12 +292,16 @@ SERVING_CASES: dict[str, dict[str, Any]] = {
                                       redundant_experts=32, overlap=False),
                             setup="48 GPUs of one NVL72, DP attention + EP48 (288 expert slots), batch 768 per GPU "
                                   "(cuda-graph-bs of the published launch command), KV ~2050, FP8, no overlap"),
-    "MLPI-H100-01": dict(model="llama-2-70b", system="nvidia-dgx-h100", metric="output", per=8.0,
+    # NVIDIA's v4.1 code (closed/NVIDIA/configs/llama2-70b/Offline: H100_SXM_80GB_TP2x4) runs four TP2
+    # engines with gpu_batch_size 896. That is the scheduler's cap: TensorRT-LLM admits fewer
+    # sequences when the KV cache is full, so the batch is the published one or the largest that
+    # fits at full length, whichever is smaller ("fit_batch").
+    "MLPI-H100-01": dict(model="llama-2-70b", system="nvidia-dgx-h100", metric="output", per=8.0, fit_batch=True,
                          plan=dict(mode="serve", precision={"weights": "fp8", "kv_cache": "fp8"}, input_len=300,
-                                   output_len=290, batch=256, tp=2),
+                                   output_len=290, batch=896, tp=2),
                          setup="8 x H100 as four TP2 instances, FP8 weights and KV cache, ~300 input / 290 output "
-                               "tokens (output from 24,525 tok/s / 84.5 samples/s; input assumed), batch 256 per "
-                               "instance (assumed; not in the result log), chunked prefill"),
+                               "tokens (output from 24,525 tok/s / 84.5 samples/s; input assumed), batch: NVIDIA's "
+                               "gpu_batch_size 896 capped at the largest that fits (826), chunked prefill"),
 }
 
 
@@ -308,7 +312,7 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     cal = pd.read_csv(calibration_csv).set_index("id")
     rows = []
     for cid, case in SERVING_CASES.items():
-        r = inference(case["model"], case["system"], **case["plan"])
+        r = _run_serving(case)
         modelled = _serving_metric(case, r)
         published = float(cal.loc[cid, "value"])
         rows.append({"id": cid, "system": case["system"], "model": case["model"], "metric": cal.loc[cid, "metric"],
@@ -319,6 +323,18 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _run_serving(case: dict[str, Any], system: str | None = None, **changes: Any) -> Any:
+    """The case's estimate; with ``fit_batch`` the published batch is a cap, lowered to the largest
+    batch whose KV cache fits at full length (as an in-flight batching scheduler admits)."""
+    from .inference import inference
+
+    sysid, plan = system or case["system"], {**case["plan"], **changes}
+    if case.get("fit_batch"):
+        probe = inference(case["model"], sysid, **{**plan, "check_memory": False})
+        plan["batch"] = min(int(plan["batch"]), int(probe.max_batch))
+    return inference(case["model"], sysid, **plan)
+
+
 def _serving_metric(case: dict[str, Any], r: Any, metric: str | None = None) -> float:
     """Output (or input) tokens/s per chip in the case's unit (`per` chips)."""
     per_chip = r.output_tokens_per_s_per_chip if (metric or case["metric"]) == "output" else r.input_tokens_per_s_per_chip
@@ -327,15 +343,14 @@ def _serving_metric(case: dict[str, Any], r: Any, metric: str | None = None) -> 
 
 def _serving_variant(cid: str, **changes: Any) -> Callable[[], float]:
     """A published figure from the same source as SERVING_CASES[cid], with the plan (and, given
-    `system`, the system) changed."""
+    `system`, the system; given `per`, the number of chips the figure counts) changed."""
     system = changes.pop("system", None)
+    per = changes.pop("per", None)
 
     def predict() -> float:
-        from .inference import inference
-
         case = SERVING_CASES[cid]
-        r = inference(case["model"], system or case["system"], **{**case["plan"], **changes})
-        return _serving_metric(case, r, "output" if r.decode is not None else "input")
+        r = _run_serving(case, system, **changes)
+        return _serving_metric({**case, "per": per or case["per"]}, r, "output" if r.decode is not None else "input")
     return predict
 
 
@@ -366,6 +381,19 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          "NVFP4 weights (the blog: MoE and output projection; the model: all weights), batch 1408 per GPU, input 2000",
          _serving_variant("SGL-GB200-DC-01", batch=1408 * 48,
                           precision={"weights": "fp4", "kv_cache": "fp8", "attention": "fp8"}), 13386.0),
+    # MLPerf Inference v4.1 Llama 2 70B Offline, the round of MLPI-H100-01 (mlcommons/inference_results_v4.1
+    # closed/*/results/*/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt), same
+    # dataset and lengths. Batches are each submitter's cap, lowered to what fits (fit_batch).
+    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 8 x H200 (700 W), TensorRT-LLM, eight TP1 "
+         "engines, FP8 weights and KV cache, gpu_batch_size 806 (NVIDIA's config) capped at what fits",
+         _serving_variant("MLPI-H100-01", system="nvidia-hgx-h200", tp=1, batch=806), 31302.7),
+    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 1 x B200 (preview), TensorRT-LLM, TP1, FP4 "
+         "weights, FP8 KV cache; batch 2048 (NVIDIA's v5.0 config; v4.1's is not published) capped at what fits",
+         _serving_variant("MLPI-H100-01", system="nvidia-dgx-b200", tp=1, batch=2048, per=1.0,
+                          precision={"weights": "fp4", "kv_cache": "fp8"}), 11264.4),
+    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 8 x MI300X (AMD, vLLM), eight TP1 engines, FP8 "
+         "weights and KV cache; batch: the largest that fits (AMD's run script is not in the results repository)",
+         _serving_variant("MLPI-H100-01", system="amd-mi300x-platform", tp=1, batch=4096), 23514.8),
 ]
 
 

@@ -213,7 +213,8 @@ def test_serving_out_of_sample_figures():
     print()
     for setup, published, modelled in rows:
         print(f"{setup[:60]:60s} published {published:,.0f} model {modelled:,.0f} ({(modelled / published - 1) * 100:+.1f} %)")
-    (_, pub_pf, mod_pf), (_, pub_nt, mod_nt), (_, pub_ds, mod_ds), *gb200 = rows
+    (_, pub_pf, mod_pf), (_, pub_nt, mod_nt), (_, pub_ds, mod_ds), *rest = rows
+    gb200, (h200, b200, mi300x) = rest[:2], rest[2:]
     assert abs(mod_pf / pub_pf - 1) < 0.15
     assert 0.15 < mod_nt / pub_nt - 1 < 0.25
     # DeepSeek's own H800 prefill profile (62,713 tok/s per node): within the serving bar.
@@ -221,6 +222,13 @@ def test_serving_out_of_sample_figures():
     # SGLang's GB200 decode three months after SGL-GB200-DC-01 (Part II, BF16 and FP8/NVFP4 paths):
     # the model stays optimistic on both, as on the calibration row (+60 %); known misses.
     assert len(gb200) == 2 and all(0.2 < modelled / published - 1 < 0.6 for _, published, modelled in gb200)
+    # MLPerf v4.1 Llama 2 70B Offline on other systems, set up as MLPI-H100-01: H200 within the bar;
+    # B200 (a preview submission, FP4) is optimistic by 16 %.
+    assert abs(h200[2] / h200[1] - 1) < 0.15
+    assert 0.1 < b200[2] / b200[1] - 1 < 0.2
+    # MI300X (vLLM, August 2024) on AMD's measured GEMM and HBM fractions: optimistic by a third
+    # (+86 % on the default policy before the amd-cdna3 file); a known miss.
+    assert 0.2 < mi300x[2] / mi300x[1] - 1 < 0.45
 
 
 def test_cli_infer(capsys):
