@@ -354,6 +354,16 @@ def _serving_variant(cid: str, **changes: Any) -> Callable[[], float]:
     return predict
 
 
+def _serving_total(model: str, system: str, per: float, **plan: Any) -> Callable[[], float]:
+    """Input plus output tokens/s over `per` chips of a serve-mode plan whose batch is a cap
+    (fit_batch), for throughput benchmarks that count every token processed."""
+    def predict() -> float:
+        r = _run_serving(dict(model=model, system=system, plan=dict(mode="serve", **plan), fit_batch=True))
+        # Every request brings input_len prompt tokens with its output_len generated ones.
+        return float(r.output_tokens_per_s_per_chip * per * (plan["input_len"] + plan["output_len"]) / plan["output_len"])
+    return predict
+
+
 # Figures from the sources of the serving rows that nothing was fitted to (tokens/s in the row's unit).
 OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     Case("SGL-H100-DC-01 source", "SGLang prefill, 4 x 8 H100, DP attention + EP32, 16,384 tokens per GPU at 4K "
@@ -394,6 +404,19 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 8 x MI300X (AMD, vLLM), eight TP1 engines, FP8 "
          "weights and KV cache; batch: the largest that fits (AMD's run script is not in the results repository)",
          _serving_variant("MLPI-H100-01", system="amd-mi300x-platform", tp=1, batch=4096), 23514.8),
+    # AMD's ROCm AI performance-results page (amd.com/en/developer/resources/rocm-hub/dev-ai/
+    # performance-results.html), vLLM 0.8.3 docker of 2025-04-13 on 8 x MI300X (750 W): offline
+    # throughput benchmark, one TP8 engine, prompts = max_num_seqs. "Throughput (tokens/s)" is read
+    # as input plus output tokens (vLLM benchmark_throughput's "tokens/s"); as output tokens only the
+    # model would read 6 % higher.
+    Case("AMD ROCm performance results", "vLLM 0.8.3 (Apr 2025), Llama 3.1 70B FP8 (weights and KV), 8 x MI300X as "
+         "one TP8 engine, 128 input / 2048 output, 3200 prompts at max_num_seqs 3200 (capped at what fits)",
+         _serving_total("llama-3.1-70b", "amd-mi300x-platform", 8.0, precision={"weights": "fp8", "kv_cache": "fp8"},
+                        input_len=128, output_len=2048, tp=8, batch=3200), 16364.9),
+    Case("AMD ROCm performance results", "vLLM 0.8.3 (Apr 2025), Llama 3.1 405B FP8 (weights and KV), 8 x MI300X as "
+         "one TP8 engine, 128 input / 2048 output, 1500 prompts at max_num_seqs 1500 (capped at what fits)",
+         _serving_total("llama-3.1-405b", "amd-mi300x-platform", 8.0, precision={"weights": "fp8", "kv_cache": "fp8"},
+                        input_len=128, output_len=2048, tp=8, batch=1500), 4331.6),
 ]
 
 
