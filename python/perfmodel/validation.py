@@ -391,6 +391,15 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          "NVFP4 weights (the blog: MoE and output projection; the model: all weights), batch 1408 per GPU, input 2000",
          _serving_variant("SGL-GB200-DC-01", batch=1408 * 48,
                           precision={"weights": "fp4", "kv_cache": "fp8", "attention": "fp8"}), 13386.0),
+    # Huawei's CANN recipe for DeepSeek-R1 prefill on Atlas A3 (hicann/cann-recipes-infer
+    # docs/models/deepseek-r1/deepseek_r1_prefill_optimization.md): CM384-PF-01's layout measured
+    # by another team, 2 nodes / 16 NPUs, 64 x 4K prompts, MoE load assumed balanced, MLA-DP32 +
+    # MoE-EP32, with and without the two-micro-batch pipeline (3,128 and 2,512 ms per batch).
+    Case("CM384-PF-01 source", "CANN recipe, Atlas A3 16 NPUs (32 dies), DeepSeek-R1 INT8 prefill, 64 x 4K prompts, "
+         "balanced experts, MLA-DP32 + MoE-EP32, no micro-batch (input tokens/s per NPU)",
+         _serving_variant("CM384-PF-01", overlap=False), 5237.0),
+    Case("CM384-PF-01 source", "CANN recipe as above with two micro-batches (communication on SDMA, 'fully hidden' "
+         "per the recipe) (input tokens/s per NPU)", _serving_variant("CM384-PF-01"), 6522.0),
     # MLPerf Inference v4.1 Llama 2 70B Offline, the round of MLPI-H100-01 (mlcommons/inference_results_v4.1
     # closed/*/results/*/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt), same
     # dataset and lengths. Batches are each submitter's cap, lowered to what fits (fit_batch).
