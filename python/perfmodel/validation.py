@@ -400,6 +400,15 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          _serving_variant("CM384-PF-01", overlap=False), 5237.0),
     Case("CM384-PF-01 source", "CANN recipe as above with two micro-batches (communication on SDMA, 'fully hidden' "
          "per the recipe) (input tokens/s per NPU)", _serving_variant("CM384-PF-01"), 6522.0),
+    # The same recipe's decode benchmark (docs/models/deepseek-r1/deepseek_r1_decode_optimization.md):
+    # W8A8C8 (INT8 weights, activations and KV cache), global batch 6144 on 64 NPUs (96 per NPU, as
+    # CM384-DC-01), sequence 4096, MTP1 accepting 0.7 drafts, perfect EPLB; TPOT 44.9 ms. The
+    # recipe lists no decode micro-batch pipeline, so no overlap; EP over the 128 dies, two experts each.
+    Case("CM384-DC-01 source", "CANN recipe decode, Atlas A3 64 NPUs (128 dies), DeepSeek-R1 W8A8C8, batch 96 per "
+         "NPU, KV 4096, EP128 (2 experts per die, perfect EPLB), DP attention, MTP1 at 0.7, no overlap "
+         "(output tokens/s per NPU)",
+         _serving_variant("CM384-DC-01", batch=6144, dp_attention=128, redundant_experts=0, overlap=False,
+                          precision={"weights": "int8", "kv_cache": "int8"}), 2138.0),
     # MLPerf Inference v4.1 Llama 2 70B Offline, the round of MLPI-H100-01 (mlcommons/inference_results_v4.1
     # closed/*/results/*/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt), same
     # dataset and lengths. Batches are each submitter's cap, lowered to what fits (fit_batch).
