@@ -602,7 +602,40 @@ _BRIDGE_2511_MOE: list[Case] = [
     _bridge_2511("nvidia-gb300-nvl72", "qwen3-235b-a22b", 256, 8192, 2, 4096, 1, 4, 1, 12, 16, False, "bf16", 6131.0),
 ]
 
-OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = _MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
+def _ascend_tokens(model: str, n_chips: int, **plan: Any) -> Callable[[], float]:
+    """Tokens/s per NPU of a MindSpeed-LLM pretraining script on Atlas 800T A2-class 910B nodes."""
+    def predict() -> float:
+        from .training import training
+
+        # Megatron defaults the scripts keep: unfused fp32 loss, BF16, no recompute flags.
+        r = training(model, "huawei-atlas-800t-a2", n_chips=n_chips, precision="bf16", recompute="none",
+                     loss_fusion=False, check_memory=False, **plan)
+        return float(r.tokens_per_s_per_chip)
+    return predict
+
+
+# MindSpeed-LLM (ModelLink) README performance table, "Atlas 900 A2 PODc", pretraining with mc2
+# (matmul fused with the TP collectives) on: tokens/s per NPU. Setups from the repository's
+# examples/mcore scripts for the same model and cluster size (read in the zzhx1/Hetaceso-ModelLink
+# mirror); the README does not name the 910B bin, the catalog's is the 313T one.
+_MINDSPEED_2024: list[Case] = [
+    Case("MindSpeed-LLM README", "Llama 2 70B, 4 x 8 910B, TP8 (sequence parallel, mc2) PP4, 5 layers per virtual "
+         "stage, micro-batch 1, batch 1024 x 4K (tokens/s per NPU)",
+         _ascend_tokens("llama-2-70b", 32, tp=8, pp=4, dp=1, virtual_stages=4, global_batch=1024, micro_batch=1,
+                        seq_len=4096, sharding="zero1", overlap_tp=True), 439.0),
+    Case("MindSpeed-LLM README", "Llama 2 7B, 1 x 8 910B, TP1 PP2 DP4, distributed optimizer, overlapped gradient "
+         "reduce, micro-batch 1, batch 256 x 4K (tokens/s per NPU)",
+         _ascend_tokens("llama-2-7b", 8, tp=1, pp=2, dp=4, global_batch=256, micro_batch=1, seq_len=4096,
+                        sharding="zero1", overlap_dp=True), 4672.0),
+    Case("MindSpeed-LLM README", "Llama 3 8B, 1 x 8 910B, TP8 (sequence parallel, mc2), micro-batch 2, batch 64 x 8K "
+         "(tokens/s per NPU)",
+         _ascend_tokens("llama-3.1-8b", 8, tp=8, pp=1, dp=1, global_batch=64, micro_batch=2, seq_len=8192,
+                        sharding="zero1", overlap_tp=True), 2400.0),
+]
+
+
+OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = (_MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
+                                            + _MINDSPEED_2024)
 
 
 def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
