@@ -412,16 +412,17 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     # MLPerf Inference v4.1 Llama 2 70B Offline, the round of MLPI-H100-01 (mlcommons/inference_results_v4.1
     # closed/*/results/*/llama2-70b-99/Offline/performance/run_1/mlperf_log_summary.txt), same
     # dataset and lengths. Batches are each submitter's cap, lowered to what fits (fit_batch).
-    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 8 x H200 (700 W), TensorRT-LLM, eight TP1 "
-         "engines, FP8 weights and KV cache, gpu_batch_size 806 (NVIDIA's config) capped at what fits",
-         _serving_variant("MLPI-H100-01", system="nvidia-hgx-h200", tp=1, batch=806), 31302.7),
-    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 1 x B200 (preview), TensorRT-LLM, TP1, FP4 "
-         "weights, FP8 KV cache; batch 2048 (NVIDIA's v5.0 config; v4.1's is not published) capped at what fits",
-         _serving_variant("MLPI-H100-01", system="nvidia-dgx-b200", tp=1, batch=2048, per=1.0,
-                          precision={"weights": "fp4", "kv_cache": "fp8"}), 11264.4),
-    Case("MLPI-H100-01 source", "MLPerf v4.1 Llama 2 70B Offline, 8 x MI300X (AMD, vLLM), eight TP1 engines, FP8 "
-         "weights and KV cache; batch: the largest that fits (AMD's run script is not in the results repository)",
-         _serving_variant("MLPI-H100-01", system="amd-mi300x-platform", tp=1, batch=4096), 23514.8),
+    *[Case("MLPI-H100-01 source", f"MLPerf v4.1 Llama 2 70B Offline, {setup}",
+           _serving_variant("MLPI-H100-01", **changes), published) for setup, changes, published in (
+        ("8 x H200 (700 W), TensorRT-LLM, eight TP1 engines, FP8 weights and KV cache, gpu_batch_size 806 "
+         "(NVIDIA's config) capped at what fits", dict(system="nvidia-hgx-h200", tp=1, batch=806), 31302.7),
+        ("1 x B200 (preview), TensorRT-LLM, TP1, FP4 weights, FP8 KV cache; batch 2048 (NVIDIA's v5.0 config; "
+         "v4.1's is not published) capped at what fits",
+         dict(system="nvidia-dgx-b200", tp=1, batch=2048, per=1.0, precision={"weights": "fp4", "kv_cache": "fp8"}),
+         11264.4),
+        ("8 x MI300X (AMD, vLLM), eight TP1 engines, FP8 weights and KV cache; batch: the largest that fits (AMD's "
+         "run script is not in the results repository)", dict(system="amd-mi300x-platform", tp=1, batch=4096),
+         23514.8))],
     # AMD's ROCm AI performance-results page (amd.com/en/developer/resources/rocm-hub/dev-ai/
     # performance-results.html), vLLM 0.8.3 docker of 2025-04-13 on 8 x MI300X (750 W): offline
     # throughput benchmark, one TP8 engine, prompts = max_num_seqs. "Throughput (tokens/s)" is read
