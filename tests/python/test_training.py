@@ -91,9 +91,11 @@ def test_ascend_910b_mindspeed_table_out_of_sample():
     print()
     for setup, published, modelled in rows:
         print(f"{setup[:60]:60s} published {published:.0f} model {modelled:.0f} ({(modelled / published - 1) * 100:+.1f} %)")
-    (_, p70, m70), (_, p7, m7), (_, p8, m8) = rows
+    (_, p70, m70), (_, p7, m7), (_, p8, m8), (_, p31, m31) = rows
     assert abs(m70 / p70 - 1) < 0.05 and abs(m7 / p7 - 1) < 0.05
     assert 0.25 < m8 / p8 - 1 < 0.40
+    # Llama 3.1 8B, the same layout with its TP collectives not overlapped (no mc2): +15 %.
+    assert 0.1 < m31 / p31 - 1 < 0.2
 
 
 def test_fp8_training_pays_for_its_casts():
