@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
@@ -69,6 +70,9 @@ struct TrainingParallelism {
   int virtual_stages = 1;   ///< model chunks per pipeline rank (interleaved 1F1B when > 1)
   bool sequence_parallel = true;  ///< shard norms/dropout over tp (all-gather + reduce-scatter instead of all-reduce)
   StageLayout layout = StageLayout::even;
+  /// Layers per pipeline stage, first to last (Megatron's --num-layer-list); empty: `layout`
+  /// decides. Non-empty needs pp entries of at least 1 summing to the model's layers, and v = 1.
+  std::vector<int> stage_layers;
   [[nodiscard]] std::int64_t chips() const {
     return static_cast<std::int64_t>(tp) * cp * dp * pp;
   }

@@ -427,6 +427,24 @@ struct StageLayers {
 /// with lighter_ends the embedding and the LM head take one slot each of the end chunks. The
 /// first and last `bf16_layers` layers are the bf16 ones.
 std::vector<StageLayers> layers_per_stage(const TransformerModel& m, const TrainingParallelism& par, int bf16_layers) {
+  if (!par.stage_layers.empty()) {  // an explicit split (v = 1): layer i sits on the stage its running sum reaches
+    std::vector<StageLayers> st;
+    for (int n : par.stage_layers) st.push_back(StageLayers{n, 0});
+    auto mark = [&](int i) {
+      for (auto& s : st) {
+        if (i < s.layers) {
+          ++s.bf16;
+          return;
+        }
+        i -= s.layers;
+      }
+    };
+    for (int i = 0; i < bf16_layers; ++i) {
+      mark(i);
+      mark(m.layers - 1 - i);
+    }
+    return st;
+  }
   const int pp = par.pp, v = par.virtual_stages;
   const bool lighter = par.layout == StageLayout::lighter_ends;
   const int slots = (lighter ? m.layers + 2 : m.layers) / (pp * v);  // per chunk
@@ -496,7 +514,22 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
                            " does not divide the global batch of " + num(plan.global_batch) + " sequences (remainder " +
                            num(plan.global_batch % per_replica) + ")");
   }
-  if (p.layout == StageLayout::even) {
+  if (!p.stage_layers.empty()) {
+    std::int64_t sum = 0;
+    for (int n : p.stage_layers) {
+      if (n < 1) bad("parallel.stage_layers", "every stage needs at least 1 layer, got " + num(n));
+      sum += n;
+    }
+    if (static_cast<std::int64_t>(p.stage_layers.size()) != p.pp) {
+      bad("parallel.stage_layers", num(static_cast<std::int64_t>(p.stage_layers.size())) + " entries for pp=" + num(p.pp) +
+                                       " stages");
+    }
+    if (sum != m.layers) {
+      bad("parallel.stage_layers", "the stages hold " + num(sum) + " layers, " + m.id + " has " + num(m.layers) +
+                                       " (off by " + num(sum - m.layers) + ")");
+    }
+    if (p.virtual_stages != 1) bad("parallel.stage_layers", "an explicit split needs virtual_stages=1, got " + num(p.virtual_stages));
+  } else if (p.layout == StageLayout::even) {
     if (m.layers % p.pp != 0) {
       bad("parallel.pp", "pp=" + num(p.pp) + " does not divide the " + num(m.layers) + " layers of " + m.id + " (" +
                              fmt(static_cast<double>(m.layers) / p.pp) + " per stage; layout \"lighter_ends\" takes " +
@@ -509,7 +542,7 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   }
   const int stage_layers = p.layout == StageLayout::even ? m.layers / p.pp : (m.layers + 2) / p.pp;
   // With lighter_ends the embedding and the LM head take the chunk slots the end stages give up.
-  if (p.virtual_stages > 1 && (p.pp < 2 || stage_layers % p.virtual_stages != 0)) {
+  if (p.stage_layers.empty() && p.virtual_stages > 1 && (p.pp < 2 || stage_layers % p.virtual_stages != 0)) {
     bad("parallel.virtual_stages", "virtual_stages=" + num(p.virtual_stages) + " needs pp >= 2 and must divide the " +
                                        num(stage_layers) + " layers of a stage");
   }
@@ -712,7 +745,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const double stage_first = par.layout == StageLayout::even ? mid_layers : mid_layers - 1;
   const double emb_r = m.embedding_parameters() / par.tp;
   // Parameters per rank on the most loaded stage (layers + embedding; with pp = 1 also the head).
-  const double layers_here = std::max<double>(stage_first, mid_layers);
+  double layers_here = std::max<double>(stage_first, mid_layers);
+  if (!par.stage_layers.empty()) layers_here = *std::max_element(par.stage_layers.begin(), par.stage_layers.end());
   const double dense_params = layers_here * ((1.0 - f_moe) * layer_params_dense + f_moe * layer_params_moe) + emb_r +
                               (pp == 1 && !m.tied_embeddings ? emb_r : 0.0);
   const double expert_params = layers_here * f_moe * layer_experts;

@@ -34,6 +34,17 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
+def _stage_layout(text: str) -> str | list[int]:
+    """--layout: a named layout, or layers per pipeline stage as a comma-separated list."""
+    if text in ("even", "lighter_ends"):
+        return text
+    try:
+        return [int(x) for x in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected even, lighter_ends or comma-separated layers per stage, got {text!r}") from None
+
+
 def _cat(args: argparse.Namespace) -> _catalog.Catalog:
     return _catalog.load(args.catalog) if args.catalog else _catalog.builtin()
 
@@ -317,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp8-params", action="store_true", help="fp8 plans: weights held and gathered in 8 bits")
     p.add_argument("--recompute", choices=["none", "selective", "full"], default=None)
     p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
-    p.add_argument("--layout", choices=["even", "lighter_ends"], default=None)
+    p.add_argument("--layout", type=_stage_layout, default=None,
+                   help="even, lighter_ends, or layers per stage as a comma-separated list (e.g. 17,20,22,21)")
     p.add_argument("--moe-dispatcher", choices=["deepep", "alltoall"], default=None,
                    help="MoE token exchange: deepep (default; one copy per rank, per node across nodes) or alltoall")
     p.add_argument("--no-sequence-parallel", action="store_true")

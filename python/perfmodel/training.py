@@ -92,7 +92,8 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
 
     Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp; else must equal it], ``tp``,
     ``cp``, ``dp``, ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``sequence_parallel`` [True],
-    ``layout`` ("even" or "lighter_ends"), ``global_batch`` [512 sequences], ``micro_batch`` [1],
+    ``layout`` ("even", "lighter_ends", or a list of layers per stage such as ``[17, 20, 22, 21]``,
+    Megatron's ``--num-layer-list``; needs ``virtual_stages`` 1), ``global_batch`` [512 sequences], ``micro_batch`` [1],
     ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
     "selective", "full"), ``sharding`` ("none", "zero1"/"optimizer", "zero2", "zero3"/"fsdp"),
     ``overlap_dp`` [True], ``overlap_tp`` [False], ``overlap_pp`` [True], ``flash_attention``
@@ -109,5 +110,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     m = get_model(model)
     cat = catalog or builtin()
     plan = {k: v for k, v in options.items() if v is not None}
+    if isinstance(plan.get("layout"), tuple):
+        plan["layout"] = list(plan["layout"])
     prepared = cat._prepared(("training", system), lambda: _core.TrainingSystem(cat._core, system))
     return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)

@@ -620,22 +620,27 @@ def _ascend_tokens(model: str, n_chips: int, **plan: Any) -> Callable[[], float]
 # examples/mcore scripts for the same model and cluster size (read in the zzhx1/Hetaceso-ModelLink
 # mirror); the README does not name the 910B bin, the catalog's is the 313T one.
 _MINDSPEED_2024: list[Case] = [
-    Case("MindSpeed-LLM README", "Llama 2 70B, 4 x 8 910B, TP8 (sequence parallel, mc2) PP4, 5 layers per virtual "
-         "stage, micro-batch 1, batch 1024 x 4K (tokens/s per NPU)",
-         _ascend_tokens("llama-2-70b", 32, tp=8, pp=4, dp=1, virtual_stages=4, global_batch=1024, micro_batch=1,
-                        seq_len=4096, sharding="zero1", overlap_tp=True), 439.0),
-    Case("MindSpeed-LLM README", "Llama 2 7B, 1 x 8 910B, TP1 PP2 DP4, distributed optimizer, overlapped gradient "
-         "reduce, micro-batch 1, batch 256 x 4K (tokens/s per NPU)",
-         _ascend_tokens("llama-2-7b", 8, tp=1, pp=2, dp=4, global_batch=256, micro_batch=1, seq_len=4096,
-                        sharding="zero1", overlap_dp=True), 4672.0),
-    Case("MindSpeed-LLM README", "Llama 3 8B, 1 x 8 910B, TP8 (sequence parallel, mc2), micro-batch 2, batch 64 x 8K "
-         "(tokens/s per NPU)",
-         _ascend_tokens("llama-3.1-8b", 8, tp=8, pp=1, dp=1, global_batch=64, micro_batch=2, seq_len=8192,
-                        sharding="zero1", overlap_tp=True), 2400.0),
-    Case("MindSpeed-LLM README", "Llama 3.1 8B, 1 x 8 910B, TP8 (sequence parallel, no mc2 in its script), "
-         "micro-batch 2, batch 64 x 8K (tokens/s per NPU)",
-         _ascend_tokens("llama-3.1-8b", 8, tp=8, pp=1, dp=1, global_batch=64, micro_batch=2, seq_len=8192,
-                        sharding="zero1", overlap_tp=False), 2280.0),
+    Case("MindSpeed-LLM README", f"{setup} (tokens/s per NPU)", _ascend_tokens(model, chips, **plan), published)
+    for setup, model, chips, plan, published in (
+        ("Llama 2 70B, 4 x 8 910B, TP8 (sequence parallel, mc2) PP4, 5 layers per virtual stage, micro-batch 1, "
+         "batch 1024 x 4K", "llama-2-70b", 32,
+         dict(tp=8, pp=4, dp=1, virtual_stages=4, global_batch=1024, micro_batch=1, seq_len=4096, sharding="zero1",
+              overlap_tp=True), 439.0),
+        ("Llama 2 7B, 1 x 8 910B, TP1 PP2 DP4, distributed optimizer, overlapped gradient reduce, micro-batch 1, "
+         "batch 256 x 4K", "llama-2-7b", 8,
+         dict(tp=1, pp=2, dp=4, global_batch=256, micro_batch=1, seq_len=4096, sharding="zero1", overlap_dp=True),
+         4672.0),
+        ("Llama 3 8B, 1 x 8 910B, TP8 (sequence parallel, mc2), micro-batch 2, batch 64 x 8K", "llama-3.1-8b", 8,
+         dict(tp=8, pp=1, dp=1, global_batch=64, micro_batch=2, seq_len=8192, sharding="zero1", overlap_tp=True),
+         2400.0),
+        ("Llama 3.1 8B, 1 x 8 910B, TP8 (sequence parallel, no mc2 in its script), micro-batch 2, batch 64 x 8K",
+         "llama-3.1-8b", 8,
+         dict(tp=8, pp=1, dp=1, global_batch=64, micro_batch=2, seq_len=8192, sharding="zero1", overlap_tp=False),
+         2280.0),
+        ("Llama 3.1 70B, 4 x 8 910B, TP8 (sequence parallel, mc2) PP4 with its script's 17/20/22/21 layers per "
+         "stage, micro-batch 1, batch 512 x 8K", "llama-3.1-70b", 32,
+         dict(tp=8, pp=4, dp=1, layout=[17, 20, 22, 21], global_batch=512, micro_batch=1, seq_len=8192,
+              sharding="zero1", overlap_tp=True), 399.0))
 ]
 
 

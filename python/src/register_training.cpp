@@ -37,11 +37,21 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "virtual_stages", par.virtual_stages);
   take(d, "sequence_parallel", par.sequence_parallel);
   std::string s;
+  if (d.contains("layout") && py::isinstance<py::list>(d["layout"])) {  // layers per stage, first to last
+    for (auto item : d["layout"].cast<py::list>()) {
+      if (py::isinstance<py::bool_>(item) || !py::isinstance<py::int_>(item)) {
+        throw InvalidArgument("layout: expected 'even', 'lighter_ends' or a list of layers per stage (ints), got item " +
+                              std::string(py::repr(item)));
+      }
+      par.stage_layers.push_back(item.cast<int>());
+    }
+    PyDict_DelItemString(d.ptr(), "layout");
+  }
   take(d, "layout", s);
   if (!s.empty()) {
     if (s == "even") par.layout = model::StageLayout::even;
     else if (s == "lighter_ends") par.layout = model::StageLayout::lighter_ends;
-    else throw InvalidArgument("layout: got '" + s + "', expected 'even' or 'lighter_ends'");
+    else throw InvalidArgument("layout: got '" + s + "', expected 'even', 'lighter_ends' or a list of layers per stage");
   }
   s.clear();
   take(d, "recompute", s);

@@ -115,6 +115,44 @@ TEST_CASE("training: fp8 end layers in bf16 load the end stages of the pipeline"
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("bf16_layers: must be between 0 and half"));
 }
 
+TEST_CASE("training: an explicit stage split paces the pipeline by its heaviest stage", "[training]") {
+  // Llama 3.1 70B (80 layers) over PP4 without interleaving: an explicit even list is the even
+  // layout; moving layers onto one stage slows the step by that stage's extra layers (the last
+  // stage also runs the LM head, so it is the pace-setter of the even split).
+  const auto& m = workload::get_model("llama-3.1-70b");
+  TrainingPlan p;
+  p.global_batch = 512;
+  p.seq_len = 8192;
+  p.parallel.tp = 8;
+  p.parallel.pp = 4;
+  p.recompute = Recompute::none;
+  p.check_memory = false;
+  const auto even = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.parallel.stage_layers = {20, 20, 20, 20};
+  const auto listed = model::estimate_training(m, "nvidia-dgx-h100", p);
+  CHECK(listed.step_time == Approx(even.step_time).epsilon(1e-12));
+  // With 23 or 22 layers on an early stage that stage outweighs the last one's 19 plus the head:
+  // the forward per step then scales with its layers, wherever it sits.
+  const auto fwd = [](const model::TrainingResult& r) { return r.parts[static_cast<std::size_t>(TrainPart::forward)].time; };
+  p.parallel.stage_layers = {23, 19, 19, 19};
+  const auto first23 = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.parallel.stage_layers = {19, 23, 19, 19};
+  const auto second23 = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.parallel.stage_layers = {22, 20, 19, 19};
+  const auto first22 = model::estimate_training(m, "nvidia-dgx-h100", p);
+  CHECK(second23.step_time == Approx(first23.step_time).epsilon(1e-12));
+  CHECK(fwd(first23) == Approx(fwd(first22) * 23.0 / 22.0).epsilon(1e-9));
+  CHECK(first22.step_time > even.step_time);
+  CHECK(first23.model_flops == Approx(even.model_flops));
+  p.parallel.stage_layers = {20, 20, 20};
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("3 entries for pp=4"));
+  p.parallel.stage_layers = {20, 20, 20, 21};
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("off by 1"));
+  p.parallel.stage_layers = {20, 20, 20, 20};
+  p.parallel.virtual_stages = 2;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("needs virtual_stages=1"));
+}
+
 TEST_CASE("training estimate speed", "[!benchmark]") {
   const auto& m = workload::get_model("llama-3.1-405b");
   const model::TrainingSystem sys(catalog::Catalog::builtin(), "nvidia-dgx-h100");
