@@ -1,6 +1,7 @@
 #pragma once
 // Reading plan dicts from Python: each key is consumed so leftovers can be reported as unknown.
 #include <string>
+#include <vector>
 
 #include <pybind11/pybind11.h>
 
@@ -25,6 +26,23 @@ inline void take(py::dict& d, const char* key, T& out) {
   } catch (const py::cast_error&) {
     throw InvalidArgument(std::string(key) + ": expected " + py::type_id<T>() + ", got " +
                           std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+  }
+}
+
+/// Reads `key` (a list) from a plan dict into `out`, converting each item with `conv` (which may
+/// throw py::cast_error for a generic message, or InvalidArgument with its own).
+template <class T, class F>
+inline void take_list(py::dict& d, const char* key, std::vector<T>& out, F conv) {
+  if (!d.contains(key)) return;
+  py::object v = d[key];
+  PyDict_DelItemString(d.ptr(), key);
+  if (!py::isinstance<py::list>(v)) throw InvalidArgument(std::string(key) + ": expected a list of values");
+  for (auto item : v.cast<py::list>()) {
+    try {
+      out.push_back(conv(py::reinterpret_borrow<py::object>(item)));
+    } catch (const py::cast_error&) {
+      throw InvalidArgument(std::string(key) + ": " + std::string(py::repr(item)) + " is not a valid value");
+    }
   }
 }
 

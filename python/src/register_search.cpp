@@ -22,22 +22,8 @@ namespace perfmodel::python {
 
 namespace {
 using namespace model;
+using python::take_list;  // the converting overload (plan_dict.hpp); the typed one follows
 
-/// Reads `key` (a list) from the dims dict into `out`, converting each item with `conv`.
-template <class T, class F>
-void take_list(py::dict& d, const char* key, std::vector<T>& out, F conv) {
-  if (!d.contains(key)) return;
-  py::object v = d[key];
-  PyDict_DelItemString(d.ptr(), key);
-  if (!py::isinstance<py::list>(v)) throw InvalidArgument(std::string(key) + ": expected a list of values");
-  for (auto item : v.cast<py::list>()) {
-    try {
-      out.push_back(conv(py::reinterpret_borrow<py::object>(item)));
-    } catch (const py::cast_error&) {
-      throw InvalidArgument(std::string(key) + ": " + std::string(py::repr(item)) + " is not a valid value");
-    }
-  }
-}
 template <class T>
 void take_list(py::dict& d, const char* key, std::vector<T>& out) {
   take_list(d, key, out, [](const py::object& o) {

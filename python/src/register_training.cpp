@@ -38,14 +38,13 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "sequence_parallel", par.sequence_parallel);
   std::string s;
   if (d.contains("layout") && py::isinstance<py::list>(d["layout"])) {  // layers per stage, first to last
-    for (auto item : d["layout"].cast<py::list>()) {
+    take_list(d, "layout", par.stage_layers, [](const py::object& item) {
       if (py::isinstance<py::bool_>(item) || !py::isinstance<py::int_>(item)) {
         throw InvalidArgument("layout: expected 'even', 'lighter_ends' or a list of layers per stage (ints), got item " +
                               std::string(py::repr(item)));
       }
-      par.stage_layers.push_back(item.cast<int>());
-    }
-    PyDict_DelItemString(d.ptr(), "layout");
+      return item.cast<int>();
+    });
   }
   take(d, "layout", s);
   if (!s.empty()) {
