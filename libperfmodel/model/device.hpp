@@ -80,4 +80,9 @@ class Device {
   double inv_units_ = 0.0;
 };
 
+/// One rank's share of a chip whose software exposes `ranks_per_chip` devices (Ascend 910C: each
+/// die is a device): compute, HBM bandwidth and capacity and compute units split evenly. Throws
+/// InvalidArgument for ranks_per_chip < 1.
+hw::Chip per_rank_chip(hw::Chip chip, int ranks_per_chip);
+
 }  // namespace perfmodel::model

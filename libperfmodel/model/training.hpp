@@ -13,6 +13,7 @@
 //  - overlap hides communication behind the compute it can run under: a hidden span of length
 //    min(C, M) costs (1 - eta)·min(C, M), eta being the family's `overlap` fraction.
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -73,9 +74,14 @@ struct TrainingParallelism {
   /// Layers per pipeline stage, first to last (Megatron's --num-layer-list); empty: `layout`
   /// decides. Non-empty needs pp entries of at least 1 summing to the model's layers, and v = 1.
   std::vector<int> stage_layers;
-  [[nodiscard]] std::int64_t chips() const {
+  /// Ranks per chip package: 2 where the software exposes each die as a device (CANN on the
+  /// Ascend 910C); each rank then has half the chip's compute, HBM and capacity.
+  int ranks_per_chip = 1;
+  [[nodiscard]] std::int64_t ranks() const {
     return static_cast<std::int64_t>(tp) * cp * dp * pp;
   }
+  /// Chip packages the ranks fill (ranks / ranks_per_chip; estimate_training checks it divides).
+  [[nodiscard]] std::int64_t chips() const { return ranks() / std::max(1, ranks_per_chip); }
 };
 
 struct TrainingPlan {
@@ -97,7 +103,7 @@ struct TrainingPlan {
   bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits
   double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
   MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
-  std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp; else must equal it
+  std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp / ranks_per_chip; else must equal it
   double train_tokens = 0;         ///< tokens to train for time / chip-hours (0: not reported)
   bool check_memory = true;        ///< raise when the plan does not fit in HBM
 };
@@ -127,6 +133,7 @@ struct TrainPartTime {
   double bytes = 0;    ///< per rank per step: HBM bytes (compute parts) or bytes sent (communication parts)
 };
 
+/// Bytes per chip on the most loaded stage (with ranks_per_chip > 1: its ranks together).
 struct TrainingMemory {
   double weights = 0;      ///< bytes per chip (the most loaded pipeline stage)
   double gradients = 0;
@@ -143,7 +150,8 @@ struct TrainingResult {
   std::string system;
   std::string chip;
   TrainingPlan plan;
-  std::int64_t chips = 0;
+  std::int64_t chips = 0;            ///< chip packages (ranks / ranks_per_chip)
+  std::int64_t ranks = 0;            ///< tp x cp x dp x pp
   double systems = 0;                ///< copies of the catalog system the chips fill
   std::int64_t micro_batches = 0;    ///< per pipeline per step
   std::array<TrainPartTime, kTrainParts> parts{};
@@ -170,16 +178,19 @@ struct TrainingResult {
   std::string energy_missing;        ///< why energy is empty
 };
 
-/// A catalog system prepared for repeated training estimates: the chip's Device, the family's
-/// overlap fraction and a network spanning up to 2^22 chips. Build once, estimate many plans.
+/// A catalog system prepared for repeated training estimates: one rank's Device (the chip, or
+/// its share with ranks_per_chip > 1), the family's overlap fraction and a network spanning up to
+/// 2^22 chips. Build once, estimate many plans with the same ranks_per_chip.
 class TrainingSystem {
  public:
-  TrainingSystem(const catalog::Catalog& cat, std::string_view system);
+  /// Throws InvalidArgument for ranks_per_chip < 1.
+  TrainingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip = 1);
   [[nodiscard]] const hw::System& system() const { return *sys_; }
   [[nodiscard]] const Device& device() const { return dev_; }
   [[nodiscard]] const Network& network() const { return *net_; }
   [[nodiscard]] double overlap() const { return overlap_; }
-  [[nodiscard]] int domain() const { return domain_; }
+  [[nodiscard]] int domain() const { return domain_; }  ///< ranks in one scale-up domain
+  [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
   [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
 
  private:
@@ -189,6 +200,7 @@ class TrainingSystem {
   std::shared_ptr<const Network> net_;
   double overlap_ = 0.0;
   int domain_ = 1;
+  int ranks_per_chip_ = 1;
   SystemEnergy energy_;
 };
 

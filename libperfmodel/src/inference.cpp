@@ -555,26 +555,6 @@ Setup make_setup(const TransformerModel& m, const Device& dev, const Network* ne
   return s;
 }
 
-template <class T>
-void divide(hw::Figure<T>& f, double k) {
-  if (f.known()) f = hw::Figure<T>::known_value(f.require("") / k, f.provenance(), f.field());
-}
-
-/// One rank's share of a chip that exposes `rpc` devices (Ascend 910C: two dies, each its own
-/// device): compute, HBM bandwidth and capacity and compute units split evenly.
-hw::Chip per_rank_chip(hw::Chip c, int rpc) {
-  if (rpc == 1) return c;
-  const double k = rpc;
-  for (auto& u : c.compute) {
-    divide(u.matrix, k);
-    divide(u.vector, k);
-  }
-  divide(c.main_memory.capacity, k);
-  divide(c.main_memory.bandwidth, k);
-  divide(c.compute_units, k);
-  return c;
-}
-
 std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
 
 void check_memory(const PhaseEstimate& e, const std::string& chip, const char* phase, std::int64_t batch) {

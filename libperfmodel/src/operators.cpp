@@ -184,6 +184,27 @@ std::string_view to_string(Bound b) {
 
 // --- Device ------------------------------------------------------------------------------
 
+namespace {
+template <class T>
+void divide(hw::Figure<T>& f, double k) {
+  if (f.known()) f = hw::Figure<T>::known_value(f.require("") / k, f.provenance(), f.field());
+}
+}  // namespace
+
+hw::Chip per_rank_chip(hw::Chip c, int ranks_per_chip) {
+  if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
+  if (ranks_per_chip == 1) return c;
+  const double k = ranks_per_chip;
+  for (auto& u : c.compute) {
+    divide(u.matrix, k);
+    divide(u.vector, k);
+  }
+  divide(c.main_memory.capacity, k);
+  divide(c.main_memory.bandwidth, k);
+  divide(c.compute_units, k);
+  return c;
+}
+
 Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chip)), policy_(std::move(policy)) {
   const std::string where = chip_.id + " with efficiency policy '" + policy_.id + "'";
   fractions_.matrix = policy_.matrix.require(policy_.id);

@@ -510,7 +510,7 @@ struct TrainingProblem {
       : m(model), s(space), cost(c) {
     if (s.systems.empty()) bad("space.systems", "name at least one catalog system");
     for (const auto& id : s.systems) {
-      systems.emplace_back(cat, id);
+      systems.emplace_back(cat, id, s.base.parallel.ranks_per_chip);
       system_chips.push_back(systems.back().system().chip_count());
     }
     require_at_least(s.chips, 1, "chips");
@@ -564,7 +564,8 @@ struct TrainingProblem {
           q.dp = s.dp[d];
         } else {
           const std::int64_t inner = static_cast<std::int64_t>(q.tp) * q.cp * q.pp;
-          q.dp = p.chips % inner == 0 ? static_cast<int>(std::min<std::int64_t>(p.chips / inner, 1 << 30)) : 0;
+          const std::int64_t ranks = p.chips * q.ranks_per_chip;
+          q.dp = ranks % inner == 0 ? static_cast<int>(std::min<std::int64_t>(ranks / inner, 1 << 30)) : 0;
         }
         break;
       }
@@ -586,10 +587,11 @@ struct TrainingProblem {
     const auto& p = c.plan;
     const auto& q = p.parallel;
     const TrainingSystem& sys = systems[c.system_index];
+    const std::int64_t ranks = p.chips * q.ranks_per_chip;
     switch (level) {
       case kPrec: return sys.device().supports(p.precision) ? 0 : r_precision;
       case kTp:
-        if (p.chips % q.tp != 0) return r_degrees;
+        if (ranks % q.tp != 0) return r_degrees;
         if (m.heads % q.tp != 0 || q.tp > sys.domain() || (m.ffn % q.tp != 0 && m.dense_layers() > 0) ||
             (!m.mla && m.kv_heads >= q.tp && m.kv_heads % q.tp != 0)) {
           return r_tp;
@@ -597,11 +599,11 @@ struct TrainingProblem {
         return 0;
       case kCp:
         if (p.seq_len % q.cp != 0) return r_cp;
-        return p.chips % (static_cast<std::int64_t>(q.tp) * q.cp) == 0 ? 0 : r_degrees;
+        return ranks % (static_cast<std::int64_t>(q.tp) * q.cp) == 0 ? 0 : r_degrees;
       case kPp:
         if (q.layout == StageLayout::even ? m.layers % q.pp != 0 : (q.pp < 2 || (m.layers + 2) % q.pp != 0)) return r_pp;
-        return p.chips % (static_cast<std::int64_t>(q.tp) * q.cp * q.pp) == 0 ? 0 : r_degrees;
-      case kDp: return q.dp > 0 && q.chips() == p.chips ? 0 : r_degrees;
+        return ranks % (static_cast<std::int64_t>(q.tp) * q.cp * q.pp) == 0 ? 0 : r_degrees;
+      case kDp: return q.dp > 0 && q.ranks() == ranks ? 0 : r_degrees;
       case kEp:
         if (m.moe) {
           return (static_cast<std::int64_t>(q.dp) * q.cp) % q.ep == 0 && m.moe->routed_experts % q.ep == 0 ? 0 : r_ep;

@@ -476,20 +476,35 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   pos(plan.global_batch, "global_batch");
   pos(plan.micro_batch, "micro_batch");
   pos(plan.seq_len, "seq_len");
+  pos(p.ranks_per_chip, "parallel.ranks_per_chip");
+  const int rpc = p.ranks_per_chip;
+  if (rpc != sys.ranks_per_chip()) {
+    bad("parallel.ranks_per_chip", "the plan has " + num(rpc) + " ranks per chip but the prepared system " +
+                                       sys.system().id + " has " + num(sys.ranks_per_chip()) +
+                                       " (prepare it with the plan's ranks_per_chip)");
+  }
   if (plan.chips < 0) bad("chips", "must be >= 0 (0: tp x cp x dp x pp), got " + num(plan.chips));
+  const std::int64_t ranks = p.ranks();
+  // With one rank per chip the messages speak of chips; with several, of ranks.
+  const std::string unit = rpc > 1 ? " ranks" : " chips";
+  if (ranks % rpc != 0) {
+    bad("parallel.ranks_per_chip", "tp x cp x dp x pp = " + num(ranks) + " ranks do not fill whole chips of " + num(rpc) +
+                                       " ranks (remainder " + num(ranks % rpc) + ")");
+  }
   const std::int64_t chips = p.chips();
   if (plan.chips > 0 && plan.chips != chips) {
     bad("chips", "tp x cp x dp x pp = " + num(p.tp) + " x " + num(p.cp) + " x " + num(p.dp) + " x " + num(p.pp) + " = " +
-                     num(chips) + " ranks, not the " + num(plan.chips) + " chips asked (off by " + num(chips - plan.chips) + ")");
+                     num(ranks) + " ranks" + (rpc > 1 ? " = " + num(chips) + " chips at " + num(rpc) + " ranks each" : "") +
+                     ", not the " + num(plan.chips) + " chips asked (off by " + num(chips - plan.chips) + ")");
   }
   if (chips > kMaxChips) bad("chips", num(chips) + " chips exceed the supported " + num(kMaxChips));
-  const int domain = sys.domain();
-  if (chips > domain && !sys.network().scale_out()) {
-    bad("chips", num(chips) + " chips span several " + sys.system().id + " scale-up domains of " + num(domain) +
+  const int domain = sys.domain();  // ranks in one scale-up domain
+  if (ranks > domain && !sys.network().scale_out()) {
+    bad("chips", num(ranks) + unit + " span several " + sys.system().id + " scale-up domains of " + num(domain) +
                      " but the chip's scale_out bandwidth is unknown: the domains are not connected");
   }
-  if (chips > domain && chips % domain != 0 && p.tp * p.cp * p.dp > domain) {
-    bad("chips", num(chips) + " chips do not fill whole " + sys.system().id + " domains of " + num(domain));
+  if (ranks > domain && ranks % domain != 0 && p.tp * p.cp * p.dp > domain) {
+    bad("chips", num(ranks) + unit + " do not fill whole " + sys.system().id + " domains of " + num(domain));
   }
   if (m.heads % p.tp != 0) {
     bad("parallel.tp", "tp=" + num(p.tp) + " does not divide the " + num(m.heads) + " attention heads of " + m.id + " (" +
@@ -502,8 +517,8 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
     bad("parallel.tp", "tp=" + num(p.tp) + " does not divide the FFN size " + num(m.ffn) + " of " + m.id);
   }
   if (p.tp > domain) {
-    bad("parallel.tp", "tp=" + num(p.tp) + " exceeds the scale-up domain of " + sys.system().id + " (" + num(domain) +
-                           " chips); tensor parallelism across the scale-out network is not modelled");
+    bad("parallel.tp", "tp=" + num(p.tp) + " exceeds the scale-up domain of " + sys.system().id + " (" + num(domain) + unit +
+                           "); tensor parallelism across the scale-out network is not modelled");
   }
   if (plan.seq_len % p.cp != 0) {
     bad("parallel.cp", "cp=" + num(p.cp) + " does not divide the sequence length " + num(plan.seq_len));
@@ -641,26 +656,31 @@ MoeDispatcher moe_dispatcher_from_string(std::string_view s) {
   bad("moe_dispatcher", "expected deepep or alltoall, got '" + std::string(s) + "'");
 }
 
-TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view system)
+TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip)
     : cat_(cat),
       sys_(&cat_.system(system)),
       dev_([&] {
+        if (ranks_per_chip < 1) bad("parallel.ranks_per_chip", "must be >= 1, got " + num(ranks_per_chip));
         const hw::Chip& chip = cat_.chip(sys_->chip);
-        return Device(chip, cat_.efficiency(chip.family));
-      }()) {
+        return Device(per_rank_chip(chip, ranks_per_chip), cat_.efficiency(chip.family));
+      }()),
+      ranks_per_chip_(ranks_per_chip) {
   const int per_system = sys_->chip_count();
   // Enough copies of the system for the largest cluster a plan may ask for; the network's
   // figures do not depend on the count.
-  net_ = std::make_shared<const Network>(cat_, system, static_cast<int>((kMaxChips + per_system - 1) / per_system));
+  net_ = std::make_shared<const Network>(cat_, system, static_cast<int>((kMaxChips + per_system - 1) / per_system),
+                                         ranks_per_chip);
   domain_ = net_->scale_up().ranks;
   const hw::Figure<double>& own = dev_.policy().overlap;
   overlap_ = own.known() ? own.require("") : cat_.efficiency("default").overlap.value_or(0.0);
-  energy_ = system_energy(dev_.chip(), dev_.policy(), *sys_);
+  // Energy data describe the whole package; estimate_training scales one rank's activity by ranks_per_chip.
+  const hw::Chip& whole = cat_.chip(sys_->chip);
+  energy_ = system_energy(whole, dev_.policy(), *sys_);
 }
 
 TrainingResult estimate_training(const TransformerModel& model, const catalog::Catalog& cat, std::string_view system,
                                  const TrainingPlan& plan) {
-  return estimate_training(model, TrainingSystem(cat, system), plan);
+  return estimate_training(model, TrainingSystem(cat, system, plan.parallel.ranks_per_chip), plan);
 }
 
 TrainingResult estimate_training(const TransformerModel& model, std::string_view system, const TrainingPlan& plan) {
@@ -802,6 +822,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   r.chip = dev.chip().id;
   r.plan = plan;
   r.chips = par.chips();
+  r.ranks = par.ranks();
   r.systems = static_cast<double>(r.chips) / sys.system().chip_count();
   r.micro_batches = micro;
   const double mbs = static_cast<double>(micro);
@@ -851,7 +872,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   r.hardware_flops = r.model_flops + extra * r.tokens_per_step;
   r.model_flops_per_chip = r.model_flops / r.step_time / static_cast<double>(r.chips);
   r.hardware_flops_per_chip = r.hardware_flops / r.step_time / static_cast<double>(r.chips);
-  const double peak = dev.matrix_rate(plan.precision);
+  const double peak = dev.matrix_rate(plan.precision) * par.ranks_per_chip;  // per chip package
   r.mfu = r.model_flops_per_chip / peak;
   r.hfu = r.hardware_flops_per_chip / peak;
   if (plan.train_tokens > 0) {
@@ -872,6 +893,13 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     for (std::size_t i = 0; i < kTrainParts; ++i) {
       if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
       else a.hbm_bytes += P[i].bytes;
+    }
+    // One rank's work; a chip runs ranks_per_chip of them.
+    if (par.ranks_per_chip > 1) {
+      const double k = par.ranks_per_chip;
+      for (auto& f : a.matrix_flops) f *= k;
+      a.hbm_bytes *= k;
+      a.scale_up_bytes *= k;
     }
     r.energy = energy_of(*sys.energy().chip, sys.energy().overhead, a, static_cast<double>(r.chips));
     r.joules_per_token = r.energy->joules / r.tokens_per_step;
@@ -940,6 +968,12 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   u.activations = act;
   u.capacity = dev.chip().main_memory.capacity.require(dev.chip().id).value();
   u.buffers = kReserveFixed + kReserveFraction * u.capacity;
+  if (par.ranks_per_chip > 1) {
+    // Reported per chip package, as serving does: its ranks hold the same shards (the most
+    // loaded rank's figures times ranks_per_chip), each with its own runtime reserve.
+    const double k = par.ranks_per_chip;
+    for (double* f : {&u.weights, &u.gradients, &u.optimizer, &u.activations, &u.buffers, &u.capacity}) *f *= k;
+  }
   if (plan.check_memory && !u.fits()) {
     bad("memory", "training plan needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", gradients " +
                       gb(u.gradients) + ", optimizer " + gb(u.optimizer) + ", activations " + gb(u.activations) +

@@ -319,9 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", help="training estimate: step time breakdown, MFU, memory per chip, time to train")
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
     p.add_argument("system", help="system id or alias (a node or rack; copies join over its scale-out network)")
-    p.add_argument("--n-chips", type=int, default=None, help="chips in the cluster (default tp x cp x dp x pp)")
+    p.add_argument("--n-chips", type=int, default=None,
+                   help="chips in the cluster (default tp x cp x dp x pp / ranks per chip)")
     for opt in ("tp", "cp", "dp", "pp", "ep", "virtual-stages", "global-batch", "micro-batch", "seq-len"):
         p.add_argument(f"--{opt}", type=int, default=None)
+    p.add_argument("--ranks-per-chip", type=int, default=None,
+                   help="ranks per chip (2: each Ascend 910C die is a rank, as CANN runs it)")
     p.add_argument("--precision", default=None, help="GEMM precision: bf16 (default), fp16, fp8")
     p.add_argument("--bf16-layers", type=int, default=None,
                    help="fp8 plans: Transformer layers at each end kept in bf16 (Megatron-Bridge's FP8 recipes: 1)")
@@ -419,8 +422,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
     opts: dict[str, Any] = {k: getattr(args, k) for k in (
-        "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "global_batch", "micro_batch", "seq_len", "precision",
-        "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens", "bf16_layers")}
+        "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "ranks_per_chip", "global_batch", "micro_batch",
+        "seq_len", "precision", "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens", "bf16_layers")}
     opts["fp8_params"] = True if args.fp8_params else None
     opts["sequence_parallel"] = False if args.no_sequence_parallel else None
     opts["overlap_dp"] = False if args.no_overlap_dp else None

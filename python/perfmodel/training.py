@@ -21,6 +21,7 @@ from .models import Model, get as get_model
 __all__ = ["TrainingResult", "training"]
 
 _PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp", "dp", "pp", "ep", "virtual_stages",
+              "ranks_per_chip",
               "sequence_parallel", "layout", "recompute", "sharding", "overlap_dp", "overlap_tp", "overlap_pp",
               "flash_attention", "dropout", "loss_fusion", "grad_reduce_bytes", "bf16_layers", "fp8_params", "expert_imbalance", "moe_dispatcher", "n_chips",
               "train_tokens",
@@ -29,7 +30,8 @@ _PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp",
 
 class TrainingResult(DictResult):
     """Result of :func:`training`. Times in seconds, FLOPs per step (whole cluster), FLOP/s per
-    chip, memory in bytes per chip. :meth:`breakdown` lays the step parts out as a DataFrame."""
+    chip, memory in bytes per chip (with ``ranks_per_chip`` > 1, its ranks' together). :meth:`breakdown`
+    lays the step parts out as a DataFrame."""
 
     @property
     def tflops_per_chip(self) -> float:
@@ -56,6 +58,8 @@ class TrainingResult(DictResult):
                "tokens_per_s_per_chip": d["tokens_per_s_per_chip"], "tflops_per_chip": self.tflops_per_chip,
                "mfu": d["mfu"], "hfu": d["hfu"], "bubble_fraction": d["bubble_fraction"],
                "memory_per_chip_GB": d["memory"]["total"] / 1e9, "bottleneck": d["bottleneck"]}
+        if d["ranks"] != d["chips"]:
+            out["ranks"] = d["ranks"]
         if d["time_to_train_s"] is not None:
             out["days_to_train"] = d["time_to_train_s"] / 86400.0
             out["chip_hours"] = d["chip_hours"]
@@ -90,8 +94,10 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     """Training estimate of ``model`` on chips of the catalog ``system`` (a node or rack; copies
     are joined by its scale-out network).
 
-    Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp; else must equal it], ``tp``,
-    ``cp``, ``dp``, ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``sequence_parallel`` [True],
+    Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp / ranks_per_chip; else must equal it], ``tp``,
+    ``cp``, ``dp``, ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``ranks_per_chip`` [1; 2 runs a rank
+    on each die of an Ascend 910C, as CANN exposes them: half the chip's compute, HBM and capacity
+    each], ``sequence_parallel`` [True],
     ``layout`` ("even", "lighter_ends", or a list of layers per stage such as ``[17, 20, 22, 21]``,
     Megatron's ``--num-layer-list``; needs ``virtual_stages`` 1), ``global_batch`` [512 sequences], ``micro_batch`` [1],
     ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
@@ -112,5 +118,8 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     plan = {k: v for k, v in options.items() if v is not None}
     if isinstance(plan.get("layout"), tuple):
         plan["layout"] = list(plan["layout"])
-    prepared = cat._prepared(("training", system), lambda: _core.TrainingSystem(cat._core, system))
+    rpc = plan.get("ranks_per_chip", 1)
+    if isinstance(rpc, bool) or not isinstance(rpc, int):
+        raise _core.InvalidArgument(f"ranks_per_chip: expected an integer >= 1, got {rpc!r}")
+    prepared = cat._prepared(("training", system, rpc), lambda: _core.TrainingSystem(cat._core, system, rpc))
     return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)

@@ -644,8 +644,32 @@ _MINDSPEED_2024: list[Case] = [
 ]
 
 
+def _torchtitan_npu_die_tokens() -> float:
+    """Tokens/s per die (per rank) of torchtitan-npu's DeepSeek-V3 671B run on 64 Ascend 910C."""
+    from .training import training
+
+    # deepseek_v3_671b_61layers_4k_128die.toml: FSDP (shard degree 128 / TP4 = 32, resharded after
+    # forward) x TP4 (sequence-parallel norms, async TP off), EP128 with all-to-all token exchange,
+    # full activation checkpointing, local batch 1 (32 micro-batches per step), 1024 x 4096, BF16.
+    # Its optimizer state sits in host memory (virtual_optimizer), which the model does not price.
+    r = training("deepseek-v3", "huawei-cloudmatrix-384", ranks_per_chip=2, tp=4, dp=32, ep=128, global_batch=1024,
+                 micro_batch=1, seq_len=4096, precision="bf16", recompute="full", sharding="fsdp",
+                 moe_dispatcher="alltoall", check_memory=False)
+    return float(r.tokens_per_s_per_chip) / 2.0
+
+
+# torchtitan-npu README performance table (2026.04, "System: Atlas 800T A3": SuperPoD servers of the
+# Atlas 900 A3 SuperPoD fabric that CloudMatrix 384 is built from). Its "tokens/p/s" is per process:
+# one process per die (CANN exposes each 910C die as a device; torchtitan logs tokens/s per rank).
+_TORCHTITAN_NPU: list[Case] = [
+    Case("torchtitan-npu README", "DeepSeek-V3 671B, 64 Atlas A3 NPUs as 128 die ranks, FSDP32 x TP4, EP128 "
+         "(all-to-all), full recompute, batch 1024 x 4K, BF16, balanced experts (tokens/s per die)",
+         _torchtitan_npu_die_tokens, 546.0),
+]
+
+
 OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = (_MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
-                                            + _MINDSPEED_2024)
+                                            + _MINDSPEED_2024 + _TORCHTITAN_NPU)
 
 
 def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:

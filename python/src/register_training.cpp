@@ -35,6 +35,7 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "pp", par.pp);
   take(d, "ep", par.ep);
   take(d, "virtual_stages", par.virtual_stages);
+  take(d, "ranks_per_chip", par.ranks_per_chip);
   take(d, "sequence_parallel", par.sequence_parallel);
   std::string s;
   if (d.contains("layout") && py::isinstance<py::list>(d["layout"])) {  // layers per stage, first to last
@@ -86,6 +87,7 @@ py::dict training_dict(const model::TrainingResult& r) {
   d["system"] = r.system;
   d["chip"] = r.chip;
   d["chips"] = r.chips;
+  d["ranks"] = r.ranks;
   d["systems"] = r.systems;
   d["micro_batches"] = r.micro_batches;
   d["step_time_s"] = r.step_time;
@@ -124,8 +126,10 @@ py::dict training_dict(const model::TrainingResult& r) {
 
 void register_training(py::module_& m) {
   py::class_<model::TrainingSystem>(m, "TrainingSystem", "A system prepared for training estimates (raw).")
-      .def(py::init<const catalog::Catalog&, const std::string&>(), py::arg("catalog"), py::arg("system"))
-      .def_property_readonly("domain", &model::TrainingSystem::domain);
+      .def(py::init<const catalog::Catalog&, const std::string&, int>(), py::arg("catalog"), py::arg("system"),
+           py::arg("ranks_per_chip") = 1)
+      .def_property_readonly("domain", &model::TrainingSystem::domain)
+      .def_property_readonly("ranks_per_chip", &model::TrainingSystem::ranks_per_chip);
   m.def(
       "estimate_training_prepared",
       [](const workload::TransformerModel& model, const model::TrainingSystem& sys, const py::dict& plan) {

@@ -425,3 +425,40 @@ def test_optimizer_step_moves_adam_clipping_and_loss_scaling_bytes():
     params = perfmodel.models.get("llama-3.1-8b").parameters
     assert opt["bf16"] == pytest.approx(34 * params, rel=0.01)
     assert opt["fp16"] / opt["bf16"] == pytest.approx(48 / 34, rel=1e-9)
+
+
+def test_ranks_on_the_dies_of_a_chip(capsys):
+    # CANN runs each Ascend 910C die as a device. On 384 CloudMatrix chips, TP8 PP4 over whole
+    # chips (DP12) and over their 768 dies (DP24) do the same compute-bound work per chip: the
+    # per-chip throughput, MFU and memory capacity agree; the weights double (every die holds a
+    # TP8 PP4 shard) and the result counts both chips and ranks.
+    plan = dict(tp=8, pp=4, global_batch=1536, seq_len=4096, check_memory=False)
+    chips = perfmodel.training("llama-3.1-70b", "cloudmatrix-384", dp=12, **plan)
+    dies = perfmodel.training("llama-3.1-70b", "cloudmatrix-384", dp=24, ranks_per_chip=2, **plan)
+    assert (chips.summary()["chips"], dies.summary()["chips"], dies.summary()["ranks"]) == (384, 384, 768)
+    assert "ranks" not in chips.summary()
+    assert dies.tokens_per_s_per_chip == pytest.approx(chips.tokens_per_s_per_chip, rel=0.03)
+    assert dies.mfu == pytest.approx(chips.mfu, rel=0.03)
+    assert dies.memory["capacity"] == pytest.approx(chips.memory["capacity"])
+    assert dies.memory["weights"] == pytest.approx(2 * chips.memory["weights"])
+    # torchtitan-npu's DeepSeek-V3 run on 128 dies (tokens/s per die, per its README): the model
+    # is within 20 % of the published 546 and reads twice that per chip.
+    (row,) = [c for c in OUT_OF_SAMPLE_TRAINING_CASES if c.row == "torchtitan-npu README"]
+    per_die = row.predict()
+    print(f"torchtitan-npu DeepSeek-V3 on 128 dies: published {row.measured:.0f}, model {per_die:.0f} tokens/s/die "
+          f"({per_die / row.measured - 1:+.1%})")
+    assert abs(per_die / row.measured - 1) < 0.2
+    with pytest.raises(perfmodel.InvalidArgument, match=r"parallel.ranks_per_chip: tp x cp x dp x pp = 3 ranks do not fill"):
+        perfmodel.training("llama-3.1-8b", "cloudmatrix-384", dp=3, global_batch=3, ranks_per_chip=2)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"ranks_per_chip: must be >= 1, got 0"):
+        perfmodel.training("llama-3.1-8b", "cloudmatrix-384", ranks_per_chip=0)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"ranks_per_chip: expected an integer >= 1, got 2.0"):
+        perfmodel.training("llama-3.1-8b", "cloudmatrix-384", ranks_per_chip=2.0)
+    from perfmodel.cli import main
+
+    capsys.readouterr()
+    assert main(["train", "llama-3.1-70b", "cloudmatrix-384", "--tp", "8", "--pp", "4", "--dp", "24",
+                 "--global-batch", "1536", "--seq-len", "4096", "--ranks-per-chip", "2", "--no-memory-check",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)["summary"]
+    assert (summary["chips"], summary["ranks"]) == (384, 768)

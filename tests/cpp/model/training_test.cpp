@@ -153,6 +153,49 @@ TEST_CASE("training: an explicit stage split paces the pipeline by its heaviest 
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("needs virtual_stages=1"));
 }
 
+TEST_CASE("training: ranks on the dies of a chip (ranks_per_chip)", "[training]") {
+  // CANN runs each Ascend 910C die as a device. Llama 3.1 70B on CloudMatrix 384's 384 chips:
+  // TP8 PP4 DP12 on whole chips, and TP8 PP4 DP24 on their 768 dies. Each die has half the
+  // chip's compute and HBM and runs a compute-bound step on half the tokens per replica-rank,
+  // so the per-chip throughput, MFU and power hardly move; memory is reported per chip.
+  const auto& m = workload::get_model("llama-3.1-70b");
+  TrainingPlan p;
+  p.global_batch = 1536;
+  p.seq_len = 4096;
+  p.parallel.tp = 8;
+  p.parallel.pp = 4;
+  p.parallel.dp = 12;
+  p.check_memory = false;
+  const auto chips = model::estimate_training(m, "huawei-cloudmatrix-384", p);
+  p.parallel.dp = 24;
+  p.parallel.ranks_per_chip = 2;
+  const auto dies = model::estimate_training(m, "huawei-cloudmatrix-384", p);
+  CHECK(chips.chips == 384);
+  CHECK(chips.ranks == 384);
+  CHECK(dies.chips == 384);
+  CHECK(dies.ranks == 768);
+  CHECK(dies.tokens_per_second_per_chip == Approx(chips.tokens_per_second_per_chip).epsilon(0.03));
+  CHECK(dies.mfu == Approx(chips.mfu).epsilon(0.03));
+  CHECK(dies.memory.capacity == Approx(chips.memory.capacity));  // two 64 GB dies = one 128 GB chip
+  // The same weight shards (TP8 PP4) on every die: twice the chip's weights.
+  CHECK(dies.memory.weights == Approx(2.0 * chips.memory.weights));
+  REQUIRE(dies.energy);
+  REQUIRE(chips.energy);
+  CHECK(dies.energy->watts_per_chip == Approx(chips.energy->watts_per_chip).epsilon(0.03));
+
+  // Errors: a plan's ranks_per_chip must match the prepared system and fill whole chips.
+  const model::TrainingSystem whole(catalog::Catalog::builtin(), "huawei-cloudmatrix-384");
+  CHECK_THROWS_WITH(model::estimate_training(m, whole, p), Catch::Contains("parallel.ranks_per_chip") &&
+                                                                  Catch::Contains("prepared system"));
+  p.parallel.tp = 1;
+  p.parallel.pp = 1;
+  p.parallel.dp = 3;  // 3 ranks: one and a half chips
+  p.global_batch = 3;
+  CHECK_THROWS_WITH(model::estimate_training(m, "huawei-cloudmatrix-384", p), Catch::Contains("do not fill whole chips"));
+  CHECK_THROWS_WITH(model::TrainingSystem(catalog::Catalog::builtin(), "huawei-cloudmatrix-384", 0),
+                    Catch::Contains("ranks_per_chip: must be >= 1"));
+}
+
 TEST_CASE("training estimate speed", "[!benchmark]") {
   const auto& m = workload::get_model("llama-3.1-405b");
   const model::TrainingSystem sys(catalog::Catalog::builtin(), "nvidia-dgx-h100");
