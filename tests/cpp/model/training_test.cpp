@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include <libperfmodel/catalog/catalog.hpp>
@@ -32,6 +33,17 @@ TrainingPlan llama3_405b() {  // Llama 3 Table 4, first row (see README "Trainin
   return p;
 }
 double part(const model::TrainingResult& r, TrainPart p) { return r.parts[static_cast<std::size_t>(p)].exposed; }
+/// Llama 3.1 70B-sized plan: TP8 PP4, `dp` replicas, `batch` sequences of `seq` tokens, memory check off.
+TrainingPlan tp8_pp4(int dp, std::int64_t batch, std::int64_t seq) {
+  TrainingPlan p;
+  p.parallel.tp = 8;
+  p.parallel.pp = 4;
+  p.parallel.dp = dp;
+  p.global_batch = batch;
+  p.seq_len = seq;
+  p.check_memory = false;
+  return p;
+}
 }  // namespace
 
 TEST_CASE("training: Llama 3 405B on 8,192 H100 - FLOPs, schedule and parts add up", "[training]") {
@@ -55,12 +67,8 @@ TEST_CASE("training: Llama 3 405B on 8,192 H100 - FLOPs, schedule and parts add 
 
 TEST_CASE("training: full recompute costs one extra forward of the layers", "[training]") {
   const auto& m = workload::get_model("llama-3.1-70b");
-  TrainingPlan p;
-  p.parallel.tp = 8;
-  p.parallel.pp = 4;
-  p.parallel.dp = 2;
-  p.global_batch = 64;
-  p.seq_len = 4096;
+  TrainingPlan p = tp8_pp4(2, 64, 4096);
+  p.check_memory = true;
   p.recompute = Recompute::none;
   const auto none = model::estimate_training(m, "nvidia-dgx-h100", p);
   p.recompute = Recompute::full;
@@ -120,13 +128,8 @@ TEST_CASE("training: an explicit stage split paces the pipeline by its heaviest 
   // layout; moving layers onto one stage slows the step by that stage's extra layers (the last
   // stage also runs the LM head, so it is the pace-setter of the even split).
   const auto& m = workload::get_model("llama-3.1-70b");
-  TrainingPlan p;
-  p.global_batch = 512;
-  p.seq_len = 8192;
-  p.parallel.tp = 8;
-  p.parallel.pp = 4;
+  TrainingPlan p = tp8_pp4(1, 512, 8192);
   p.recompute = Recompute::none;
-  p.check_memory = false;
   const auto even = model::estimate_training(m, "nvidia-dgx-h100", p);
   p.parallel.stage_layers = {20, 20, 20, 20};
   const auto listed = model::estimate_training(m, "nvidia-dgx-h100", p);
@@ -159,13 +162,7 @@ TEST_CASE("training: ranks on the dies of a chip (ranks_per_chip)", "[training]"
   // chip's compute and HBM and runs a compute-bound step on half the tokens per replica-rank,
   // so the per-chip throughput, MFU and power hardly move; memory is reported per chip.
   const auto& m = workload::get_model("llama-3.1-70b");
-  TrainingPlan p;
-  p.global_batch = 1536;
-  p.seq_len = 4096;
-  p.parallel.tp = 8;
-  p.parallel.pp = 4;
-  p.parallel.dp = 12;
-  p.check_memory = false;
+  TrainingPlan p = tp8_pp4(12, 1536, 4096);
   const auto chips = model::estimate_training(m, "huawei-cloudmatrix-384", p);
   p.parallel.dp = 24;
   p.parallel.ranks_per_chip = 2;
