@@ -1,4 +1,4 @@
-"""Rewrite the main job's output where the docs show it: the two blocks of
+"""Rewrite the main job's output where the docs show it: the three blocks of
 docs/explanation/main-job.md and the sample rows in README.md, from the CLI's output.
 
 Usage: python scripts/gen_main_job.py [--check]. tests/python/test_docs.py checks they are current.
@@ -14,11 +14,12 @@ PAGE = ROOT / "docs" / "explanation" / "main-job.md"
 README = ROOT / "README.md"
 SAMPLE_ROWS = ["BF16 dense (PFLOP/s)", "HBM bandwidth (TB/s)", "System power (kW)", "Decode tokens/s per chip",
                "Decode tokens/s per system", "Prefill tokens/s per system", "Decode output tokens per joule"]
-ARGS = ["compare", "huawei-cloudmatrix-384", "nvidia-gb200-nvl72", "--serving", "deepseek-r1"]
+ARGS = ["compare", "huawei-cloudmatrix-384", "nvidia-gb200-nvl72", "--serving", "deepseek-r1",
+        "--training", "llama-3.1-405b"]
 
 
-def main_job_output() -> tuple[str, str]:
-    """The hardware table and the serving table the main job prints."""
+def main_job_output() -> tuple[str, str, str]:
+    """The hardware table, the serving table and the training table the main job prints."""
     import contextlib
     import io
 
@@ -29,10 +30,14 @@ def main_job_output() -> tuple[str, str]:
         assert main(list(ARGS)) == 0
     out = buf.getvalue().rstrip("\n").split("\n")
     cut = next(i for i, line in enumerate(out) if line.startswith("serving "))
-    hw = out[:cut]
-    while hw and not hw[-1].strip():
-        hw.pop()
-    return "\n".join(hw), "\n".join(out[cut:])
+    cut2 = next(i for i, line in enumerate(out) if line.startswith("training "))
+
+    def block(lines: list[str]) -> str:
+        while lines and not lines[-1].strip():
+            lines.pop()
+        return "\n".join(lines)
+
+    return block(out[:cut]), block(out[cut:cut2]), block(out[cut2:])
 
 
 def _fenced(text: str) -> tuple[list[str], list[int]]:
@@ -40,13 +45,14 @@ def _fenced(text: str) -> tuple[list[str], list[int]]:
     return lines, [i for i, line in enumerate(lines) if line.startswith("```")]
 
 
-def rendered_page(text: str, hw: str, serving: str) -> str:
+def rendered_page(text: str, hw: str, serving: str, training: str) -> str:
     lines, fences = _fenced(text)
-    (a0, a1), (b0, b1) = (fences[0], fences[1]), (fences[2], fences[3])
-    return "\n".join(lines[: a0 + 1] + hw.split("\n") + lines[a1 : b0 + 1] + serving.split("\n") + lines[b1:])
+    (a0, a1), (b0, b1), (c0, c1) = (fences[0], fences[1]), (fences[2], fences[3]), (fences[4], fences[5])
+    return "\n".join(lines[: a0 + 1] + hw.split("\n") + lines[a1 : b0 + 1] + serving.split("\n")
+                     + lines[b1 : c0 + 1] + training.split("\n") + lines[c1:])
 
 
-def rendered_readme(text: str, hw: str, serving: str) -> str:
+def rendered_readme(text: str, hw: str, serving: str, training: str = "") -> str:
     """The README's sample: SAMPLE_ROWS from both tables, ratio column renamed."""
     cells = {}
     for line in (hw + "\n" + serving).split("\n"):
@@ -63,11 +69,11 @@ def rendered_readme(text: str, hw: str, serving: str) -> str:
 
 
 if __name__ == "__main__":
-    hw, serving = main_job_output()
+    hw, serving, training = main_job_output()
     stale = []
     for path, render in ((PAGE, rendered_page), (README, rendered_readme)):
         current = path.read_text()
-        new = render(current, hw, serving)
+        new = render(current, hw, serving, training)
         if new != current:
             stale.append(str(path))
             if "--check" not in sys.argv[1:]:

@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash scripts/install-python.sh
-.venv/bin/perfmodel compare huawei-cloudmatrix-384 nvidia-gb200-nvl72 --serving deepseek-r1
+.venv/bin/perfmodel compare huawei-cloudmatrix-384 nvidia-gb200-nvl72 --serving deepseek-r1 --training llama-3.1-405b

@@ -18,7 +18,8 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
 from . import catalog, models, units
 from .collectives import CollectiveResult, collective, moe_exchange, topology
-from .compare import compare, export_control, serving_comparison, serving_results, system_totals
+from .compare import (compare, export_control, serving_comparison, serving_results, system_totals, training_comparison,
+                      training_results)
 from .inference import InferenceResult, best_inference, inference
 from .training import TrainingResult, training
 from .search import search_fields, search_inference, search_training
@@ -73,6 +74,8 @@ __all__ = [
     "search_inference",
     "search_training",
     "training",
+    "training_comparison",
+    "training_results",
     "TrainingResult",
     "sweep",
     "system_totals",

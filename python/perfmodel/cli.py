@@ -107,6 +107,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
             sv = serving_comparison(args.ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
             doc["serving"] = {"recipe": sv.attrs["recipe"], "columns": sv.to_dict()}
+        if args.training:
+            from .compare import training_comparison
+
+            tr = training_comparison(args.ids, args.training, catalog=cat)
+            doc["training"] = {"recipe": tr.attrs["recipe"], "columns": tr.to_dict()}
         print(json.dumps(doc, indent=2))
         return 0
     ids = [cat.resolve(s) for s in args.ids]
@@ -123,6 +128,14 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     print("sources and confidence of every figure: perfmodel show <id>")
     if args.serving:
         _print_serving(args, cat, ids)
+    if args.training:
+        from .compare import training_comparison
+
+        df = training_comparison(ids, args.training, catalog=cat)
+        print(f"\ntraining {args.training} (model estimate, same recipe on every system):")
+        _print_workload_table(df, ids)
+        print("recipe: " + df.attrs["recipe"])
+        print("accuracy against published measurements: docs/explanation/accuracy.md (training rows)")
     return 0
 
 
@@ -131,6 +144,14 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
 
     df = serving_comparison(ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
     print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
+    _print_workload_table(df, ids)
+    print("recipe: " + df.attrs["recipe"])
+    print("accuracy against published measurements: docs/explanation/accuracy.md (known optimistic misses: "
+          "GB200 decode, CloudMatrix prefill)")
+
+
+def _print_workload_table(df: Any, ids: list[str]) -> None:
+    """A workload comparison (rows: metrics, columns: systems) with the first system's ratios to the others."""
     ratios = [f"{ids[0]} / {o}" for o in ids[1:]]
     rows = []
     for metric, row in df.iterrows():
@@ -142,9 +163,6 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
                       for o in ids[1:]]
         rows.append([str(metric), *cells])
     print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
-    print("recipe: " + df.attrs["recipe"])
-    print("accuracy against published measurements: docs/explanation/accuracy.md (known optimistic misses: "
-          "GB200 decode, CloudMatrix prefill)")
 
 
 def _cmd_export_control(args: argparse.Namespace) -> int:
@@ -250,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--serving", metavar="MODEL", help="also estimate serving MODEL (e.g. deepseek-r1) on each system")
     p.add_argument("--tpot-ms", type=float, default=50.0, help="TPOT limit of the serving decode recipe (default 50)")
+    p.add_argument("--training", metavar="MODEL",
+                   help="also estimate training MODEL (e.g. llama-3.1-405b) on each whole system, fastest plan that fits")
     p.set_defaults(func=_cmd_compare)
 
     p = add("export-control", help="TPP, performance density and ECCN 3A090 class per chip")

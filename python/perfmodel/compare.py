@@ -9,7 +9,8 @@ import pandas as pd
 from . import _core
 from .catalog import Catalog, builtin
 
-__all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals"]
+__all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals", "training_comparison",
+           "training_results"]
 
 _PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF16", "fp16": "FP16",
                     "fp8": "FP8", "fp4": "FP4", "int8": "INT8", "int4": "INT4"}
@@ -210,6 +211,95 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp_tokens} MTP draft(s) at "
                           f"{mtp_acceptance:.0%}, TPOT <= {tpot_ms:g} ms; prefill: {prefill_chips}-chip instances, "
                           f"{input_len}-token prompts, {prefill_seqs_per_chip} per chip")
+    return df
+
+
+# Degrees the training recipe searches (a plan must also fit in memory and fill the system exactly).
+_TRAIN_TP = [1, 2, 4, 8]
+_TRAIN_PP = [1, 2, 3, 4, 6, 7, 8, 9, 12, 14, 16, 18]
+_TRAIN_V = [1, 2]
+_TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Model TFLOP/s per chip", "MFU (%)",
+               "Step time (s)", "Memory per chip (GB)", "Training bottleneck", "Training power per chip, all-in (W)",
+               "Trained tokens per joule", "Days per trillion tokens (one system)")
+
+
+def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int = 8192, global_batch: int = 2048,
+                     ranks_per_chip: int | None = None, catalog: Catalog | None = None) -> dict[str, Any]:
+    """The :class:`~perfmodel.TrainingResult` of the fastest plan for ``model`` on one whole system
+    under the recipe of :func:`training_comparison`, with ``"system"``, ``"chips"``,
+    ``"ranks_per_chip"`` and ``"plan"``; ``"result"`` is None (and ``"reasons"`` says why) when no
+    plan of the recipe fits."""
+    from .search import search_training
+    from .training import training
+
+    cat = catalog or builtin()
+    sid = cat.resolve(system)
+    if cat.kind(sid) != "system":
+        raise _core.InvalidArgument(f"training_comparison() takes systems; {system!r} is a {cat.kind(sid)}")
+    sysd = cat.get(sid).to_dict()
+    n = int(sysd["chips"]["value"])
+    rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
+    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
+        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
+    df = search_training(model, sid, catalog=cat, n_chips=n, tp=_TRAIN_TP, pp=_TRAIN_PP, virtual_stages=_TRAIN_V,
+                         recompute=["selective", "full"], sharding=["zero1", "fsdp"], top_k=1, **fixed)
+    out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "plan": None, "result": None,
+                           "reasons": df.attrs.get("reasons", {})}
+    if len(df) == 0:
+        return out
+    best = df.iloc[0]
+    plan = {k: (int(best[k]) if k in ("tp", "pp", "dp", "virtual_stages") else str(best[k]))
+            for k in ("tp", "pp", "dp", "virtual_stages", "recompute", "sharding")}
+    out["plan"] = plan
+    out["result"] = training(model, sid, catalog=cat, n_chips=n, **plan, **fixed)
+    return out
+
+
+def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *, seq_len: int = 8192,
+                        global_batch: int = 2048, catalog: Catalog | None = None) -> pd.DataFrame:
+    """Training throughput of ``model`` on each whole system under one recipe, the same for every system.
+
+    The recipe: BF16, ``global_batch`` sequences of ``seq_len`` tokens per step, micro-batch 1,
+    sequence parallelism and every overlap on, one rank per device as the chip's software stack
+    addresses it (a die of a 910C); the fastest plan (tokens/s per chip) over TP 1-8, PP 1-18
+    dividing the layers, 1 or 2 virtual stages, selective or full recompute and ZeRO-1 or FSDP
+    that fits in memory and fills the system exactly. Rows per system; per-system figures are
+    per-chip figures times the chips. The underlying results: :func:`training_results`."""
+    if isinstance(systems, str) or len(systems) == 0:
+        raise _core.InvalidArgument("training_comparison() needs a list of one or more system ids")
+    cat = catalog or builtin()
+    rows: dict[str, dict[str, float | str | None]] = {}
+    for given in systems:
+        t = training_results(given, model, seq_len=seq_len, global_batch=global_batch, catalog=cat)
+        sid, n, r, p = t["system"], t["chips"], t["result"], t["plan"]
+        if r is None:
+            why = "; ".join(f"{k} ({v})" for k, v in t["reasons"].items() if v) or "no candidate"
+            rows[sid] = {"Plan": "no plan of the recipe fits: " + why, **{k: None for k in _TRAIN_ROWS}}
+            continue
+        s = r.summary()
+        ranks = f" on {n * t['ranks_per_chip']} die ranks" if t["ranks_per_chip"] > 1 else ""
+        rows[sid] = {
+            "Plan": (f"TP{p['tp']} PP{p['pp']}" + (f" V{p['virtual_stages']}" if p["virtual_stages"] > 1 else "")
+                     + f" DP{p['dp']}{ranks}, {p['recompute']} recompute, "
+                     + ("FSDP" if p["sharding"] == "parameters" else "ZeRO-1")),
+            "Training tokens/s per chip": s["tokens_per_s_per_chip"],
+            "Training tokens/s per system": s["tokens_per_s_per_chip"] * n,
+            "Model TFLOP/s per chip": s["tflops_per_chip"],
+            "MFU (%)": 100.0 * s["mfu"],
+            "Step time (s)": s["step_time_s"],
+            "Memory per chip (GB)": s["memory_per_chip_GB"],
+            "Training bottleneck": s["bottleneck"],
+            "Training power per chip, all-in (W)": s.get("watts_per_chip"),
+            "Trained tokens per joule": s.get("tokens_per_joule"),
+            "Days per trillion tokens (one system)": 1e12 / (s["tokens_per_s_per_chip"] * n) / 86400.0,
+        }
+    # A system without a fitting plan has None (shown as unknown) in every row but "Plan", never NaN.
+    df = pd.DataFrame(rows).astype(object)
+    df = df.where(df.notna(), None)
+    df.index.name = "metric"
+    df.attrs["recipe"] = (f"{model}; BF16, {global_batch} x {seq_len} tokens per step, micro-batch 1; fastest plan "
+                          "over TP 1-8, PP 1-18, V 1-2, selective/full recompute, ZeRO-1/FSDP that fits")
     return df
 
 

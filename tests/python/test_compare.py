@@ -165,3 +165,37 @@ def test_cli_compare_serving_rows():
     assert "recipe: deepseek-r1" in out.stdout
     js = json.loads(_cli("compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--json").stdout)
     assert js["serving"]["columns"]["nvidia-gb200-nvl72"]["GEMM precision"] == "FP8"
+
+
+def test_training_comparison_same_recipe_on_both_racks():
+    df = perfmodel.training_comparison(["cm384", "nvl72"], "llama-3.1-405b")
+    cm, nv = df["huawei-cloudmatrix-384"], df["nvidia-gb200-nvl72"]
+    # The 910C trains on its dies (768 ranks); each row is the fastest recipe plan that fits.
+    assert "on 768 die ranks" in cm["Plan"] and "die ranks" not in nv["Plan"]
+    for col, chips in ((cm, 384), (nv, 72)):
+        assert col["Training tokens/s per system"] == pytest.approx(col["Training tokens/s per chip"] * chips)
+        assert col["Memory per chip (GB)"] <= {384: 128, 72: 186}[chips]
+        assert 20 < col["MFU (%)"] < 70
+        assert col["Days per trillion tokens (one system)"] == pytest.approx(
+            1e12 / col["Training tokens/s per system"] / 86400)
+        # The step trains global_batch x seq_len tokens: the step time and the rate agree.
+        assert col["Step time (s)"] == pytest.approx(2048 * 8192 / col["Training tokens/s per system"], rel=1e-9)
+    # Per chip a GB200 trains more than twice a 910C; the rack of 384 trains more in all.
+    assert nv["Training tokens/s per chip"] > 2 * cm["Training tokens/s per chip"]
+    assert cm["Training tokens/s per system"] > nv["Training tokens/s per system"]
+    r = perfmodel.training_results("cm384")
+    assert (r["chips"], r["ranks_per_chip"]) == (384, 2)
+    assert r["result"].tokens_per_s_per_chip == cm["Training tokens/s per chip"]
+    # Nothing fits: the row says so, with the search's reasons, and no NaN anywhere.
+    h20 = perfmodel.training_comparison(["nvidia-hgx-h20"], "llama-3.1-405b")["nvidia-hgx-h20"]
+    assert h20["Plan"].startswith("no plan of the recipe fits") and "exceeds memory" in h20["Plan"]
+    assert h20["MFU (%)"] is None
+    with pytest.raises(perfmodel.Error, match="takes systems"):
+        perfmodel.training_comparison(["huawei-ascend-910c"])
+    with pytest.raises(perfmodel.Error, match="list of one or more"):
+        perfmodel.training_comparison("cm384")
+    out = _cli("compare", "cm384", "nvl72", "--training", "llama-3.1-405b")
+    assert out.returncode == 0, out.stderr
+    assert "Training tokens/s per chip" in out.stdout and "recipe: llama-3.1-405b" in out.stdout
+    js = json.loads(_cli("compare", "cm384", "nvl72", "--training", "llama-3.1-405b", "--json").stdout)
+    assert "TP" in js["training"]["columns"]["nvidia-gb200-nvl72"]["Plan"]
