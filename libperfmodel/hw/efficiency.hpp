@@ -55,6 +55,9 @@ struct EfficiencyPolicy {
   Figure<double> matrix;     ///< library GEMM at large size, fraction of matrix peak
   Figure<double> matrix_microbenchmark;  ///< vendor peak-loop test (operands on chip); absent: matrix
   Figure<double> attention;  ///< flash/MLA attention kernels, fraction of matrix peak (absent: matrix)
+  /// Prefill (and training forward) attention, where each query tile streams the keys with a
+  /// softmax between its two matmuls; absent: `attention` (which decode kernels always use).
+  Figure<double> attention_prefill;
   /// The flash-attention backward's FLOP rate as a fraction of the forward's (absent: 1).
   Figure<double> attention_backward;
   Figure<double> vector;     ///< elementwise math, fraction of vector peak

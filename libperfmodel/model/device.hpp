@@ -15,13 +15,15 @@
 
 namespace perfmodel::model {
 
-/// Resolved fractions of an EfficiencyPolicy (absent attention -> matrix; absent
+/// Resolved fractions of an EfficiencyPolicy (absent attention -> matrix; absent attention_prefill
+/// -> attention; absent
 /// matrix_microbenchmark -> matrix; absent vector -> 0.6 of the vector peak; absent
 /// attention_backward -> 1).
 struct Fractions {
   double matrix = 0.0;
   double matrix_microbenchmark = 0.0;
   double attention = 0.0;
+  double attention_prefill = 0.0;  ///< absent -> attention
   double attention_backward = 1.0;
   double vector = 0.0;
   double memory = 0.0;

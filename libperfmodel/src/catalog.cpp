@@ -548,6 +548,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
   e.matrix = fraction(r, "matrix");
   e.matrix_microbenchmark = fraction(r, "matrix_microbenchmark");
   e.attention = fraction(r, "attention");
+  e.attention_prefill = fraction(r, "attention_prefill");
   e.attention_backward = fraction(r, "attention_backward");
   e.vector = fraction(r, "vector");
   e.memory = fraction(r, "memory");

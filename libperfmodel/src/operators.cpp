@@ -210,6 +210,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.matrix = policy_.matrix.require(policy_.id);
   fractions_.matrix_microbenchmark = policy_.matrix_microbenchmark.value_or(fractions_.matrix);
   fractions_.attention = policy_.attention.value_or(fractions_.matrix);
+  fractions_.attention_prefill = policy_.attention_prefill.value_or(fractions_.attention);
   // Assumption when a policy lacks it: the attention backward runs at its forward's FLOP rate.
   fractions_.attention_backward = policy_.attention_backward.value_or(1.0);
   // Assumption when a policy lacks it: elementwise math reaches 0.6 of the vector peak.
@@ -219,7 +220,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
   for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention,
-                   fractions_.attention_backward, fractions_.vector, fractions_.memory}) {
+                   fractions_.attention_prefill, fractions_.attention_backward, fractions_.vector, fractions_.memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
   }
   if (!(fractions_.launch_overhead_s >= 0.0 && std::isfinite(fractions_.launch_overhead_s))) {
@@ -419,12 +420,15 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   const double flops = static_cast<double>(flops_i);
   // Assumption: attention kernels split long contexts across units (flash-decoding, split-KV),
   // so there is no wave quantization; the family's attention fraction covers softmax and
-  // pipeline stalls. K/V are re-read from L2 once per 128-row block of query rows per KV head.
+  // pipeline stalls (prefill kernels: attention_prefill, where a family measured its flash
+  // attention apart from its decode kernel). K/V are re-read from L2 once per 128-row block of
+  // query rows per KV head.
   // Where the family's epilogue does not overlap (as for GEMMs), each tile loads its queries
   // before the key/value loop and stores its output after it while the matrix units wait.
   const double bw = dev.hbm_bandwidth() * f.memory;
   const double io_s = f.epilogue_overlap ? 0.0 : (q_bytes + o_bytes) / bw;
-  OpEstimate e = finish(flops / (peak * f.attention) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
+  const double fraction = op.phase == Attention::Phase::prefill ? f.attention_prefill : f.attention;
+  OpEstimate e = finish(flops / (peak * fraction) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   const double q_rows_per_kv_head = static_cast<double>(q) * (h / hkv);
   e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
   return e;

@@ -83,13 +83,14 @@ def _fmt(v: Any) -> str:
     return f"{v:.6g}" if isinstance(v, float) else str(v)
 
 
-_FRACTIONS = ("matrix", "matrix_microbenchmark", "attention", "vector", "memory")
+_FRACTIONS = ("matrix", "matrix_microbenchmark", "attention", "attention_prefill", "vector", "memory")
 
 
 def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, Any] | None = None) -> Any:
     """The prepared chip (catalog figures + its family's efficiency policy, with overrides).
 
     ``efficiency`` overrides policy fields: ``matrix``, ``matrix_microbenchmark``, ``attention``,
+    ``attention_prefill`` (prefill and training-forward attention; default ``attention``),
     ``attention_backward`` (training's flash-attention backward rate over the forward's),
     ``vector``, ``memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us"; also
     accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports),

@@ -46,6 +46,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     if (key == "matrix") p.matrix = override_fraction(v, key);
     else if (key == "matrix_microbenchmark") p.matrix_microbenchmark = override_fraction(v, key);
     else if (key == "attention") p.attention = override_fraction(v, key);
+    else if (key == "attention_prefill") p.attention_prefill = override_fraction(v, key);
     else if (key == "attention_backward") p.attention_backward = override_fraction(v, key);
     else if (key == "vector") p.vector = override_fraction(v, key);
     else if (key == "memory") p.memory = override_fraction(v, key);
@@ -72,7 +73,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
       }
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
-                            "'; expected matrix, matrix_microbenchmark, attention, attention_backward, vector, memory, launch_overhead, "
+                            "'; expected matrix, matrix_microbenchmark, attention, attention_prefill, attention_backward, vector, memory, launch_overhead, "
                             "epilogue_overlap or tile_shapes");
     }
   }
@@ -134,6 +135,7 @@ void register_ops(py::module_& m) {
              out["matrix"] = f.matrix;
              out["matrix_microbenchmark"] = f.matrix_microbenchmark;
              out["attention"] = f.attention;
+             out["attention_prefill"] = f.attention_prefill;
              out["attention_backward"] = f.attention_backward;
              out["vector"] = f.vector;
              out["memory"] = f.memory;
@@ -147,6 +149,7 @@ void register_ops(py::module_& m) {
              src["matrix"] = figure_dict(p.matrix);
              src["matrix_microbenchmark"] = figure_dict(p.matrix_microbenchmark);
              src["attention"] = figure_dict(p.attention);
+             src["attention_prefill"] = figure_dict(p.attention_prefill);
              src["attention_backward"] = figure_dict(p.attention_backward);
              src["vector"] = figure_dict(p.vector);
              src["memory"] = figure_dict(p.memory);

@@ -223,9 +223,10 @@ def test_serving_out_of_sample_figures():
     # the model stays optimistic on both, as on the calibration row (+60 %); known misses.
     assert len(gb200) == 2 and all(0.2 < modelled / published - 1 < 0.6 for _, published, modelled in gb200)
     # Huawei's CANN recipe runs CM384-PF-01's layout at 5,237 (no micro-batch) and 6,522 tok/s/NPU:
-    # the model is optimistic on both, more without the overlap (+53 / +39 %), as on the row (+35 %).
+    # the model is optimistic on both, more without the overlap (+38 / +24 % with DaVinci's flash
+    # attention at its measured 0.40 of peak; +53 / +39 % at the decode kernel's 0.654), as on the row.
     (_, pub_nomb, mod_nomb), (_, pub_mb, mod_mb) = cann
-    assert 0.45 < mod_nomb / pub_nomb - 1 < 0.6 and 0.3 < mod_mb / pub_mb - 1 < 0.45
+    assert 0.3 < mod_nomb / pub_nomb - 1 < 0.45 and 0.15 < mod_mb / pub_mb - 1 < 0.3
     # Its decode benchmark (64 NPUs, batch 96 per NPU, INT8 KV, MTP1, no overlap): within the bar.
     assert abs(cann_decode[2] / cann_decode[1] - 1) < 0.15
     # MLPerf v4.1 Llama 2 70B Offline on other systems, set up as MLPI-H100-01: H200 within the bar;

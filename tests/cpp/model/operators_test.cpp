@@ -241,6 +241,26 @@ TEST_CASE("Bad input names the parameter", "[model][operators][errors]") {
   CHECK_THROWS_WITH(model::estimate(h100(), ops, out), Contains("ops[1]: gemm: n must be"));
 }
 
+TEST_CASE("Attention: prefill runs at the family's flash-attention fraction, decode at its decode one", "[model][operators]") {
+  // A compute-bound prefill (8K causal, 32 heads of 128) and a compute-bound absorbed MLA decode
+  // (128 heads on a 4K latent cache). DaVinci measured its flash attention apart (0.40 of the cube
+  // peak against the MLA decode kernel's 0.654): prefill time follows attention_prefill, decode
+  // keeps attention. Hopper gives no separate figure, so both phases share one fraction.
+  const Attention prefill = Attention::gqa(Attention::Phase::prefill, 4, 8192, 8192, 32, 8, 128);
+  const Attention decode = Attention::mla(Attention::Phase::decode, 96, 1, 4096, 128);
+  const auto& f = ascend910b().fractions();
+  CHECK(f.attention_prefill == Approx(0.40));
+  CHECK(f.attention == Approx(0.654));
+  const double peak = ascend910b().matrix_rate(P::bf16);
+  const auto p = model::estimate(ascend910b(), prefill);
+  REQUIRE(p.bound == Bound::compute);
+  CHECK(p.compute_time.value() == Approx(p.flops.value() / (peak * 0.40)).epsilon(0.02));
+  const auto d = model::estimate(ascend910b(), decode);
+  REQUIRE(d.bound == Bound::compute);
+  CHECK(d.compute_time.value() == Approx(d.flops.value() / (peak * 0.654)).epsilon(0.02));
+  CHECK(h100().fractions().attention_prefill == h100().fractions().attention);
+}
+
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
   const auto& cat = catalog::Catalog::builtin();
   CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");
