@@ -218,13 +218,18 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
 _TRAIN_TP = [1, 2, 4, 8]
 _TRAIN_PP = [1, 2, 3, 4, 6, 7, 8, 9, 12, 14, 16, 18]
 _TRAIN_V = [1, 2]
+_TRAIN_EP = [1, 8, 16, 32, 64, 128]  # MoE models only; dense models keep ep 1
+# 2,304 sequences (2^8 x 9) per step: about Llama 3's 16M tokens at 8K, and divisible by the
+# data-parallel degrees that 72-, 384- and 768-rank systems leave (9, 18, 36, 72, 96, 128, 192, 768, ...).
+_TRAIN_BATCH = 2304
 _TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Model TFLOP/s per chip", "MFU (%)",
                "Step time (s)", "Memory per chip (GB)", "Training bottleneck", "Training power per chip, all-in (W)",
                "Trained tokens per joule", "Days per trillion tokens (one system)")
 
 
-def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int = 8192, global_batch: int = 2048,
-                     ranks_per_chip: int | None = None, catalog: Catalog | None = None) -> dict[str, Any]:
+def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int = 8192,
+                     global_batch: int = _TRAIN_BATCH, ranks_per_chip: int | None = None,
+                     catalog: Catalog | None = None) -> dict[str, Any]:
     """The :class:`~perfmodel.TrainingResult` of the fastest plan for ``model`` on one whole system
     under the recipe of :func:`training_comparison`, with ``"system"``, ``"chips"``,
     ``"ranks_per_chip"`` and ``"plan"``; ``"result"`` is None (and ``"reasons"`` says why) when no
@@ -241,30 +246,45 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
     if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
         raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    from .models import get
+
     fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
-    df = search_training(model, sid, catalog=cat, n_chips=n, tp=_TRAIN_TP, pp=_TRAIN_PP, virtual_stages=_TRAIN_V,
-                         recompute=["selective", "full"], sharding=["zero1", "fsdp"], top_k=1, **fixed)
+    moe = bool(get(model).moe)
+    best, reasons = None, {}
+    # Both stage layouts: even, and one layer fewer on the end stages (layers + 2 over pp), which
+    # is what lets a prime layer count such as DeepSeek-V3's 61 be pipelined at all.
+    for layout in ("even", "lighter_ends"):
+        df = search_training(model, sid, catalog=cat, n_chips=n, tp=_TRAIN_TP, pp=_TRAIN_PP, virtual_stages=_TRAIN_V,
+                             ep=_TRAIN_EP if moe else None, recompute=["selective", "full"],
+                             sharding=["zero1", "fsdp"], top_k=1, layout=layout, **fixed)
+        for why, count in df.attrs.get("reasons", {}).items():
+            reasons[why] = reasons.get(why, 0) + count
+        if len(df) and (best is None or df.iloc[0]["tokens_per_s_per_chip"] > best[0]["tokens_per_s_per_chip"]):
+            best = (df.iloc[0], layout)
     out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "plan": None, "result": None,
-                           "reasons": df.attrs.get("reasons", {})}
-    if len(df) == 0:
+                           "reasons": reasons}
+    if best is None:
         return out
-    best = df.iloc[0]
-    plan = {k: (int(best[k]) if k in ("tp", "pp", "dp", "virtual_stages") else str(best[k]))
-            for k in ("tp", "pp", "dp", "virtual_stages", "recompute", "sharding")}
+    row, layout = best
+    plan: dict[str, Any] = {k: (int(row[k]) if k in ("tp", "pp", "dp", "ep", "virtual_stages") else str(row[k]))
+                            for k in ("tp", "pp", "dp", "ep", "virtual_stages", "recompute", "sharding")}
+    plan["layout"] = layout
     out["plan"] = plan
     out["result"] = training(model, sid, catalog=cat, n_chips=n, **plan, **fixed)
     return out
 
 
 def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *, seq_len: int = 8192,
-                        global_batch: int = 2048, catalog: Catalog | None = None) -> pd.DataFrame:
+                        global_batch: int = _TRAIN_BATCH, catalog: Catalog | None = None) -> pd.DataFrame:
     """Training throughput of ``model`` on each whole system under one recipe, the same for every system.
 
     The recipe: BF16, ``global_batch`` sequences of ``seq_len`` tokens per step, micro-batch 1,
     sequence parallelism and every overlap on, one rank per device as the chip's software stack
     addresses it (a die of a 910C); the fastest plan (tokens/s per chip) over TP 1-8, PP 1-18
-    dividing the layers, 1 or 2 virtual stages, selective or full recompute and ZeRO-1 or FSDP
-    that fits in memory and fills the system exactly. Rows per system; per-system figures are
+    with an even or lighter-ends layer split, 1 or 2 virtual stages, EP 1-128 for MoE models,
+    selective or full recompute and ZeRO-1 or FSDP that fits in memory and fills the system
+    exactly. The default batch, 2,304 sequences, divides over the data-parallel degrees of 72-,
+    384- and 768-rank systems. Rows per system; per-system figures are
     per-chip figures times the chips. The underlying results: :func:`training_results`."""
     if isinstance(systems, str) or len(systems) == 0:
         raise _core.InvalidArgument("training_comparison() needs a list of one or more system ids")
@@ -281,8 +301,9 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
         ranks = f" on {n * t['ranks_per_chip']} die ranks" if t["ranks_per_chip"] > 1 else ""
         rows[sid] = {
             "Plan": (f"TP{p['tp']} PP{p['pp']}" + (f" V{p['virtual_stages']}" if p["virtual_stages"] > 1 else "")
-                     + f" DP{p['dp']}{ranks}, {p['recompute']} recompute, "
-                     + ("FSDP" if p["sharding"] == "parameters" else "ZeRO-1")),
+                     + f" DP{p['dp']}" + (f" EP{p['ep']}" if p["ep"] > 1 else "") + f"{ranks}, "
+                     + ("lighter end stages, " if p["layout"] == "lighter_ends" else "")
+                     + f"{p['recompute']} recompute, " + ("FSDP" if p["sharding"] == "parameters" else "ZeRO-1")),
             "Training tokens/s per chip": s["tokens_per_s_per_chip"],
             "Training tokens/s per system": s["tokens_per_s_per_chip"] * n,
             "Model TFLOP/s per chip": s["tflops_per_chip"],
@@ -299,7 +320,8 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     df = df.where(df.notna(), None)
     df.index.name = "metric"
     df.attrs["recipe"] = (f"{model}; BF16, {global_batch} x {seq_len} tokens per step, micro-batch 1; fastest plan "
-                          "over TP 1-8, PP 1-18, V 1-2, selective/full recompute, ZeRO-1/FSDP that fits")
+                          "over TP 1-8, PP 1-18 (even or lighter ends), V 1-2, EP (MoE), selective/full recompute, "
+                          "ZeRO-1/FSDP that fits")
     return df
 
 

@@ -179,13 +179,19 @@ def test_training_comparison_same_recipe_on_both_racks():
         assert col["Days per trillion tokens (one system)"] == pytest.approx(
             1e12 / col["Training tokens/s per system"] / 86400)
         # The step trains global_batch x seq_len tokens: the step time and the rate agree.
-        assert col["Step time (s)"] == pytest.approx(2048 * 8192 / col["Training tokens/s per system"], rel=1e-9)
+        assert col["Step time (s)"] == pytest.approx(2304 * 8192 / col["Training tokens/s per system"], rel=1e-9)
     # Per chip a GB200 trains more than twice a 910C; the rack of 384 trains more in all.
     assert nv["Training tokens/s per chip"] > 2 * cm["Training tokens/s per chip"]
     assert cm["Training tokens/s per system"] > nv["Training tokens/s per system"]
     r = perfmodel.training_results("cm384")
     assert (r["chips"], r["ranks_per_chip"]) == (384, 2)
     assert r["result"].tokens_per_s_per_chip == cm["Training tokens/s per chip"]
+    # A MoE model with a prime layer count (DeepSeek-V3, 61): the recipe finds expert-parallel
+    # plans, pipelining only with one layer fewer on the end stages (61 + 2 = 63 = 7 x 9).
+    moe = perfmodel.training_comparison(["cm384", "nvl72"], "deepseek-v3")
+    for sid in ("huawei-cloudmatrix-384", "nvidia-gb200-nvl72"):
+        plan = moe[sid]["Plan"]
+        assert " EP" in plan and (" PP1 " in plan or "lighter end stages" in plan), plan
     # Nothing fits: the row says so, with the search's reasons, and no NaN anywhere.
     h20 = perfmodel.training_comparison(["nvidia-hgx-h20"], "llama-3.1-405b")["nvidia-hgx-h20"]
     assert h20["Plan"].startswith("no plan of the recipe fits") and "exceeds memory" in h20["Plan"]
