@@ -234,6 +234,7 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     under the recipe of :func:`training_comparison`, with ``"system"``, ``"chips"``,
     ``"ranks_per_chip"`` and ``"plan"``; ``"result"`` is None (and ``"reasons"`` says why) when no
     plan of the recipe fits."""
+    from .models import get
     from .search import search_training
     from .training import training
 
@@ -246,8 +247,6 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
     if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
         raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
-    from .models import get
-
     fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
     moe = bool(get(model).moe)
     best, reasons = None, {}
