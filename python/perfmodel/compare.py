@@ -118,6 +118,19 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
 RANKS_PER_CHIP: dict[str, int] = {"huawei-ascend-910c": 2}
 
 
+def _whole_system(system: str, ranks_per_chip: int | None, cat: Catalog, caller: str) -> tuple[str, dict, int, int]:
+    """A comparison recipe's system: its id, catalog dict, chip count and ranks per chip (the chip's
+    default from RANKS_PER_CHIP unless given)."""
+    sid = cat.resolve(system)
+    if cat.kind(sid) != "system":
+        raise _core.InvalidArgument(f"{caller}() takes systems; {system!r} is a {cat.kind(sid)}")
+    sysd = cat.get(sid).to_dict()
+    rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
+    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
+        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    return sid, sysd, int(sysd["chips"]["value"]), rpc
+
+
 def _serving_precision(part: dict) -> str:
     """The narrowest GEMM format the chip has a known dense matrix peak for: FP8, else INT8 (W8A8), else BF16."""
     compute = part.get("compute", {})
@@ -139,16 +152,8 @@ def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float =
     from .inference import best_inference, inference
 
     cat = catalog or builtin()
-    sid = cat.resolve(system)
-    if cat.kind(sid) != "system":
-        raise _core.InvalidArgument(f"serving_comparison() takes systems; {system!r} is a {cat.kind(sid)}")
-    sysd = cat.get(sid).to_dict()
-    chip = cat.get(sysd["chip"]).to_dict()
-    n = int(sysd["chips"]["value"])
-    rpc = RANKS_PER_CHIP.get(chip["id"], 1) if ranks_per_chip is None else ranks_per_chip
-    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
-        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
-    prec = _serving_precision(chip)
+    sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")
+    prec = _serving_precision(cat.get(sysd["chip"]).to_dict())
     routed = _routed_experts(model)
     ranks = n * rpc
     common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
@@ -239,14 +244,7 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     from .training import training
 
     cat = catalog or builtin()
-    sid = cat.resolve(system)
-    if cat.kind(sid) != "system":
-        raise _core.InvalidArgument(f"training_comparison() takes systems; {system!r} is a {cat.kind(sid)}")
-    sysd = cat.get(sid).to_dict()
-    n = int(sysd["chips"]["value"])
-    rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
-    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
-        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    sid, _, n, rpc = _whole_system(system, ranks_per_chip, cat, "training_comparison")
     fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
     moe = bool(get(model).moe)
     best, reasons = None, {}
