@@ -112,6 +112,20 @@ def _fa3_tflops(batch: int, seq: int) -> Callable[[], float]:
                                      heads=16, kv_heads=16, head_dim=128, causal=False))
 
 
+# SGLang's CUTLASS MLA decode benchmark (sgl-project/sglang PR #6929, bench_cutlass_mla.py; BF16,
+# 128 heads, batch 256; GPU not named, B200 assumed), GB/s as the bench counts them: latent KV plus
+# queries plus outputs. Blackwell's decode attention fraction comes from the KV 8192 row; the
+# shorter ones check it.
+_CUTLASS_MLA = [(2048, 4047.3), (4096, 4015.4)]
+
+
+def _cutlass_mla_gbs(kv: int) -> Callable[[], float]:
+    def gbs() -> float:
+        r = attention("nvidia-b200", "decode", "mla", batch=256, q_len=1, kv_len=kv, heads=128)
+        return 256 * (kv * 576 + 128 * 576 + 128 * 512) * 2 / r.time_s / 1e9  # type: ignore[union-attr]
+    return gbs
+
+
 # Figures quoted in the notes of calibration rows (and the tables above): printed beside the
 # table, not fitted.
 OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
@@ -125,6 +139,8 @@ OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
       for m, n, k, tf in _DEEPGEMM_TABLE],
     *[Case("FA3 forward", f"FlashAttention-3 forward, BF16, batch {b} x {seq}, 16 heads of 128 on H100", _fa3_tflops(b, seq), tf)
       for b, seq, tf in _FA3_FORWARD],
+    *[Case("CUTLASS MLA decode", f"SGLang CUTLASS MLA decode, BF16, 128 heads, batch 256, KV {kv} on B200 (GB/s)",
+           _cutlass_mla_gbs(kv), gbs) for kv, gbs in _CUTLASS_MLA],
     Case("AZ-H100-02 note", "STREAM copy on H100 (TB/s)", _stream("nvidia-h100-sxm", "copy", TERA), 2.90),
     Case("AZ-H200-02 note", "STREAM copy on H200 (TB/s)", _stream("nvidia-h200-sxm", "copy", TERA), 4.01),
     Case("CM384-OP-02 note", "FlashMLA memory-bound decode on H800 (% of HBM)",

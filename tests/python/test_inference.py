@@ -220,8 +220,8 @@ def test_serving_out_of_sample_figures():
     # DeepSeek's own H800 prefill profile (62,713 tok/s per node): within the serving bar.
     assert abs(mod_ds / pub_ds - 1) < 0.15
     # SGLang's GB200 decode three months after SGL-GB200-DC-01 (Part II, BF16 and FP8/NVFP4 paths):
-    # the model stays optimistic on both, as on the calibration row (+60 %); known misses.
-    assert len(gb200) == 2 and all(0.2 < modelled / published - 1 < 0.6 for _, published, modelled in gb200)
+    # the model stays optimistic on both, as on the calibration row (+46 %); known misses.
+    assert len(gb200) == 2 and all(0.15 < modelled / published - 1 < 0.45 for _, published, modelled in gb200)
     # Huawei's CANN recipe runs CM384-PF-01's layout at 5,237 (no micro-batch) and 6,522 tok/s/NPU:
     # the model is optimistic on both, more without the overlap (+38 / +24 % with DaVinci's flash
     # attention at its measured 0.40 of peak; +53 / +39 % at the decode kernel's 0.654), as on the row.
