@@ -214,7 +214,8 @@ def test_serving_out_of_sample_figures():
     for setup, published, modelled in rows:
         print(f"{setup[:60]:60s} published {published:,.0f} model {modelled:,.0f} ({(modelled / published - 1) * 100:+.1f} %)")
     (_, pub_pf, mod_pf), (_, pub_nt, mod_nt), (_, pub_ds, mod_ds), *rest = rows
-    gb200, cann, cann_decode, (h200, b200, mi300x), amd_rocm = rest[:2], rest[2:4], rest[4], rest[5:8], rest[8:]
+    gb200, cann, cann_decode, xds, (h200, b200, mi300x), amd_rocm = (rest[:2], rest[2:4], rest[4], rest[5], rest[6:9],
+                                                                     rest[9:])
     assert abs(mod_pf / pub_pf - 1) < 0.15
     assert 0.15 < mod_nt / pub_nt - 1 < 0.25
     # DeepSeek's own H800 prefill profile (62,713 tok/s per node): within the serving bar.
@@ -229,6 +230,10 @@ def test_serving_out_of_sample_figures():
     assert 0.3 < mod_nomb / pub_nomb - 1 < 0.45 and 0.15 < mod_mb / pub_mb - 1 < 0.3
     # Its decode benchmark (64 NPUs, batch 96 per NPU, INT8 KV, MTP1, no overlap): within the bar.
     assert abs(cann_decode[2] / cann_decode[1] - 1) < 0.15
+    # xDeepServe's colocated decode (288 dies, batch 60 per die, no overlap): optimistic by about a
+    # quarter. Its own breakdown puts dispatch and combine at 33 ms of a 93 ms step, where the model
+    # has 19 ms: the average call waits 50-150 us beyond the fastest for the slowest of 288 ranks.
+    assert 0.15 < xds[2] / xds[1] - 1 < 0.3
     # MLPerf v4.1 Llama 2 70B Offline on other systems, set up as MLPI-H100-01: H200 within the bar;
     # B200 (a preview submission, FP4) is optimistic by 16 %.
     assert abs(h200[2] / h200[1] - 1) < 0.15
