@@ -461,6 +461,21 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          "one TP8 engine, 128 input / 2048 output, 1500 prompts at max_num_seqs 1500 (capped at what fits)",
          _serving_total("llama-3.1-405b", "amd-mi300x-platform", 8.0, precision={"weights": "fp8", "kv_cache": "fp8"},
                         input_len=128, output_len=2048, tp=8, batch=1500), 4331.6),
+    # Ant Group on H20-96G (LMSYS blog 2025-09-26, SGLang v0.5.2): decode on 2 nodes (attention DP16 +
+    # DeepEP low-latency EP16; EP32 on 4 nodes for comparison), FP8 weights, FlashMLA-FP8 attention
+    # and KV, 4096-token prompts with 1536 outputs (mean context 4,864), tokens/s per GPU at a fixed
+    # batch per GPU. One MTP step accepting 1.8-1.9 tokens (0.85); two steps accepting 2.4-2.7
+    # (0.842: 1 + a + a^2 = 2.55). Its single-batch overlap (+8-10 % at batch 20-56) hides the combine
+    # behind the down GEMM without splitting the batch, which the model's overlap (two micro-batches)
+    # does not describe: modelled without overlap. Experts assumed balanced (EPLB, no replicas stated).
+    *[Case("Ant Group H20 blog", f"SGLang decode on {ep} x H20-96G ({ep // 8} nodes), DeepSeek-R1 FP8 with FP8 attention "
+           f"and KV, DP{ep} attention + EP{ep}, batch {bs} per GPU, 4096 in / 1536 out, MTP {steps} step(s), no overlap "
+           "(tokens/s per GPU)",
+           _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h20", per=1.0, batch=bs * ep, dp_attention=ep,
+                            systems=ep // 8, redundant_experts=0, kv_len=4864, mtp_tokens=steps, mtp_acceptance=acc,
+                            overlap=False, precision={"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}), tps)
+      for bs, ep, steps, acc, tps in ((48, 16, 1, 0.85, 714.0), (32, 16, 1, 0.85, 675.0), (32, 32, 1, 0.85, 585.0),
+                                       (12, 16, 2, 0.842, 423.0))],
 ]
 
 

@@ -121,8 +121,8 @@ def test_nothing_fits_returns_empty_frame_with_reasons():
 
 
 def test_estimator_rejections_carry_an_example_message():
-    # HGX H20 has no known scale-out bandwidth: 64 chips span unconnected nodes.
-    df = perfmodel.search_training("llama-3.1-70b", "hgx-h20", n_chips=64, tp=[4, 8], pp=[2, 4], global_batch=256,
+    # The MI300X platform has no known scale-out bandwidth: 64 chips span unconnected nodes.
+    df = perfmodel.search_training("llama-3.1-70b", "amd-mi300x-platform", n_chips=64, tp=[4, 8], pp=[2, 4], global_batch=256,
                                    seq_len=4096, progress=False)
     assert df.empty
     (reason, n), = df.attrs["reasons"].items()
