@@ -248,8 +248,10 @@ class PhaseModel {
     ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r);
     if (permute) L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, Precision::bf16}));
     if (e.shared_experts > 0) {
-      // Assumption: shared experts are replicated and run locally on the rank's tokens.
-      ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts, 1);
+      // Assumption: with expert-parallel exchanges (DP attention) shared experts are replicated and
+      // run on the rank's own tokens (SGLang with DeepEP); under pure TP every rank holds all the
+      // tokens and the shared experts are tensor-parallel like a dense FFN.
+      ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts / (a2a ? 1 : tp), 1);
     }
     residual_add(L, T);
     if (a2a) {
@@ -355,8 +357,9 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   double params = lps * m.attention_parameters() / par.tp + dense_in_stage * m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
   double moe_rank = 0;
   if (m.moe) {
+    const bool a2a = par.dp_attention > 1 && s.ep > 1;  // replicated shared experts, as in moe()
     moe_rank = s.experts_r * m.ffn_parameters(m.moe->expert_ffn) / s.moe_tp +
-               m.moe->shared_experts * m.ffn_parameters(m.moe->expert_ffn) +
+               m.moe->shared_experts * m.ffn_parameters(m.moe->expert_ffn) / (a2a ? 1 : par.tp) +
                static_cast<double>(m.hidden) * m.moe->routed_experts;
     params += moe_in_stage * moe_rank;
   }
@@ -529,6 +532,11 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
     if (m.moe->expert_ffn % moe_tp != 0) {
       bad(where + "ep", "the expert FFN size " + std::to_string(m.moe->expert_ffn) + " does not split over " +
                             std::to_string(moe_tp) + " ranks (tp x dp_attention / ep)");
+    }
+    const int shared_ffn = m.moe->expert_ffn * m.moe->shared_experts;
+    if (shared_ffn > 0 && !(p.dp_attention > 1 && ep > 1) && shared_ffn % p.tp != 0) {
+      bad(where + "tp", "tp=" + std::to_string(p.tp) + " does not divide the shared experts' FFN size " +
+                            std::to_string(shared_ffn) + " (tensor-parallel without expert-parallel exchanges)");
     }
   } else if (p.ep > 1) {
     bad(where + "ep", m.id + " has no experts; ep must be 0 or 1, got " + std::to_string(p.ep));

@@ -69,6 +69,37 @@ TEST_CASE("CloudMatrix 384 DeepSeek-R1 decode: consistent outputs") {
   CHECK(std::abs(r.output_tokens_per_second_per_chip / 1943.0 - 1.0) < 0.15);
 }
 
+TEST_CASE("shared experts are tensor-parallel under pure TP and replicated with expert exchanges") {
+  // DeepSeek-V3 prefill of 8 x 4K prompts on a node: every rank holds all tokens under pure TP,
+  // so its shared-expert FLOPs (and weights) fall as 1/tp; with DP attention + EP each rank runs
+  // the whole shared expert on its own 1/8 of the tokens: the same FLOPs as TP8, all the weights.
+  const auto& m = workload::get_model("deepseek-v3");
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::prefill;
+  p.precision.weights = Precision::fp8;
+  p.input_len = 4096;
+  p.batch = 8;
+  const auto shared = [&](int tp, int dp) {
+    InferencePlan q = p;
+    q.parallel.tp = tp;
+    q.parallel.dp_attention = dp;
+    q.check_memory = false;
+    const auto r = model::estimate_inference(m, "nvidia-dgx-h100", q);
+    return std::pair{r.prefill->parts[static_cast<int>(model::StepPart::shared_experts)].flops, r.prefill->memory.weights};
+  };
+  const auto [f4, w4] = shared(4, 1);
+  const auto [f8, w8] = shared(8, 1);
+  const auto [fdp, wdp] = shared(1, 8);
+  const double moe_layers = m.moe_layers();
+  const double per_rank8 = 2.0 * 3.0 * m.hidden * m.moe->expert_ffn * 32768.0 * moe_layers / 8.0;
+  CHECK(f8 == Approx(per_rank8).epsilon(0.01));
+  CHECK(f4 == Approx(2.0 * f8).epsilon(0.01));
+  CHECK(fdp == Approx(f8).epsilon(0.01));
+  CHECK(w8 < wdp);
+  p.parallel.tp = 3;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("tp"));
+}
+
 TEST_CASE("bad plans name the constraint") {
   const auto& m = workload::get_model("llama-2-70b");
   InferencePlan p;
