@@ -33,6 +33,9 @@ struct Parallelism {
   int dense_tp = 0;      ///< tensor parallel degree of dense FFN layers; 0 = tp
   int ranks_per_chip = 1;      ///< 2 on Ascend 910C (CANN exposes each die as a device)
   int redundant_experts = 0;   ///< extra expert replicas for load balancing (EPLB)
+  /// Under pure TP: reduce-scatter + all-gather instead of each all-reduce, with the token-wise
+  /// work between them (RMSNorm, residual adds, MLA down-projections) on 1/tp of the tokens.
+  bool sequence_parallel = false;
 
   [[nodiscard]] int stage_ranks() const { return tp * dp_attention; }
   [[nodiscard]] int ranks() const { return stage_ranks() * pp; }

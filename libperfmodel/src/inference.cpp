@@ -143,7 +143,8 @@ class PhaseModel {
     const std::int64_t b = static_cast<std::int64_t>(std::ceil(seqs));
     const std::int64_t h = m.hidden;
     const std::int64_t hr = s_.heads_r;
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * h, Precision::bf16}));
+    const std::int64_t Ts = seq_share(T);
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * h, Precision::bf16}));
     if (m.mla) {
       const auto& a = *m.mla;
       // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks and
@@ -155,10 +156,15 @@ class PhaseModel {
       const bool separate = !s_.dev.fractions().fused_mla_prologue;
       auto prologue = [&](StepPart part, const OpEstimate& e) { L.add(part, e, 1.0, separate); };
       if (a.q_lora_rank > 0) {
-        L.add(StepPart::attention_proj, est(Gemm::of(T, a.q_lora_rank + a.kv_lora_rank + a.rope_dim, h, w)));
+        // Sequence parallel: the down projection runs on the rank's share of the tokens and its
+        // latent output is all-gathered (SGLang's reduce-scatter/all-gather TP path).
+        const std::int64_t latent = a.q_lora_rank + a.kv_lora_rank + a.rope_dim;
+        L.add(StepPart::attention_proj, est(Gemm::of(Ts, latent, h, w)));
+        tp_allgather(L, T, latent);
         prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
         prologue(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
       } else {
+        tp_allgather(L, T, h);
         L.add(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), h, w)));
         prologue(StepPart::attention_proj, est(Gemm::of(T, a.kv_lora_rank + a.rope_dim, h, w)));
       }
@@ -187,6 +193,7 @@ class PhaseModel {
     } else {
       const std::int64_t d = m.head_dim;
       const std::int64_t kvr = s_.kv_heads_r;
+      tp_allgather(L, T, h);
       L.add(StepPart::attention_proj, est(Gemm::of(T, (hr + 2 * kvr) * d, h, w)));
       L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + kvr) * d, Precision::bf16}));
       Attention at = Attention::gqa(ph == Phase::decode ? Attention::Phase::decode : Attention::Phase::prefill, b, q_len,
@@ -196,7 +203,7 @@ class PhaseModel {
       L.add(StepPart::attention, est(at));
       L.add(StepPart::attention_proj, est(Gemm::of(T, h, hr * d, w)));
     }
-    residual_add(L, T);
+    residual_add(L, Ts);
     tp_allreduce(L, T);
   }
 
@@ -207,9 +214,11 @@ class PhaseModel {
     const int dtp = s_.par.dense_tensor_parallel();
     const std::int64_t Tf = std::max<std::int64_t>(1, T * dtp / s_.par.tp);
     const std::int64_t f = m.ffn / dtp;
+    const std::int64_t Ts = seq_share(T);
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
+    tp_allgather(L, T, m.hidden);
     ffn_block(L, part, Tf, f, 1);
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
-    residual_add(L, T);
+    residual_add(L, Ts);
     tp_allreduce(L, T);
   }
 
@@ -232,7 +241,9 @@ class PhaseModel {
     const double imbalance =
         s_.plan.expert_imbalance * (s_.ep > 1 ? 1.0 + std::sqrt(2.0 * std::log(static_cast<double>(s_.ep)) / mu) : 1.0);
     const double rows_per_slot = distinct * e.top_k / s_.slots * imbalance;
-    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * m.hidden, Precision::bf16}));
+    const std::int64_t Ts = seq_share(T);
+    L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
+    tp_allgather(L, T, m.hidden);
     L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)));
     const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
     // Assumption: a normal-mode (prefill) exchange delivers tokens in arrival order; they are copied
@@ -253,7 +264,7 @@ class PhaseModel {
       // tokens and the shared experts are tensor-parallel like a dense FFN.
       ffn_block(L, shared_part, Tm, e.expert_ffn * e.shared_experts / (a2a ? 1 : tp), 1);
     }
-    residual_add(L, T);
+    residual_add(L, Ts);
     if (a2a) {
       MoeExchange x;
       x.mode = ph == Phase::decode ? MoeExchange::Mode::low_latency : MoeExchange::Mode::normal;
@@ -321,11 +332,29 @@ class PhaseModel {
     L.add(part, est(Gemm::of(rows, m.hidden, inter, w, groups)));
   }
 
+  /// All-reduce closing a TP block; under sequence parallelism its reduce-scatter half (the
+  /// all-gather half opens the next block, tp_allgather).
   void tp_allreduce(Layer& L, std::int64_t T) const {
     if (s_.par.tp <= 1) return;
     const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
-    const CollectiveResult r = estimate(*s_.net, Collective::all_reduce, Bytes{bytes}, s_.par.tp);
+    const Collective kind = sequence_parallel() ? Collective::reduce_scatter : Collective::all_reduce;
+    const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, s_.par.tp);
     L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+  }
+
+  /// Sequence parallel only: all-gather of the T tokens' `width` activations over the TP group.
+  void tp_allgather(Layer& L, std::int64_t T, std::int64_t width) const {
+    if (!sequence_parallel()) return;
+    const double bytes = static_cast<double>(T) * width * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, Collective::all_gather, Bytes{bytes}, s_.par.tp);
+    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+  }
+
+  [[nodiscard]] bool sequence_parallel() const { return s_.par.sequence_parallel && s_.par.tp > 1; }
+
+  /// Tokens a rank's token-wise work covers: all T, or its 1/tp share under sequence parallelism.
+  [[nodiscard]] std::int64_t seq_share(std::int64_t T) const {
+    return sequence_parallel() ? std::max<std::int64_t>(1, (T + s_.par.tp - 1) / s_.par.tp) : T;
   }
 
   template <class Op>
@@ -493,6 +522,14 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
   if (p.ep < 0) bad(where + "ep", "must be >= 0 (0: all ranks of a stage), got " + std::to_string(p.ep));
   if (p.dense_tp < 0) bad(where + "dense_tp", "must be >= 0 (0: tp), got " + std::to_string(p.dense_tp));
   if (p.redundant_experts < 0) bad(where + "redundant_experts", "must be >= 0");
+  if (p.sequence_parallel && p.dp_attention > 1) {
+    bad(where + "sequence_parallel", "applies to pure tensor parallelism (dp_attention=1), got dp_attention=" +
+                                         std::to_string(p.dp_attention));
+  }
+  if (p.sequence_parallel && p.dense_tensor_parallel() != p.tp) {
+    bad(where + "sequence_parallel", "needs dense_tp equal to tp (" + std::to_string(p.tp) + "), got " +
+                                         std::to_string(p.dense_tensor_parallel()));
+  }
   if (m.heads % p.tp != 0) {
     bad(where + "tp", "tp=" + std::to_string(p.tp) + " does not divide the " + std::to_string(m.heads) + " attention heads of " +
                           m.id + " (" + fmt(static_cast<double>(m.heads) / p.tp) + " heads per rank)");

@@ -332,6 +332,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mtp-acceptance", type=float, default=None)
     p.add_argument("--expert-imbalance", type=float, default=None)
     p.add_argument("--overlap", action="store_true", help="two-micro-batch overlap of communication and compute")
+    p.add_argument("--sequence-parallel", action="store_true",
+                   help="pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the tokens")
     p.add_argument("--tpot-ms", type=float, default=None, help="search the best batch under this TPOT")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_infer)
@@ -482,7 +484,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
 
     model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
     opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
-                            "kv_len": args.kv_len, "overlap": args.overlap or None}
+                            "kv_len": args.kv_len, "overlap": args.overlap or None,
+                            "sequence_parallel": args.sequence_parallel or None}
     for key in ("tp", "dp_attention", "pp", "ep", "ranks_per_chip", "redundant_experts", "mtp_tokens", "systems",
                 "mtp_acceptance", "expert_imbalance"):
         opts[key] = getattr(args, key)

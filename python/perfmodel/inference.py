@@ -22,7 +22,7 @@ from .models import Model, get as get_model
 __all__ = ["InferenceResult", "inference", "best_inference"]
 
 _PLAN_KEYS = {"mode", "batch", "input_len", "output_len", "kv_len", "tp", "dp_attention", "pp", "ep", "dense_tp",
-              "ranks_per_chip", "redundant_experts", "prefill_parallel", "prefill_batch", "overlap",
+              "ranks_per_chip", "redundant_experts", "sequence_parallel", "prefill_parallel", "prefill_batch", "overlap",
               "prefill_overlap", "mtp_tokens", "mtp_acceptance", "expert_imbalance", "check_memory", "systems"}
 
 
@@ -140,8 +140,9 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     ``"fp4"``) or a dict with ``weights``, ``kv_cache`` and ``attention``. Options (see README):
     ``mode`` ("serve", "prefill", "decode"), ``batch`` (sequences per instance), ``input_len``,
     ``output_len``, ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
-    ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated prefill
-    instance), ``prefill_batch``, ``overlap``, ``mtp_tokens``, ``mtp_acceptance``,
+    ``sequence_parallel`` (pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the
+    tokens), ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated
+    prefill instance), ``prefill_batch``, ``overlap``, ``mtp_tokens``, ``mtp_acceptance``,
     ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system)."""
     m = get_model(model)
     cat = catalog or builtin()

@@ -479,11 +479,11 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     # The same blog's prefill: one node as a TP8 instance, 4096-token prompts, chunked prefill of
     # 16,384 tokens (four prompts per forward), FP8 GEMMs and FA3-FP8 attention: 16.5k input tokens/s
     # per node. Its TP optimization (reduce-scatter, RMSNorm and the q/kv down-projection on a
-    # rank's share of the tokens, then all-gather) is not modelled: the model replicates them.
-    Case("Ant Group H20 blog", "SGLang prefill on 8 x H20-96G as one TP8 instance, DeepSeek-R1 FP8 with FP8 attention, "
-         "4096-token prompts, 16,384 tokens per forward (input tokens/s per node)",
+    # rank's share of the tokens, then all-gather) is the model's sequence_parallel.
+    Case("Ant Group H20 blog", "SGLang prefill on 8 x H20-96G as one TP8 instance with sequence parallelism, "
+         "DeepSeek-R1 FP8 with FP8 attention, 4096-token prompts, 16,384 tokens per forward (input tokens/s per node)",
          _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h20", mode="prefill", input_len=4096, batch=4, tp=8,
-                          dp_attention=1, systems=1, redundant_experts=0, overlap=False,
+                          dp_attention=1, systems=1, redundant_experts=0, overlap=False, sequence_parallel=True,
                           precision={"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}), 16500.0),
 ]
 

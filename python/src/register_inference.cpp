@@ -74,9 +74,11 @@ Parallelism parallel_from(py::dict d, const std::string& where) {
   take(d, "dense_tp", p.dense_tp);
   take(d, "ranks_per_chip", p.ranks_per_chip);
   take(d, "redundant_experts", p.redundant_experts);
+  take(d, "sequence_parallel", p.sequence_parallel);
   if (!d.empty()) {
     throw InvalidArgument(where + std::string(py::str(d.begin()->first)) +
-                          ": unknown option; expected tp, dp_attention, pp, ep, dense_tp, ranks_per_chip, redundant_experts");
+                          ": unknown option; expected tp, dp_attention, pp, ep, dense_tp, ranks_per_chip, "
+                          "redundant_experts, sequence_parallel");
   }
   return p;
 }
@@ -98,7 +100,8 @@ InferencePlan inference_plan_from(const py::dict& in) {
   take_precision(d, "kv_cache", p.precision.kv_cache);
   take_precision(d, "attention", p.precision.attention);
   py::dict par;
-  for (const char* k : {"tp", "dp_attention", "pp", "ep", "dense_tp", "ranks_per_chip", "redundant_experts"}) {
+  for (const char* k :
+       {"tp", "dp_attention", "pp", "ep", "dense_tp", "ranks_per_chip", "redundant_experts", "sequence_parallel"}) {
     if (d.contains(k)) {
       par[k] = d[k];
       PyDict_DelItemString(d.ptr(), k);

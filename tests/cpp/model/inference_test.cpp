@@ -100,6 +100,53 @@ TEST_CASE("shared experts are tensor-parallel under pure TP and replicated with 
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("tp"));
 }
 
+TEST_CASE("sequence parallelism moves token-wise work to 1/tp of the tokens and splits each all-reduce") {
+  // DeepSeek-V3 prefill, TP8 on one H100 node, 4 x 4K prompts: the MLA down projection (replicated
+  // over TP otherwise) runs on 1/8 of the tokens and all-gathers a 2,112-wide latent instead of the
+  // 7,168-wide hidden state; the head-parallel and expert work stays.
+  const auto& m = workload::get_model("deepseek-v3");
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::prefill;
+  p.precision.weights = Precision::fp8;
+  p.input_len = 4096;
+  p.batch = 4;
+  p.parallel.tp = 8;
+  p.check_memory = false;  // 671B in FP8 needs more than one node's 640 GB; the timing is the point
+  const auto part = [](const model::InferenceResult& r, model::StepPart k) {
+    return r.prefill->parts[static_cast<int>(k)];
+  };
+  const auto ar = model::estimate_inference(m, "nvidia-dgx-h100", p);
+  p.parallel.sequence_parallel = true;
+  const auto sp = model::estimate_inference(m, "nvidia-dgx-h100", p);
+  const auto& a = *m.mla;
+  const double down = 2.0 * 16384 * m.hidden * (a.q_lora_rank + a.kv_lora_rank + a.rope_dim) * m.layers;
+  CHECK(part(ar, model::StepPart::attention_proj).flops - part(sp, model::StepPart::attention_proj).flops ==
+        Approx(down * 7.0 / 8.0).epsilon(0.01));
+  CHECK(part(sp, model::StepPart::norm_elementwise).bytes < part(ar, model::StepPart::norm_elementwise).bytes);
+  // Per layer: two reduce-scatters of the hidden state, an all-gather of the latent before attention
+  // and one of the hidden state before the MoE, where plain TP has two all-reduces. On NVSwitch the
+  // all-reduce is in-network, so the split costs more link time; the replicated compute it saves
+  // is worth more here.
+  const double act = 16384.0 * 2 * m.layers;
+  CHECK(part(sp, model::StepPart::tp_collectives).bytes ==
+        Approx(act * (3.0 * m.hidden + a.q_lora_rank + a.kv_lora_rank + a.rope_dim)));
+  CHECK(part(ar, model::StepPart::tp_collectives).bytes == Approx(act * 2.0 * m.hidden));
+  CHECK(part(sp, model::StepPart::moe_experts).flops == Approx(part(ar, model::StepPart::moe_experts).flops));
+  CHECK(sp.prefill->time < ar.prefill->time);
+  // Llama 3.1 70B (no latent): a reduce-scatter plus an all-gather move what the all-reduce moved;
+  // the step changes by the norms' share only.
+  const auto& l = workload::get_model("llama-3.1-70b");
+  p.parallel.sequence_parallel = false;
+  p.precision.weights = Precision::bf16;
+  const auto lar = model::estimate_inference(l, "nvidia-dgx-h100", p);
+  p.parallel.sequence_parallel = true;
+  const auto lsp = model::estimate_inference(l, "nvidia-dgx-h100", p);
+  CHECK(lsp.prefill->time == Approx(lar.prefill->time).epsilon(0.05));
+  p.parallel.tp = 1;
+  p.parallel.dp_attention = 8;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("sequence_parallel"));
+}
+
 TEST_CASE("bad plans name the constraint") {
   const auto& m = workload::get_model("llama-2-70b");
   InferencePlan p;
