@@ -28,6 +28,23 @@ InferencePlan cm384_decode() {
   p.overlap = true;
   return p;
 }
+
+/// An FP8 prefill forward of `batch` 4K prompts with the given TP degree, memory check off (671B
+/// in FP8 needs more than one 8-GPU node's HBM; the tests look at work and traffic).
+InferencePlan prefill_4k(std::int64_t batch, int tp) {
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::prefill;
+  p.precision.weights = Precision::fp8;
+  p.input_len = 4096;
+  p.batch = batch;
+  p.parallel.tp = tp;
+  p.check_memory = false;
+  return p;
+}
+
+model::StepPartTime part(const model::InferenceResult& r, model::StepPart k) {
+  return r.prefill->parts[static_cast<int>(k)];
+}
 }  // namespace
 
 TEST_CASE("built-in models have the published parameter counts") {
@@ -74,18 +91,11 @@ TEST_CASE("shared experts are tensor-parallel under pure TP and replicated with 
   // so its shared-expert FLOPs (and weights) fall as 1/tp; with DP attention + EP each rank runs
   // the whole shared expert on its own 1/8 of the tokens: the same FLOPs as TP8, all the weights.
   const auto& m = workload::get_model("deepseek-v3");
-  InferencePlan p;
-  p.mode = InferencePlan::Mode::prefill;
-  p.precision.weights = Precision::fp8;
-  p.input_len = 4096;
-  p.batch = 8;
   const auto shared = [&](int tp, int dp) {
-    InferencePlan q = p;
-    q.parallel.tp = tp;
+    InferencePlan q = prefill_4k(8, tp);
     q.parallel.dp_attention = dp;
-    q.check_memory = false;
     const auto r = model::estimate_inference(m, "nvidia-dgx-h100", q);
-    return std::pair{r.prefill->parts[static_cast<int>(model::StepPart::shared_experts)].flops, r.prefill->memory.weights};
+    return std::pair{part(r, model::StepPart::shared_experts).flops, r.prefill->memory.weights};
   };
   const auto [f4, w4] = shared(4, 1);
   const auto [f8, w8] = shared(8, 1);
@@ -96,8 +106,7 @@ TEST_CASE("shared experts are tensor-parallel under pure TP and replicated with 
   CHECK(f4 == Approx(2.0 * f8).epsilon(0.01));
   CHECK(fdp == Approx(f8).epsilon(0.01));
   CHECK(w8 < wdp);
-  p.parallel.tp = 3;
-  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("tp"));
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", prefill_4k(8, 3)), Catch::Contains("tp"));
 }
 
 TEST_CASE("sequence parallelism moves token-wise work to 1/tp of the tokens and splits each all-reduce") {
@@ -105,16 +114,7 @@ TEST_CASE("sequence parallelism moves token-wise work to 1/tp of the tokens and 
   // over TP otherwise) runs on 1/8 of the tokens and all-gathers a 2,112-wide latent instead of the
   // 7,168-wide hidden state; the head-parallel and expert work stays.
   const auto& m = workload::get_model("deepseek-v3");
-  InferencePlan p;
-  p.mode = InferencePlan::Mode::prefill;
-  p.precision.weights = Precision::fp8;
-  p.input_len = 4096;
-  p.batch = 4;
-  p.parallel.tp = 8;
-  p.check_memory = false;  // 671B in FP8 needs more than one node's 640 GB; the timing is the point
-  const auto part = [](const model::InferenceResult& r, model::StepPart k) {
-    return r.prefill->parts[static_cast<int>(k)];
-  };
+  InferencePlan p = prefill_4k(4, 8);
   const auto ar = model::estimate_inference(m, "nvidia-dgx-h100", p);
   p.parallel.sequence_parallel = true;
   const auto sp = model::estimate_inference(m, "nvidia-dgx-h100", p);
