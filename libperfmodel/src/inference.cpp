@@ -147,17 +147,16 @@ class PhaseModel {
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * h, Precision::bf16}));
     if (m.mla) {
       const auto& a = *m.mla;
-      // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks and
-      // run as one GEMM on the concatenated weights (SGLang's fused_qkv_a_proj_with_mqa, vLLM's
-      // fused_qkv_a_proj, CANN's MlaProlog all do).
+      // Assumption: the low-rank down projections (q_a, kv_a) are replicated over TP ranks (on
+      // 1/tp of the tokens under sequence parallelism) and run as one GEMM on the concatenated
+      // weights (SGLang's fused_qkv_a_proj_with_mqa, vLLM's fused_qkv_a_proj, CANN's MlaProlog all do).
       // The prologue after it (latent RMSNorms, q up projection, RoPE, decode key absorption)
       // is one kernel where the family's stack fuses it (fused_mla_prologue: CANN's
       // aclnnMlaPrologV2): each piece keeps its compute and traffic, without launches of its own.
       const bool separate = !s_.dev.fractions().fused_mla_prologue;
       auto prologue = [&](StepPart part, const OpEstimate& e) { L.add(part, e, 1.0, separate); };
       if (a.q_lora_rank > 0) {
-        // Sequence parallel: the down projection runs on the rank's share of the tokens and its
-        // latent output is all-gathered (SGLang's reduce-scatter/all-gather TP path).
+        // Sequence parallel: the latent output is all-gathered (SGLang's reduce-scatter/all-gather TP path).
         const std::int64_t latent = a.q_lora_rank + a.kv_lora_rank + a.rope_dim;
         L.add(StepPart::attention_proj, est(Gemm::of(Ts, latent, h, w)));
         tp_allgather(L, T, latent);

@@ -22,8 +22,9 @@ from .models import Model, get as get_model
 __all__ = ["InferenceResult", "inference", "best_inference"]
 
 _PLAN_KEYS = {"mode", "batch", "input_len", "output_len", "kv_len", "tp", "dp_attention", "pp", "ep", "dense_tp",
-              "ranks_per_chip", "redundant_experts", "sequence_parallel", "prefill_parallel", "prefill_batch", "overlap",
-              "prefill_overlap", "mtp_tokens", "mtp_acceptance", "expert_imbalance", "check_memory", "systems"}
+              "ranks_per_chip", "redundant_experts", "sequence_parallel", "prefill_parallel", "prefill_batch",
+              "overlap", "prefill_overlap", "mtp_tokens", "mtp_acceptance", "expert_imbalance", "check_memory",
+              "systems"}
 
 
 class InferenceResult(DictResult):
