@@ -381,6 +381,9 @@ def _serving_total(model: str, system: str, per: float, **plan: Any) -> Callable
 
 
 # Figures from the sources of the serving rows that nothing was fitted to (tokens/s in the row's unit).
+# Ant Group's H20 deployment (rows below): FP8 weights, FlashMLA-FP8 attention and FP8 KV cache.
+_ANT_H20_FP8 = {"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}
+
 OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     Case("SGL-H100-DC-01 source", "SGLang prefill, 4 x 8 H100, DP attention + EP32, 16,384 tokens per GPU at 4K "
          "input, simulated perfect EPLB, two-batch overlap (input tokens/s per node)",
@@ -473,7 +476,7 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
            "(tokens/s per GPU)",
            _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h20", per=1.0, batch=bs * ep, dp_attention=ep,
                             systems=ep // 8, redundant_experts=0, kv_len=4864, mtp_tokens=steps, mtp_acceptance=acc,
-                            overlap=False, precision={"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}), tps)
+                            overlap=False, precision=_ANT_H20_FP8), tps)
       for bs, ep, steps, acc, tps in ((48, 16, 1, 0.85, 714.0), (32, 16, 1, 0.85, 675.0), (32, 32, 1, 0.85, 585.0),
                                        (12, 16, 2, 0.842, 423.0))],
     # The same blog's prefill: one node as a TP8 instance, 4096-token prompts, chunked prefill of
@@ -484,7 +487,7 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          "DeepSeek-R1 FP8 with FP8 attention, 4096-token prompts, 16,384 tokens per forward (input tokens/s per node)",
          _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h20", mode="prefill", input_len=4096, batch=4, tp=8,
                           dp_attention=1, systems=1, redundant_experts=0, overlap=False, sequence_parallel=True,
-                          precision={"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}), 16500.0),
+                          precision=_ANT_H20_FP8), 16500.0),
 ]
 
 
