@@ -272,6 +272,18 @@ OUT_OF_SAMPLE_COLLECTIVE_CASES: list[Case] = [
       for ph, table in (("dispatch", ((16, 107), (32, 102), (64, 81), (128, 57))),
                         ("combine", ((16, 103), (32, 95), (64, 91), (128, 81))))
       for ep, gbs in table],
+    # TensorRT-LLM tech blog 18 (NVIDIA/TensorRT-LLM docs/source/blogs/tech_blog/blog18_Optimizing_MoE_
+    # Communication_with_One_Sided_AlltoAll_Over_NVLink.md): its one-sided NVLink all-to-all on a GB200
+    # NVL72, DeepSeek-V3 shapes, BF16 both ways, perfect router, kernel time per call. It sends each
+    # token once per target rank; with a perfect router at EP >= 8 that is top-k = 8 copies, the bytes
+    # of the model's low-latency exchange (one copy per routed expert), which is what these rows run.
+    *[Case("TRT-LLM blog 18", f"NVLinkOneSided {ph} EP{ep}, {tokens} tokens per rank, BF16, GB200 NVL72 time",
+           _moe("time_s", _US, "nvidia-gb200-nvl72", ph, ep, tokens, mode="low_latency", dtype="bf16"), us)
+      for ph, ep, tokens, us in (
+          ("dispatch", 8, 128, 31.7), ("dispatch", 8, 1024, 166.3), ("combine", 8, 128, 38.1),
+          ("combine", 8, 1024, 175.6), ("dispatch", 32, 128, 37.8), ("dispatch", 32, 1024, 197.5),
+          ("combine", 32, 128, 41.1), ("combine", 32, 1024, 197.5), ("dispatch", 64, 128, 41.6),
+          ("dispatch", 64, 1024, 209.4), ("combine", 64, 128, 44.5), ("combine", 64, 1024, 199.2))],
 ]
 
 

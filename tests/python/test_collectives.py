@@ -176,3 +176,18 @@ def test_moe_synchronisation_rounds_and_low_latency_scaling():
     # EP128); the model keeps the EP8 bandwidth, so these are over-predicted by 28-142 %.
     normal = oos[oos["setup"].str.contains("DeepEP-Ascend normal") & ~oos["setup"].str.contains("EP8 ")]
     assert len(normal) == 8 and (normal["error"] > 0.25).all()
+
+
+def test_gb200_nvlink_all_to_all_out_of_sample():
+    # TensorRT-LLM's one-sided NVLink all-to-all on a GB200 NVL72 (blog 18, BF16, 8 copies per
+    # token): at 1024 tokens per rank the model's exchange is within 10 % at EP8, 32 and 64.
+    oos = validation.collective_accuracy(None, out_of_sample=True)
+    rows = oos[oos["row"] == "TRT-LLM blog 18"]
+    assert len(rows) == 12
+    large = rows[rows["setup"].str.contains(" 1024 tokens")]
+    assert len(large) == 6 and large["error"].abs().max() < 0.10
+    # Known: the model adds its fixed cost per call (30 us, as on H800) to the byte time; the kernel
+    # overlaps them (one token takes 18-33 us, 128 tokens 32-45 us), so at 128 tokens the model's
+    # times are 15-55 % too long.
+    small = rows[rows["setup"].str.contains(" 128 tokens")]
+    assert len(small) == 6 and (small["error"] > 0.10).all()
