@@ -284,6 +284,12 @@ OUT_OF_SAMPLE_COLLECTIVE_CASES: list[Case] = [
           ("combine", 8, 1024, 175.6), ("dispatch", 32, 128, 37.8), ("dispatch", 32, 1024, 197.5),
           ("combine", 32, 128, 41.1), ("combine", 32, 1024, 197.5), ("dispatch", 64, 128, 41.6),
           ("dispatch", 64, 1024, 209.4), ("combine", 64, 128, 44.5), ("combine", 64, 1024, 199.2))],
+    # deepseek-ai/DeepEP PR #385 (2025-08-30): DeepEP low-latency combine at SGL-GB200-DC-01's shape,
+    # 768 tokens on 48 ranks over NVLink only (an NVL72), BF16; send plus receive halves, 131-137 and
+    # 20-22 us across ranks, midpoint 155; 288 expert slots as SGLang runs it. (Its dispatch rows are
+    # NVFP4, which the exchange model does not take, and are not used.)
+    Case("DeepEP PR #385", "DeepEP low-latency combine EP48, 768 tokens per rank, BF16, NVLink only (GB200) time",
+         _moe("time_s", _US, "nvidia-gb200-nvl72", "combine", 48, 768, mode="low_latency", experts=288), 155.0),
 ]
 
 
