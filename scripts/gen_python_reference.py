@@ -57,7 +57,10 @@ def main() -> None:
              "# Python API reference", "",
              f"perfmodel {perfmodel.__version__}. Errors: every function raises `perfmodel.Error` subclasses "
              "(`InvalidArgument`, `UnitMismatch`, `ConfigError` are also `ValueError`; `NotFound` is also `KeyError`) "
-             "with a message naming the argument, file or field.", ""]
+             "with a message naming the argument, file or field. Arguments are taken strictly: counts and sizes "
+             "are Python or numpy integers (1.5, '8', NaN and None are errors, not truncated or converted), "
+             "switches are True or False (not numbers), names and precisions are non-empty strings, and a result "
+             "that would overflow to inf is an error.", ""]
     for modname, names in MODULES.items():
         mod = importlib.import_module(modname)
         names = names if names is not None else list(getattr(mod, "__all__", []))

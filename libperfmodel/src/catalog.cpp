@@ -454,7 +454,7 @@ hw::System parse_system(const RawPart& part) {
   if (r.has("scale_out")) {
     Reader o = r.child("scale_out");
     s.scale_out_topology = o.text("topology", false);
-    s.scale_out_radix = count(o, "switch_radix", "scale_out.switch_radix", 2);
+    s.scale_out_radix = count(o, "switch_radix", "scale_out.switch_radix", 4);
     s.scale_out_oversubscription = number(o, "oversubscription", "scale_out.oversubscription");
     if (s.scale_out_oversubscription.known() && s.scale_out_oversubscription.value_or(1.0) < 1.0) {
       o.fail_key("oversubscription", "expected a number >= 1 (1 is non-blocking)");

@@ -319,7 +319,9 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
                                                 : static_cast<int>(sys.scale_out_radix.value_or(64.0));
     o.oversubscription = options.oversubscription > 0 ? options.oversubscription
                                                         : sys.scale_out_oversubscription.value_or(1.0);
-    if (o.switch_radix < 2) throw InvalidArgument("switch_radix: must be >= 2, got " + std::to_string(o.switch_radix));
+    // A tier of a fat tree splits each switch's ports between down- and up-links: below 4 ports a
+    // tier adds no endpoints (radix / 2 = 1) and the tree never grows.
+    if (o.switch_radix < 4) throw InvalidArgument("switch_radix: must be >= 4, got " + std::to_string(o.switch_radix));
     if (!(o.oversubscription >= 1.0 && std::isfinite(o.oversubscription))) {
       throw InvalidArgument("oversubscription: must be >= 1 (1 is non-blocking), got " + std::to_string(o.oversubscription));
     }

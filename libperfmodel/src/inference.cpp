@@ -703,9 +703,9 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
 
   if (plan.batch < 1) bad("batch", "must be >= 1 sequence, got " + std::to_string(plan.batch));
   if (want_prefill && plan.input_len < 1) bad("input_len", "must be >= 1 token, got " + std::to_string(plan.input_len));
-  if (plan.mode == InferencePlan::Mode::serve && plan.output_len < 1) {
-    bad("output_len", "must be >= 1 token, got " + std::to_string(plan.output_len));
-  }
+  // Checked in every mode, also where the mode does not use them: a negative length is never meant.
+  if (plan.output_len < 1) bad("output_len", "must be >= 1 token, got " + std::to_string(plan.output_len));
+  if (plan.kv_len < 0) bad("kv_len", "must be >= 0 tokens (0: input_len + output_len / 2), got " + std::to_string(plan.kv_len));
   if (plan.mode == InferencePlan::Mode::decode && plan.kv_len < 1 && plan.input_len < 1) {
     bad("kv_len", "must be >= 1 token in decode mode, got " + std::to_string(plan.kv_len));
   }

@@ -77,6 +77,7 @@ void TransformerModel::validate(const std::string& origin) const {
   auto need = [&](bool ok, const char* field, auto&& what) {
     if (!ok) throw ConfigError(origin + ": " + field + ": " + std::string(what()));
   };
+  need(!id.empty(), "id", [] { return "expected a non-empty model id"; });
   need(layers > 0, "layers", [&] { return "expected a positive integer, got " + std::to_string(layers); });
   need(hidden > 0, "hidden", [&] { return "expected a positive integer, got " + std::to_string(hidden); });
   need(heads > 0, "heads", [&] { return "expected a positive integer, got " + std::to_string(heads); });
@@ -84,7 +85,8 @@ void TransformerModel::validate(const std::string& origin) const {
     return "expected a positive divisor of heads=" + std::to_string(heads) + ", got " + std::to_string(kv_heads);
   });
   need(head_dim > 0, "head_dim", [&] { return "expected a positive integer, got " + std::to_string(head_dim); });
-  need(ffn > 0 || (moe && moe->dense_layers == 0), "ffn", [&] {
+  // A MoE model without dense layers may leave ffn at 0 (unused); negative is never valid.
+  need(ffn > 0 || (ffn == 0 && moe && moe->dense_layers == 0), "ffn", [&] {
     return "expected a positive integer, got " + std::to_string(ffn);
   });
   need(vocab > 0, "vocab", [&] { return "expected a positive integer, got " + std::to_string(vocab); });
@@ -339,6 +341,12 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
     x.expert_ffn = o.integer("moe_intermediate_size");
     const std::int64_t shared = o.integer("shared_expert_intermediate_size", 0);
+    if (x.expert_ffn <= 0) {
+      o.fail("moe_intermediate_size", "expected a positive integer, got " + std::to_string(x.expert_ffn));
+    }
+    if (shared < 0) {
+      o.fail("shared_expert_intermediate_size", "expected a non-negative integer, got " + std::to_string(shared));
+    }
     if (shared > 0) {
       if (shared % x.expert_ffn != 0) {
         o.fail("shared_expert_intermediate_size", "expected a multiple of moe_intermediate_size=" +

@@ -14,9 +14,9 @@ import json
 import os
 from typing import Any, Callable, Iterator
 
-from . import _core
+from . import _args, _core
 
-__all__ = ["Catalog", "Part", "builtin", "get", "load", "names"]
+__all__ = ["Catalog", "Part", "builtin", "get", "load", "names", "using"]
 
 
 class Part:
@@ -119,21 +119,27 @@ class Catalog:
 
     def names(self, kind: str | None = None) -> list[str]:
         """Canonical ids, sorted; ``kind`` is ``"chip"``, ``"system"`` or None for both."""
-        return list(self._core.names(kind))
+        return list(self._core.names(None if kind is None else _args.text("kind", kind)))
 
     def get(self, name: str) -> Part:
         """The part with this id or alias; raises :class:`perfmodel.NotFound` with suggestions."""
-        return Part(json.loads(self._core.json(name)))
+        return Part(json.loads(self._core.json(self._name(name))))
+
+    @staticmethod
+    def _name(name: Any) -> str:
+        if not isinstance(name, str):
+            raise _core.InvalidArgument(f"expected a chip or system id (a string), got {type(name).__name__} {name!r}")
+        return name
 
     def resolve(self, name: str) -> str:
-        return self._core.resolve(name)
+        return self._core.resolve(self._name(name))
 
     def kind(self, name: str) -> str:
-        return self._core.kind(name)
+        return self._core.kind(self._name(name))
 
     def load(self, path: str | os.PathLike[str]) -> "Catalog":
         """This catalog plus the part file(s) at ``path``; all-or-nothing."""
-        return Catalog(self._core.load(os.fspath(path)))
+        return Catalog(self._core.load(_args.path("path", path)))
 
     def __contains__(self, name: object) -> bool:
         return isinstance(name, str) and self._core.contains(name)
@@ -154,6 +160,16 @@ _BUILTIN = Catalog(_core.Catalog.builtin())
 def builtin() -> Catalog:
     """The catalog shipped with perfmodel (``data/catalog``)."""
     return _BUILTIN
+
+
+def using(catalog: Catalog | None) -> Catalog:
+    """``catalog``, or the built-in one for None; anything else is an error naming the argument."""
+    if catalog is None:
+        return _BUILTIN
+    if not isinstance(catalog, Catalog):
+        raise _core.InvalidArgument(f"catalog: expected a perfmodel Catalog (perfmodel.catalog.load(path)) or None, "
+                                    f"got {type(catalog).__name__} {catalog!r}")
+    return catalog
 
 
 def names(kind: str | None = None) -> list[str]:

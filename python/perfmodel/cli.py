@@ -46,7 +46,7 @@ def _stage_layout(text: str) -> str | list[int]:
 
 
 def _cat(args: argparse.Namespace) -> _catalog.Catalog:
-    return _catalog.load(args.catalog) if args.catalog else _catalog.builtin()
+    return _catalog.load(args.catalog) if args.catalog is not None else _catalog.builtin()
 
 
 def _cmd_units(args: argparse.Namespace) -> int:
@@ -574,4 +574,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except Error as exc:
         print(f"perfmodel: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file named on the command line cannot be read or written
+        print(f"perfmodel: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except UnicodeDecodeError as exc:
+        print(f"perfmodel: error: a file named on the command line is not UTF-8 text ({exc.reason} at byte "
+              f"{exc.start})", file=sys.stderr)
         return 2

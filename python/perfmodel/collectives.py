@@ -15,8 +15,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from . import _core
-from .catalog import Catalog, builtin
+from . import _args, _core
+from .catalog import Catalog, using
 
 __all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_sizes", "topology"]
 
@@ -51,17 +51,28 @@ def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catal
     and ``switch_radix`` (scale-out switch ports; default: the catalog's, else 64) override the
     catalog for what-ifs.
     """
-    cat = catalog or builtin()
-    shape = tuple(int(k) for k in torus_shape) if torus_shape is not None else ()
-    over = 0.0 if oversubscription is None else float(oversubscription)
-    if oversubscription is not None and not over >= 1.0:
-        raise _core.InvalidArgument(f"oversubscription: must be >= 1 (1 is non-blocking), got {oversubscription!r}")
-    radix = 0 if switch_radix is None else int(switch_radix)
-    if switch_radix is not None and radix < 2:
-        raise _core.InvalidArgument(f"switch_radix: must be >= 2, got {switch_radix!r}")
-    key = ("network", cat.resolve(system), int(nodes), int(ranks_per_chip), shape, over, radix)
-    return cat._prepared(key, lambda: _core.Network(cat._core, system, int(nodes), int(ranks_per_chip), list(shape),
+    cat = using(catalog)
+    nodes = _args.integer("nodes", nodes, 1, _args.INT32_MAX)
+    ranks_per_chip = _args.integer("ranks_per_chip", ranks_per_chip, 1, _args.INT32_MAX)
+    if torus_shape is not None and (isinstance(torus_shape, (str, bytes)) or not isinstance(torus_shape, Sequence)):
+        raise _core.InvalidArgument(f"torus_shape: expected a list of integers, got {torus_shape!r}")
+    shape = tuple(_args.integer("torus_shape", k, 1, _args.INT32_MAX) for k in torus_shape or ())
+    over = 0.0 if oversubscription is None else _args.number("oversubscription", oversubscription, 1.0)
+    radix = 0 if switch_radix is None else _args.integer("switch_radix", switch_radix, 4, _args.INT32_MAX)
+    key = ("network", cat.resolve(system), nodes, ranks_per_chip, shape, over, radix)
+    return cat._prepared(key, lambda: _core.Network(cat._core, system, nodes, ranks_per_chip, list(shape),
                                                     over, radix))
+
+
+_OVERRIDES = ("torus_shape", "oversubscription", "switch_radix")
+
+
+def _network(system: str, nodes: int, ranks_per_chip: int, catalog: Catalog | None, overrides: dict[str, Any]) -> Any:
+    """:func:`network` for the functions that take its what-ifs as keyword arguments."""
+    unknown = sorted(set(overrides) - set(_OVERRIDES))
+    if unknown:
+        raise _core.InvalidArgument(f"unknown option(s) {', '.join(unknown)}; expected {', '.join(_OVERRIDES)}")
+    return network(system, nodes, ranks_per_chip, catalog, **overrides)
 
 
 def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool = False,
@@ -82,10 +93,10 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
     >>> t.loc[0, ["topology", "endpoints", "diameter"]].tolist(), round(t.loc[0, "mean_hops"], 2)
     (['two-tier-clos', 384, 4], 3.96)
     """
-    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
+    net = _network(system, nodes, ranks_per_chip, catalog, overrides)
     df = pd.DataFrame(net.describe())
     df.insert(0, "system", net.system)
-    if check:
+    if _args.flag("check", check):
         measured = [net.measure_graph(level) for level in df["level"]]
         for key in ("connected", "diameter", "mean_hops"):
             df["graph_" + key] = [m[key] for m in measured]
@@ -97,17 +108,25 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
 
 
-def _size(text: str) -> int:
+def _size(text: Any) -> int:
+    """A size in bytes: a positive integer, or a string such as '64M' naming a whole number of bytes."""
+    if not isinstance(text, str):
+        return _args.integer("size", text)
     m = _SIZE.match(text)
     if not m:
         raise _core.InvalidArgument(f"sizes: cannot read '{text}'; expected e.g. 1K, 64M, 8G (powers of 1024)")
     unit = m.group(2).upper()
-    return int(float(m.group(1)) * (1024 ** ("KMGT".find(unit) + 1) if unit else 1))
+    value = float(m.group(1)) * (1024 ** ("KMGT".find(unit) + 1) if unit else 1)
+    if value != int(value) or value <= 0:
+        raise _core.InvalidArgument(f"sizes: '{text}' is not a positive whole number of bytes")
+    return int(value)
 
 
 def parse_sizes(spec: str) -> list[int]:
     """``"1K:8G"`` -> powers of two from 1 KiB to 8 GiB (nccl-tests ``-b 1K -e 8G -f 2``);
     ``"1M,64M"`` -> the listed sizes."""
+    if not isinstance(spec, str):
+        raise _core.InvalidArgument(f"sizes: expected a string such as '1K:8G' or '1M,64M', got {spec!r}")
     if ":" in spec:
         lo, hi = (_size(p) for p in spec.split(":", 1))
         if lo <= 0 or hi < lo:
@@ -132,12 +151,13 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
     the fastest the topology supports. ``overrides``: ``torus_shape``, ``oversubscription``,
     ``switch_radix`` as in :func:`network`.
     """
-    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
-    n = int(ranks) if ranks is not None else net.ranks
+    net = _network(system, nodes, ranks_per_chip, catalog, overrides)
+    n = _args.integer("ranks", ranks, 1, _args.INT32_MAX) if ranks is not None else net.ranks
     scalar = not isinstance(size, (list, tuple, np.ndarray, pd.Series))
-    sizes = [size] if scalar else list(size)
-    values = np.array([_size(s) if isinstance(s, str) else s for s in sizes], dtype=float)
-    time, algbw, busbw, algs = net.collective(kind, values, n, algorithm or "auto")
+    sizes = [size] if scalar else list(np.asarray(size).ravel())
+    values = np.array([_size(s) for s in sizes], dtype=float)
+    algo = "auto" if algorithm is None else _args.text("algorithm", algorithm)
+    time, algbw, busbw, algs = net.collective(_args.text("kind", kind), values, n, algo)
     if scalar:
         return CollectiveResult(net.system, kind, float(values[0]), n, float(time[0]), float(algbw[0]),
                                 float(busbw[0]), algs[0])
@@ -156,13 +176,18 @@ def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: i
     rank, forwarded inside a domain) or ``"low_latency"`` (one copy per token and expert).
     ``overrides`` as in :func:`network`.
     """
-    dtype = dtype or ("fp8" if phase == "dispatch" else "bf16")
-    width = {"fp8": 1.0, "int8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}.get(dtype)
+    if dtype is None:
+        dtype = "fp8" if phase == "dispatch" else "bf16"
+    width = {"fp8": 1.0, "int8": 1.0, "bf16": 2.0, "fp16": 2.0, "fp32": 4.0}.get(dtype) if isinstance(dtype, str) else None
     if width is None:
-        raise _core.InvalidArgument(f"dtype: got '{dtype}', expected fp8, int8, bf16, fp16 or fp32")
+        raise _core.InvalidArgument(f"dtype: got {dtype!r}, expected fp8, int8, bf16, fp16 or fp32")
+    ranks, tokens, hidden, topk, experts = (_args.integer(k, v, 1, _args.INT32_MAX) for k, v in (
+        ("ranks", ranks), ("tokens", tokens), ("hidden", hidden), ("topk", topk), ("experts", experts)))
+    imbalance = _args.number("imbalance", imbalance, 1.0)
     scales = hidden / 128 * 4 if width == 1.0 else 0.0
-    net = network(system, nodes, ranks_per_chip, catalog, **overrides)
-    d = dict(net.moe(phase, mode, tokens, hidden, topk, experts, width, scales, imbalance, ranks))
+    net = _network(system, nodes, ranks_per_chip, catalog, overrides)
+    d = dict(net.moe(_args.text("phase", phase), _args.text("mode", mode), tokens, hidden, topk, experts, width, scales,
+                     imbalance, ranks))
     d.update(system=net.system, phase=phase, mode=mode, ranks=ranks, tokens=tokens)
     return d
 

@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import pandas as pd
 
 from . import _core
-from .catalog import Catalog, builtin
+from .catalog import Catalog, using
 
 __all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals", "training_comparison",
            "training_results"]
@@ -19,14 +19,14 @@ _PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF1
 def system_totals(system: str, catalog: Catalog | None = None) -> dict:
     """Totals of one system in SI units (FLOP/s, B, B/s, W, USD); unknown inputs are None and
     listed under ``"missing"``."""
-    cat = catalog or builtin()
-    return dict(cat._core.system_totals(system))
+    cat = using(catalog)
+    return dict(cat._core.system_totals(cat.resolve(system)))
 
 
 def export_control(chip: str, catalog: Catalog | None = None) -> dict:
     """TPP, performance density and the ECCN 3A090 classification of a chip, with the reason."""
-    cat = catalog or builtin()
-    return dict(cat._core.export_control(chip))
+    cat = using(catalog)
+    return dict(cat._core.export_control(cat.resolve(chip)))
 
 
 def _div(a: float | None, b: float | None) -> float | None:
@@ -84,9 +84,9 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
     (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown and
     ``df.attrs["chips"]`` which chip each system uses."""
-    if isinstance(systems, str) or len(systems) == 0:
+    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("compare() needs a list of one or more system ids")
-    cat = catalog or builtin()
+    cat = using(catalog)
     ids = [cat.resolve(s) for s in systems]
     for given, sid in zip(systems, ids):
         if cat.kind(sid) != "system":
@@ -151,7 +151,7 @@ def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float =
     chip's device count as its software stack addresses it (2 for a 910C; set it for what-if chips)."""
     from .inference import best_inference, inference
 
-    cat = catalog or builtin()
+    cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")
     prec = _serving_precision(cat.get(sysd["chip"]).to_dict())
     routed = _routed_experts(model)
@@ -178,9 +178,9 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch. GEMMs run in the
     chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
     per-chip figures times the chips in the system. The underlying results: :func:`serving_results`."""
-    if isinstance(systems, str) or len(systems) == 0:
+    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
-    cat = catalog or builtin()
+    cat = using(catalog)
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
         r = serving_results(given, model, tpot_ms=tpot_ms, kv_len=kv_len, input_len=input_len, mtp_tokens=mtp_tokens,
@@ -243,7 +243,7 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     from .search import search_training
     from .training import training
 
-    cat = catalog or builtin()
+    cat = using(catalog)
     sid, _, n, rpc = _whole_system(system, ranks_per_chip, cat, "training_comparison")
     fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
     moe = bool(get(model).moe)
@@ -283,9 +283,9 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     exactly. The default batch, 2,304 sequences, divides over the data-parallel degrees of 72-,
     384- and 768-rank systems. Rows per system; per-system figures are
     per-chip figures times the chips. The underlying results: :func:`training_results`."""
-    if isinstance(systems, str) or len(systems) == 0:
+    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("training_comparison() needs a list of one or more system ids")
-    cat = catalog or builtin()
+    cat = using(catalog)
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
         t = training_results(given, model, seq_len=seq_len, global_batch=global_batch, catalog=cat)

@@ -14,9 +14,9 @@ from typing import Any, Iterable, Mapping
 
 import pandas as pd
 
-from . import _core
+from . import _args, _core
 from ._result import DictResult, fmt as _fmt
-from .catalog import Catalog, builtin
+from .catalog import Catalog, using
 from .models import Model, get as get_model
 
 __all__ = ["InferenceResult", "inference", "best_inference"]
@@ -124,8 +124,11 @@ def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> d
             f"{unknown[0]}: unknown serving option; expected one of precision, {', '.join(sorted(_PLAN_KEYS))}")
     plan = {k: v for k, v in kw.items() if v is not None}
     if isinstance(precision, str):
-        plan["weights"] = precision
+        plan["weights"] = _args.text("precision", precision)
     elif precision is not None:
+        if not isinstance(precision, Mapping):
+            raise _core.InvalidArgument(f"precision: expected a string such as 'fp8' or a dict with weights, kv_cache "
+                                        f"and attention, got {type(precision).__name__} {precision!r}")
         bad = sorted(set(precision) - {"weights", "kv_cache", "attention"})
         if bad:
             raise _core.InvalidArgument(f"precision.{bad[0]}: unknown key; expected weights, kv_cache, attention")
@@ -146,10 +149,11 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     prefill instance), ``prefill_batch``, ``overlap``, ``mtp_tokens``, ``mtp_acceptance``,
     ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system)."""
     m = get_model(model)
-    cat = catalog or builtin()
+    cat = using(catalog)
+    system = _args.text("system", system)
     plan = _plan(precision, options)
-    rpc = plan.get("ranks_per_chip", 1)
-    prepared = cat._prepared(("serving", system, rpc), lambda: _core.ServingSystem(cat._core, system, int(rpc)))
+    rpc = plan["ranks_per_chip"] = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
+    prepared = cat._prepared(("serving", system, rpc), lambda: _core.ServingSystem(cat._core, system, rpc))
     return InferenceResult(_core.estimate_inference_prepared(m._core, prepared, plan), plan)
 
 
@@ -173,10 +177,10 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
     batch a few sequences smaller can be up to ~1 % faster (seen on CloudMatrix 384 decode).
     Layouts the model or system rejects are skipped; raises ``perfmodel.InvalidArgument`` with
     the reasons when nothing fits or meets the limits."""
-    if tpot_ms is not None and not tpot_ms > 0:
-        raise _core.InvalidArgument(f"tpot_ms: must be positive, got {tpot_ms}")
-    if ttft_ms is not None and not ttft_ms > 0:
-        raise _core.InvalidArgument(f"ttft_ms: must be positive, got {ttft_ms}")
+    for name, limit in (("tpot_ms", tpot_ms), ("ttft_ms", ttft_ms)):
+        if limit is not None and not _args.number(name, limit) > 0:
+            raise _core.InvalidArgument(f"{name}: must be positive, got {limit}")
+    max_batch = _args.integer("max_batch", max_batch)
     if "batch" in options:
         raise _core.InvalidArgument("batch: best_inference searches the batch; pass max_batch to bound it")
     best: InferenceResult | None = None
@@ -189,7 +193,7 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
 
     for t, dp, e in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep)):
         layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e)) if v is not None}
-        step = int(layout.get("dp_attention", 1))
+        step = _args.integer("dp_attention", layout.get("dp_attention", 1))
         try:
             probe = inference(model, system, catalog=catalog, batch=step, check_memory=False, **layout, **options)
         except _core.InvalidArgument as exc:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import _core
+from . import _args, _core
 
 __all__ = ["Model", "names", "get", "load", "define", "from_hf_config", "table"]
 
@@ -76,6 +76,9 @@ def get(name: str | Model) -> Model:
     """A built-in model by id or alias (``perfmodel.NotFound`` lists the close names)."""
     if isinstance(name, Model):
         return name
+    if not isinstance(name, str):
+        raise _core.InvalidArgument(f"model: expected a model id (a string) or a perfmodel Model, "
+                                    f"got {type(name).__name__} {name!r}")
     m = _CACHE.get(name)
     if m is None:
         m = _CACHE[name] = Model(_core.get_model(name))
@@ -84,7 +87,7 @@ def get(name: str | Model) -> Model:
 
 def load(path: str | os.PathLike[str]) -> Model:
     """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field)."""
-    return Model(_core.load_model(os.fspath(path)))
+    return Model(_core.load_model(_args.path("path", path)))
 
 
 def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
@@ -98,6 +101,8 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
     ``spec`` (a dict, e.g. a model file's content) and keyword fields are merged, keywords winning.
     ``source`` defaults to "defined in Python"; ``id`` is required. A wrong or unknown field raises
     ``perfmodel.ConfigError`` naming it."""
+    if spec is not None and not isinstance(spec, dict):
+        raise _core.ConfigError(f"models.define: spec: expected a dict of model fields, got {type(spec).__name__} {spec!r}")
     d: dict[str, Any] = {"source": "defined in Python (perfmodel.models.define)", **(spec or {}), **fields}
 
     origin = f"models.define({d.get('id', '?')})"
@@ -125,7 +130,7 @@ def from_hf_config(path: str | os.PathLike[str]) -> Model:
 
     Supported: Llama, Mistral, Mixtral, Qwen2/Qwen3, Qwen2-MoE/Qwen3-MoE, DeepSeek-V2/V3, GPT-2.
     Any other architecture raises ``perfmodel.ConfigError`` naming it; nothing is guessed."""
-    return Model(_core.model_from_hf_config(os.fspath(path)))
+    return Model(_core.model_from_hf_config(_args.path("path", path)))
 
 
 def table() -> pd.DataFrame:

@@ -19,8 +19,8 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from . import _core
-from .catalog import Catalog, builtin
+from . import _args, _core
+from .catalog import Catalog, using
 
 __all__ = [
     "OpResult",
@@ -96,7 +96,7 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
     accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports),
     ``epilogue_overlap`` (bool) and ``tile_shapes`` (list of ``(m, n)``).
     """
-    cat = catalog or builtin()
+    cat = using(catalog)
     if efficiency:
         if not isinstance(efficiency, Mapping):
             raise _core.InvalidArgument(f"efficiency: expected a dict of overrides, got {type(efficiency).__name__}")
@@ -130,13 +130,19 @@ def _int_columns(**xs: Any) -> dict[str, np.ndarray]:
     arrays = {}
     for name, x in xs.items():
         a = np.asarray(x)
+        if a.size == 0:
+            raise _core.InvalidArgument(f"{name}: expected at least one value, got an empty array")
         if a.dtype.kind == "f":
             if not np.all(np.isfinite(a)) or np.any(a != np.floor(a)):
                 raise _core.InvalidArgument(f"{name}: expected integers, got non-integral or non-finite values")
         elif a.dtype.kind not in "iu":
             raise _core.InvalidArgument(f"{name}: expected integers, got dtype {a.dtype}")
         arrays[name] = a
-    shaped = np.broadcast_arrays(*arrays.values())
+    try:
+        shaped = np.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k} {np.shape(v)}" for k, v in arrays.items())
+        raise _core.InvalidArgument(f"array arguments do not broadcast together: {shapes}") from None
     return {k: np.ascontiguousarray(v, dtype=np.int64).ravel() for k, v in zip(arrays, shaped)}
 
 
@@ -167,10 +173,14 @@ def gemm(chip: str, m: Any, n: Any, k: Any, dtype: str = "bf16", out_dtype: str 
         if microbenchmark:
             raise _core.InvalidArgument("gemm: microbenchmark=True takes scalar shapes only")
         cols = _int_columns(m=m, n=n, k=k, batch=batch)
-        out = dev.gemm_columns(cols["m"], cols["n"], cols["k"], cols["batch"], dtype, out_dtype)
+        out = dev.gemm_columns(cols["m"], cols["n"], cols["k"], cols["batch"], _args.text("dtype", dtype),
+                               None if out_dtype is None else _args.text("out_dtype", out_dtype))
         return _frame(cols, out, dev.peak(dtype))
-    d = dev.gemm(int(m), int(n), int(k), int(batch), dtype, out_dtype, microbenchmark)
-    return _result("gemm", dev, d, {"m": int(m), "n": int(n), "k": int(k), "batch": int(batch), "dtype": dtype})
+    # Types here; signs and sizes in the core, whose messages name the operator.
+    m, n, k, batch = (_args.integer(name, v, None) for name, v in (("m", m), ("n", n), ("k", k), ("batch", batch)))
+    d = dev.gemm(m, n, k, batch, _args.text("dtype", dtype), None if out_dtype is None else _args.text("out_dtype", out_dtype),
+                 _args.flag("microbenchmark", microbenchmark))
+    return _result("gemm", dev, d, {"m": m, "n": n, "k": k, "batch": batch, "dtype": dtype})
 
 
 def attention(chip: str, phase: str = "prefill", variant: str = "gqa", batch: int = 1, q_len: int | None = None,
@@ -190,18 +200,25 @@ def attention(chip: str, phase: str = "prefill", variant: str = "gqa", batch: in
         q_len = kv_len if phase == "prefill" else 1
     if variant == "gqa" and kv_heads is None:
         variant = "mha"
-    args = dict(phase=phase, variant=variant, heads=heads, kv_heads=kv_heads, head_dim=head_dim,
-                head_dim_v=head_dim_v, causal=causal, dtype=dtype, kv_dtype=kv_dtype, kv_lora_rank=kv_lora_rank,
-                rope_dim=rope_dim)
+    def opt(name: str, v: Any) -> int | None:
+        return None if v is None else _args.integer(name, v, None)
+    args = dict(phase=_args.text("phase", phase), variant=_args.text("variant", variant),
+                heads=_args.integer("heads", heads, None), kv_heads=opt("kv_heads", kv_heads),
+                head_dim=_args.integer("head_dim", head_dim, None), head_dim_v=opt("head_dim_v", head_dim_v),
+                causal=_args.flag("causal", causal), dtype=_args.text("dtype", dtype),
+                kv_dtype=None if kv_dtype is None else _args.text("kv_dtype", kv_dtype),
+                kv_lora_rank=_args.integer("kv_lora_rank", kv_lora_rank, None),
+                rope_dim=_args.integer("rope_dim", rope_dim, None))
     if _is_array(batch, q_len, kv_len):
         cols = _int_columns(batch=batch, q_len=q_len, kv_len=kv_len)
         rows = [dev.attention(batch=int(b), q_len=int(q), kv_len=int(kv), **args)
                 for b, q, kv in zip(cols["batch"], cols["q_len"], cols["kv_len"])]
         df = pd.DataFrame(cols)
         return pd.concat([df, pd.DataFrame(rows)], axis=1)
-    d = dev.attention(batch=int(batch), q_len=int(q_len), kv_len=int(kv_len), **args)
+    batch, q_len, kv_len = (_args.integer(k, v, None) for k, v in (("batch", batch), ("q_len", q_len), ("kv_len", kv_len)))
+    d = dev.attention(batch=batch, q_len=q_len, kv_len=kv_len, **args)
     return _result(f"attention[{variant},{phase}]", dev, d,
-                   {"batch": int(batch), "q_len": int(q_len), "kv_len": int(kv_len), "heads": heads, "dtype": dtype})
+                   {"batch": batch, "q_len": q_len, "kv_len": kv_len, "heads": heads, "dtype": dtype})
 
 
 def elementwise(chip: str, kind: str, elements: Any, dtype: str = "bf16", catalog: Catalog | None = None,
@@ -213,19 +230,18 @@ def elementwise(chip: str, kind: str, elements: Any, dtype: str = "bf16", catalo
     dev = device(chip, catalog, efficiency)
     if _is_array(elements):
         cols = _int_columns(elements=elements)
-        out = dev.elementwise_columns(kind, cols["elements"], dtype)
+        out = dev.elementwise_columns(_args.text("kind", kind), cols["elements"], _args.text("dtype", dtype))
         return _frame(cols, out, dev.vector_peak)
-    d = dev.elementwise(kind, int(elements), dtype)
-    return _result(f"elementwise[{kind}]", dev, d, {"elements": int(elements), "dtype": dtype})
+    elements = _args.integer("elements", elements, None)
+    d = dev.elementwise(_args.text("kind", kind), elements, _args.text("dtype", dtype))
+    return _result(f"elementwise[{kind}]", dev, d, {"elements": elements, "dtype": dtype})
 
 
 def embedding(chip: str, tokens: int, hidden: int, dtype: str = "bf16", catalog: Catalog | None = None,
               efficiency: Mapping[str, Any] | None = None) -> OpResult:
     """Token-embedding gather of ``tokens`` rows of ``hidden`` values."""
-    for name, v in (("tokens", tokens), ("hidden", hidden)):
-        if int(v) <= 0:
-            raise _core.InvalidArgument(f"embedding: {name} must be positive, got {v}")
-    r = elementwise(chip, "copy", int(tokens) * int(hidden), dtype, catalog, efficiency)
+    tokens, hidden = _args.integer("tokens", tokens), _args.integer("hidden", hidden)
+    r = elementwise(chip, "copy", tokens * hidden, dtype, catalog, efficiency)
     assert isinstance(r, OpResult)
     return OpResult(**{**r.__dict__, "op": "embedding", "params": {"tokens": tokens, "hidden": hidden, "dtype": dtype}})
 
@@ -240,4 +256,4 @@ def roofline_data(chip: str, precision: str = "bf16", catalog: Catalog | None = 
                   efficiency: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Ceilings of the hierarchical roofline: compute (matrix/vector, peak and achievable) and
     memory tiers with their ridge points (FLOP/byte)."""
-    return dict(device(chip, catalog, efficiency).roofline(precision))
+    return dict(device(chip, catalog, efficiency).roofline(_args.text("precision", precision)))

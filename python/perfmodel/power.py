@@ -14,8 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-from . import _core
-from .catalog import Catalog, builtin
+from . import _args, _core
+from .catalog import Catalog, using
 
 __all__ = ["CostResult", "chip_energy", "cost", "power"]
 
@@ -32,12 +32,15 @@ def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides:
     ``chip_idle_watts``, ``delivery_efficiency`` or ``cooling_overhead``. Totals are in
     ``df.attrs``: ``it_watts`` (the system), ``facility_watts`` (x PUE), ``chip_watts`` (per chip)
     and ``published_watts`` (the catalog's published figure, or None)."""
-    cat = catalog or builtin()
-    if isinstance(utilization, bool) or not isinstance(utilization, (int, float)):
-        raise _core.InvalidArgument(f"utilization: expected a number in [0, 1], got {utilization!r}")
+    cat = using(catalog)
     ov = _overrides(overrides)
-    d = _core.system_power(cat._core, system, float(utilization), float(pue), ov)
+    d = _core.system_power(cat._core, _args.text("system", system), _args.number("utilization", utilization),
+                           _args.number("pue", pue), ov)
     df = pd.DataFrame([list(r) for r in d["rows"]], columns=_COLUMNS)
+    totals = [d[k] for k in ("chip_watts", "it_watts", "facility_watts")]
+    if not (all(math.isfinite(x) for x in totals) and all(math.isfinite(x) for x in df["watts"])):
+        raise _core.InvalidArgument(f"power of {system}: the figures overflow (pue={pue!r}, overrides={dict(ov)!r}); "
+                                    "expected watts a float can sum")
     for k in ("system", "utilization", "pue", "chip_watts", "it_watts", "facility_watts", "published_watts"):
         df.attrs[k] = d[k]
     return df
@@ -50,17 +53,15 @@ def _overrides(overrides: Mapping[str, float] | None) -> list[tuple[str, float]]
         raise _core.InvalidArgument(f"overrides: expected a dict of name -> value, got {type(overrides).__name__}")
     out = []
     for k, v in overrides.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise _core.InvalidArgument(f"overrides[{k!r}]: expected a number, got {v!r}")
-        out.append((str(k), float(v)))
+        out.append((str(k), _args.number(f"overrides[{k!r}]", v)))
     return out
 
 
 def chip_energy(chip: str, catalog: Catalog | None = None) -> dict[str, Any]:
     """The chip's energy model: pJ per matrix FLOP by format, per vector FLOP and per HBM byte,
     idle and maximum watts, and how the maximum was obtained (TDP, or derived when TDP is unknown)."""
-    cat = catalog or builtin()
-    return dict(_core.chip_energy(cat._core, chip))
+    cat = using(catalog)
+    return dict(_core.chip_energy(cat._core, cat.resolve(chip)))
 
 
 class CostResult(dict):
@@ -95,6 +96,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     from .inference import InferenceResult
     from .training import TrainingResult
 
+    if not isinstance(result, (InferenceResult, TrainingResult)):
+        raise _core.InvalidArgument(f"result: expected an InferenceResult or TrainingResult, got {type(result).__name__}")
     price = _positive("price_per_kwh", price_per_kwh, allow_zero=True)
     yrs = _positive("years", years)
     u = _positive("utilization", utilization)
@@ -102,7 +105,7 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         raise _core.InvalidArgument(f"utilization: expected a fraction in (0, 1], got {utilization!r}")
     if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not math.isfinite(pue) or pue < 1:
         raise _core.InvalidArgument(f"pue: expected a value >= 1 (facility power over IT power), got {pue!r}")
-    cat = catalog or builtin()
+    cat = using(catalog)
     d = result.to_dict()
     if isinstance(result, InferenceResult):
         e = d["energy"]
@@ -154,4 +157,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
             unknown[k] = "needs " + " and ".join(f for f in ("capex_usd", "power_usd_per_hour") if f in unknown)
     if unknown:
         out["unknown"] = unknown
+    overflow = sorted(k for k, v in out.items() if isinstance(v, float) and not math.isfinite(v))
+    if overflow:
+        raise _core.InvalidArgument(f"cost: {', '.join(overflow)} overflow (price_per_kwh={price_per_kwh!r}, "
+                                    f"capex={capex!r}); expected figures a float can hold")
     return out

@@ -24,9 +24,9 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from . import _core
+from . import _args, _core
 from ._progress import make_callback
-from .catalog import Catalog, builtin
+from .catalog import Catalog, using
 from .models import Model, get as get_model
 
 __all__ = ["search_fields", "search_inference", "search_training"]
@@ -126,17 +126,17 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
          objective: str | Sequence[str], constraints: Any, top_k: int, keep_all: bool, threads: int,
          progress: Any, cost: Mapping[str, float] | None, catalog: Catalog | None) -> pd.DataFrame:
     m = get_model(model)
-    cat = catalog or builtin()
+    cat = using(catalog)
     sys_list = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, Iterable) else None
     if not sys_list or not all(isinstance(s, str) for s in sys_list):
         raise _core.InvalidArgument(f"systems: expected a catalog system id or a non-empty list of them, got {systems!r}")
     space = {k: _values(k, v) for k, v in dims.items() if v is not None}
     if kind == "serving" and "precision" in fixed:
         raise _core.InvalidArgument("precision: pass it as a dimension (a value or a list)")
-    for name, arg in (("top_k", top_k), ("threads", threads)):
-        if isinstance(arg, bool) or not isinstance(arg, int) or arg < 0:
-            raise _core.InvalidArgument(f"{name}: expected an integer >= 0, got {arg!r}")
-    options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": bool(keep_all), "threads": threads,
+    top_k = _args.integer("top_k", top_k, 1, _args.INT32_MAX)
+    threads = _args.integer("threads", threads, 0, _args.INT32_MAX)  # 0: one per core
+    options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": _args.flag("keep_all", keep_all),
+               "threads": threads,
                "constraints": _constraints(constraints), "cost": _cost(cost, sys_list)}
     total = math.prod(len(v) for v in space.values()) * len(sys_list)
     report, close = make_callback(progress, desc=f"search {kind}")

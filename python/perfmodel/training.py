@@ -13,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from . import _core
+from . import _args, _core
 from ._result import DictResult, fmt as _fmt
-from .catalog import Catalog, builtin
+from .catalog import Catalog, using
 from .models import Model, get as get_model
 
 __all__ = ["TrainingResult", "training"]
@@ -114,12 +114,11 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
         raise _core.InvalidArgument(
             f"{unknown[0]}: unknown training option; expected one of {', '.join(sorted(_PLAN_KEYS))}")
     m = get_model(model)
-    cat = catalog or builtin()
+    cat = using(catalog)
+    system = _args.text("system", system)
     plan = {k: v for k, v in options.items() if v is not None}
     if isinstance(plan.get("layout"), tuple):
         plan["layout"] = list(plan["layout"])
-    rpc = plan.get("ranks_per_chip", 1)
-    if isinstance(rpc, bool) or not isinstance(rpc, int):
-        raise _core.InvalidArgument(f"ranks_per_chip: expected an integer >= 1, got {rpc!r}")
+    rpc = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
     prepared = cat._prepared(("training", system, rpc), lambda: _core.TrainingSystem(cat._core, system, rpc))
     return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)

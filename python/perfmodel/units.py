@@ -12,7 +12,9 @@ Decimal prefixes (k, M, G, T, P, E) are powers of 1000; binary ones (Ki ... Ei) 
 
 from __future__ import annotations
 
-from . import _core
+import numbers
+
+from . import _args, _core
 from ._core import Quantity
 
 __all__ = ["Quantity", "format", "parse", "parse_unit"]
@@ -26,10 +28,10 @@ def parse(text: str, dimension: str | None = None, *, allow_negative: bool = Fal
     :class:`perfmodel.InvalidArgument` (also a ``ValueError``) that quotes the text.
     """
     if not isinstance(text, str):
-        raise _core.InvalidArgument(f"expected a string such as '3.35 TB/s', got {text!r}")
-    q = _core.parse_quantity(text, allow_negative)
+        raise _core.InvalidArgument(f"text: expected a string such as '3.35 TB/s', got {text!r}")
+    q = _core.parse_quantity(text, _args.flag("allow_negative", allow_negative))
     if dimension is not None:
-        _, expected = _core.parse_unit(dimension)
+        _, expected = _core.parse_unit(_args.text("dimension", dimension))
         if q.dimension != expected:
             raise _core.UnitMismatch(
                 f'"{text}" has dimension {q.dimension} ({q.dimension_name}), expected {expected}'
@@ -39,7 +41,7 @@ def parse(text: str, dimension: str | None = None, *, allow_negative: bool = Fal
 
 def parse_unit(unit: str) -> tuple[float, str]:
     """Return (scale to SI base units, dimension symbol) of a unit: ``"GB/s"`` -> ``(1e9, "B/s")``."""
-    return _core.parse_unit(unit)
+    return _core.parse_unit(_args.text("unit", unit))
 
 
 def format(
@@ -55,4 +57,8 @@ def format(
     ``prefixes`` is ``"auto"`` (SI; byte sizes that are exact binary multiples print as GiB),
     ``"si"`` or ``"iec"``; ``bits=True`` prints bytes as bits (``400 Gb/s``).
     """
-    return _core.format_quantity(float(value), dimension, significant, prefixes, bits)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):  # NaN and inf print as such
+        raise _core.InvalidArgument(f"value: expected a number, got {type(value).__name__} {value!r}")
+    return _core.format_quantity(float(value), _args.text("dimension", dimension),
+                                 _args.integer("significant", significant, 1, 17), _args.text("prefixes", prefixes),
+                                 _args.flag("bits", bits))

@@ -159,6 +159,8 @@ def read_calibration(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
         raise _core.ConfigError(f"{os.fspath(path)}: cannot read calibration file ({exc.strerror})") from exc
     except KeyError as exc:
         raise _core.ConfigError(f"{os.fspath(path)}: header has no 'id' column") from exc
+    except UnicodeDecodeError as exc:
+        raise _core.ConfigError(f"{os.fspath(path)}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     return rows
 
 

@@ -1,6 +1,7 @@
 #pragma once
 // Reading plan dicts from Python: each key is consumed so leftovers can be reported as unknown.
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <pybind11/pybind11.h>
@@ -21,6 +22,20 @@ inline void take(py::dict& d, const char* key, T& out) {
   py::object v = d[key];
   PyDict_DelItemString(d.ptr(), key);
   if (v.is_none()) return;
+  // pybind11 would turn any number into a bool (NaN into true) and "" would stand for the default.
+  if constexpr (std::is_same_v<T, bool>) {
+    const std::string type = py::str(v.get_type().attr("__name__"));
+    if (!py::isinstance<py::bool_>(v) && type != "bool_" && type != "bool") {  // numpy 1 / numpy 2 bools
+      throw InvalidArgument(std::string(key) + ": expected True or False, got " +
+                            std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+    }
+  }
+  if constexpr (std::is_same_v<T, std::string>) {
+    if (!py::isinstance<py::str>(v) || py::len(v) == 0) {
+      throw InvalidArgument(std::string(key) + ": expected a non-empty string, got " +
+                            std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+    }
+  }
   try {
     out = v.cast<T>();
   } catch (const py::cast_error&) {

@@ -211,7 +211,16 @@ void register_ops(py::module_& m) {
             else if (phase == "decode") ph = Attention::Phase::decode;
             else throw InvalidArgument("attention: phase: got '" + phase + "', expected 'prefill' or 'decode'");
             Attention a;
+            if (kv_heads && *kv_heads < 1) {
+              throw InvalidArgument("attention: kv_heads must be a positive integer, got " + std::to_string(*kv_heads));
+            }
             if (variant == "mla") {
+              for (auto [name, v] : {std::pair{"kv_lora_rank", kv_lora_rank}, std::pair{"rope_dim", rope_dim}}) {
+                if (v < 1) {
+                  throw InvalidArgument(std::string("attention: ") + name + " must be a positive integer, got " +
+                                        std::to_string(v));
+                }
+              }
               a = Attention::mla(ph, batch, q_len, kv_len, heads, kv_lora_rank, rope_dim, head_dim,
                                  head_dim_v.value_or(head_dim));
             } else if (variant == "mha" || variant == "gqa" || variant == "mqa") {

@@ -1,4 +1,5 @@
 // The training estimate.
+#include <cmath>
 #include <string>
 
 #include <pybind11/stl.h>
@@ -72,8 +73,15 @@ TrainingPlan training_plan_from(const py::dict& in) {
   s.clear();
   take(d, "moe_dispatcher", s);
   if (!s.empty()) p.moe_dispatcher = model::moe_dispatcher_from_string(s);
+  // Both default to 0 (derived / not asked); a value given must be positive.
+  const bool chips_given = d.contains("n_chips") && !d["n_chips"].is_none();
+  const bool tokens_given = d.contains("train_tokens") && !d["train_tokens"].is_none();
   take(d, "n_chips", p.chips);
   take(d, "train_tokens", p.train_tokens);
+  if (chips_given && p.chips < 1) throw InvalidArgument("n_chips: expected a positive integer, got " + std::to_string(p.chips));
+  if (tokens_given && !(std::isfinite(p.train_tokens) && p.train_tokens > 0)) {
+    throw InvalidArgument("train_tokens: expected a positive finite number, got " + std::to_string(p.train_tokens));
+  }
   take(d, "check_memory", p.check_memory);
   if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": unknown training option");
   return p;

@@ -63,6 +63,14 @@ TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors
   model::MoeExchange op;
   op.ranks = 7;
   CHECK_THROWS_WITH(model::estimate(dgx_h100(), op), Contains("experts"));
+  // A 2- or 3-port switch adds no endpoints per fat-tree tier (the tree never reaches 3 nodes).
+  model::NetworkOptions o;
+  o.nodes = 3;
+  o.switch_radix = 2;
+  CHECK_THROWS_WITH(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o), Contains("switch_radix: must be >= 4"));
+  o.switch_radix = 4;
+  o.nodes = 5;  // 5 domains on 4-port switches: two tiers
+  CHECK(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o).scale_out()->tiers == 2);
 }
 
 TEST_CASE("Benchmark: one collective estimate vs a baseline alpha-beta formula", "[!benchmark][collectives]") {

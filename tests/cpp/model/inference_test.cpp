@@ -55,6 +55,13 @@ TEST_CASE("built-in models have the published parameter counts") {
   CHECK_THROWS_AS(workload::get_model("no-such-model"), NotFound);
   CHECK_THROWS_WITH(workload::model_from_hf_config_text(R"({"architectures":["RWKV"]})", "cfg.json"),
                     Catch::Contains("cfg.json: architectures: 'RWKV' is not supported"));
+  // A zero expert FFN used to divide by zero (SIGFPE) before it was checked.
+  CHECK_THROWS_WITH(workload::model_from_hf_config_text(
+                        R"({"architectures":["Qwen2MoeForCausalLM"],"num_hidden_layers":4,"hidden_size":512,
+                            "num_attention_heads":8,"intermediate_size":1536,"vocab_size":32000,"num_experts":16,
+                            "num_experts_per_tok":4,"moe_intermediate_size":0,"shared_expert_intermediate_size":1024})",
+                        "cfg.json"),
+                    Catch::Contains("cfg.json: moe_intermediate_size: expected a positive integer, got 0"));
 }
 
 TEST_CASE("a llama decode step at batch 1 is bound by reading the weights") {

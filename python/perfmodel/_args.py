@@ -1,0 +1,73 @@
+"""Strict conversion of user arguments before they reach the C++ core.
+
+Python's ``int()`` and ``float()`` would truncate 1.5 to 1, turn "8" into 8 and let NaN through;
+pybind11 would raise a bare TypeError for None. These helpers raise :class:`perfmodel.InvalidArgument`
+naming the argument and what was expected instead.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from typing import Any
+
+import numpy as np
+
+from . import _core
+
+# C++ int fields (nodes, ranks per chip, switch ports) and std::int64_t ones (sizes, token counts).
+INT32_MAX = 2**31 - 1
+INT64_MAX = 2**62  # headroom below 2**63 for products the core forms
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def integer(name: str, value: Any, minimum: int | None = 1, maximum: int = INT64_MAX) -> int:
+    """``value`` as an int: Python or numpy integers, not bools or floats (as the plan dicts take them)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise _core.InvalidArgument(f"{name}: expected an integer, got {_describe(value)}")
+    out = int(value)
+    if minimum is not None and out < minimum:
+        want = {1: "a positive integer", 0: "a non-negative integer"}.get(minimum, f"an integer >= {minimum}")
+        raise _core.InvalidArgument(f"{name}: expected {want}, got {out}")
+    if out > maximum:
+        raise _core.InvalidArgument(f"{name}: expected an integer <= {maximum}, got {out}")
+    return out
+
+
+def number(name: str, value: Any, minimum: float | None = None, maximum: float | None = None) -> float:
+    """``value`` as a finite float (ints and floats, not bools or strings)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise _core.InvalidArgument(f"{name}: expected a number, got {_describe(value)}")
+    out = float(value)
+    if not math.isfinite(out):
+        raise _core.InvalidArgument(f"{name}: expected a finite number, got {value!r}")
+    if minimum is not None and out < minimum:
+        raise _core.InvalidArgument(f"{name}: expected a number >= {minimum:g}, got {out:g}")
+    if maximum is not None and out > maximum:
+        raise _core.InvalidArgument(f"{name}: expected a number <= {maximum:g}, got {out:g}")
+    return out
+
+
+def flag(name: str, value: Any) -> bool:
+    """``value`` as a bool: True or False (numpy's too), never a number or string."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise _core.InvalidArgument(f"{name}: expected True or False, got {_describe(value)}")
+
+
+def path(name: str, value: Any) -> str:
+    """``value`` as a file-system path (a str or os.PathLike)."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise _core.InvalidArgument(f"{name}: expected a file or directory path, got {_describe(value)}")
+    return str(os.fspath(value))
+
+
+def text(name: str, value: Any) -> str:
+    """``value`` as a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise _core.InvalidArgument(f"{name}: expected a non-empty string, got {_describe(value)}")
+    return value

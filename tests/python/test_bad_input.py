@@ -1,0 +1,144 @@
+"""Bad input across the API raises perfmodel.Error naming the argument: no TypeError from the
+bindings, no truncated float, no number read as a bool, no empty string read as the default,
+no overflow into inf. Each case below was found by fuzzing the public API (session 16)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import perfmodel
+
+H100 = "nvidia-dgx-h100"
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        # floats, numeric strings, NaN and huge ints where an integer is expected
+        (lambda: perfmodel.gemm("h100", 1.5, 8, 8), ["m: expected an integer", "1.5"]),
+        (lambda: perfmodel.gemm("h100", "8", 8, 8), ["m: expected an integer", "str '8'"]),
+        (lambda: perfmodel.gemm("h100", float("nan"), 8, 8), ["m: expected an integer"]),
+        (lambda: perfmodel.gemm("h100", 2**63, 1, 1), ["m: expected an integer <="]),
+        (lambda: perfmodel.elementwise("h100", "add", 1.5), ["elements: expected an integer"]),
+        (lambda: perfmodel.embedding("h100", 1.5, 8), ["tokens: expected an integer"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", 1.5), ["size: expected an integer"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", "1.5"), ["'1.5' is not a positive whole number of bytes"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", 2**20, nodes=1.5), ["nodes: expected an integer"]),
+        (lambda: perfmodel.topology(H100, nodes=2**40), ["nodes: expected an integer <="]),
+        (lambda: perfmodel.moe_exchange(H100, hidden="abc"), ["hidden: expected an integer"]),
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, ranks_per_chip=float("nan")),
+         ["ranks_per_chip: expected an integer"]),
+        (lambda: perfmodel.best_inference("llama-3.1-8b", H100, tpot_ms=50, max_batch=1.5),
+         ["max_batch: expected an integer"]),
+        # numbers where a bool is expected
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, overlap=float("nan")),
+         ["overlap: expected True or False"]),
+        (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, flash_attention=0.5),
+         ["flash_attention: expected True or False"]),
+        (lambda: perfmodel.topology(H100, check="yes"), ["check: expected True or False"]),
+        (lambda: perfmodel.attention("h100", causal="no"), ["causal: expected True or False"]),
+        # empty strings
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, precision=""), ["precision: expected a non-empty"]),
+        (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, sharding=""), ["sharding: expected a non-empty"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", 2**20, algorithm=""), ["algorithm: expected a non-empty"]),
+        # wrong types that the bindings would reject with a bare TypeError
+        (lambda: perfmodel.inference(None, H100), ["model: expected a model id"]),
+        (lambda: perfmodel.inference("llama-3.1-8b", None), ["system: expected a non-empty string"]),
+        (lambda: perfmodel.gemm(None, 8, 8, 8), ["expected a chip or system id"]),
+        (lambda: perfmodel.gemm("h100", 8, 8, 8, catalog="x"), ["catalog: expected a perfmodel Catalog"]),
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, precision=1), ["precision: expected a string"]),
+        (lambda: perfmodel.best_inference("llama-3.1-8b", H100, tpot_ms="50"), ["tpot_ms: expected a number"]),
+        (lambda: perfmodel.power("cm384", pue="1.3"), ["pue: expected a number"]),
+        (lambda: perfmodel.cost(None), ["result: expected an InferenceResult or TrainingResult"]),
+        (lambda: perfmodel.compare(None), ["compare() needs a list"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", 2**20, bogus=1), ["unknown option(s) bogus"]),
+        (lambda: perfmodel.gemm("h100", [1, 2, 3], [1, 2], 1), ["do not broadcast together"]),
+        (lambda: perfmodel.gemm("h100", 8192, [], 1), ["n: expected at least one value"]),
+        (lambda: perfmodel.gemm("h100", 8192, [8], 1, dtype=3), ["dtype: expected a non-empty string"]),
+        (lambda: perfmodel.collectives.parse_sizes(1024), ["sizes: expected a string"]),
+        (lambda: perfmodel.models.from_hf_config(None), ["path: expected a file or directory path"]),
+        (lambda: perfmodel.catalog.load(None), ["path: expected a file or directory path"]),
+        (lambda: perfmodel.models.define("x"), ["spec: expected a dict"]),
+        # values a model or plan cannot have
+        (lambda: perfmodel.models.define(id="", layers=2, hidden=256, heads=4, vocab=100, ffn=256),
+         ["id: expected a non-empty model id"]),
+        (lambda: perfmodel.models.define(id="m", layers=2, hidden=256, heads=4, vocab=100, ffn=-5,
+                                         moe={"routed_experts": 4, "top_k": 2, "expert_ffn": 64}),
+         ["ffn: expected a positive integer, got -5"]),
+        (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, n_chips=0), ["n_chips: expected a positive"]),
+        (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, train_tokens=float("inf")),
+         ["train_tokens: expected a positive finite number"]),
+        (lambda: perfmodel.attention("h100", variant="mla", rope_dim=-1), ["rope_dim must be a positive integer"]),
+        (lambda: perfmodel.attention("h100", heads=8, kv_heads=-8), ["kv_heads must be a positive integer"]),
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, kv_len=-1), ["kv_len: must be >= 0"]),
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, mode="decode", output_len=0),
+         ["output_len: must be >= 1"]),
+        (lambda: perfmodel.search_inference("llama-3.1-8b", H100, top_k=0, progress=False),
+         ["top_k: expected a positive integer"]),
+        (lambda: perfmodel.catalog.get(None), ["expected a chip or system id"]),
+        (lambda: perfmodel.catalog.builtin().names(1), ["kind: expected a non-empty string"]),
+        (lambda: perfmodel.units.parse_unit(None), ["unit: expected a non-empty string"]),
+        (lambda: perfmodel.units.format("x", "B"), ["value: expected a number"]),
+        (lambda: perfmodel.roofline_data("h100", precision=None), ["precision: expected a non-empty string"]),
+        (lambda: perfmodel.chip_energy(None), ["expected a chip or system id"]),
+        # a 2-port switch: the fat tree never grew, the estimate hung
+        (lambda: perfmodel.collective(H100, "all_reduce", 2**20, nodes=3, switch_radix=2), ["switch_radix", ">= 4"]),
+        # finite inputs whose result overflows
+        (lambda: perfmodel.power("cm384", overrides={"chip_max_watts": 1e308}), ["figures overflow"]),
+        (lambda: perfmodel.power("cm384", pue=1e308), ["figures overflow"]),
+    ],
+)
+def test_bad_input_raises_perfmodel_error_naming_the_argument(call, words):
+    with pytest.raises(perfmodel.Error) as exc:
+        call()
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_cost_overflow_is_an_error_not_inf():
+    r = perfmodel.inference("llama-3.1-8b", H100, batch=8)
+    with pytest.raises(perfmodel.InvalidArgument, match="power_usd_per_hour overflow"):
+        perfmodel.cost(r, price_per_kwh=1e308)
+    assert perfmodel.cost(r, price_per_kwh=0.1)["power_usd_per_hour"] > 0
+
+
+def test_hf_config_with_a_zero_expert_ffn_is_a_config_error(tmp_path):
+    # This used to kill the process with SIGFPE (a division by the expert FFN size).
+    cfg = {"architectures": ["Qwen2MoeForCausalLM"], "num_hidden_layers": 4, "hidden_size": 512,
+           "num_attention_heads": 8, "intermediate_size": 1536, "vocab_size": 32000, "num_experts": 16,
+           "num_experts_per_tok": 4, "moe_intermediate_size": 0, "shared_expert_intermediate_size": 1024}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(perfmodel.ConfigError, match="moe_intermediate_size: expected a positive integer, got 0"):
+        perfmodel.models.from_hf_config(path)
+    cfg["moe_intermediate_size"] = 512
+    path.write_text(json.dumps(cfg))
+    assert perfmodel.models.from_hf_config(path).to_dict()["moe"]["shared_experts"] == 2
+
+
+def test_integral_numpy_values_are_accepted():
+    np = pytest.importorskip("numpy")
+    a = perfmodel.gemm("h100", np.int64(4096), np.int32(4096), 4096)
+    b = perfmodel.gemm("h100", 4096, 4096, 4096)
+    assert a.time_s == b.time_s
+    assert perfmodel.topology(H100, check=np.bool_(False)).shape == perfmodel.topology(H100).shape
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["validate", "{bad}"], ["not UTF-8 text"]),
+    (["validate", "{good}", "--out", "/nonexistent/dir/x.md"], ["/nonexistent/dir/x.md", "No such file"]),
+    (["gemm", "h100", "99999999999999999999", "1", "1"], ["m: expected an integer <="]),
+    (["topology", H100, "--nodes", "3", "--switch-radix", "2"], ["switch_radix"]),
+    (["--catalog", "", "list"], ["path: expected a file or directory path"]),
+])
+def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"id,value\n\xff\xfe,1\n")
+    argv = [a.format(bad=bad, good=calibration_csv) for a in argv]
+    p = subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2
+    assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    for w in words:
+        assert w in p.stderr
