@@ -239,7 +239,12 @@ class PhaseModel {
     const double mu = distinct * e.top_k / s_.slots * s_.experts_r;
     const double imbalance =
         s_.plan.expert_imbalance * (s_.ep > 1 ? 1.0 + std::sqrt(2.0 * std::log(static_cast<double>(s_.ep)) / mu) : 1.0);
-    const double rows_per_slot = distinct * e.top_k / s_.slots * imbalance;
+    // At small batches most expert slots receive no token, and grouped GEMMs skip empty groups:
+    // their weights are not read. A slot is hit unless every token's top-k misses it; the busy
+    // slots then hold the routed rows between them.
+    const double hit = 1.0 - std::pow(1.0 - std::min(1.0, static_cast<double>(e.top_k) / s_.slots), distinct);
+    const int active = std::clamp(static_cast<int>(std::ceil(s_.experts_r * hit - 1e-9)), 1, s_.experts_r);
+    const double rows_per_slot = distinct * e.top_k / s_.slots * imbalance / hit;
     const std::int64_t Ts = seq_share(T);
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
     tp_allgather(L, T, m.hidden);
@@ -250,12 +255,12 @@ class PhaseModel {
     // at 16 bits after them (SGLang/vLLM ep_scatter and ep_gather, CANN MoeInitRouting and
     // MoeFinalizeRouting). Low-latency (decode) exchanges write the expert layout directly.
     const bool permute = a2a && ph == Phase::prefill;
-    const std::int64_t routed = rows * s_.experts_r * m.hidden;
+    const std::int64_t routed = rows * active * m.hidden;
     if (permute) {
       const Precision carried = a2a_element_bytes(w) < 2.0 ? Precision::fp8 : Precision::bf16;
       L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, carried}));
     }
-    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, s_.experts_r);
+    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, active);
     if (permute) L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, Precision::bf16}));
     if (e.shared_experts > 0) {
       // Assumption: with expert-parallel exchanges (DP attention) shared experts are replicated and

@@ -400,6 +400,12 @@ def _serving_total(model: str, system: str, per: float, **plan: Any) -> Callable
     return predict
 
 
+def _serving_output(model: str, system: str, **plan: Any) -> Callable[[], float]:
+    """Output tokens/s per chip of a serve-mode plan (online-serving benchmarks at a concurrency)."""
+    return lambda: float(_run_serving(dict(model=model, system=system, plan=dict(mode="serve", **plan)))
+                         .output_tokens_per_s_per_chip)
+
+
 # Figures from the sources of the serving rows that nothing was fitted to (tokens/s in the row's unit).
 # Ant Group's H20 deployment (rows below): FP8 weights, FlashMLA-FP8 attention and FP8 KV cache.
 _ANT_H20_FP8 = {"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}
@@ -508,6 +514,30 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
          _serving_variant("SGL-H100-DC-01", system="nvidia-hgx-h20", mode="prefill", input_len=4096, batch=4, tp=8,
                           dp_attention=1, systems=1, redundant_experts=0, overlap=False, sequence_parallel=True,
                           precision=_ANT_H20_FP8), 16500.0),
+    # SemiAnalysis InferenceMAX/InferenceX: online serving of DeepSeek-R1 FP8 on one 8-GPU node as a
+    # TP8 instance (no EP, no MTP), random prompts at a fixed concurrency, output tokens/s per GPU
+    # (the API's total counts input too). Figures from its API as copied into SemiAnalysisAI/
+    # InferenceX-app packages/app/cypress/fixtures/api/benchmarks.json (commit 3a600f1), each with its
+    # GitHub Actions run; they match the site's blog where both print one. Modelled as a serve batch
+    # of `concurrency` sequences at the nominal lengths (the benchmark draws them at random below
+    # those: assumed not to matter); FP8 KV cache where the launch script sets it.
+    *[Case("InferenceMAX", f"DeepSeek-R1 FP8, 8 x {gpu} TP8, {engine}, {i // 1024}k/{o // 1024}k, concurrency {c} "
+           f"(run {run}; output tokens/s per GPU)",
+           _serving_output("deepseek-r1", system, tp=8, batch=c, input_len=i, output_len=o, precision=prec), out)
+      for gpu, system, engine, prec, i, o, c, run, out in (
+          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 4,
+           19019407598, 34.4),
+          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 64,
+           19019407598, 224.6),
+          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 8192, 1024, 64,
+           19019430552, 145.5),
+          ("B200", "nvidia-dgx-b200", "SGLang v0.5.9", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 4,
+           23552373331, 54.2),
+          ("B200", "nvidia-dgx-b200", "SGLang v0.5.9", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 64,
+           23552373331, 332.8),
+          ("B200", "nvidia-dgx-b200", "SGLang v0.5.6", {"weights": "fp8", "kv_cache": "fp8"}, 8192, 1024, 64,
+           20621824084, 179.2),
+          ("MI300X", "amd-mi300x-platform", "SGLang v0.5.9", {"weights": "fp8"}, 1024, 1024, 64, 22469096331, 149.3))],
 ]
 
 

@@ -116,6 +116,28 @@ TEST_CASE("shared experts are tensor-parallel under pure TP and replicated with 
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", prefill_4k(8, 3)), Catch::Contains("tp"));
 }
 
+TEST_CASE("a small decode batch reads only the experts its tokens are routed to") {
+  // DeepSeek-R1 on 8 H200 (TP8): 4 sequences pick 8 of 256 experts each, so a layer touches
+  // 256 x (1 - (248/256)^4) = 30.5 experts on average; at batch 256 all of them. The expert
+  // weights read per step fall in that proportion (grouped GEMMs skip empty experts).
+  const auto& m = workload::get_model("deepseek-r1");
+  const auto expert_bytes = [&](std::int64_t batch) {
+    InferencePlan q;
+    q.mode = InferencePlan::Mode::decode;
+    q.precision.weights = Precision::fp8;
+    q.kv_len = 1024;
+    q.batch = batch;
+    q.parallel.tp = 8;
+    const auto r = model::estimate_inference(m, "nvidia-hgx-h200", q);
+    return r.decode->parts[static_cast<int>(model::StepPart::moe_experts)].bytes;
+  };
+  const double all = 256.0 * 3.0 * m.hidden * m.moe->expert_ffn * m.moe_layers() / 8.0;  // FP8, per GPU
+  CHECK(expert_bytes(256) == Approx(all).epsilon(0.02));
+  const double hit = 1.0 - std::pow(1.0 - 8.0 / 256.0, 4.0);
+  CHECK(expert_bytes(4) == Approx(std::ceil(256.0 * hit) / 256.0 * all).epsilon(0.05));  // + activations
+  CHECK(expert_bytes(1) < expert_bytes(4));
+}
+
 TEST_CASE("sequence parallelism moves token-wise work to 1/tp of the tokens and splits each all-reduce") {
   // DeepSeek-V3 prefill, TP8 on one H100 node, 4 x 4K prompts: the MLA down projection (replicated
   // over TP otherwise) runs on 1/8 of the tokens and all-gathers a 2,112-wide latent instead of the
