@@ -406,6 +406,14 @@ def _serving_output(model: str, system: str, **plan: Any) -> Callable[[], float]
                          .output_tokens_per_s_per_chip)
 
 
+# InferenceMAX's single-node systems and precisions: FP8 weights, FP8 KV cache where the launch
+# script sets it (TensorRT-LLM's FP8 recipes, SGLang's B200 script), BF16 KV on the MI300X.
+_IMAX_NODES: dict[str, tuple[str, dict[str, str]]] = {
+    "H200": ("nvidia-hgx-h200", {"weights": "fp8", "kv_cache": "fp8"}),
+    "B200": ("nvidia-dgx-b200", {"weights": "fp8", "kv_cache": "fp8"}),
+    "MI300X": ("amd-mi300x-platform", {"weights": "fp8"}),
+}
+
 # Figures from the sources of the serving rows that nothing was fitted to (tokens/s in the row's unit).
 # Ant Group's H20 deployment (rows below): FP8 weights, FlashMLA-FP8 attention and FP8 KV cache.
 _ANT_H20_FP8 = {"weights": "fp8", "kv_cache": "fp8", "attention": "fp8"}
@@ -523,21 +531,16 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     # those: assumed not to matter); FP8 KV cache where the launch script sets it.
     *[Case("InferenceMAX", f"DeepSeek-R1 FP8, 8 x {gpu} TP8, {engine}, {i // 1024}k/{o // 1024}k, concurrency {c} "
            f"(run {run}; output tokens/s per GPU)",
-           _serving_output("deepseek-r1", system, tp=8, batch=c, input_len=i, output_len=o, precision=prec), out)
-      for gpu, system, engine, prec, i, o, c, run, out in (
-          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 4,
-           19019407598, 34.4),
-          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 64,
-           19019407598, 224.6),
-          ("H200", "nvidia-hgx-h200", "TensorRT-LLM", {"weights": "fp8", "kv_cache": "fp8"}, 8192, 1024, 64,
-           19019430552, 145.5),
-          ("B200", "nvidia-dgx-b200", "SGLang v0.5.9", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 4,
-           23552373331, 54.2),
-          ("B200", "nvidia-dgx-b200", "SGLang v0.5.9", {"weights": "fp8", "kv_cache": "fp8"}, 1024, 1024, 64,
-           23552373331, 332.8),
-          ("B200", "nvidia-dgx-b200", "SGLang v0.5.6", {"weights": "fp8", "kv_cache": "fp8"}, 8192, 1024, 64,
-           20621824084, 179.2),
-          ("MI300X", "amd-mi300x-platform", "SGLang v0.5.9", {"weights": "fp8"}, 1024, 1024, 64, 22469096331, 149.3))],
+           _serving_output("deepseek-r1", _IMAX_NODES[gpu][0], tp=8, batch=c, input_len=i, output_len=o,
+                           precision=_IMAX_NODES[gpu][1]), out)
+      for gpu, engine, i, o, c, run, out in (
+          ("H200", "TensorRT-LLM", 1024, 1024, 4, 19019407598, 34.4),
+          ("H200", "TensorRT-LLM", 1024, 1024, 64, 19019407598, 224.6),
+          ("H200", "TensorRT-LLM", 8192, 1024, 64, 19019430552, 145.5),
+          ("B200", "SGLang v0.5.9", 1024, 1024, 4, 23552373331, 54.2),
+          ("B200", "SGLang v0.5.9", 1024, 1024, 64, 23552373331, 332.8),
+          ("B200", "SGLang v0.5.6", 8192, 1024, 64, 20621824084, 179.2),
+          ("MI300X", "SGLang v0.5.9", 1024, 1024, 64, 22469096331, 149.3))],
 ]
 
 
