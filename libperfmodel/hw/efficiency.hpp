@@ -70,6 +70,10 @@ struct EfficiencyPolicy {
   /// A GEMM tile's output store overlaps the next tile's main loop; absent: true. False where
   /// accumulators live in registers and the epilogue stalls the matrix units (Ampere, Hopper).
   Figure<bool> epilogue_overlap;
+  /// Query rows (tokens x heads per KV head) one tile of the family's MLA decode kernel holds;
+  /// fewer rows are padded to it (16 heads per rank under TP8 fill a quarter of a 64-row
+  /// tile). Absent: no padding.
+  Figure<double> mla_decode_rows;
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
   EnergyPolicy energy;

@@ -30,6 +30,7 @@ struct Fractions {
   double launch_overhead_s = 0.0;
   bool fused_mla_prologue = false;  ///< absent -> false
   bool epilogue_overlap = true;     ///< absent -> true
+  double mla_decode_rows = 1.0;     ///< absent -> 1 (no padding)
 };
 
 class Device {

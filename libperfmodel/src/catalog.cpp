@@ -572,6 +572,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
   };
   e.fused_mla_prologue = flag("fused_mla_prologue");
   e.epilogue_overlap = flag("epilogue_overlap");
+  e.mla_decode_rows = count(r, "mla_decode_rows", "mla_decode_rows", 1);
   for (const char* key : {"matrix", "memory", "launch_overhead"}) {
     if (!r.has(key)) r.fail_key(key, "required field is missing");
   }

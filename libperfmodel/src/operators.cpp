@@ -219,6 +219,10 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
+  fractions_.mla_decode_rows = policy_.mla_decode_rows.value_or(1.0);
+  if (!(fractions_.mla_decode_rows >= 1.0 && fractions_.mla_decode_rows <= 4096.0)) {
+    throw InvalidArgument(where + ": mla_decode_rows must lie in [1, 4096], got " + std::to_string(fractions_.mla_decode_rows));
+  }
   for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention,
                    fractions_.attention_prefill, fractions_.attention_backward, fractions_.vector, fractions_.memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
@@ -428,8 +432,13 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   const double bw = dev.hbm_bandwidth() * f.memory;
   const double io_s = f.epilogue_overlap ? 0.0 : (q_bytes + o_bytes) / bw;
   const double fraction = op.phase == Attention::Phase::prefill ? f.attention_prefill : f.attention;
-  OpEstimate e = finish(flops / (peak * fraction) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   const double q_rows_per_kv_head = static_cast<double>(q) * (h / hkv);
+  // An MLA decode kernel computes whole tiles of query rows (tokens x heads sharing the latent):
+  // below the family's tile (FlashMLA 64, CUTLASS MLA 128) the padding rows cost matrix time.
+  const double padding = op.phase == Attention::Phase::decode && op.shared_kv
+                             ? std::ceil(q_rows_per_kv_head / f.mla_decode_rows) * f.mla_decode_rows / q_rows_per_kv_head
+                             : 1.0;
+  OpEstimate e = finish(flops * padding / (peak * fraction) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
   return e;
 }

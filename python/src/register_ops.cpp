@@ -64,6 +64,12 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     } else if (key == "epilogue_overlap") {
       if (!py::isinstance<py::bool_>(v)) throw InvalidArgument("efficiency override 'epilogue_overlap': expected True or False");
       p.epilogue_overlap = hw::Figure<bool>::known_value(py::cast<bool>(v), {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
+    } else if (key == "mla_decode_rows") {
+      if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v) || py::cast<long long>(v) < 1 || py::cast<long long>(v) > 4096) {
+        throw InvalidArgument("efficiency override 'mla_decode_rows': expected an integer in [1, 4096], got " +
+                              std::string(py::repr(v)));
+      }
+      p.mla_decode_rows = hw::Figure<double>::known_value(py::cast<double>(v), {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
     } else if (key == "tile_shapes") {
       p.tile_shapes.clear();
       for (auto pair : py::cast<py::sequence>(v)) {
@@ -74,7 +80,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
                             "'; expected matrix, matrix_microbenchmark, attention, attention_prefill, attention_backward, vector, memory, launch_overhead, "
-                            "epilogue_overlap or tile_shapes");
+                            "epilogue_overlap, mla_decode_rows or tile_shapes");
     }
   }
   if (!o.empty()) p.id += "+overrides";
@@ -142,6 +148,7 @@ void register_ops(py::module_& m) {
              out["launch_overhead_s"] = f.launch_overhead_s;
              out["fused_mla_prologue"] = f.fused_mla_prologue;
              out["epilogue_overlap"] = f.epilogue_overlap;
+             out["mla_decode_rows"] = static_cast<int>(f.mla_decode_rows);
              py::list tiles;
              for (const auto& t : p.tile_shapes) tiles.append(py::make_tuple(t.m, t.n));
              out["tile_shapes"] = tiles;
@@ -155,6 +162,7 @@ void register_ops(py::module_& m) {
              src["memory"] = figure_dict(p.memory);
              src["fused_mla_prologue"] = figure_dict(p.fused_mla_prologue);
              src["epilogue_overlap"] = figure_dict(p.epilogue_overlap);
+             src["mla_decode_rows"] = figure_dict(p.mla_decode_rows);
              out["sources"] = src;
              return out;
            })

@@ -254,11 +254,13 @@ def test_serving_out_of_sample_figures():
     assert abs(h20_prefill[2] / h20_prefill[1] - 1) < 0.15
     # InferenceMAX online serving, one node as TP8, no EP: the model ranks B200 > H200 > MI300X at
     # 1k/1k and concurrency 64 as measured (332.8 > 224.6 > 149.3), but is optimistic on all seven
-    # rows (+30 to +79 %); at concurrency 4 it was 43-46 % pessimistic until a decode step read only
-    # the experts its tokens are routed to (about 31 of 256 per layer at 4 sequences).
-    h200_c4, h200_c64, _, b200_c4, b200_c64, _, mi300x_c64 = imax
+    # rows (+25 to +79 %); at concurrency 4 it was 43-46 % pessimistic until a decode step read only
+    # the experts its tokens are routed to (about 31 of 256 per layer at 4 sequences). The B200 8k/1k
+    # row read +75 % until MLA decode paid for the 128-row tiles its 16 heads per GPU leave empty.
+    h200_c4, h200_c64, _, b200_c4, b200_c64, b200_8k, mi300x_c64 = imax
     assert b200_c64[2] > h200_c64[2] > mi300x_c64[2]
-    assert all(0.25 < modelled / published - 1 < 0.85 for _, published, modelled in imax)
+    assert all(0.2 < modelled / published - 1 < 0.85 for _, published, modelled in imax)
+    assert b200_8k[2] / b200_8k[1] - 1 < 0.45
     assert b200_c4[2] / b200_c4[1] - 1 < 0.35 and h200_c4[2] / h200_c4[1] - 1 < 0.75
 
 

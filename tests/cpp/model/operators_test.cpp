@@ -261,6 +261,27 @@ TEST_CASE("Attention: prefill runs at the family's flash-attention fraction, dec
   CHECK(h100().fractions().attention_prefill == h100().fractions().attention);
 }
 
+TEST_CASE("Attention: MLA decode pads its query rows to the family kernel's tile", "[model][operators]") {
+  // Absorbed MLA decode, batch 64 on an 8K latent cache. Hopper's kernel (FlashMLA) tiles query
+  // rows by 64: 16 heads (DeepSeek under TP8) cost the matrix time of 64, 128 heads twice that.
+  // Useful FLOPs and bytes are unchanged. (Compute time also holds Hopper's query load and
+  // output store, which grow with the heads: hence the 3 % tolerance.)
+  const auto compute = [&](int heads) {
+    return model::estimate(h100(), Attention::mla(Attention::Phase::decode, 64, 1, 8192, heads)).compute_time.value();
+  };
+  CHECK(h100().fractions().mla_decode_rows == 64.0);
+  CHECK(compute(16) == Approx(compute(64)).epsilon(0.03));
+  CHECK(compute(128) == Approx(2.0 * compute(64)).epsilon(0.03));
+  const auto d16 = model::estimate(h100(), Attention::mla(Attention::Phase::decode, 64, 1, 8192, 16));
+  const auto d128 = model::estimate(h100(), Attention::mla(Attention::Phase::decode, 64, 1, 8192, 128));
+  CHECK(d16.flops.value() == Approx(d128.flops.value() / 8.0));
+  // Two draft tokens per sequence fill 32 of the 64 rows with 16 heads: same padded time.
+  CHECK(model::estimate(h100(), Attention::mla(Attention::Phase::decode, 64, 2, 8192, 16)).compute_time.value() ==
+        Approx(compute(16)).epsilon(0.03));
+  // DaVinci's figure is absent: no padding.
+  CHECK(ascend910b().fractions().mla_decode_rows == 1.0);
+}
+
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
   const auto& cat = catalog::Catalog::builtin();
   CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");
