@@ -26,8 +26,7 @@ inline void take(py::dict& d, const char* key, T& out) {
   if constexpr (std::is_same_v<T, bool>) {
     const std::string type = py::str(v.get_type().attr("__name__"));
     if (!py::isinstance<py::bool_>(v) && type != "bool_" && type != "bool") {  // numpy 1 / numpy 2 bools
-      throw InvalidArgument(std::string(key) + ": expected True or False, got " +
-                            std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+      throw InvalidArgument(std::string(key) + ": expected True or False, got " + type + " " + std::string(py::repr(v)));
     }
   }
   if constexpr (std::is_same_v<T, std::string>) {
