@@ -413,6 +413,10 @@ _IMAX_NODES: dict[str, tuple[str, dict[str, str]]] = {
     "B200": ("nvidia-dgx-b200", {"weights": "fp8", "kv_cache": "fp8"}),
     "MI300X": ("amd-mi300x-platform", {"weights": "fp8"}),
 }
+# Its layouts on one node: TP8 attention and MoE; TP8 attention with the experts spread whole over
+# the 8 GPUs (EP8); or data-parallel attention (one eighth of the sequences per GPU) with EP8.
+_IMAX_LAYOUTS: dict[str, dict[str, int]] = {"TP8": dict(tp=8), "TP8 EP8": dict(tp=8, ep=8),
+                                            "DP8 attention EP8": dict(dp_attention=8)}
 
 # Figures from the sources of the serving rows that nothing was fitted to (tokens/s in the row's unit).
 # Ant Group's H20 deployment (rows below): FP8 weights, FlashMLA-FP8 attention and FP8 KV cache.
@@ -529,18 +533,24 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
     # GitHub Actions run; they match the site's blog where both print one. Modelled as a serve batch
     # of `concurrency` sequences at the nominal lengths (the benchmark draws them at random below
     # those: assumed not to matter); FP8 KV cache where the launch script sets it.
-    *[Case("InferenceMAX", f"DeepSeek-R1 FP8, 8 x {gpu} TP8, {engine}, {i // 1024}k/{o // 1024}k, concurrency {c} "
-           f"(run {run}; output tokens/s per GPU)",
-           _serving_output("deepseek-r1", _IMAX_NODES[gpu][0], tp=8, batch=c, input_len=i, output_len=o,
-                           precision=_IMAX_NODES[gpu][1]), out)
-      for gpu, engine, i, o, c, run, out in (
-          ("H200", "TensorRT-LLM", 1024, 1024, 4, 19019407598, 34.4),
-          ("H200", "TensorRT-LLM", 1024, 1024, 64, 19019407598, 224.6),
-          ("H200", "TensorRT-LLM", 8192, 1024, 64, 19019430552, 145.5),
-          ("B200", "SGLang v0.5.9", 1024, 1024, 4, 23552373331, 54.2),
-          ("B200", "SGLang v0.5.9", 1024, 1024, 64, 23552373331, 332.8),
-          ("B200", "SGLang v0.5.6", 8192, 1024, 64, 20621824084, 179.2),
-          ("MI300X", "SGLang v0.5.9", 1024, 1024, 64, 22469096331, 149.3))],
+    *[Case("InferenceMAX", f"DeepSeek-R1 {w.upper()}, 8 x {gpu} {layout}, {engine}, {i // 1024}k/{o // 1024}k, "
+           f"concurrency {c} (run {run}; output tokens/s per GPU)",
+           _serving_output("deepseek-r1", _IMAX_NODES[gpu][0], batch=c, input_len=i, output_len=o,
+                           precision={**_IMAX_NODES[gpu][1], "weights": w}, **_IMAX_LAYOUTS[layout]), out)
+      for gpu, layout, engine, w, i, o, c, run, out in (
+          ("H200", "TP8", "TensorRT-LLM", "fp8", 1024, 1024, 4, 19019407598, 34.4),
+          ("H200", "TP8", "TensorRT-LLM", "fp8", 1024, 1024, 64, 19019407598, 224.6),
+          ("H200", "TP8", "TensorRT-LLM", "fp8", 8192, 1024, 64, 19019430552, 145.5),
+          ("B200", "TP8", "SGLang v0.5.9", "fp8", 1024, 1024, 4, 23552373331, 54.2),
+          ("B200", "TP8", "SGLang v0.5.9", "fp8", 1024, 1024, 64, 23552373331, 332.8),
+          ("B200", "TP8", "SGLang v0.5.6", "fp8", 8192, 1024, 64, 20621824084, 179.2),
+          ("MI300X", "TP8", "SGLang v0.5.9", "fp8", 1024, 1024, 64, 22469096331, 149.3),
+          ("H200", "TP8 EP8", "TensorRT-LLM 1.1.0rc2", "fp8", 1024, 1024, 64, 20216641521, 228.3),
+          ("H200", "DP8 attention EP8", "TensorRT-LLM 1.1.0rc2", "fp8", 8192, 1024, 64, 20216709902, 147.8),
+          ("B200", "DP8 attention EP8", "TensorRT-LLM 1.1.0rc2", "fp8", 1024, 1024, 64, 20216641521, 257.8),
+          ("B200", "DP8 attention EP8", "TensorRT-LLM 1.2.0rc6", "fp8", 1024, 8192, 256, 21484110885, 911.7),
+          ("B200", "DP8 attention EP8", "TensorRT-LLM 1.2.0rc6", "fp4", 1024, 1024, 256, 21640806486, 1241.1),
+          ("B200", "DP8 attention EP8", "TensorRT-LLM 1.2.0rc6", "fp4", 8192, 1024, 256, 21640806486, 771.4))],
 ]
 
 
