@@ -74,9 +74,10 @@ class CostResult(dict):
 
 
 def _positive(name: str, v: Any, *, allow_zero: bool = False) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise _core.InvalidArgument(f"{name}: expected a {'non-negative' if allow_zero else 'positive'} number, got {v!r}")
-    return float(v)
+    x = _args.number(name, v, 0.0)  # finite, not a bool or string, >= 0
+    if x == 0 and not allow_zero:
+        raise _core.InvalidArgument(f"{name}: expected a positive number, got {v!r}")
+    return x
 
 
 def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utilization: float = 1.0, pue: float = 1.3,
@@ -103,7 +104,7 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     u = _positive("utilization", utilization)
     if u > 1:
         raise _core.InvalidArgument(f"utilization: expected a fraction in (0, 1], got {utilization!r}")
-    if isinstance(pue, bool) or not isinstance(pue, (int, float)) or not math.isfinite(pue) or pue < 1:
+    if _args.number("pue", pue) < 1:
         raise _core.InvalidArgument(f"pue: expected a value >= 1 (facility power over IT power), got {pue!r}")
     cat = using(catalog)
     d = result.to_dict()

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import perfmodel
@@ -119,7 +120,6 @@ def test_hf_config_with_a_zero_expert_ffn_is_a_config_error(tmp_path):
 
 
 def test_integral_numpy_values_are_accepted():
-    np = pytest.importorskip("numpy")
     a = perfmodel.gemm("h100", np.int64(4096), np.int32(4096), 4096)
     b = perfmodel.gemm("h100", 4096, 4096, 4096)
     assert a.time_s == b.time_s
