@@ -6,6 +6,7 @@ Usage: python scripts/gen_main_job.py [--check]. tests/python/test_docs.py check
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -45,11 +46,25 @@ def _fenced(text: str) -> tuple[list[str], list[int]]:
     return lines, [i for i, line in enumerate(lines) if line.startswith("```")]
 
 
+def _row(table: str, name: str) -> list[str]:
+    """The cells of one metric row of a printed comparison table."""
+    line = next(ln for ln in table.split("\n") if ln.startswith(name + "  "))
+    return [c.strip() for c in line[len(name):].split("  ") if c.strip()]
+
+
+# The page's prose quotes the energy per output token; it is rewritten with the table.
+JOULES = re.compile(r"serves about [\d.]+x the joules per output token of GB200 NVL72 \([\d.,]+ vs [\d.,]+ J\)")
+
+
 def rendered_page(text: str, hw: str, serving: str, training: str) -> str:
     lines, fences = _fenced(text)
     (a0, a1), (b0, b1), (c0, c1) = (fences[0], fences[1]), (fences[2], fences[3]), (fences[4], fences[5])
-    return "\n".join(lines[: a0 + 1] + hw.split("\n") + lines[a1 : b0 + 1] + serving.split("\n")
-                     + lines[b1 : c0 + 1] + training.split("\n") + lines[c1:])
+    page = "\n".join(lines[: a0 + 1] + hw.split("\n") + lines[a1 : b0 + 1] + serving.split("\n")
+                      + lines[b1 : c0 + 1] + training.split("\n") + lines[c1:])
+    cm, nv, ratio = _row(serving, "Decode joules per output token")
+    assert JOULES.search(page), "main-job.md no longer quotes the joules per output token"
+    return JOULES.sub(f"serves about {float(ratio.rstrip('x')):.1f}x the joules per output token of GB200 NVL72 "
+                      f"({cm} vs {nv} J)", page)
 
 
 def rendered_readme(text: str, hw: str, serving: str, training: str = "") -> str:
