@@ -3,7 +3,7 @@
 >>> import perfmodel
 >>> r = perfmodel.collective("dgx-h100", "all_reduce", 8 * 2**30, ranks=8)
 >>> r.algorithm, round(r.busbw / 1e9)
-('in_network', 479)
+('in_network', 478)
 """
 
 from __future__ import annotations
@@ -90,8 +90,9 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
 
     >>> import perfmodel
     >>> t = perfmodel.topology("cloudmatrix-384")
-    >>> t.loc[0, ["topology", "endpoints", "diameter"]].tolist(), round(t.loc[0, "mean_hops"], 2)
-    (['two-tier-clos', 384, 4], 3.96)
+    >>> row = t.loc[0]
+    >>> row["topology"], int(row["endpoints"]), int(row["diameter"]), float(round(row["mean_hops"], 2))
+    ('two-tier-clos', 384, 4, 3.96)
     """
     net = _network(system, nodes, ranks_per_chip, catalog, overrides)
     df = pd.DataFrame(net.describe())

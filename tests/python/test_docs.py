@@ -216,3 +216,17 @@ def test_accuracy_tables_elsewhere_agree_with_the_report():
                         f"{_id(path)}:{n} shows {shown} for {c[0]}; the report says {current}"
                 checked += 1
     assert checked >= 9  # the serving and training pages' tables
+
+
+MODULES = sorted(m.name for m in __import__("pkgutil").walk_packages(
+    [str(Path(__import__("perfmodel").__file__).parent)], "perfmodel.") if not m.name.endswith("__main__"))
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    # The docstrings' examples are in the Python reference (docs/reference/python.md): they must run
+    # and show what they print.
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} docstring examples fail"

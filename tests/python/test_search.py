@@ -218,15 +218,6 @@ def test_bad_systems_and_serving_input():
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", prefill_parallel=[8])
 
 
-def test_module_docstring_example_runs():
-    import doctest
-    import importlib
-
-    mod = importlib.import_module("perfmodel.search")
-    assert doctest.testmod(mod).attempted >= 3
-    assert doctest.testmod(mod).failed == 0
-
-
 def test_energy_basis_is_labelled_per_system():
     # DGX H100 has a system power model (all-in energy); the Atlas 800T A2 does not (chips only).
     df = perfmodel.search_training("llama-3.1-8b", ["dgx-h100", "atlas-800t-a2"], n_chips=8, global_batch=64,
