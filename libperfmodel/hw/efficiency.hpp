@@ -74,6 +74,9 @@ struct EfficiencyPolicy {
   /// fewer rows are padded to it (16 heads per rank under TP8 fill a quarter of a 64-row
   /// tile). Absent: no padding.
   Figure<double> mla_decode_rows;
+  /// Fraction of HBM bandwidth at which the family's MLA decode kernel streams its latent cache,
+  /// queries and outputs; absent: `memory` (a kernel that reaches the streaming rate).
+  Figure<double> mla_decode_memory;
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
   EnergyPolicy energy;

@@ -31,6 +31,7 @@ struct Fractions {
   bool fused_mla_prologue = false;  ///< absent -> false
   bool epilogue_overlap = true;     ///< absent -> true
   double mla_decode_rows = 1.0;     ///< absent -> 1 (no padding)
+  double mla_decode_memory = 0.0;   ///< absent -> memory
 };
 
 class Device {

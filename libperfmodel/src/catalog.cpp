@@ -552,6 +552,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
   e.attention_backward = fraction(r, "attention_backward");
   e.vector = fraction(r, "vector");
   e.memory = fraction(r, "memory");
+  e.mla_decode_memory = fraction(r, "mla_decode_memory");
   e.overlap = fraction(r, "overlap");
   e.launch_overhead = read_figure<Seconds>(r, "launch_overhead", "launch_overhead", false, nullptr,
       [](Reader& rr, const bj::value& v, const std::string& path) {

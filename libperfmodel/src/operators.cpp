@@ -220,11 +220,13 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
   fractions_.mla_decode_rows = policy_.mla_decode_rows.value_or(1.0);
+  fractions_.mla_decode_memory = policy_.mla_decode_memory.value_or(fractions_.memory);
   if (!(fractions_.mla_decode_rows >= 1.0 && fractions_.mla_decode_rows <= 4096.0)) {
     throw InvalidArgument(where + ": mla_decode_rows must lie in [1, 4096], got " + std::to_string(fractions_.mla_decode_rows));
   }
   for (double f : {fractions_.matrix, fractions_.matrix_microbenchmark, fractions_.attention,
-                   fractions_.attention_prefill, fractions_.attention_backward, fractions_.vector, fractions_.memory}) {
+                   fractions_.attention_prefill, fractions_.attention_backward, fractions_.vector, fractions_.memory,
+                   fractions_.mla_decode_memory}) {
     if (!(f > 0.0 && f <= 1.2)) throw InvalidArgument(where + ": efficiency fractions must lie in (0, 1.2], got " + std::to_string(f));
   }
   if (!(fractions_.launch_overhead_s >= 0.0 && std::isfinite(fractions_.launch_overhead_s))) {
@@ -438,7 +440,11 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   const double padding = op.phase == Attention::Phase::decode && op.shared_kv
                              ? std::ceil(q_rows_per_kv_head / f.mla_decode_rows) * f.mla_decode_rows / q_rows_per_kv_head
                              : 1.0;
-  OpEstimate e = finish(flops * padding / (peak * fraction) + io_s, bytes / bw, f.launch_overhead_s, flops, bytes, peak);
+  // An MLA decode kernel streams its latent cache at the family's measured rate for that kernel
+  // (mla_decode_memory; absent: the streaming fraction).
+  const bool mla_decode = op.phase == Attention::Phase::decode && op.shared_kv;
+  const double stream_bw = mla_decode ? dev.hbm_bandwidth() * f.mla_decode_memory : bw;
+  OpEstimate e = finish(flops * padding / (peak * fraction) + io_s, bytes / stream_bw, f.launch_overhead_s, flops, bytes, peak);
   e.onchip_bytes = Bytes{q_bytes + o_bytes + kv_bytes * std::ceil(q_rows_per_kv_head / 128.0)};
   return e;
 }

@@ -50,6 +50,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     else if (key == "attention_backward") p.attention_backward = override_fraction(v, key);
     else if (key == "vector") p.vector = override_fraction(v, key);
     else if (key == "memory") p.memory = override_fraction(v, key);
+    else if (key == "mla_decode_memory") p.mla_decode_memory = override_fraction(v, key);
     else if (key == "launch_overhead") {
       Seconds t{};
       if (py::isinstance<py::str>(v)) {
@@ -79,8 +80,8 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
       }
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
-                            "'; expected matrix, matrix_microbenchmark, attention, attention_prefill, attention_backward, vector, memory, launch_overhead, "
-                            "epilogue_overlap, mla_decode_rows or tile_shapes");
+                            "'; expected matrix, matrix_microbenchmark, attention, attention_prefill, attention_backward, vector, memory, "
+                            "mla_decode_memory, launch_overhead, epilogue_overlap, mla_decode_rows or tile_shapes");
     }
   }
   if (!o.empty()) p.id += "+overrides";
@@ -149,6 +150,7 @@ void register_ops(py::module_& m) {
              out["fused_mla_prologue"] = f.fused_mla_prologue;
              out["epilogue_overlap"] = f.epilogue_overlap;
              out["mla_decode_rows"] = static_cast<int>(f.mla_decode_rows);
+             out["mla_decode_memory"] = f.mla_decode_memory;
              py::list tiles;
              for (const auto& t : p.tile_shapes) tiles.append(py::make_tuple(t.m, t.n));
              out["tile_shapes"] = tiles;
@@ -163,6 +165,7 @@ void register_ops(py::module_& m) {
              src["fused_mla_prologue"] = figure_dict(p.fused_mla_prologue);
              src["epilogue_overlap"] = figure_dict(p.epilogue_overlap);
              src["mla_decode_rows"] = figure_dict(p.mla_decode_rows);
+             src["mla_decode_memory"] = figure_dict(p.mla_decode_memory);
              out["sources"] = src;
              return out;
            })

@@ -223,10 +223,15 @@ MODULES = sorted(m.name for m in __import__("pkgutil").walk_packages(
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples(name):
+def test_docstring_examples(name, tmp_path, monkeypatch):
     # The docstrings' examples are in the Python reference (docs/reference/python.md): they must run
-    # and show what they print.
+    # and show what they print (in a scratch directory: some write figures).
     import importlib
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)
 
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0, f"{name}: {result.failed} of {result.attempted} docstring examples fail"

@@ -222,8 +222,10 @@ def test_serving_out_of_sample_figures():
     # DeepSeek's own H800 prefill profile (62,713 tok/s per node): within the serving bar.
     assert abs(mod_ds / pub_ds - 1) < 0.15
     # SGLang's GB200 decode three months after SGL-GB200-DC-01 (Part II, BF16 and FP8/NVFP4 paths):
-    # the model stays optimistic on both, as on the calibration row (+46 %); known misses.
-    assert len(gb200) == 2 and all(0.15 < modelled / published - 1 < 0.45 for _, published, modelled in gb200)
+    # the model stays optimistic on both, as on the calibration row (+36 %): +13 % on the BF16 path
+    # (within the bar since the MLA kernel streams at its measured rate), +28 % on FP8/NVFP4.
+    (_, pub_bf16, mod_bf16), (_, pub_fp4, mod_fp4) = gb200
+    assert 0.05 < mod_bf16 / pub_bf16 - 1 < 0.15 and 0.2 < mod_fp4 / pub_fp4 - 1 < 0.35
     # Huawei's CANN recipe runs CM384-PF-01's layout at 5,237 (no micro-batch) and 6,522 tok/s/NPU:
     # the model is optimistic on both, more without the overlap (+38 / +24 % with DaVinci's flash
     # attention at its measured 0.40 of peak; +53 / +39 % at the decode kernel's 0.654), as on the row.
@@ -268,7 +270,7 @@ def test_serving_out_of_sample_figures():
 def test_gb200_decode_batch_sensitivity_matches_sglang_part_ii():
     # SGLang's GB200 Part II post: at 2K input with FP8 KV the batch is 1,408 per GPU (KV cache
     # about full), and "changing batch size from 1408 to 768 for 2k ISL reduces performances by
-    # roughly one tenth". The model's decode, set up as that row, loses 5-15 % (9.5 %): the
+    # roughly one tenth". The model's decode, set up as that row, loses 5-15 % (8.3 %): the
     # per-step weight and expert traffic it spreads over the batch is about the published share.
     plan = dict(mode="decode", precision={"weights": "fp4", "kv_cache": "fp8", "attention": "fp8"}, kv_len=2050,
                 dp_attention=48, redundant_experts=32, overlap=False)

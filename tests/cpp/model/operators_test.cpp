@@ -282,6 +282,25 @@ TEST_CASE("Attention: MLA decode pads its query rows to the family kernel's tile
   CHECK(ascend910b().fractions().mla_decode_rows == 1.0);
 }
 
+TEST_CASE("Attention: an MLA decode kernel streams its cache at the family's measured rate", "[model][operators]") {
+  // Blackwell's CUTLASS MLA decode (SGLang PR #6929) streamed ~4.1 TB/s of 8 TB/s at KV 2048 to
+  // 8192: mla_decode_memory 0.516. Memory-bound there, its time follows the bytes at that rate;
+  // other kernels (and families without the figure) stream at the family's memory fraction.
+  const Device b200 = Device::from_catalog(catalog::Catalog::builtin(), "nvidia-b200");
+  const double bw = b200.memory_bandwidth().value();
+  CHECK(b200.fractions().mla_decode_memory == Approx(0.516));
+  const auto mla = model::estimate(b200, Attention::mla(Attention::Phase::decode, 256, 1, 2048, 128));
+  REQUIRE(mla.bound == Bound::memory);
+  CHECK(mla.memory_time.value() == Approx(mla.hbm_bytes.value() / (bw * 0.516)));
+  // The same bytes in a GQA decode kernel: the streaming fraction.
+  const auto gqa = model::estimate(b200, Attention::gqa(Attention::Phase::decode, 256, 1, 2048, 64, 8, 128));
+  CHECK(gqa.memory_time.value() == Approx(gqa.hbm_bytes.value() / (bw * b200.fractions().memory)));
+  // 2048 more cached tokens per sequence add their BF16 latents (576 values) at that rate.
+  const auto mla2 = model::estimate(b200, Attention::mla(Attention::Phase::decode, 256, 1, 4096, 128));
+  CHECK(mla2.memory_time.value() - mla.memory_time.value() == Approx(256.0 * 2048 * 576 * 2 / (bw * 0.516)));
+  CHECK(h100().fractions().mla_decode_memory == h100().fractions().memory);
+}
+
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
   const auto& cat = catalog::Catalog::builtin();
   CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");
