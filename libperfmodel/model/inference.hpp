@@ -159,6 +159,10 @@ struct InferenceResult {
   double chips_per_instance = 0;     ///< decode instance (prefill instance in prefill mode)
   double prefill_chip_share = 0;     ///< serve mode: fraction of chips doing prefill
   double system_chips = 0;
+  /// Whole instances one system holds (72 chips hold one 48-chip instance), or the share of an
+  /// instance that spans systems (1/9 of a 72-GPU instance per 8-GPU node). Disaggregated plans
+  /// (prefill_parallel): the system's chips over the decode instance's, the instance mix assumed to fill it.
+  double instances_per_system = 0;
   double output_tokens_per_second_per_system = 0;
   double input_tokens_per_second_per_system = 0;
   double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the weight precision

@@ -845,8 +845,15 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
         (p.flops / static_cast<double>(pbatch) + d.flops * steps / static_cast<double>(plan.batch)) / per_request / peak;
     res.bottleneck = bottleneck_of(d);
   }
-  res.output_tokens_per_second_per_system = res.output_tokens_per_second_per_chip * res.system_chips;
-  res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * res.system_chips;
+  // Per system, whole instances only: chips left over when the instance does not divide the
+  // system serve nothing under this plan; an instance spanning systems occupies whole systems.
+  const double ic = res.chips_per_instance;
+  res.instances_per_system = plan.prefill_parallel ? res.system_chips / ic
+                             : ic <= res.system_chips ? std::floor(res.system_chips / ic)
+                                                      : 1.0 / std::ceil(ic / res.system_chips);
+  const double used = res.instances_per_system * ic;
+  res.output_tokens_per_second_per_system = res.output_tokens_per_second_per_chip * used;
+  res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * used;
 
   // Energy: each phase's average draw; serve mode weights them by the chip-time share.
   if (!ctx.energy().chip) {

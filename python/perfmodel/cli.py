@@ -95,9 +95,26 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
     cat = _cat(args)
+    if args.tpot_ms is not None and not args.serving:
+        raise InvalidArgument("--tpot-ms: sets the serving recipe's latency limit; give --serving MODEL with it")
+    tpot_ms = 50.0 if args.tpot_ms is None else args.tpot_ms
     df = compare(args.ids, cat)
     if args.csv:
-        sys.stdout.write(df.to_csv())
+        if not (args.serving or args.training):
+            sys.stdout.write(df.to_csv())
+            return 0
+        # One table: a `section` column tells the hardware rows from the serving and training ones.
+        import pandas as pd
+
+        from .compare import serving_comparison, training_comparison
+
+        parts = [df.assign(section="hardware")]
+        if args.serving:
+            parts.append(serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat).assign(section="serving"))
+        if args.training:
+            parts.append(training_comparison(args.ids, args.training, catalog=cat).assign(section="training"))
+        table = pd.concat([p.astype(object) for p in parts])
+        sys.stdout.write(table[["section", *[c for c in table.columns if c != "section"]]].to_csv())
         return 0
     if args.json:
         out = {col: {k: (None if str(v) == "<NA>" else float(v)) for k, v in df[col].items()} for col in df.columns}
@@ -105,7 +122,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if args.serving:
             from .compare import serving_comparison
 
-            sv = serving_comparison(args.ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
+            sv = serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat)
             doc["serving"] = {"recipe": sv.attrs["recipe"], "columns": sv.to_dict()}
         if args.training:
             from .compare import training_comparison
@@ -127,7 +144,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"  - {m[:160]}")
     print("sources and confidence of every figure: perfmodel show <id>")
     if args.serving:
-        _print_serving(args, cat, ids)
+        _print_serving(args, cat, ids, tpot_ms)
     if args.training:
         from .compare import training_comparison
 
@@ -139,10 +156,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
+def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str], tpot_ms: float) -> None:
     from .compare import serving_comparison
 
-    df = serving_comparison(ids, args.serving, tpot_ms=args.tpot_ms, catalog=cat)
+    df = serving_comparison(ids, args.serving, tpot_ms=tpot_ms, catalog=cat)
     print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
     _print_workload_table(df, ids)
     print("recipe: " + df.attrs["recipe"])
@@ -150,19 +167,29 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str]) -> None:
           "GB200 decode, CloudMatrix prefill)")
 
 
+def _real(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
 def _print_workload_table(df: Any, ids: list[str]) -> None:
-    """A workload comparison (rows: metrics, columns: systems) with the first system's ratios to the others."""
+    """A workload comparison (rows: metrics, columns: systems) with the first system's ratios to the
+    others where both are numbers; text longer than a cell (why no plan fits) goes below the table."""
     ratios = [f"{ids[0]} / {o}" for o in ids[1:]]
-    rows = []
+    rows, notes = [], []
     for metric, row in df.iterrows():
-        cells = [v if isinstance(v, str) else _num(v) for v in row]
-        if isinstance(row.iloc[0], str):
-            cells += [""] * len(ratios)
-        else:
-            cells += [_num(None if row.iloc[0] is None or not row[o] else row.iloc[0] / row[o], ratio=True)
-                      for o in ids[1:]]
+        cells = []
+        for sid, v in zip(ids, row):
+            if isinstance(v, str) and len(v) > 64:
+                notes.append(f"  [{len(notes) + 1}] {sid}, {metric}: {v}")
+                v = f"{v[:36].rstrip(' :;,')}... [{len(notes)}]"
+            cells.append(v if isinstance(v, str) else _num(v))
+        first = row.iloc[0]
+        cells += [_num(first / row[o], ratio=True) if _real(first) and _real(row[o]) and row[o] else
+                  ("" if isinstance(first, str) else "unknown") for o in ids[1:]]
         rows.append([str(metric), *cells])
     print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
+    for n in notes:
+        print(n)
 
 
 def _cmd_export_control(args: argparse.Namespace) -> int:
@@ -267,7 +294,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--csv", action="store_true", help="CSV output")
     g.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--serving", metavar="MODEL", help="also estimate serving MODEL (e.g. deepseek-r1) on each system")
-    p.add_argument("--tpot-ms", type=float, default=50.0, help="TPOT limit of the serving decode recipe (default 50)")
+    p.add_argument("--tpot-ms", type=float, default=None, help="TPOT limit of the serving decode recipe (default 50; with --serving)")
     p.add_argument("--training", metavar="MODEL",
                    help="also estimate training MODEL (e.g. llama-3.1-405b) on each whole system, fastest plan that fits")
     p.set_defaults(func=_cmd_compare)

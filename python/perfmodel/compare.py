@@ -141,14 +141,37 @@ def _serving_precision(part: dict) -> str:
     raise _core.InvalidArgument(f"serving_comparison: chip {part.get('id')!r} has no known FP8, INT8 or BF16 peak")
 
 
+def _mtp_drafts(model: str, mtp_tokens: int | None) -> int:
+    """The recipe's MTP drafts: as given, else one where the model has MTP modules and none where it has not."""
+    from .models import get
+
+    if mtp_tokens is not None:
+        return mtp_tokens
+    return 1 if get(model).to_dict().get("mtp_layers", 0) > 0 else 0
+
+
 def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float = 50.0, kv_len: int = 4096,
-                    input_len: int = 4096, mtp_tokens: int = 1, mtp_acceptance: float = 0.7, prefill_chips: int = 16,
-                    prefill_seqs_per_chip: int = 4, ranks_per_chip: int | None = None,
+                    input_len: int = 4096, mtp_tokens: int | None = None, mtp_acceptance: float = 0.7,
+                    prefill_chips: int = 16, prefill_seqs_per_chip: int = 4, ranks_per_chip: int | None = None,
                     catalog: Catalog | None = None) -> dict[str, Any]:
     """The decode and prefill :class:`~perfmodel.InferenceResult` of ``model`` on one system under the
     recipe of :func:`serving_comparison` (pass them to :func:`perfmodel.cost`), with ``"system"``,
     ``"chips"``, ``"ranks_per_chip"`` and ``"precision"``. ``ranks_per_chip`` defaults to the
-    chip's device count as its software stack addresses it (2 for a 910C; set it for what-if chips)."""
+    chip's device count as its software stack addresses it (2 for a 910C; set it for what-if chips);
+    ``mtp_tokens`` to one draft for models with MTP modules and none for the others. Raises
+    :class:`perfmodel.InvalidArgument` when no plan of the recipe fits."""
+    r = _serving_phases(system, model, tpot_ms, kv_len, input_len, mtp_tokens, mtp_acceptance, prefill_chips,
+                        prefill_seqs_per_chip, ranks_per_chip, catalog)
+    for phase in ("decode", "prefill"):
+        if isinstance(r[phase], Exception):
+            raise r[phase]
+    return r
+
+
+def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_len: int, mtp_tokens: int | None,
+                    mtp_acceptance: float, prefill_chips: int, prefill_seqs_per_chip: int, ranks_per_chip: int | None,
+                    catalog: Catalog | None) -> dict[str, Any]:
+    """serving_results' dict, where a phase with no plan that fits holds the perfmodel.Error saying why."""
     from .inference import best_inference, inference
 
     cat = using(catalog)
@@ -157,51 +180,64 @@ def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float =
     routed = _routed_experts(model)
     ranks = n * rpc
     common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
-    dec = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
-                         redundant_experts=(-routed) % ranks if routed else 0, mtp_tokens=mtp_tokens,
-                         mtp_acceptance=mtp_acceptance, **common)
-    pre = inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * prefill_chips,
-                    dp_attention=prefill_chips * rpc, **common)
-    return {"system": sid, "chips": n, "ranks_per_chip": rpc, "precision": prec, "decode": dec, "prefill": pre}
+    out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "precision": prec}
+    try:
+        out["decode"] = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
+                                       redundant_experts=(-routed) % ranks if routed else 0,
+                                       mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance, **common)
+    except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
+        out["decode"] = exc
+    pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
+    try:
+        out["prefill"] = inference(model, sid, mode="prefill", input_len=input_len,
+                                   batch=prefill_seqs_per_chip * pc, dp_attention=pc * rpc, **common)
+    except _core.InvalidArgument as exc:
+        out["prefill"] = exc
+    return out
 
 
 def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tpot_ms: float = 50.0,
-                       kv_len: int = 4096, input_len: int = 4096, mtp_tokens: int = 1, mtp_acceptance: float = 0.7,
+                       kv_len: int = 4096, input_len: int = 4096, mtp_tokens: int | None = None, mtp_acceptance: float = 0.7,
                        prefill_chips: int = 16, prefill_seqs_per_chip: int = 4,
                        catalog: Catalog | None = None) -> pd.DataFrame:
     """Serving throughput of ``model`` on each system under one recipe, the same for every system.
 
     Decode: the whole system is one instance (attention data-parallel over all ranks, experts spread
     over all ranks with the fewest redundant replicas that make them divide), KV length ``kv_len``,
-    ``mtp_tokens`` MTP drafts at ``mtp_acceptance``, micro-batch overlap, and the largest batch whose
-    TPOT stays within ``tpot_ms``. Prefill: instances of ``prefill_chips`` chips, prompts of
+    ``mtp_tokens`` MTP drafts at ``mtp_acceptance`` (default: one where the model has MTP modules,
+    none where it has not), micro-batch overlap, and the largest batch whose
+    TPOT stays within ``tpot_ms``. Prefill: instances of ``prefill_chips`` chips (the whole system
+    where it has fewer), prompts of
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch. GEMMs run in the
     chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
-    per-chip figures times the chips in the system. The underlying results: :func:`serving_results`."""
+    per-chip figures times the chips in the system. A phase with no plan that fits shows None in its
+    rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
     cat = using(catalog)
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
-        r = serving_results(given, model, tpot_ms=tpot_ms, kv_len=kv_len, input_len=input_len, mtp_tokens=mtp_tokens,
-                            mtp_acceptance=mtp_acceptance, prefill_chips=prefill_chips,
-                            prefill_seqs_per_chip=prefill_seqs_per_chip, catalog=cat)
+        r = _serving_phases(given, model, tpot_ms, kv_len, input_len, mtp_tokens, mtp_acceptance, prefill_chips,
+                            prefill_seqs_per_chip, None, cat)
         sid, n, dec, pre = r["system"], r["chips"], r["decode"], r["prefill"]
+        ok_dec, ok_pre = not isinstance(dec, Exception), not isinstance(pre, Exception)
         rows[sid] = {
             "GEMM precision": r["precision"].upper(),
-            "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip,
-            "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n,
-            "Decode batch per chip": dec.plan["batch"] / n,
-            "Decode TPOT (ms)": dec.tpot_ms,
-            "Decode bottleneck": dec.bottleneck,
-            "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip,
-            "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n,
-            "Prefill TTFT (ms)": pre.ttft_ms,
-            "Prefill bottleneck": pre.bottleneck,
+            "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip if ok_dec else None,
+            "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n if ok_dec else None,
+            "Decode batch per chip": dec.plan["batch"] / n if ok_dec else None,
+            "Decode TPOT (ms)": dec.tpot_ms if ok_dec else None,
+            "Decode bottleneck": dec.bottleneck if ok_dec else f"no decode plan fits: {dec}",
+            "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip if ok_pre else None,
+            "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n if ok_pre else None,
+            "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
+            "Prefill bottleneck": pre.bottleneck if ok_pre else f"no prefill plan fits: {pre}",
         }
         # Energy rows: average all-in draw per chip during the phase (chips + share of CPUs,
         # switches, optics, delivery losses, cooling); absent when the catalog lacks the data.
-        de, pe = dec.to_dict()["energy"], pre.to_dict()["energy"]
+        de = dec.to_dict()["energy"] if ok_dec else None
+        pe = pre.to_dict()["energy"] if ok_pre else None
+        missing = (dec if ok_dec else pre).to_dict()["energy_missing"] if ok_dec or ok_pre else "no plan fits"
         rows[sid].update({
             "Decode power per chip, all-in (W)": None if de is None else de["watts_per_chip"],
             "Decode power per system (kW)": None if de is None else de["watts_per_chip"] * n / 1e3,
@@ -209,13 +245,15 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
             "Decode joules per output token": None if de is None else de["joules_per_output_token"],
             "Prefill power per chip, all-in (W)": None if pe is None else pe["watts_per_chip"],
             "Prefill joules per input token": None if pe is None else pe["joules_per_input_token"],
-            "Energy basis": (de or pe or {}).get("basis", "unknown: " + dec.to_dict()["energy_missing"])[:60],
+            "Energy basis": (de or pe or {}).get("basis", "unknown: " + str(missing))[:60],
         })
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).astype(object)
+    df = df.where(df.notna(), None)
     df.index.name = "metric"
-    df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp_tokens} MTP draft(s) at "
-                          f"{mtp_acceptance:.0%}, TPOT <= {tpot_ms:g} ms; prefill: {prefill_chips}-chip instances, "
-                          f"{input_len}-token prompts, {prefill_seqs_per_chip} per chip")
+    drafts = _mtp_drafts(model, mtp_tokens)
+    mtp = f"{drafts} MTP draft(s) at {mtp_acceptance:.0%}" if drafts else "no MTP"
+    df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; "
+                          f"prefill: {prefill_chips}-chip instances, {input_len}-token prompts, {prefill_seqs_per_chip} per chip")
     return df
 
 

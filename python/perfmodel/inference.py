@@ -80,7 +80,10 @@ class InferenceResult(DictResult):
             out["output_tokens_per_s_per_chip"] = d["output_tokens_per_s_per_chip"]
             out["output_tokens_per_s_per_instance"] = d["output_tokens_per_s_per_instance"]
             out["output_tokens_per_s_per_system"] = d["output_tokens_per_s_per_system"]
+        elif d["prefill"] is not None:
+            out["input_tokens_per_s_per_system"] = d["input_tokens_per_s_per_system"]
         out["chips_per_instance"] = d["chips_per_instance"]
+        out["instances_per_system"] = d["instances_per_system"]
         out["memory_per_chip_GB"] = self.memory["total"] / 1e9
         out["max_batch"] = self.max_batch
         out["mfu"] = d["mfu"]

@@ -1,4 +1,4 @@
-"""Plots: multi-chip rooflines and operator-efficiency curves.
+"""Plots: multi-chip rooflines, operator-efficiency curves, collective bandwidths and efficiency frontiers.
 
 matplotlib is imported inside the functions only, so ``import perfmodel`` never pulls it in.
 The figures are plain :class:`matplotlib.figure.Figure` objects built without pyplot, so no GUI
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["EFFICIENCY_FAMILIES", "SAVE_FORMATS", "busbw", "efficiency", "roofline", "roofline_ceilings"]
+__all__ = ["EFFICIENCY_FAMILIES", "SAVE_FORMATS", "busbw", "efficiency", "efficiency_frontier", "roofline", "roofline_ceilings"]
 
 #: File extensions ``path`` may have.
 SAVE_FORMATS = ("png", "svg")

@@ -87,7 +87,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
 
     Capital cost is the system's catalog price (or ``capex`` in USD for one system), straight-line
     over ``years`` and spread over the busy hours (``utilization`` of all hours). Power is paid at
-    the estimate's all-in draw while busy and at idle draw otherwise, times ``pue``, at
+    the estimate's all-in draw while busy and at idle draw otherwise (serving: chips outside the
+    plan's whole instances idle throughout, and only the instances' tokens count), times ``pue``, at
     ``price_per_kwh`` USD. Defaults: 0.08 USD/kWh (US industrial average 2023, EIA: 8.06 cents;
     China ~0.088 USD/kWh 2024, China Briefing), PUE 1.3 (between hyperscale ~1.1 and the Uptime
     2024 survey average 1.56), 4 years.
@@ -115,16 +116,20 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         idle_w = None if phase["energy"] is None else phase["energy"]["idle_watts_per_chip"]
         tokens_per_s_per_chip = d["output_tokens_per_s_per_chip"] or d["input_tokens_per_s_per_chip"]
         token_kind = "output" if d["output_tokens_per_s_per_chip"] else "input"
+        # Chips the plan's whole instances occupy; the rest of the system idles (and still costs).
+        busy_chips = d["instances_per_system"] * d["chips_per_instance"]
     elif isinstance(result, TrainingResult):
         e = d["energy"]
         busy_w = None if e is None else e["watts_per_chip"]
         idle_w = None if e is None else e["idle_watts_per_chip"]
         tokens_per_s_per_chip = d["tokens_per_s_per_chip"]
         token_kind = "trained"
+        busy_chips = None
     else:
         raise _core.InvalidArgument(f"result: expected an InferenceResult or TrainingResult, got {type(result).__name__}")
     sysd = cat.get(d["system"]).to_dict()
     chips = int(sysd["chips"]["value"])
+    busy = float(chips if busy_chips is None else min(busy_chips, chips))
     out = CostResult(system=d["system"], chips_per_system=chips, price_per_kwh=price, years=yrs, utilization=u, pue=float(pue))
     unknown: dict[str, str] = {}
     if capex is not None:
@@ -144,11 +149,12 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     if busy_w is None:
         unknown["power_usd_per_hour"] = "energy unknown: " + d.get("energy_missing", "")
     else:
-        avg_w = busy_w + (1.0 - u) / u * idle_w  # idle hours' draw charged to the busy hours
-        out["power_usd_per_hour"] = avg_w * chips * float(pue) / 1e3 * price
+        # Idle hours' draw is charged to the busy hours; chips outside the plan's instances idle throughout.
+        avg_w = (busy_w + (1.0 - u) / u * idle_w) * busy + idle_w / u * (chips - busy)
+        out["power_usd_per_hour"] = avg_w * float(pue) / 1e3 * price
     if "capex_usd_per_hour" in out and "power_usd_per_hour" in out:
         out["usd_per_hour"] = out["capex_usd_per_hour"] + out["power_usd_per_hour"]
-        tokens_per_hour = tokens_per_s_per_chip * chips * 3600.0
+        tokens_per_hour = tokens_per_s_per_chip * busy * 3600.0
         if tokens_per_hour > 0:
             out[f"usd_per_million_{token_kind}_tokens"] = out["usd_per_hour"] / tokens_per_hour * 1e6
         if isinstance(result, TrainingResult) and d["time_to_train_s"] is not None:

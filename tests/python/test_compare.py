@@ -137,8 +137,28 @@ def test_serving_comparison_bad_input():
         serving_comparison(["huawei-ascend-910c"])
     with pytest.raises(perfmodel.Error, match="list of one or more"):
         serving_comparison("cm384")
+    # A latency limit nothing meets: serving_results raises; the comparison keeps the system's
+    # column, with no figures and the reason where its bottleneck would be (prefill still runs).
     with pytest.raises(perfmodel.Error, match="no plan .* fits the limits"):
-        serving_comparison(["cm384"], tpot_ms=1.0)
+        perfmodel.serving_results("cm384", tpot_ms=1.0)
+    df = serving_comparison(["cm384", "nvl72"], tpot_ms=1.0)
+    col = df["huawei-cloudmatrix-384"]
+    assert col["Decode tokens/s per chip"] is None and col["Decode TPOT (ms)"] is None
+    assert col["Decode bottleneck"].startswith("no decode plan fits: ") and "latency" in col["Decode bottleneck"]
+    assert col["Prefill tokens/s per chip"] > 0
+
+
+def test_serving_comparison_takes_models_without_mtp_and_small_systems():
+    # Qwen3 has no MTP modules: the recipe drops the draft (it used to fail every system). A DGX
+    # H100 is smaller than the 16-chip prefill instance: it prefills as one 8-GPU instance.
+    df = perfmodel.serving_comparison(["nvl72", "dgx-h100"], "qwen3-235b-a22b")
+    assert "no MTP" in df.attrs["recipe"]
+    assert df.loc["Decode tokens/s per chip"].map(lambda v: v > 0).all()
+    assert df.loc["Prefill tokens/s per chip"].map(lambda v: v > 0).all()
+    assert "1 MTP draft" in perfmodel.serving_comparison(["nvl72"]).attrs["recipe"]  # DeepSeek-R1 keeps its draft
+    # Asked for explicitly, a draft on a model without MTP modules is that system's failure, shown.
+    df = perfmodel.serving_comparison(["nvl72"], "qwen3-235b-a22b", mtp_tokens=1)
+    assert df.loc["Decode bottleneck", "nvidia-gb200-nvl72"].startswith("no decode plan fits")
 
 
 def test_serving_results_are_the_comparison_rows_and_take_ranks_per_chip():
@@ -205,3 +225,26 @@ def test_training_comparison_same_recipe_on_both_racks():
     assert "Training tokens/s per chip" in out.stdout and "recipe: llama-3.1-405b" in out.stdout
     js = json.loads(_cli("compare", "cm384", "nvl72", "--training", "llama-3.1-405b", "--json").stdout)
     assert "TP" in js["training"]["columns"]["nvidia-gb200-nvl72"]["Plan"]
+
+
+def test_cli_compare_workload_tables_with_a_system_that_has_no_plan():
+    # The first system has no plan: its cells are unknown, its ratios too (no traceback), and the
+    # long reason is a numbered note under the table.
+    out = _cli("compare", "dgx-h100", "nvl72", "--training", "llama-3.1-405b")
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("Training tokens/s per chip"))
+    assert line.split()[-3:] == ["unknown", "428", "unknown"]
+    assert "[1] nvidia-dgx-h100, Plan: no plan of the recipe fits:" in out.stdout
+    # --csv keeps the workload tables: one table, a section column says which.
+    csv = _cli("compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--training", "llama-3.1-405b", "--csv")
+    assert csv.returncode == 0, csv.stderr
+    import io
+
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(csv.stdout), index_col=0)
+    assert set(table["section"]) == {"hardware", "serving", "training"}
+    assert float(table.loc["Decode tokens/s per chip", "nvidia-gb200-nvl72"]) > 0
+    # --tpot-ms only means something with --serving.
+    bad = _cli("compare", "cm384", "nvl72", "--tpot-ms", "30")
+    assert bad.returncode == 2 and "--tpot-ms" in bad.stderr and "--serving" in bad.stderr

@@ -126,7 +126,8 @@ def test_decode_estimate_is_consistent():
     assert r.accepted_tokens_per_step == pytest.approx(1.7)
     assert r.tpot_s == pytest.approx(d["time_s"] / 1.7)
     assert r.output_tokens_per_s_per_chip == pytest.approx(96 * 1.7 / d["time_s"])
-    assert r.output_tokens_per_s_per_system == pytest.approx(r.output_tokens_per_s_per_chip * 384)
+    # Two 160-NPU instances fit in the 384: 320 NPUs serve, 64 idle.
+    assert r.output_tokens_per_s_per_system == pytest.approx(r.output_tokens_per_s_per_chip * 320)
     b = r.breakdown()
     assert b["exposed_s"].sum() == pytest.approx(d["time_s"], rel=1e-9)
     assert set(b["part"]) >= {"attention", "moe_experts", "moe_dispatch", "moe_combine", "mtp"}
@@ -340,3 +341,25 @@ def test_fused_mla_prologue_saves_exactly_its_launches(tmp_path):
     f, a = fused.breakdown(), apart.breakdown()
     assert f["flops"].sum() == pytest.approx(a["flops"].sum(), rel=1e-12)
     assert f["bytes"].sum() == pytest.approx(a["bytes"].sum(), rel=1e-12)
+
+
+def test_per_system_throughput_counts_whole_instances():
+    # 48-GPU decode instances in a 72-GPU rack: one fits, 24 GPUs idle; per system = per instance.
+    plan = dict(mode="decode", precision="fp8", dp_attention=48, redundant_experts=32, kv_len=2048, batch=48 * 64)
+    r = perfmodel.inference("deepseek-r1", "nvl72", **plan)
+    d = r.to_dict()
+    assert d["instances_per_system"] == 1 and r.summary()["instances_per_system"] == 1
+    assert d["output_tokens_per_s_per_system"] == pytest.approx(d["output_tokens_per_s_per_instance"])
+    # 8-GPU instances tile it: 9 per rack, per system = per chip x 72.
+    tp8 = perfmodel.inference("llama-3.1-70b", "nvl72", mode="decode", precision="fp8", tp=8, batch=64, kv_len=2048)
+    assert tp8.to_dict()["instances_per_system"] == 9
+    assert tp8.output_tokens_per_s_per_system == pytest.approx(tp8.output_tokens_per_s_per_chip * 72)
+    # An instance over nine 8-GPU nodes: a ninth of it per node.
+    h100 = perfmodel.inference("deepseek-v3", "dgx-h100", systems=9, mode="decode", precision="fp8", dp_attention=72,
+                               redundant_experts=32, kv_len=2000, batch=72 * 256, overlap=True)
+    assert h100.to_dict()["instances_per_system"] == pytest.approx(1 / 9)
+    assert h100.output_tokens_per_s_per_system == pytest.approx(h100.output_tokens_per_s_per_chip * 8)
+    # Cost counts the instance's tokens and the idle GPUs' power: dearer per token than 72 busy GPUs.
+    c48 = perfmodel.cost(r)
+    naive = (c48["capex_usd_per_hour"] + c48["power_usd_per_hour"]) / (r.output_tokens_per_s_per_chip * 72 * 3600) * 1e6
+    assert c48["usd_per_million_output_tokens"] > 1.4 * naive
