@@ -606,15 +606,19 @@ Setup make_setup(const TransformerModel& m, const Device& dev, const Network* ne
 
 std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
 
-void check_memory(const PhaseEstimate& e, const std::string& chip, const char* phase, std::int64_t batch) {
+/// `phase` names what is checked ("decode plan", "prefill chunk of 8 prompts"); `field` and
+/// `asked` the plan field the largest fitting value `max_batch` is for.
+void check_memory(const PhaseEstimate& e, const std::string& chip, const std::string& phase, const char* field,
+                  std::int64_t asked, std::int64_t max_batch) {
   const MemoryUse& u = e.memory;
   if (u.fits()) return;
   const double over = u.total() - u.capacity;
-  std::string msg = std::string(phase) + " plan needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", KV cache " +
+  std::string msg = phase + " needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", KV cache " +
                     gb(u.kv_cache) + ", activations " + gb(u.activations) + ", buffers " + gb(u.buffers) + ") but " + chip +
                     " has " + gb(u.capacity) + ": over by " + gb(over);
-  if (e.max_batch > 0) {
-    msg += "; the largest batch that fits is " + std::to_string(e.max_batch) + " (asked " + std::to_string(batch) + ")";
+  if (max_batch > 0) {
+    msg += "; the largest " + std::string(field) + " that fits is " + std::to_string(max_batch) + " (asked " +
+           std::to_string(asked) + ")";
   } else {
     msg += "; the weights do not fit at any batch: raise tp, ep or pp";
   }
@@ -762,9 +766,11 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   // Assumption: serving prefills in chunks of about 8192 prompt tokens per attention group
   // (vLLM/SGLang chunked-prefill defaults) unless told; prefill mode runs the whole batch.
   std::int64_t pbatch = plan.prefill_batch > 0 ? plan.prefill_batch : plan.batch;
+  std::int64_t chunk = 0;  // serve mode's prompts per prefill forward, when not given
   if (plan.prefill_batch == 0 && plan.mode == InferencePlan::Mode::serve) {
     const std::int64_t per_group = std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(1, plan.input_len));
-    pbatch = std::min(plan.batch, per_group * pp.dp_attention);
+    chunk = per_group * pp.dp_attention;
+    pbatch = std::min(plan.batch, chunk);
   }
   // Accepted tokens per step: 1 + a + a^2 + ... + a^k for k chained drafts.
   double accepted = 1.0, pw = 1.0;
@@ -784,7 +790,6 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     const PhaseInput in{Phase::prefill, pbatch, plan.input_len, plan.input_len, plan.input_len, ov};
     PhaseEstimate e = run_phase(s, in);
     e.tokens = static_cast<double>(pbatch) * plan.input_len;
-    if (plan.check_memory) check_memory(e, dev.chip().id, "prefill", pbatch);
     res.prefill = e;
     res.ttft = e.time;
   }
@@ -802,9 +807,30 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     const PhaseInput in{Phase::decode, plan.batch, 1 + plan.mtp_tokens, kv + plan.mtp_tokens, kv_max, plan.overlap};
     PhaseEstimate e = run_phase(s, in);
     e.tokens = static_cast<double>(plan.batch) * accepted;
-    if (plan.check_memory) check_memory(e, dev.chip().id, "decode", plan.batch);
     res.decode = e;
     res.tpot = e.time / accepted;
+  }
+  // Serving without disaggregation prefills its chunks on the decode instance's chips: a batch
+  // fits when its decode step and its chunk (min(batch, chunk) prompts) both do.
+  // A chunk that grows with the batch (up to `chunk`) caps it at the largest chunk that fits.
+  const bool chunked = plan.mode == InferencePlan::Mode::serve && !plan.prefill_parallel;
+  if (chunked) {
+    const std::int64_t cap = chunk > 0 ? (res.prefill->max_batch >= chunk ? res.decode->max_batch : res.prefill->max_batch)
+                             : res.prefill->memory.fits() ? res.decode->max_batch
+                                                          : 0;
+    res.decode->max_batch = std::min(res.decode->max_batch, cap);
+  }
+  if (plan.check_memory && res.prefill) {
+    const std::string what = chunk > 0 ? "prefill chunk of " + std::to_string(pbatch) + " prompts (the batch, up to " +
+                                             std::to_string(chunk) + " per chunk: about 8,192 prompt tokens per attention group)"
+                             : chunked ? "prefill chunk of " + std::to_string(pbatch) + " prompts (prefill_batch)"
+                                       : "prefill plan";
+    if (chunked) check_memory(*res.prefill, dev.chip().id, what, "batch", plan.batch, res.decode->max_batch);
+    else check_memory(*res.prefill, dev.chip().id, what, plan.mode == InferencePlan::Mode::prefill ? "batch" : "prefill_batch",
+                      pbatch, res.prefill->max_batch);
+  }
+  if (plan.check_memory && res.decode) {
+    check_memory(*res.decode, dev.chip().id, "decode plan", "batch", plan.batch, res.decode->max_batch);
   }
 
   const double peak = dev.matrix_rate(plan.precision.weights) * plan.parallel.ranks_per_chip;  // per chip

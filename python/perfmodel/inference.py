@@ -188,11 +188,24 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
         raise _core.InvalidArgument("batch: best_inference searches the batch; pass max_batch to bound it")
     best: InferenceResult | None = None
     reasons: dict[str, int] = {}
+    example: dict[str, str] = {}  # the first message of each kind, quoted when nothing fits
+
+    def failed(key: str, message: str) -> None:
+        reasons[key] = reasons.get(key, 0) + 1
+        example.setdefault(key, message)
 
     def ok(r: InferenceResult) -> bool:  # TPOT / TTFT are 0 when the plan has no decode / prefill phase
         if tpot_ms is not None and r.tpot_ms > tpot_ms:
             return False
         return not (ttft_ms is not None and r.ttft_ms > ttft_ms)
+
+    def fits(batch: int, layout: dict[str, int]) -> InferenceResult | None:
+        """The estimate at ``batch`` if it fits and meets the limits, else None."""
+        try:
+            r = inference(model, system, catalog=catalog, batch=batch, **layout, **options)
+        except _core.InvalidArgument:
+            return None
+        return r if ok(r) else None
 
     for t, dp, e in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep)):
         layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e)) if v is not None}
@@ -200,30 +213,35 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
         try:
             probe = inference(model, system, catalog=catalog, batch=step, check_memory=False, **layout, **options)
         except _core.InvalidArgument as exc:
-            key = str(exc).split(":")[0]
-            reasons[key] = reasons.get(key, 0) + 1
+            failed(str(exc).split(":")[0], str(exc))
             continue
         hi = min(probe.max_batch, max_batch) // step
         if hi < 1:
-            reasons["memory"] = reasons.get("memory", 0) + 1
+            try:
+                inference(model, system, catalog=catalog, batch=step, **layout, **options)
+                failed("memory", "memory: nothing fits")
+            except _core.InvalidArgument as exc:
+                failed("memory", str(exc))
             continue
         lo_r = inference(model, system, catalog=catalog, batch=step, **layout, **options)
         if not ok(lo_r):
-            reasons["latency limit"] = reasons.get("latency limit", 0) + 1
+            failed("latency limit", f"latency limit: at batch {step} TPOT {lo_r.tpot_ms:.3g} ms, TTFT {lo_r.ttft_ms:.3g} ms "
+                                    f"(limits: tpot_ms={tpot_ms}, ttft_ms={ttft_ms})")
             continue
         lo, found = 1, lo_r
         while lo < hi:  # largest multiple of `step` meeting the limits
             mid = (lo + hi + 1) // 2
-            r = inference(model, system, catalog=catalog, batch=mid * step, **layout, **options)
-            if ok(r):
+            r = fits(mid * step, layout)
+            if r is not None:
                 lo, found = mid, r
             else:
                 hi = mid - 1
         if best is None or _rate(found) > _rate(best):
             best = found
     if best is None:
-        detail = ", ".join(f"{n} layouts failed on {k}" for k, n in sorted(reasons.items())) or "no layout given"
-        raise _core.InvalidArgument(f"best_inference: no plan of {model} on {system} fits the limits ({detail})")
+        detail = "; ".join(f"{n} layout(s) failed on {k}, e.g. {example[k]}" for k, n in sorted(reasons.items()))
+        raise _core.InvalidArgument(f"best_inference: no plan of {model} on {system} fits the limits: "
+                                    f"{detail or 'no layout given'}")
     return best
 
 

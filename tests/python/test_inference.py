@@ -363,3 +363,14 @@ def test_per_system_throughput_counts_whole_instances():
     c48 = perfmodel.cost(r)
     naive = (c48["capex_usd_per_hour"] + c48["power_usd_per_hour"]) / (r.output_tokens_per_s_per_chip * 72 * 3600) * 1e6
     assert c48["usd_per_million_output_tokens"] > 1.4 * naive
+
+
+def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
+    # The error quotes one message of each kind of failure, not just its category.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"1 layout\(s\) failed on weights, e\.g\. weights: unknown precision 'FP8'"):
+        perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8")
+    with pytest.raises(perfmodel.InvalidArgument, match=r"failed on latency limit, e\.g\. latency limit: at batch 1 TPOT"):
+        perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=0.01)
+    # 70B in FP8 on one H100: the prefill chunk that shares the GPU caps the batch at 6 (decode alone: 10).
+    r = perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="fp8")
+    assert r.plan["batch"] == 6 and r.max_batch == 6

@@ -184,10 +184,32 @@ TEST_CASE("bad plans name the constraint") {
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("tp: tp=3 does not divide"));
   p.parallel.tp = 1;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p),
-                    Catch::Contains("memory: prefill plan needs") && Catch::Contains("over by"));
+                    Catch::Contains("memory: prefill chunk of 8 prompts") && Catch::Contains("over by") &&
+                        Catch::Contains("the weights do not fit at any batch"));
   p.parallel.tp = 2;
   p.input_len = 0;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("input_len: must be >= 1"));
+}
+
+TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {
+  // Llama 3.1 70B in FP8 on one H100 (70.6 GB of weights): decode alone would hold 10 sequences,
+  // but the chunk of up to 8 prompts of 1,024 tokens that prefills on the same GPU holds only 6.
+  const auto& m = workload::get_model("llama-3.1-70b");
+  InferencePlan p;
+  p.precision.weights = Precision::fp8;
+  p.batch = 4;
+  const auto r = model::estimate_inference(m, "nvidia-dgx-h100", p);
+  CHECK(r.decode->max_batch == 6);
+  p.batch = 6;
+  CHECK_NOTHROW(model::estimate_inference(m, "nvidia-dgx-h100", p));
+  p.batch = 7;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p),
+                    Catch::Contains("prefill chunk of 7 prompts") && Catch::Contains("the largest batch that fits is 6 (asked 7)"));
+  // Decode mode has no prefill on those chips: the decode step's own limit (8 at KV 1,536).
+  p.mode = InferencePlan::Mode::decode;
+  p.batch = 4;
+  p.kv_len = 1536;
+  CHECK(model::estimate_inference(m, "nvidia-dgx-h100", p).decode->max_batch == 8);
 }
 
 TEST_CASE("serving estimate speed", "[!benchmark]") {
