@@ -77,6 +77,10 @@ struct EfficiencyPolicy {
   /// Fraction of HBM bandwidth at which the family's MLA decode kernel streams its latent cache,
   /// queries and outputs; absent: `memory` (a kernel that reaches the streaming rate).
   Figure<double> mla_decode_memory;
+  /// A library GEMM (not grouped) with fewer rows than its smallest tile swaps its operands: the
+  /// rows take the narrow side of the matrix instruction and are padded to a multiple of this
+  /// (Hopper's wgmma: N a multiple of 8). Absent: no swap (rows padded to the smallest tile).
+  Figure<double> swap_ab_rows;
   std::vector<TileShape> tile_shapes;  ///< output tiles the GEMM library chooses among
   std::vector<std::pair<std::string, FabricEfficiency>> fabrics;  ///< by fabric name
   EnergyPolicy energy;

@@ -32,6 +32,7 @@ struct Fractions {
   bool epilogue_overlap = true;     ///< absent -> true
   double mla_decode_rows = 1.0;     ///< absent -> 1 (no padding)
   double mla_decode_memory = 0.0;   ///< absent -> memory
+  double swap_ab_rows = 0.0;        ///< absent -> 0 (no operand swap for small M)
 };
 
 class Device {

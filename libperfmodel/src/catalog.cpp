@@ -574,6 +574,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
   e.fused_mla_prologue = flag("fused_mla_prologue");
   e.epilogue_overlap = flag("epilogue_overlap");
   e.mla_decode_rows = count(r, "mla_decode_rows", "mla_decode_rows", 1);
+  e.swap_ab_rows = count(r, "swap_ab_rows", "swap_ab_rows", 1);
   for (const char* key : {"matrix", "memory", "launch_overhead"}) {
     if (!r.has(key)) r.fail_key(key, "required field is missing");
   }

@@ -167,6 +167,30 @@ TilePlan plan_tiles(const Device& dev, const Gemm& op, double rate) {
       best = TilePlan{0.0, scheduled, static_cast<int>(s.m), static_cast<int>(s.n), tiles_m, tiles_n};
     }
   }
+  // Fewer rows than the smallest tile: a library GEMM swaps A and B, so the rows take the narrow
+  // side of the instruction (padded to swap_ab_rows) and N is tiled by the tile's long side.
+  // Assumption: grouped (MoE) GEMMs keep their row tiles (DeepGEMM's masked layout pads to 64).
+  const double r = dev.fractions().swap_ab_rows;
+  double smallest = std::numeric_limits<double>::infinity();
+  for (const auto& s : dev.tiles()) smallest = std::min(smallest, s.m);
+  if (r > 0.0 && batch == 1.0 && m < smallest) {
+    const double rows = std::ceil(m / r) * r;
+    for (const auto& s : dev.tiles()) {
+      const double tiles_n = ceil_div(n, s.m, s.inv_m);
+      const double tile_flops = 2.0 * rows * s.m * k;
+      double scheduled = 0;
+      if (u > 0.0) {
+        scheduled = tiles_n < u ? u * tile_flops / std::max(1.0, std::min(floor_pos(u / tiles_n), k_chunks))
+                                : ceil_div(tiles_n, u, inv_u) * u * tile_flops;
+      } else {
+        scheduled = tiles_n * tile_flops;
+      }
+      if (scheduled < best_scheduled) {
+        best_scheduled = scheduled;
+        best = TilePlan{0.0, scheduled, static_cast<int>(rows), static_cast<int>(s.m), 1.0, tiles_n};
+      }
+    }
+  }
   best.compute_s = best_scheduled / rate;
   return best;
 }
@@ -221,6 +245,10 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
   fractions_.mla_decode_rows = policy_.mla_decode_rows.value_or(1.0);
   fractions_.mla_decode_memory = policy_.mla_decode_memory.value_or(fractions_.memory);
+  fractions_.swap_ab_rows = policy_.swap_ab_rows.value_or(0.0);
+  if (!(fractions_.swap_ab_rows >= 0.0 && fractions_.swap_ab_rows <= 256.0)) {
+    throw InvalidArgument(where + ": swap_ab_rows must lie in [1, 256], got " + std::to_string(fractions_.swap_ab_rows));
+  }
   if (!(fractions_.mla_decode_rows >= 1.0 && fractions_.mla_decode_rows <= 4096.0)) {
     throw InvalidArgument(where + ": mla_decode_rows must lie in [1, 4096], got " + std::to_string(fractions_.mla_decode_rows));
   }

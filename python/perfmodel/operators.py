@@ -94,7 +94,8 @@ def device(chip: str, catalog: Catalog | None = None, efficiency: Mapping[str, A
     ``attention_backward`` (training's flash-attention backward rate over the forward's),
     ``vector``, ``memory``, ``mla_decode_memory`` (fractions in (0, 1.2]), ``launch_overhead`` (seconds or "4 us"; also
     accepted as ``launch_overhead_s``, the key :func:`efficiency_policy` reports),
-    ``epilogue_overlap`` (bool), ``mla_decode_rows`` (int: query rows per MLA decode tile) and
+    ``epilogue_overlap`` (bool), ``mla_decode_rows`` (int: query rows per MLA decode tile),
+    ``swap_ab_rows`` (int: row step of a GEMM below the smallest tile) and
     ``tile_shapes`` (list of ``(m, n)``).
     """
     cat = using(catalog)

@@ -71,6 +71,11 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
                               std::string(py::repr(v)));
       }
       p.mla_decode_rows = hw::Figure<double>::known_value(py::cast<double>(v), {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
+    } else if (key == "swap_ab_rows") {
+      if (py::isinstance<py::bool_>(v) || !py::isinstance<py::int_>(v) || py::cast<long long>(v) < 1 || py::cast<long long>(v) > 256) {
+        throw InvalidArgument("efficiency override 'swap_ab_rows': expected an integer in [1, 256], got " + std::string(py::repr(v)));
+      }
+      p.swap_ab_rows = hw::Figure<double>::known_value(py::cast<double>(v), {"user override", hw::Confidence::derived, "set by the caller", ""}, key);
     } else if (key == "tile_shapes") {
       p.tile_shapes.clear();
       for (auto pair : py::cast<py::sequence>(v)) {
@@ -81,7 +86,7 @@ hw::EfficiencyPolicy apply_overrides(hw::EfficiencyPolicy p, const py::dict& o) 
     } else {
       throw InvalidArgument("efficiency override: unknown key '" + key +
                             "'; expected matrix, matrix_microbenchmark, attention, attention_prefill, attention_backward, vector, memory, "
-                            "mla_decode_memory, launch_overhead, epilogue_overlap, mla_decode_rows or tile_shapes");
+                            "mla_decode_memory, launch_overhead, epilogue_overlap, mla_decode_rows, swap_ab_rows or tile_shapes");
     }
   }
   if (!o.empty()) p.id += "+overrides";
@@ -151,6 +156,7 @@ void register_ops(py::module_& m) {
              out["epilogue_overlap"] = f.epilogue_overlap;
              out["mla_decode_rows"] = static_cast<int>(f.mla_decode_rows);
              out["mla_decode_memory"] = f.mla_decode_memory;
+             out["swap_ab_rows"] = static_cast<int>(f.swap_ab_rows);
              py::list tiles;
              for (const auto& t : p.tile_shapes) tiles.append(py::make_tuple(t.m, t.n));
              out["tile_shapes"] = tiles;
@@ -166,6 +172,7 @@ void register_ops(py::module_& m) {
              src["epilogue_overlap"] = figure_dict(p.epilogue_overlap);
              src["mla_decode_rows"] = figure_dict(p.mla_decode_rows);
              src["mla_decode_memory"] = figure_dict(p.mla_decode_memory);
+             src["swap_ab_rows"] = figure_dict(p.swap_ab_rows);
              out["sources"] = src;
              return out;
            })

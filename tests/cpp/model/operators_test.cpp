@@ -301,6 +301,28 @@ TEST_CASE("Attention: an MLA decode kernel streams its cache at the family's mea
   CHECK(h100().fractions().mla_decode_memory == h100().fractions().memory);
 }
 
+TEST_CASE("GEMM: below the smallest tile a library GEMM swaps A and B", "[model][operators]") {
+  // An H20 (148 BF16 TFLOP/s, 4 TB/s) decoding one token through an 8192 x 8192 weight: padded
+  // to a 64-row tile it would be compute bound (~104 us); swapped, the token takes wgmma's N side,
+  // padded to 8 rows, and the GEMM is a weight read (~42 us).
+  const Device h20 = Device::from_catalog(catalog::Catalog::builtin(), "nvidia-h20");
+  CHECK(h20.fractions().swap_ab_rows == 8.0);
+  const auto one = model::estimate(h20, Gemm::of(1, 8192, 8192, P::bf16));
+  CHECK(one.bound == Bound::memory);
+  CHECK(one.tile_m == 8);
+  CHECK(one.time.value() == Approx(one.memory_time.value() + one.overhead.value()));
+  // The switch to compute bound comes near the ridge m, not at m = 1.
+  CHECK(model::estimate(h20, Gemm::of(16, 8192, 8192, P::bf16)).bound == Bound::memory);
+  CHECK(model::estimate(h20, Gemm::of(48, 8192, 8192, P::bf16)).bound == Bound::compute);
+  // Grouped (MoE) GEMMs keep their row tiles: one row per group costs a 64-row tile's compute.
+  const auto grouped = model::estimate(h20, Gemm::of(1, 8192, 8192, P::bf16, 4));
+  CHECK(grouped.tile_m == 64);
+  CHECK(grouped.bound == Bound::compute);
+  // Families without the figure pad to their smallest tile, as before.
+  CHECK(ascend910b().fractions().swap_ab_rows == 0.0);
+  CHECK(model::estimate(ascend910b(), Gemm::of(1, 8192, 8192, P::bf16)).tile_m >= 64);
+}
+
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
   const auto& cat = catalog::Catalog::builtin();
   CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");
