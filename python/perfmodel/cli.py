@@ -532,9 +532,23 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         return 0
     s = r.summary()
     print(f"{s['model']} on {s['system']} ({s['chip']}), {s['mode']}, batch {r.plan.get('batch')}")
-    rows = [[k, _num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v)]
+    serve = s["mode"] == "serve"
+    notes = {"ttft_ms": "one prefill chunk, steady state (no queueing)" if serve else "the prefill forward",
+             "joules_per_input_token": "prefill energy per prompt token",
+             "joules_per_output_token": "decode energy per output token",
+             "output_tokens_per_joule": "over all serving energy, prefill included" if serve else "",
+             "watts_per_chip": "all-in: chip and its share of the system" if s.get("energy_basis") == "system"
+             else "chip only (no system power model)",
+             "max_batch": "largest batch that fits in memory",
+             "instances_per_system": "whole instances in one system"}
+    basis = str(s.get("energy_basis", s.get("energy", "")))
+    if ":" in basis:  # "chips only: <reason>" / "unknown: <reason>": the reason goes to the note column
+        head, why = basis.split(":", 1)
+        s["energy_basis" if "energy_basis" in s else "energy"] = head
+        notes["energy_basis" if "energy_basis" in s else "energy"] = why.strip()
+    rows = [[k, _num(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v), notes.get(k, "")]
             for k, v in s.items() if k not in ("model", "system", "chip", "mode")]
-    print(_table(["field", "value"], rows, set()))
+    print(_table(["field", "value", "note"], rows, set()))
     b = r.breakdown()
     print()
     print(_table(["phase", "part", "time (ms)", "exposed (ms)", "share"],

@@ -233,19 +233,19 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
             "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
             "Prefill bottleneck": pre.bottleneck if ok_pre else f"no prefill plan fits: {pre}",
         }
-        # Energy rows: average all-in draw per chip during the phase (chips + share of CPUs,
-        # switches, optics, delivery losses, cooling); absent when the catalog lacks the data.
+        # Energy rows: average draw per chip during the phase, all-in (chips + share of CPUs,
+        # switches, optics, delivery losses, cooling) where the system has a power model, else chips only.
         de = dec.to_dict()["energy"] if ok_dec else None
         pe = pre.to_dict()["energy"] if ok_pre else None
         missing = (dec if ok_dec else pre).to_dict()["energy_missing"] if ok_dec or ok_pre else "no plan fits"
         rows[sid].update({
-            "Decode power per chip, all-in (W)": None if de is None else de["watts_per_chip"],
+            "Decode power per chip (W)": None if de is None else de["watts_per_chip"],
             "Decode power per system (kW)": None if de is None else de["watts_per_chip"] * n / 1e3,
             "Decode output tokens per joule": None if de is None else de["output_tokens_per_joule"],
             "Decode joules per output token": None if de is None else de["joules_per_output_token"],
-            "Prefill power per chip, all-in (W)": None if pe is None else pe["watts_per_chip"],
+            "Prefill power per chip (W)": None if pe is None else pe["watts_per_chip"],
             "Prefill joules per input token": None if pe is None else pe["joules_per_input_token"],
-            "Energy basis": (de or pe or {}).get("basis", "unknown: " + str(missing))[:60],
+            "Energy basis": _basis((de or pe or {}).get("basis", "unknown: " + str(missing))),
         })
     df = pd.DataFrame(rows).astype(object)
     df = df.where(df.notna(), None)
@@ -266,8 +266,8 @@ _TRAIN_EP = [1, 8, 16, 32, 64, 128]  # MoE models only; dense models keep ep 1
 # data-parallel degrees that 72-, 384- and 768-rank systems leave (9, 18, 36, 72, 96, 128, 192, 768, ...).
 _TRAIN_BATCH = 2304
 _TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Model TFLOP/s per chip", "MFU (%)",
-               "Step time (s)", "Memory per chip (GB)", "Training bottleneck", "Training power per chip, all-in (W)",
-               "Trained tokens per joule", "Days per trillion tokens (one system)")
+               "Step time (s)", "Memory per chip (GB)", "Training bottleneck", "Training power per chip (W)",
+               "Trained tokens per joule", "Days per trillion tokens (one system)", "Energy basis")
 
 
 def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int = 8192,
@@ -346,9 +346,10 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
             "Step time (s)": s["step_time_s"],
             "Memory per chip (GB)": s["memory_per_chip_GB"],
             "Training bottleneck": s["bottleneck"],
-            "Training power per chip, all-in (W)": s.get("watts_per_chip"),
+            "Training power per chip (W)": s.get("watts_per_chip"),
             "Trained tokens per joule": s.get("tokens_per_joule"),
             "Days per trillion tokens (one system)": 1e12 / (s["tokens_per_s_per_chip"] * n) / 86400.0,
+            "Energy basis": _basis(str(s.get("energy_basis", "unknown: " + s.get("energy", "")))),
         }
     # A system without a fitting plan has None (shown as unknown) in every row but "Plan", never NaN.
     df = pd.DataFrame(rows).astype(object)
@@ -358,6 +359,12 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
                           "over TP 1-8, PP 1-18 (even or lighter ends), V 1-2, EP (MoE), selective/full recompute, "
                           "ZeRO-1/FSDP that fits")
     return df
+
+
+def _basis(basis: str) -> str:
+    """The energy rows' basis for a table cell: all-in (the system's power model: chips plus their
+    share of CPUs, switches, optics, losses and cooling) or chips only, with the reason."""
+    return "all-in (system power model)" if basis == "system" else basis[:60]
 
 
 def _routed_experts(model: str) -> int:

@@ -31,10 +31,18 @@ class InferenceResult(DictResult):
     """Result of :func:`inference`. Times in seconds, rates in tokens/s, memory in bytes per chip.
 
     ``prefill`` / ``decode`` hold the phase details (step time, memory, ``parts``);
-    :meth:`breakdown` lays the parts out as a DataFrame."""
+    :meth:`breakdown` lays the parts out as a DataFrame.
+
+    In serve mode TTFT is one prefill forward (a chunk of about 8,192 prompt tokens per attention
+    group, or ``prefill_batch``): the steady-state wait of a request admitted into a running batch,
+    without queueing behind other prompts. Energy (``energy``): ``joules_per_input_token`` is
+    prefill energy per prompt token, ``joules_per_output_token`` decode energy per output token,
+    and ``output_tokens_per_joule`` output tokens per joule of all serving energy, prefill
+    included, so in serve mode it is not the reciprocal of ``joules_per_output_token``."""
 
     @property
     def ttft_ms(self) -> float:
+        """Time to first token: one prefill forward (serve mode: one chunk, steady state)."""
         return self._get("ttft_s") * 1e3
 
     @property
