@@ -21,6 +21,15 @@ constexpr std::array<std::string_view, 6> kCollectiveNames{"all_reduce", "reduce
 constexpr std::array<std::string_view, 6> kAlgorithmNames{"auto", "ring", "tree", "in_network", "direct",
                                                           "hierarchical"};
 
+/// A collective spans 2 to all of the network's ranks; more need more copies of the system.
+void check_ranks(const Network& net, std::int64_t ranks) {
+  if (ranks < 2 || ranks > net.ranks()) {
+    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() + ", got " +
+                          std::to_string(ranks) +
+                          (ranks > net.ranks() ? "; more ranks need more copies of the system (Python nodes=, CLI --nodes)" : ""));
+  }
+}
+
 template <std::size_t N>
 std::size_t lookup(const std::array<std::string_view, N>& names, std::string_view s, const char* what) {
   std::string all;
@@ -350,10 +359,7 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
   if (!(std::isfinite(s) && s > 0.0)) {
     throw InvalidArgument("size: must be a positive number of bytes, got " + std::to_string(s));
   }
-  if (ranks < 2 || ranks > net.ranks()) {
-    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
-                          ", got " + std::to_string(ranks));
-  }
+  check_ranks(net, ranks);
   const FabricLevel& up = net.scale_up();
   CollectiveResult r;
   Timing t;
@@ -449,10 +455,7 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
   if (!(std::isfinite(s) && s > 0.0)) {
     throw InvalidArgument("size: must be a positive number of bytes, got " + std::to_string(s));
   }
-  if (ranks < 2 || ranks > net.ranks()) {
-    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
-                          ", got " + std::to_string(ranks));
-  }
+  check_ranks(net, ranks);
   if (!net.scale_out()) {
     throw InvalidArgument("ranks: a group spread over several scale-up domains of " + net.system() +
                           " needs the chip's scale_out bandwidth, which is unknown");
@@ -503,10 +506,7 @@ MoeResult estimate(const Network& net, const MoeExchange& op) {
   if (op.topk <= 0 || op.topk > op.experts) {
     throw InvalidArgument("topk: must be in [1, experts=" + std::to_string(op.experts) + "], got " + std::to_string(op.topk));
   }
-  if (op.ranks < 2 || op.ranks > net.ranks()) {
-    throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() +
-                          ", got " + std::to_string(op.ranks));
-  }
+  check_ranks(net, op.ranks);
   if (op.experts % op.ranks != 0) {
     throw InvalidArgument("experts: " + std::to_string(op.experts) + " routed experts do not divide evenly over " +
                           std::to_string(op.ranks) + " ranks");

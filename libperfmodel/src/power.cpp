@@ -216,7 +216,8 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   }
   if (!s.power_model.present) {
     throw InvalidArgument(s.source_file + ": power_model: not given for " + s.id +
-                          "; the catalog has no component data (CPUs, switches, optics, losses) for this system");
+                          "; the catalog has no component data (CPUs, switches, optics, losses) for this system (the chip "
+                          "alone: perfmodel.chip_energy(\"" + s.chip + "\"); estimates on it report chip-only energy)");
   }
   check_override_values(s.id, opt.overrides);
   Override ov{&opt.overrides, std::vector<bool>(opt.overrides.size(), false)};
@@ -225,6 +226,8 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   std::string chip_src = ce.max_basis == "tdp" ? source_of(chip.tdp.provenance()) : ce.max_basis;
   std::string chip_conf = ce.max_basis == "tdp" ? std::string(hw::to_string(chip.tdp.provenance().confidence)) : "derived";
   if (auto v = ov.take("chip_max_watts")) {
+    // Idle stays the family's fraction of the maximum unless chip_idle_watts is given too.
+    ce.idle_watts *= *v / ce.max_watts;
     ce.max_watts = *v;
     chip_src = "user override";
     chip_conf = "override";

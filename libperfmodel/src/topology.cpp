@@ -167,7 +167,9 @@ std::vector<TopologyMetrics> describe(const Network& net) {
 GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks) {
   if (lv.ranks > max_ranks) {
     throw InvalidArgument("ranks: the graph search is limited to " + std::to_string(max_ranks) + " ranks, " + lv.name +
-                          " has " + std::to_string(lv.ranks) + "; use the closed forms (describe)");
+                          " has " + std::to_string(lv.ranks) +
+                          "; the closed-form figures cover any size: leave the graph check off (Python check=False, "
+                          "CLI without --check; C++ describe())");
   }
   const EdgeList el = build(lv, scale_out);
   const int n = lv.ranks;

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from typing import Any, Sequence
 
@@ -34,6 +35,19 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
+_SI = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12, "P": 1e15}
+
+
+def _token_count(text: str) -> float:
+    """--train-tokens: a number, optionally with an SI multiplier (15.6T = 15.6e12)."""
+    t = text.strip()
+    scale = _SI.get(t[-1:], 1.0) if t else 1.0
+    try:
+        return float(t[:-1] if scale != 1.0 else t) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a token count such as 15.6e12 or 15.6T, got {text!r}") from None
+
+
 def _stage_layout(text: str) -> str | list[int]:
     """--layout: a named layout, or layers per pipeline stage as a comma-separated list."""
     if text in ("even", "lighter_ends"):
@@ -57,6 +71,15 @@ def _cmd_units(args: argparse.Namespace) -> int:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    if args.kind == "model":
+        from .models import table
+
+        t = table()
+        rows = [[mid, f"{r.parameters_B:,.1f}", f"{r.active_B:,.1f}", str(r.layers), str(r.hidden), r.attention,
+                 f"{r.experts} / top-{r.top_k}" if r.experts else "dense"] for mid, r in t.iterrows()]
+        print(_table(["id", "params (B)", "active (B)", "layers", "hidden", "attention", "experts"], rows, {1, 2, 3, 4}))
+        print("a Hugging Face config.json works too: perfmodel infer path/to/config.json SYSTEM")
+        return 0
     cat = _cat(args)
     rows = []
     for pid in cat.names(args.kind):
@@ -192,6 +215,18 @@ def _print_workload_table(df: Any, ids: list[str]) -> None:
         print(n)
 
 
+def _model_arg(text: str) -> Any:
+    """MODEL of infer/train: a built-in id, or a Hugging Face config.json (a file or its directory)."""
+    from . import models
+
+    if os.path.exists(text):
+        return models.from_hf_config(text)
+    if text.endswith(".json") or os.sep in text:
+        raise InvalidArgument(f"model: no such file {text!r}; expected a built-in model id "
+                              f"({', '.join(models.names())}) or the path of a config.json")
+    return text
+
+
 def _cmd_export_control(args: argparse.Namespace) -> int:
     from .compare import export_control
 
@@ -279,8 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("text", nargs="+", help='quantities such as "3.35 TB/s" or "400 Gb/s"')
     p.set_defaults(func=_cmd_units)
 
-    p = add("list", help="list catalog parts")
-    p.add_argument("--kind", choices=["chip", "system"])
+    p = add("list", help="list catalog parts (chips and systems) or the built-in models")
+    p.add_argument("--kind", choices=["chip", "system", "model"], help="only this kind (model: the built-in models)")
     p.set_defaults(func=_cmd_list)
 
     p = add("show", help="show one part with the source and confidence of every figure")
@@ -351,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=int, default=None, help="sequences per instance (default: the largest that fits)")
     p.add_argument("--input-len", type=int, default=1024)
     p.add_argument("--output-len", type=int, default=128)
-    p.add_argument("--kv-len", type=int, default=None, help="decode mode: cached tokens per sequence")
+    p.add_argument("--kv-len", type=int, default=None,
+                   help="decode mode: cached tokens per sequence (default: input-len + output-len / 2)")
     p.add_argument("--precision", default="bf16", help="weights/GEMM precision: bf16, fp8, int8, fp4")
     p.add_argument("--kv-cache", default=None, help="KV-cache precision (default bf16)")
     for opt in ("tp", "dp-attention", "pp", "ep", "ranks-per-chip", "redundant-experts", "mtp-tokens", "systems"):
@@ -369,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
     p.add_argument("system", help="system id or alias (a node or rack; copies join over its scale-out network)")
     p.add_argument("--n-chips", type=int, default=None,
-                   help="chips in the cluster (default tp x cp x dp x pp / ranks per chip)")
+                   help="chips in the cluster (default tp x cp x dp x pp / ranks per chip; without --dp, dp is what it leaves)")
     for opt in ("tp", "cp", "dp", "pp", "ep", "virtual-stages", "global-batch", "micro-batch", "seq-len"):
         p.add_argument(f"--{opt}", type=int, default=None)
     p.add_argument("--ranks-per-chip", type=int, default=None,
@@ -391,7 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-flash-attention", action="store_true", help="materialise attention scores (pre-2022 stacks)")
     p.add_argument("--dropout", action="store_true")
     p.add_argument("--no-loss-fusion", action="store_true", help="unfused fp32 cross-entropy (Megatron's default)")
-    p.add_argument("--train-tokens", type=float, default=None, help="tokens to train, for days and chip-hours")
+    p.add_argument("--train-tokens", type=_token_count, default=None,
+                   help="tokens to train, for days and chip-hours (15.6e12 or 15.6T; k, M, G/B, T, P)")
     p.add_argument("--no-memory-check", action="store_true", help="report memory instead of failing when over capacity")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_train)
@@ -415,7 +452,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    import os
 
     from .validation import report
 
@@ -464,12 +500,9 @@ def _cmd_power(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    import os
-
-    from . import models
     from .training import training
 
-    model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
+    model = _model_arg(args.model)
     opts: dict[str, Any] = {k: getattr(args, k) for k in (
         "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "ranks_per_chip", "global_batch", "micro_batch",
         "seq_len", "precision", "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens", "bf16_layers")}
@@ -504,12 +537,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
-    import os
-
-    from . import models
     from .inference import best_inference, inference
 
-    model = models.from_hf_config(args.model) if os.path.exists(args.model) else args.model
+    model = _model_arg(args.model)
+    if args.kv_len is not None and args.kv_len < 1:
+        raise InvalidArgument(f"--kv-len: expected cached tokens per sequence >= 1, got {args.kv_len} "
+                              "(leave it out for the default, input-len + output-len / 2)")
     opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
                             "kv_len": args.kv_len, "overlap": args.overlap or None,
                             "sequence_parallel": args.sequence_parallel or None}
@@ -609,8 +642,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
-        import os
-
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Error as exc:

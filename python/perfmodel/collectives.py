@@ -109,17 +109,18 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
 
 
-def _size(text: Any) -> int:
-    """A size in bytes: a positive integer, or a string such as '64M' naming a whole number of bytes."""
+def _size(text: Any, name: str = "sizes") -> int:
+    """A size in bytes: a positive integer, or a string such as '64M' naming a whole number of bytes
+    (errors name the argument ``name``)."""
     if not isinstance(text, str):
-        return _args.integer("size", text)
+        return _args.integer(name, text)
     m = _SIZE.match(text)
     if not m:
-        raise _core.InvalidArgument(f"sizes: cannot read '{text}'; expected e.g. 1K, 64M, 8G (powers of 1024)")
+        raise _core.InvalidArgument(f"{name}: cannot read '{text}'; expected e.g. 1K, 64M, 8G (powers of 1024)")
     unit = m.group(2).upper()
     value = float(m.group(1)) * (1024 ** ("KMGT".find(unit) + 1) if unit else 1)
     if value != int(value) or value <= 0:
-        raise _core.InvalidArgument(f"sizes: '{text}' is not a positive whole number of bytes")
+        raise _core.InvalidArgument(f"{name}: '{text}' is not a positive whole number of bytes")
     return int(value)
 
 
@@ -156,7 +157,7 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
     n = _args.integer("ranks", ranks, 1, _args.INT32_MAX) if ranks is not None else net.ranks
     scalar = not isinstance(size, (list, tuple, np.ndarray, pd.Series))
     sizes = [size] if scalar else list(np.asarray(size).ravel())
-    values = np.array([_size(s) for s in sizes], dtype=float)
+    values = np.array([_size(s, "size") for s in sizes], dtype=float)
     algo = "auto" if algorithm is None else _args.text("algorithm", algorithm)
     time, algbw, busbw, algs = net.collective(_args.text("kind", kind), values, n, algo)
     if scalar:

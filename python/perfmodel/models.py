@@ -73,7 +73,8 @@ _CACHE: dict[str, Model] = {}
 
 
 def get(name: str | Model) -> Model:
-    """A built-in model by id or alias (``perfmodel.NotFound`` lists the close names)."""
+    """A built-in model by id or alias (``perfmodel.NotFound`` names the close matches and every
+    built-in id)."""
     if isinstance(name, Model):
         return name
     if not isinstance(name, str):
@@ -81,7 +82,12 @@ def get(name: str | Model) -> Model:
                                     f"got {type(name).__name__} {name!r}")
     m = _CACHE.get(name)
     if m is None:
-        m = _CACHE[name] = Model(_core.get_model(name))
+        try:
+            m = _CACHE[name] = Model(_core.get_model(name))
+        except _core.NotFound as exc:  # the core names its C++ loaders; point at the Python ones
+            text = str(exc).replace("load_model / model_from_hf_config",
+                                    "perfmodel.models.load(path) / perfmodel.models.from_hf_config(path)")
+            raise _core.NotFound(text) from None
     return m
 
 

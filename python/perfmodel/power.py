@@ -28,8 +28,9 @@ def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides:
     (idle + u x (TDP - idle)): one row per component (chips, CPUs, switch chips, NICs, optics, ...,
     power-delivery losses, in-rack cooling, and the facility overhead when ``pue`` > 1).
 
-    ``overrides`` replaces figures by name: a component's watts each, ``chip_max_watts``,
-    ``chip_idle_watts``, ``delivery_efficiency`` or ``cooling_overhead``. Totals are in
+    ``overrides`` replaces figures by name: a component's watts each, ``chip_max_watts`` (idle
+    scales with it unless ``chip_idle_watts`` is given too), ``chip_idle_watts``,
+    ``delivery_efficiency`` or ``cooling_overhead``. Totals are in
     ``df.attrs``: ``it_watts`` (the system), ``facility_watts`` (x PUE), ``chip_watts`` (per chip)
     and ``published_watts`` (the catalog's published figure, or None)."""
     cat = using(catalog)

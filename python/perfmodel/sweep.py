@@ -243,9 +243,10 @@ def sweep(space: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
     """Evaluate ``evaluate(**fixed, **point)`` at every point of ``space``; one row per point.
 
     ``space``: a mapping name -> non-empty list of values (the Cartesian product, last key
-    varying fastest) or a list of dicts (explicit points). ``evaluate`` returns a mapping, an
-    object with ``to_dict()`` (its ``summary()`` is used if it has one; only scalar values are
-    kept; perfmodel results work directly) or a single value (column ``value``). ``fixed``:
+    varying fastest) or a list of dicts (explicit points). ``evaluate`` returns a mapping (every
+    value becomes a column, an object column where it is not a number or a string), an object
+    with ``to_dict()`` (its ``summary()`` is used if it has one, and only its numbers, strings,
+    bools and Nones are kept; perfmodel results work directly) or a single value (column ``value``). ``fixed``:
     arguments common to every point. ``client``: a ``dask.distributed.Client`` to run on, split
     into ``chunks`` contiguous ranges of points [4 per worker]. ``progress``: None (a bar in a
     terminal or notebook), True, False or a callable ``f(done, total)``.

@@ -95,7 +95,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     are joined by its scale-out network).
 
     Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp / ranks_per_chip; else must equal it], ``tp``,
-    ``cp``, ``dp``, ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``ranks_per_chip`` [1; 2 runs a rank
+    ``cp``, ``dp`` [1; with ``n_chips``, what the chips leave: n_chips·ranks_per_chip / (tp·cp·pp)], ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``ranks_per_chip`` [1; 2 runs a rank
     on each die of an Ascend 910C, as CANN exposes them: half the chip's compute, HBM and capacity
     each], ``sequence_parallel`` [True],
     ``layout`` ("even", "lighter_ends", or a list of layers per stage such as ``[17, 20, 22, 21]``,
@@ -120,5 +120,15 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     if isinstance(plan.get("layout"), tuple):
         plan["layout"] = list(plan["layout"])
     rpc = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
+    if "n_chips" in plan and "dp" not in plan:
+        # dp is what the chip count leaves: n_chips x ranks_per_chip over tp x cp x pp.
+        ranks = _args.integer("n_chips", plan["n_chips"], 1, _args.INT32_MAX) * rpc
+        inner = 1
+        for k in ("tp", "cp", "pp"):
+            inner *= _args.integer(k, plan.get(k, 1), 1, _args.INT32_MAX)
+        if ranks % inner:
+            raise _core.InvalidArgument(f"dp: not given, and n_chips={plan['n_chips']} ({ranks} ranks) is not a multiple of "
+                                        f"tp x cp x pp = {inner}; give dp or a chip count that divides")
+        plan["dp"] = ranks // inner
     prepared = cat._prepared(("training", system, rpc), lambda: _core.TrainingSystem(cat._core, system, rpc))
     return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)

@@ -38,8 +38,10 @@ inline void take(py::dict& d, const char* key, T& out) {
   try {
     out = v.cast<T>();
   } catch (const py::cast_error&) {
-    throw InvalidArgument(std::string(key) + ": expected " + py::type_id<T>() + ", got " +
-                          std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
+    // Name the expected kind in Python's terms, not the C++ type ("long", "double").
+    const char* expected = std::is_integral_v<T> ? "an integer" : std::is_floating_point_v<T> ? "a number" : nullptr;
+    throw InvalidArgument(std::string(key) + ": expected " + (expected ? std::string(expected) : py::type_id<T>()) +
+                          ", got " + std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
   }
 }
 

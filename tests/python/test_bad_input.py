@@ -86,6 +86,14 @@ H100 = "nvidia-dgx-h100"
         (lambda: perfmodel.chip_energy(None), ["expected a chip or system id"]),
         # a 2-port switch: the fat tree never grew, the estimate hung
         (lambda: perfmodel.collective(H100, "all_reduce", 2**20, nodes=3, switch_radix=2), ["switch_radix", ">= 4"]),
+        # messages in Python's terms (session 17, from a new-user exploration)
+        (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8.0), ["batch: expected an integer, got float 8.0"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", "1GB"), ["size: cannot read '1GB'"]),
+        (lambda: perfmodel.models.get("llama-9"), ["is not built in", "perfmodel.models.load(path)"]),
+        (lambda: perfmodel.collective(H100, "all_reduce", 2**20, ranks=16), ["ranks: must be in [2, 8]", "nodes="]),
+        (lambda: perfmodel.topology(H100, nodes=100000, check=True), ["leave the graph check off", "check=False"]),
+        (lambda: perfmodel.training("llama-3.1-8b", H100, n_chips=12, tp=8), ["dp: not given", "tp x cp x pp = 8"]),
+        (lambda: perfmodel.power("hgx-h20"), ["power_model: not given", 'perfmodel.chip_energy("nvidia-h20")']),
         # finite inputs whose result overflows
         (lambda: perfmodel.power("cm384", overrides={"chip_max_watts": 1e308}), ["figures overflow"]),
         (lambda: perfmodel.power("cm384", pue=1e308), ["figures overflow"]),
@@ -132,6 +140,9 @@ def test_integral_numpy_values_are_accepted():
     (["gemm", "h100", "99999999999999999999", "1", "1"], ["m: expected an integer <="]),
     (["topology", H100, "--nodes", "3", "--switch-radix", "2"], ["switch_radix"]),
     (["--catalog", "", "list"], ["path: expected a file or directory path"]),
+    (["infer", "missing/config.json", H100], ["model: no such file 'missing/config.json'", "llama-3.1-8b"]),
+    (["infer", "llama-3.1-8b", H100, "--mode", "decode", "--kv-len", "0"], ["--kv-len: expected cached tokens"]),
+    (["compare", "cm384", "nvl72", "--tpot-ms", "30"], ["--tpot-ms", "--serving"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"
@@ -142,3 +153,19 @@ def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibra
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     for w in words:
         assert w in p.stderr
+
+
+def test_what_the_api_now_fills_in_or_accepts():
+    # dp left out with n_chips: what the chips leave (64 chips / TP8 = DP8).
+    r = perfmodel.training("llama-3.1-8b", H100, n_chips=64, tp=8, global_batch=64, seq_len=4096)
+    assert r.plan["dp"] == 8
+    # chip_max_watts alone scales idle with it (idle was 0.135 x TDP, above a 100 W maximum).
+    df = perfmodel.power("nvl72", overrides={"chip_max_watts": 100})
+    assert df.attrs["chip_watts"] == pytest.approx(100)
+    # --train-tokens takes SI multipliers; list --kind model lists the built-in models.
+    out = subprocess.run([sys.executable, "-m", "perfmodel", "train", "llama-3.1-8b", H100, "--tp", "8", "--dp", "1",
+                          "--train-tokens", "15.6T", "--json"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["plan"]["train_tokens"] == pytest.approx(15.6e12)
+    out = subprocess.run([sys.executable, "-m", "perfmodel", "list", "--kind", "model"], capture_output=True, text=True)
+    assert out.returncode == 0 and "deepseek-r1" in out.stdout and "qwen3-235b-a22b" in out.stdout
