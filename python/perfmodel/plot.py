@@ -191,7 +191,7 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
                     color) for c in compute]
     # Compute-ceiling labels at the right edge, nudged up so that no two overlap.
     height_pt = ax.get_position().height * fig.get_size_inches()[1] * 72
-    gap = 9.0 / height_pt * math.log10(ymax / ymin)
+    gap = 11.5 / height_pt * math.log10(ymax / ymin)  # a 7-pt label in its box is ~11 pt tall
     prev = -math.inf
     for y, text, color in sorted(labels):
         prev = max(math.log10(y) + 0.1 * gap, prev + gap)
