@@ -463,10 +463,22 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
     dense.overlap(s.overlap);
     moe.overlap(s.overlap);
   }
-  Layer total;
-  total.accumulate(dense, m.dense_layers());
-  total.accumulate(moe, m.moe_layers());
-  total.accumulate(head, 1.0);
+  // A step runs every micro-batch through every stage; the stages work in parallel, so the step
+  // takes as long as the slowest stage's layers times its micro-batches: the first stage (which
+  // holds any dense layers) or the last (the LM head and its MoE layers). FLOPs count every stage.
+  const int lps = m.layers / par.pp;
+  const int dense_first = std::min(m.dense_layers(), lps);
+  const int moe_last = std::min(m.moe_layers(), lps);
+  Layer first, last, whole;
+  first.accumulate(dense, dense_first);
+  first.accumulate(moe, lps - dense_first);
+  first.accumulate(head, 1.0);
+  last.accumulate(dense, lps - moe_last);
+  last.accumulate(moe, moe_last);
+  last.accumulate(head, 1.0);
+  whole.accumulate(dense, m.dense_layers());
+  whole.accumulate(moe, m.moe_layers());
+  whole.accumulate(head, 1.0);
   // Multi-token prediction: each draft token runs the MTP module (a layer with the model's
   // FFN kind, a 2h→h projection and the shared LM head) on one token per sequence.
   if (in.phase == Phase::decode && s.plan.mtp_tokens > 0) {
@@ -490,8 +502,11 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
     }
     mtp.scale(mb_count);
     if (in.overlap) mtp.overlap(s.overlap);
-    total.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
+    // Assumption: the MTP modules sit on the last stage, after the LM head.
+    last.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
+    whole.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
   }
+  const Layer& total = par.pp == 1 || last.time() >= first.time() ? last : first;
 
   PhaseEstimate r;
   r.parts = total.parts;
@@ -500,9 +515,9 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   r.communication_time = total.comm();
   for (std::size_t i = 0; i < kStepParts; ++i) {
     if (is_communication(static_cast<StepPart>(i))) r.exposed_communication += total.parts[i].exposed;
-    else r.flops += total.parts[i].flops;
+    else r.flops += whole.parts[i].flops;
   }
-  r.flops *= par.ranks() / static_cast<double>(par.pp);  // every stage's ranks run the same work per step
+  r.flops *= par.ranks() / static_cast<double>(par.pp);  // a stage's ranks split the whole model's work pp ways
   r.chips = par.chips();
   r.memory = memory_use(s, in, in.seqs);
   // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
@@ -811,8 +826,8 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     res.tpot = e.time / accepted;
   }
   // Serving without disaggregation prefills its chunks on the decode instance's chips: a batch
-  // fits when its decode step and its chunk (min(batch, chunk) prompts) both do.
-  // A chunk that grows with the batch (up to `chunk`) caps it at the largest chunk that fits.
+  // fits when its decode step and its chunk (min(batch, chunk) prompts) both do, so a chunk that
+  // grows with the batch caps it at the largest chunk that fits.
   const bool chunked = plan.mode == InferencePlan::Mode::serve && !plan.prefill_parallel;
   if (chunked) {
     const std::int64_t cap = chunk > 0 ? (res.prefill->max_batch >= chunk ? res.decode->max_batch : res.prefill->max_batch)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import numbers
 import os
 import sys
 from typing import Any, Sequence
@@ -191,7 +192,8 @@ def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str], tpot_ms: 
 
 
 def _real(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite number (numpy's included), not a bool or text."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
 
 
 def _print_workload_table(df: Any, ids: list[str]) -> None:

@@ -212,6 +212,26 @@ TEST_CASE("a served batch fits when its decode step and its prefill chunk both d
   CHECK(model::estimate_inference(m, "nvidia-dgx-h100", p).decode->max_batch == 8);
 }
 
+TEST_CASE("pipeline stages work in parallel: a decode step is the slowest stage's micro-batches") {
+  // Llama 3.1 8B, memory-bound decode of 16 sequences on H100s. With pp stages each stage reads
+  // its 1/pp of the weights once per micro-batch, pp times a step: the step stays about as long
+  // as on one GPU (it summed all 32 layers pp times, 2x and 4x too slow), while the chips double.
+  const auto& m = workload::get_model("llama-3.1-8b");
+  InferencePlan p;
+  p.mode = InferencePlan::Mode::decode;
+  p.batch = 16;
+  p.kv_len = 2048;
+  const auto one = model::estimate_inference(m, "nvidia-dgx-h100", p);
+  for (int pp : {2, 4}) {
+    p.parallel.pp = pp;
+    const auto r = model::estimate_inference(m, "nvidia-dgx-h100", p);
+    CHECK(r.tpot == Approx(one.tpot).epsilon(0.10));
+    CHECK(r.output_tokens_per_second_per_chip == Approx(one.output_tokens_per_second_per_chip / pp).epsilon(0.10));
+    // The FLOPs of a step are the whole model's, however it is split.
+    CHECK(r.decode->flops == Approx(one.decode->flops).epsilon(0.01));
+  }
+}
+
 TEST_CASE("serving estimate speed", "[!benchmark]") {
   const auto& m = workload::get_model("deepseek-r1");
   const model::ServingSystem sys(catalog::Catalog::builtin(), "huawei-cloudmatrix-384", 2);
