@@ -161,11 +161,11 @@ struct TrainingResult {
   double tokens_per_second = 0;
   double tokens_per_second_per_chip = 0;
   double model_flops = 0;            ///< per step, whole cluster: 6·(matmul params)·tokens + attention (non-causal count)
-  double hardware_flops = 0;         ///< model_flops plus recomputation
+  double hardware_flops = 0;         ///< executed: causal flash attention at half the scores, plus recomputation
   double model_flops_per_chip = 0;   ///< achieved model FLOP/s per chip
   double hardware_flops_per_chip = 0;
   double mfu = 0;                    ///< model FLOP/s over the dense peak at the plan's precision
-  double hfu = 0;
+  double hfu = 0;                    ///< hardware FLOP/s over the same peak (at most ~the matrix fraction)
   TrainingMemory memory;
   double time_to_train = 0;          ///< seconds for plan.train_tokens (0 when not asked)
   double chip_hours = 0;

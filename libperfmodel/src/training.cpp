@@ -133,11 +133,17 @@ double group_collective(const Ctx& c, Collective kind, double bytes, int ranks, 
   return estimate_spread(net, kind, Bytes{bytes}, ranks, static_cast<int>(per)).time.value();
 }
 
-/// One hop between neighbours `stride` ranks apart (pipeline stages, the CP ring).
-double neighbour_send(const Ctx& c, double bytes, std::int64_t stride) {
+/// One hop between neighbours `stride` ranks apart along a chain of `span` ranks (pipeline
+/// stages, the CP ring). The hops run in lock step, so the slowest sets the pace: a chain that
+/// does not fit in one scale-up domain has hops over the scale-out network even when its stride
+/// is below the domain (TP4 stages on 8-GPU nodes: stage 1 -> 2 crosses nodes).
+double neighbour_send(const Ctx& c, double bytes, std::int64_t stride, std::int64_t span) {
   if (bytes <= 0) return 0.0;
   const Network& net = c.sys.network();
-  if (stride < c.domain) return estimate(net, Collective::send_recv, Bytes{bytes}, 2).time.value();
+  // Chains tile the ranks in blocks of `span`: inside one domain when a block fits and blocks do
+  // not straddle domains (the whole instance, for the pipeline, starts at rank 0).
+  const bool inside = stride < c.domain && span <= c.domain && (c.domain % span == 0 || span == c.par.ranks());
+  if (inside) return estimate(net, Collective::send_recv, Bytes{bytes}, 2).time.value();
   return estimate_spread(net, Collective::send_recv, Bytes{bytes}, 2, 1).time.value();
 }
 
@@ -235,7 +241,7 @@ void attention_block(const Ctx& c, Pass& p) {
   if (c.par.cp > 1) {
     // Ring attention: each rank passes its K/V chunk cp - 1 times (the backward also returns dK/dV).
     const double bytes = static_cast<double>(c.T) * kv_dim * 2.0;
-    p.cp_fwd += (c.par.cp - 1) * neighbour_send(c, bytes, c.par.tp);
+    p.cp_fwd += (c.par.cp - 1) * neighbour_send(c, bytes, c.par.tp, static_cast<std::int64_t>(c.par.tp) * c.par.cp);
     p.cp_bytes_fwd += (c.par.cp - 1) * bytes;
   }
 }
@@ -742,7 +748,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     // sends 1/tp of the activations and the receivers all-gather over the scale-up fabric.
     const double bytes = static_cast<double>(c.T) * m.hidden * 2.0 / par.tp;
     const std::int64_t stride = static_cast<std::int64_t>(par.tp) * par.cp * par.dp;
-    p2p = 2.0 * v * neighbour_send(c, bytes, stride);
+    p2p = 2.0 * v * neighbour_send(c, bytes, stride, stride * pp);
     p2p_bytes = 2.0 * v * bytes;
   }
   // Assumption: asynchronous sends run under the other micro-batches' compute.
@@ -866,10 +872,15 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   r.tokens_per_second_per_chip = r.tokens_per_second / static_cast<double>(r.chips);
   const FlopCount fc = flop_count(m, plan.seq_len);
   r.model_flops = fc.model_per_token * r.tokens_per_step;
-  const double extra = plan.recompute == Recompute::full       ? fc.layer_fwd_per_token
-                       : plan.recompute == Recompute::selective ? fc.attention_fwd_per_token
+  // Hardware FLOPs are what the kernels execute: a causal flash kernel skips the masked half of
+  // the scores (the unfused path computes them all), and recomputation repeats a forward. Model
+  // FLOPs keep the reporting convention (non-causal), so MFU can pass 1 at long sequences.
+  const double attn = fc.attention_fwd_per_token;
+  const double attn_run = plan.flash_attention ? attn / 2.0 : attn;
+  const double extra = plan.recompute == Recompute::full       ? fc.layer_fwd_per_token - attn + attn_run
+                       : plan.recompute == Recompute::selective ? attn_run
                                                                 : 0.0;
-  r.hardware_flops = r.model_flops + extra * r.tokens_per_step;
+  r.hardware_flops = (fc.model_per_token - 3.0 * (attn - attn_run) + extra) * r.tokens_per_step;
   r.model_flops_per_chip = r.model_flops / r.step_time / static_cast<double>(r.chips);
   r.hardware_flops_per_chip = r.hardware_flops / r.step_time / static_cast<double>(r.chips);
   const double peak = dev.matrix_rate(plan.precision) * par.ranks_per_chip;  // per chip package
