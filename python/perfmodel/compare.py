@@ -283,7 +283,9 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
 
     cat = using(catalog)
     sid, _, n, rpc = _whole_system(system, ranks_per_chip, cat, "training_comparison")
-    fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc)
+    # Every overlap on, as the recipe says (overlap_dp and overlap_pp are on by default; TP's is not).
+    fixed = dict(global_batch=global_batch, seq_len=seq_len, precision="bf16", micro_batch=1, ranks_per_chip=rpc,
+                 overlap_tp=True)
     moe = bool(get(model).moe)
     best, reasons = None, {}
     # Both stage layouts: even, and one layer fewer on the end stages (layers + 2 over pp), which
