@@ -462,7 +462,8 @@ void require_at_least(const std::vector<T>& v, long long lo, const char* field) 
   }
 }
 
-/// A candidate starting from the space's base plan; the search checks memory itself.
+/// A candidate starting from the space's base plan; the search checks memory itself (when the
+/// base plan's check_memory is on).
 template <class Cand, class Plan>
 Cand starting_from(const Plan& base) {
   Cand c;
@@ -649,7 +650,7 @@ struct TrainingProblem {
     v[19] = usd_h / (r.tokens_per_second * 3600.0) * 1e6;
     v[20] = tt ? usd_h * r.time_to_train / 3600.0 : kNaN;
     row.bottleneck = part_index(names_, r.bottleneck);
-    return r.memory.fits() ? 0 : r_memory;
+    return r.memory.fits() || !s.base.check_memory ? 0 : r_memory;  // the base plan's check_memory decides
   }
   std::vector<std::string> names_ = bottleneck_names();
 };
@@ -792,7 +793,7 @@ struct ServingProblem {
     v[14] = usd_h;
     v[15] = tok_s > 0 ? usd_h / (tok_s * chips * 3600.0) * 1e6 : kNaN;
     row.bottleneck = part_index(names_, r.bottleneck);
-    return fits ? 0 : r_memory;
+    return fits || !s.base.check_memory ? 0 : r_memory;  // the base plan's check_memory decides
   }
   std::vector<std::string> names_ = bottleneck_names();
 };

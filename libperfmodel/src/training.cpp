@@ -926,13 +926,11 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   }
   r.bottleneck = std::string(kPartNames[worst]);
 
-  // --- memory per chip (first stage: most activations in flight; weights of the larger stage) ---
+  // --- memory per chip: every stage's own layers, embedding or head, and micro-batches in flight
+  // (1F1B: stage s holds min(mbs, pp - s)); the fullest stage is reported and checked ---
   TrainingMemory& u = r.memory;
   const double shard = dp_group;
-  // Weights in bf16 (an fp8 plan casts them per GEMM) unless fp8_params keeps them in 8 bits.
-  u.weights = w_bytes * params_r / (plan.sharding == Sharding::parameters ? shard : 1.0);
-  u.gradients = plan.grad_reduce_bytes * params_r / (plan.sharding >= Sharding::gradients ? shard : 1.0);
-  u.optimizer = 12.0 * params_r / (plan.sharding >= Sharding::optimizer ? shard : 1.0);
+  const double per_layer = (1.0 - f_moe) * layer_params_dense + f_moe * (layer_params_moe + layer_experts);
   // Stored activations per token per layer (bf16), following Korthikanti et al. 2022 without the
   // attention-score term (flash attention keeps no s x s matrix): norm and GEMM inputs and the
   // residual (4h, sharded by sequence parallelism), Q/K/V and the attention output (sharded by
@@ -966,19 +964,37 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
   const double per_token_input = 2.0 * h / sp_div;
   const double tokens_mb = static_cast<double>(c.T);
-  const double in_flight_pp = pp > 1 ? std::min<double>(mbs, pp) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
-  const double first16 = stages.front().bf16, first8 = stages.front().layers - first16;
-  double act = 0;
-  if (plan.recompute == Recompute::full) {
-    // + one layer being recomputed
-    act = tokens_mb * (per_token_input * (first8 + first16) * in_flight_pp + (first16 > 0 ? per_token_bf16 : per_token_full));
-  } else {
-    act = tokens_mb * (per_token_full * first8 + per_token_bf16 * first16) * in_flight_pp;
-  }
-  if (pp == 1) act += tokens_mb * (static_cast<double>(m.vocab) / par.tp) * 4.0;  // fp32 logits for the loss
-  u.activations = act;
   u.capacity = dev.chip().main_memory.capacity.require(dev.chip().id).value();
   u.buffers = kReserveFixed + kReserveFraction * u.capacity;
+  double fullest = -1.0;
+  for (std::size_t si = 0; si < stages.size(); ++si) {
+    const double st = static_cast<double>(si);
+    const bool first = si == 0, last = si + 1 == stages.size();
+    // Parameters: the stage's layers, the embedding on the first stage, the LM head on the last
+    // (a tied head is a copy of the embedding there when the stages differ).
+    const double params = stages[si].layers * per_layer + (first ? emb_r : 0.0) +
+                          (last && (pp > 1 || !m.tied_embeddings) ? emb_r : 0.0);
+    const double in_flight = pp > 1 ? std::min<double>(mbs, pp - st) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
+    const double l16 = stages[si].bf16, l8 = stages[si].layers - l16;
+    double act = 0;
+    if (plan.recompute == Recompute::full) {
+      // + one layer being recomputed
+      act = tokens_mb * (per_token_input * (l8 + l16) * in_flight + (l16 > 0 ? per_token_bf16 : per_token_full));
+    } else {
+      act = tokens_mb * (per_token_full * l8 + per_token_bf16 * l16) * in_flight;
+    }
+    if (last) act += tokens_mb * (static_cast<double>(m.vocab) / par.tp) * 4.0;  // fp32 logits for the loss
+    // Weights in bf16 (an fp8 plan casts them per GEMM) unless fp8_params keeps them in 8 bits.
+    TrainingMemory here = u;
+    here.weights = w_bytes * params / (plan.sharding == Sharding::parameters ? shard : 1.0);
+    here.gradients = plan.grad_reduce_bytes * params / (plan.sharding >= Sharding::gradients ? shard : 1.0);
+    here.optimizer = 12.0 * params / (plan.sharding >= Sharding::optimizer ? shard : 1.0);
+    here.activations = act;
+    if (here.total() > fullest) {
+      fullest = here.total();
+      u = here;
+    }
+  }
   if (par.ranks_per_chip > 1) {
     // Reported per chip package, as serving does: its ranks hold the same shards (the most
     // loaded rank's figures times ranks_per_chip), each with its own runtime reserve.

@@ -228,3 +228,13 @@ def test_energy_basis_is_labelled_per_system():
     one = perfmodel.search_training("llama-3.1-8b", "dgx-h100", n_chips=8, global_batch=64, seq_len=4096,
                                     tp=[1, 2], progress=False)
     assert set(one["energy_basis"]) == {"system"} and "warnings" not in one.attrs
+
+
+def test_search_honours_check_memory_off():
+    # check_memory=False reaches the search as it reaches training(): a plan over the HBM is kept.
+    space = dict(n_chips=64, tp=[8], pp=[1], recompute=["none"], global_batch=512, seq_len=8192, keep_all=True,
+                 progress=False)
+    kept = perfmodel.search_training("llama-3.1-70b", "dgx-h100", check_memory=False, **space)
+    assert len(kept) == 1 and kept.iloc[0]["memory_per_chip_GB"] > 80
+    dropped = perfmodel.search_training("llama-3.1-70b", "dgx-h100", **space)
+    assert len(dropped) == 0 and dropped.attrs["reasons"] == {"exceeds memory": 1}

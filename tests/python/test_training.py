@@ -478,3 +478,16 @@ def test_hfu_counts_executed_flops_and_stays_below_the_matrix_fraction():
         r = perfmodel.training("megatron-gpt-1.7b", "dgx-a100", recompute=recompute, **plan)
         assert r.hfu <= fraction, recompute
     assert perfmodel.training("megatron-gpt-1.7b", "dgx-a100", recompute="none", **plan).mfu > 1
+
+
+def test_memory_is_the_fullest_stage_not_a_mix_of_stages():
+    # Llama 3.1 70B on 4 x 8 910B (64 GiB), stages of 18/18/18/26 layers: the first stage keeps four
+    # micro-batches' activations, the last the most weights. The check used the 26-layer stage's
+    # weights with the first stage's activations (78.8 GB, rejected); each stage fits on its own.
+    plan = dict(tp=8, pp=4, dp=1, global_batch=512, seq_len=8192)
+    uneven = perfmodel.training("llama-3.1-70b", "atlas-800t-a2", layout=[18, 18, 18, 26], **plan)
+    even = perfmodel.training("llama-3.1-70b", "atlas-800t-a2", check_memory=False, **plan)  # 69.6 GB: over
+    assert uneven.memory["total"] <= uneven.memory["capacity"]
+    # The fullest stage here is the last: more weights than an even stage, one micro-batch in flight.
+    assert uneven.memory["weights"] > even.memory["weights"]
+    assert uneven.memory["activations"] < even.memory["activations"]
