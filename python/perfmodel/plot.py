@@ -302,8 +302,8 @@ def busbw(systems: str | Sequence[str], kind: str = "all_reduce", sizes: str = "
 def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Sequence[str] | None = None,
                         ax: Axes | None = None, path: PathLike | None = None, **cost_options: Any) -> Figure:
     """Throughput per chip against power per chip (``x="power"``, all-in watts) or against cost
-    (``x="cost"``, USD per million tokens from :func:`perfmodel.cost` with ``cost_options``) for
-    serving or training results. Points of the same system are joined in the order given, so a
+    (``x="cost"``, USD per million tokens from :func:`perfmodel.cost` with ``cost_options``; give
+    ``capex`` as ``{system: USD}`` when the systems' prices differ) for serving or training results. Points of the same system are joined in the order given, so a
     batch sweep draws that system's curve; the upper-left envelope is the efficiency frontier."""
     from .inference import InferenceResult
     from .power import cost

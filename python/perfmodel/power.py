@@ -82,11 +82,12 @@ def _positive(name: str, v: Any, *, allow_zero: bool = False) -> float:
 
 
 def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utilization: float = 1.0, pue: float = 1.3,
-         capex: float | None = None, catalog: Catalog | None = None) -> CostResult:
+         capex: float | Mapping[str, float] | None = None, catalog: Catalog | None = None) -> CostResult:
     """Cost of the work in an :class:`~perfmodel.InferenceResult` or
     :class:`~perfmodel.TrainingResult`.
 
-    Capital cost is the system's catalog price (or ``capex`` in USD for one system), straight-line
+    Capital cost is the system's catalog price (or ``capex`` in USD for one system, or a mapping
+    ``{system id or alias: USD}`` whose other systems keep their catalog price), straight-line
     over ``years`` and spread over the busy hours (``utilization`` of all hours). Power is paid at
     the estimate's all-in draw while busy and at idle draw otherwise (serving: chips outside the
     plan's whole instances idle throughout, and only the instances' tokens count), times ``pue``, at
@@ -133,6 +134,9 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     busy = float(chips if busy_chips is None else min(busy_chips, chips))
     out = CostResult(system=d["system"], chips_per_system=chips, price_per_kwh=price, years=yrs, utilization=u, pue=float(pue))
     unknown: dict[str, str] = {}
+    if isinstance(capex, Mapping):  # prices per system; the result's system may not be among them
+        given = {cat.resolve(_args.text("capex", k)): v for k, v in capex.items()}
+        capex = given.get(cat.resolve(d["system"]))
     if capex is not None:
         out["capex_usd"] = _positive("capex", capex)
         out["capex_source"] = "user"

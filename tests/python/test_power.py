@@ -253,3 +253,19 @@ def test_efficiency_frontier_plot(tmp_path):
         plot.efficiency_frontier([cm], x="cost")
     with pytest.raises(perfmodel.InvalidArgument, match="x must be"):
         plot.efficiency_frontier(rs, x="speed")
+
+
+def test_cost_takes_a_price_per_system():
+    # One capex for several systems would price them all alike; a mapping prices each, and a system
+    # not in it keeps its catalog price (NVL72's) or stays unknown (CloudMatrix 384's).
+    nvl = perfmodel.serving_results("nvl72")["decode"]
+    cm = perfmodel.serving_results("cm384")["decode"]
+    prices = {"cm384": 8.2e6}
+    assert perfmodel.cost(cm, capex=prices)["capex_usd"] == 8.2e6
+    assert perfmodel.cost(nvl, capex=prices)["capex_usd"] == perfmodel.cost(nvl)["capex_usd"]
+    assert "capex_usd" in perfmodel.cost(cm, capex={"nvl72": 3e6})["unknown"]
+    fig = perfmodel.plot.efficiency_frontier([nvl, cm], x="cost", capex=prices)
+    xs = {line.get_label(): line.get_xdata()[0] for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")}
+    assert len(xs) == 2 and len(set(xs.values())) == 2
+    with pytest.raises(perfmodel.Error, match="capex"):
+        perfmodel.cost(cm, capex={"cm384": -1.0})
