@@ -26,7 +26,7 @@ void check_ranks(const Network& net, std::int64_t ranks) {
   if (ranks < 2 || ranks > net.ranks()) {
     throw InvalidArgument("ranks: must be in [2, " + std::to_string(net.ranks()) + "] for " + net.system() + ", got " +
                           std::to_string(ranks) +
-                          (ranks > net.ranks() ? "; more ranks need more copies of the system (Python nodes=, CLI --nodes)" : ""));
+                          (ranks > net.ranks() ? "; more ranks need more copies of the system (nodes)" : ""));
   }
 }
 

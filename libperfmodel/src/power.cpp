@@ -217,7 +217,7 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   if (!s.power_model.present) {
     throw InvalidArgument(s.source_file + ": power_model: not given for " + s.id +
                           "; the catalog has no component data (CPUs, switches, optics, losses) for this system (the chip "
-                          "alone: perfmodel.chip_energy(\"" + s.chip + "\"); estimates on it report chip-only energy)");
+                          "alone: chip_energy(" + s.chip + "); estimates on it report chip-only energy)");
   }
   check_override_values(s.id, opt.overrides);
   Override ov{&opt.overrides, std::vector<bool>(opt.overrides.size(), false)};

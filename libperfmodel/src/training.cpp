@@ -509,6 +509,14 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
     bad("chips", num(ranks) + unit + " span several " + sys.system().id + " scale-up domains of " + num(domain) +
                      " but the chip's scale_out bandwidth is unknown: the domains are not connected");
   }
+  // A stage's tp x cp x dp ranks run the data-parallel collectives; spread over several domains
+  // they must fill whole ones (the collective model spreads a group evenly over domains).
+  if (const std::int64_t stage = static_cast<std::int64_t>(p.tp) * p.cp * p.dp; stage > domain && stage % domain != 0) {
+    bad("parallel", "tp x cp x dp = " + num(p.tp) + " x " + num(p.cp) + " x " + num(p.dp) + " = " + num(stage) +
+                        " ranks per pipeline stage span several " + sys.system().id + " scale-up domains of " + num(domain) +
+                        " without filling whole ones (remainder " + num(stage % domain) + "); choose degrees whose product is a multiple of " +
+                        num(domain));
+  }
   if (ranks > domain && ranks % domain != 0 && p.tp * p.cp * p.dp > domain) {
     bad("chips", num(ranks) + unit + " do not fill whole " + sys.system().id + " domains of " + num(domain));
   }
