@@ -560,9 +560,13 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
     if (p.virtual_stages != 1) bad("parallel.stage_layers", "an explicit split needs virtual_stages=1, got " + num(p.virtual_stages));
   } else if (p.layout == StageLayout::even) {
     if (m.layers % p.pp != 0) {
+      // Point at lighter_ends only where it would work (layers + 2 divisible by pp).
+      const bool lighter_fits = p.pp >= 2 && (m.layers + 2) % p.pp == 0 && (m.layers + 2) / p.pp >= 2;
       bad("parallel.pp", "pp=" + num(p.pp) + " does not divide the " + num(m.layers) + " layers of " + m.id + " (" +
-                             fmt(static_cast<double>(m.layers) / p.pp) + " per stage; layout \"lighter_ends\" takes " +
-                             "layers + 2 divisible by pp)");
+                             fmt(static_cast<double>(m.layers) / p.pp) + " per stage" +
+                             (lighter_fits ? std::string("; layout \"lighter_ends\" takes the ") + num(m.layers + 2) +
+                                                 " layers + 2 over pp=" + num(p.pp) + ")"
+                                           : std::string("; layers per stage can be given as a list: layout=[...])")));
     }
   } else {
     if (p.pp < 2 || (m.layers + 2) % p.pp != 0 || (m.layers + 2) / p.pp < 2) {

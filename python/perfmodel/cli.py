@@ -416,7 +416,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16-layers", type=int, default=None,
                    help="fp8 plans: Transformer layers at each end kept in bf16 (Megatron-Bridge's FP8 recipes: 1)")
     p.add_argument("--fp8-params", action="store_true", help="fp8 plans: weights held and gathered in 8 bits")
-    p.add_argument("--recompute", choices=["none", "selective", "full"], default=None)
+    p.add_argument("--recompute", choices=["none", "selective", "full"], default=None,
+                   help="activation recomputation (default selective)")
     p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
     p.add_argument("--layout", type=_stage_layout, default=None,
                    help="even, lighter_ends, or layers per stage as a comma-separated list (e.g. 17,20,22,21)")

@@ -74,7 +74,7 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     ``usd_*`` fields.
 
     Returns a DataFrame (the best ``top_k`` rows, the front, or with ``keep_all`` every feasible
-    candidate) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
+    candidate, best first) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
     the counts (``total``, ``pruned``, ``evaluated``, ``feasible``), ``reasons`` (why candidates
     were rejected), ``seconds``, ``candidates_per_second``, ``threads`` and a one-line ``summary``.
     Energy fields are all-in for systems with a power model and chips-only otherwise: the
@@ -147,6 +147,9 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         close()
     rows = d["all"] if keep_all else d["front"] if len(options["objectives"]) > 1 else d["best"]
     df = _frame(rows, d["fields"])
+    if keep_all and len(df):  # every feasible candidate, best first by the first objective, then id
+        field, sense = d["objectives"][0]
+        df = df.sort_values([field, "id"], ascending=[sense == "min", True], kind="mergesort").reset_index(drop=True)
     _label_energy_basis(df, cat)
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
