@@ -215,6 +215,8 @@ def _print_workload_table(df: Any, ids: list[str]) -> None:
     print(_table(["metric", *ids, *ratios], rows, set(range(1, len(ids) + len(ratios) + 1))))
     for n in notes:
         print(n)
+    for w in df.attrs.get("warnings", []):
+        print("warning: " + w)
 
 
 def _model_arg(text: str) -> Any:

@@ -248,3 +248,12 @@ def test_cli_compare_workload_tables_with_a_system_that_has_no_plan():
     # --tpot-ms only means something with --serving.
     bad = _cli("compare", "cm384", "nvl72", "--tpot-ms", "30")
     assert bad.returncode == 2 and "--tpot-ms" in bad.stderr and "--serving" in bad.stderr
+
+
+def test_comparisons_warn_when_energy_bases_differ():
+    # NVL72 has a system power model (all-in), DGX B200 none (chips only): per-joule rows would
+    # flatter the B200, so the tables say so; two all-in systems get no warning.
+    mixed = perfmodel.training_comparison(["nvl72", "dgx-b200"], "llama-3.1-70b")
+    assert mixed.attrs["warnings"] and "mix bases" in mixed.attrs["warnings"][0]
+    assert "nvidia-dgx-b200 chips only" in mixed.attrs["warnings"][0]
+    assert perfmodel.serving_comparison(["cm384", "nvl72"]).attrs["warnings"] == []
