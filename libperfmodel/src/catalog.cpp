@@ -2,6 +2,7 @@
 // of the field, the offending value and what was expected. Loading is all-or-nothing.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -917,12 +918,27 @@ std::vector<std::string> Catalog::names(PartKind kind) const {
   return out;
 }
 
+namespace {
+std::string lower_case(std::string_view name) {
+  std::string low(name);
+  std::transform(low.begin(), low.end(), low.begin(), [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return low;
+}
+
+/// Ids and aliases are lower case; a name is looked up as given, then lower-cased ("H100").
+template <class Map>
+auto find_name(const Map& by_name, std::string_view name) {
+  auto it = by_name.find(std::string(name));
+  return it != by_name.end() ? it : by_name.find(lower_case(name));
+}
+}  // namespace
+
 bool Catalog::contains(std::string_view name) const {
-  return data_->by_name.contains(std::string(name));
+  return find_name(data_->by_name, name) != data_->by_name.end();
 }
 
 std::string Catalog::resolve(std::string_view name) const {
-  auto it = data_->by_name.find(std::string(name));
+  auto it = find_name(data_->by_name, name);
   if (it != data_->by_name.end()) {
     switch (it->second.kind) {
       case PartKind::chip: return data_->chips[it->second.index].id;
@@ -931,9 +947,10 @@ std::string Catalog::resolve(std::string_view name) const {
     }
   }
   std::vector<std::pair<std::size_t, std::string>> close;
+  const std::string low = lower_case(name);
   for (const auto& [n, e] : data_->by_name) {
-    const std::size_t d = distance(name, n);
-    if (d <= std::max<std::size_t>(2, name.size() / 3) || n.find(name) != std::string::npos) close.emplace_back(d, n);
+    const std::size_t d = distance(low, n);
+    if (d <= std::max<std::size_t>(2, low.size() / 3) || n.find(low) != std::string::npos) close.emplace_back(d, n);
   }
   std::sort(close.begin(), close.end());
   std::string msg = "no catalog part named \"" + std::string(name) + "\"";

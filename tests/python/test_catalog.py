@@ -169,3 +169,12 @@ def test_flag_figures_read_as_in_the_file():
     assert "DeepGEMM" in rec["epilogue_overlap"]["source"]
     rec = {f["field"]: f for f in catalog.get("huawei-ascend-davinci").figures()}
     assert rec["fused_mla_prologue"]["value"] == "true" and rec["fused_mla_prologue"]["confidence"] == "official"
+
+
+def test_lookup_ignores_case():
+    # Ids and aliases are lower case; "H100" or "GB200-NVL72" as typed from a datasheet resolve too,
+    # and a typo suggests the part it is closest to in lower case.
+    cat = catalog.builtin()
+    assert cat.resolve("H100") == "nvidia-h100-sxm" and "GB200-NVL72" in cat
+    with pytest.raises(perfmodel.NotFound, match='did you mean "h100"'):
+        cat.resolve("H1OO")
