@@ -725,7 +725,13 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   const bool want_prefill = plan.mode != InferencePlan::Mode::decode;
   const bool want_decode = plan.mode != InferencePlan::Mode::prefill;
 
-  if (plan.batch < 1) bad("batch", "must be >= 1 sequence, got " + std::to_string(plan.batch));
+  // Upper bounds keep token and element counts (batch x lengths x widths) inside 64 bits.
+  constexpr std::int64_t kMaxCount = std::int64_t{1} << 31;
+  if (plan.batch < 1 || plan.batch > kMaxCount) bad("batch", "must be in [1, 2^31] sequences, got " + std::to_string(plan.batch));
+  for (const auto& [v, f] : {std::pair{plan.input_len, "input_len"}, {plan.output_len, "output_len"}, {plan.kv_len, "kv_len"},
+                             {plan.prefill_batch, "prefill_batch"}}) {
+    if (v > kMaxCount) bad(f, "must be at most 2^31, got " + std::to_string(v));
+  }
   if (want_prefill && plan.input_len < 1) bad("input_len", "must be >= 1 token, got " + std::to_string(plan.input_len));
   // Checked in every mode, also where the mode does not use them: a negative length is never meant.
   if (plan.output_len < 1) bad("output_len", "must be >= 1 token, got " + std::to_string(plan.output_len));
@@ -744,7 +750,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (!(plan.expert_imbalance >= 1.0 && std::isfinite(plan.expert_imbalance))) {
     bad("expert_imbalance", "must be >= 1 (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
   }
-  if (plan.systems < 1) bad("systems", "must be >= 1, got " + std::to_string(plan.systems));
+  if (plan.systems < 1 || plan.systems > (1 << 22)) bad("systems", "must be in [1, 2^22], got " + std::to_string(plan.systems));
   check_precision(dev, plan.precision.weights, "weights");
   check_precision(dev, plan.precision.attention, "attention");
   if (plan.precision.kv_cache == Precision::fp32 || plan.precision.kv_cache == Precision::fp64) {

@@ -272,6 +272,10 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
     matrix_[idx] = u.matrix.known() ? u.matrix.value_or(FlopRate{}).value()
                    : u.vector.known() ? u.vector.value_or(FlopRate{}).value()
                                       : kNaN;
+    // The catalog loader rejects these; a chip built in code is checked here.
+    if (!std::isnan(matrix_[idx]) && !(matrix_[idx] > 0.0 && std::isfinite(matrix_[idx]))) {
+      throw InvalidArgument(chip_.id + ": compute." + std::string(hw::to_string(p)) + " peak must be a positive, finite rate");
+    }
   }
   for (Precision p : {Precision::fp32, Precision::bf16, Precision::fp16}) {
     if (chip_.units(p).vector.known()) {

@@ -339,7 +339,10 @@ const Scale* exact_binary(double v) {
 std::string format(double v, Dim d, FormatOptions o) {
   if (std::isnan(v)) return "nan " + dimension_symbol(d);
   if (std::isinf(v)) return std::string(v < 0 ? "-inf " : "inf ") + dimension_symbol(d);
-  const int digits = std::clamp(o.significant, 1, 15);
+  if (o.significant < 1 || o.significant > 15) {
+    throw InvalidArgument("format: significant must be in 1..15, got " + std::to_string(o.significant));
+  }
+  const int digits = o.significant;
   if (d == dim::byte || d == dim::bandwidth) {
     const bool rate = d == dim::bandwidth;
     const char* unit = o.bits ? (rate ? "b/s" : "b") : (rate ? "B/s" : "B");

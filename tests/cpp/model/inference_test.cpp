@@ -189,6 +189,10 @@ TEST_CASE("bad plans name the constraint") {
   p.parallel.tp = 2;
   p.input_len = 0;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("input_len: must be >= 1"));
+  // Counts that would overflow 64-bit element counts are named, not passed on as a negative size.
+  p.input_len = 1024;
+  p.batch = std::int64_t{1} << 40;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("batch: must be in [1, 2^31]"));
 }
 
 TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {

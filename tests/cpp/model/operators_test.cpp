@@ -323,6 +323,13 @@ TEST_CASE("GEMM: below the smallest tile a library GEMM swaps A and B", "[model]
   CHECK(model::estimate(ascend910b(), Gemm::of(1, 8192, 8192, P::bf16)).tile_m >= 64);
 }
 
+TEST_CASE("A chip built in code is checked as the catalog loader checks one", "[model][operators]") {
+  hw::Chip c = h100().chip();
+  const auto& bf16 = c.compute[static_cast<std::size_t>(P::bf16)].matrix;
+  c.compute[static_cast<std::size_t>(P::bf16)].matrix = hw::Figure<FlopRate>::known_value(FlopRate{-989e12}, bf16.provenance(), bf16.field());
+  CHECK_THROWS_WITH(Device(c, h100().policy()), Catch::Contains("compute.bf16 peak must be a positive, finite rate"));
+}
+
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {
   const auto& cat = catalog::Catalog::builtin();
   CHECK(cat.efficiency("nvidia-hopper").id == "nvidia-hopper");

@@ -35,6 +35,9 @@ TEST_CASE("format options: digits, prefix system, bits", "[units][format]") {
   CHECK(u::format(Bandwidth{50e9}, {.bits = true}) == "400 Gb/s");
   CHECK(u::format(Bytes{64e9}, {.prefixes = u::PrefixSystem::iec}) == "59.6 GiB");
   CHECK(u::format(Bytes{80.0 * 1073741824.0}, {.prefixes = u::PrefixSystem::si}) == "85.9 GB");
+  // Digits outside 1..15 are an error, not clamped.
+  CHECK_THROWS_AS(u::format(Bytes{1.0}, {.significant = 0}), perfmodel::InvalidArgument);
+  CHECK_THROWS_AS(u::format(Bytes{1.0}, {.significant = 100}), perfmodel::InvalidArgument);
 }
 
 TEST_CASE("parse and format round-trip", "[units][format][parse]") {
