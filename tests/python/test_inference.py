@@ -171,7 +171,7 @@ def test_serving_and_disaggregation_and_search():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(batch=0), r"batch: must be >= 1"),
+    (dict(batch=0), r"batch: must be in \[1, 2\^31\] sequences, got 0"),
     (dict(batch=8, input_len=0), r"input_len: must be >= 1"),
     (dict(batch=8, tp=3), r"tp: tp=3 does not divide the 32 attention heads of llama-3.1-8b \(10.7 heads per rank\)"),
     (dict(batch=8, pp=5), r"pp: pp=5 does not divide the 32 layers"),
