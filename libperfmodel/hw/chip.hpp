@@ -35,8 +35,9 @@ struct ComputeUnits {
 
 struct MemoryTier {
   std::string name;  ///< "HBM3", "L2", ...
-  Figure<Bytes> capacity;
+  Figure<Bytes> capacity;         ///< as the datasheet states it (what tables show)
   Figure<Bandwidth> bandwidth;
+  Figure<Bytes> usable_capacity;  ///< main memory only: what the driver reports as the device total
 };
 
 struct Link {
@@ -79,6 +80,13 @@ struct Chip {
   /// Best dense throughput at `p` (matrix, else vector); throws naming the chip and precision
   /// when the chip lacks the precision or the figure is unknown.
   [[nodiscard]] FlopRate peak(Precision p) const;
+  /// Main memory that memory checks compare against: the driver-reported total where the part
+  /// has one (NVIDIA datasheets say "80 GB" for 81,559 MiB), else the stated capacity. Throws
+  /// naming the chip when both are unknown.
+  [[nodiscard]] Bytes usable_memory() const {
+    return main_memory.usable_capacity.known() ? main_memory.usable_capacity.require(id)
+                                               : main_memory.capacity.require(id);
+  }
 };
 
 }  // namespace perfmodel::hw

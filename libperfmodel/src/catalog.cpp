@@ -19,6 +19,7 @@
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/detail/builtin_catalog.hpp>
 #include <libperfmodel/error.hpp>
+#include <libperfmodel/units/format.hpp>
 #include <libperfmodel/units/parse.hpp>
 
 namespace bj = boost::json;
@@ -383,6 +384,18 @@ hw::Chip parse_chip(const RawPart& part) {
       c.main_memory.name = m.text("type", false);
       c.main_memory.capacity = quantity<units::dim::byte>(m, "capacity", "memory.main.capacity");
       c.main_memory.bandwidth = quantity<units::dim::bandwidth>(m, "bandwidth", "memory.main.bandwidth");
+      c.main_memory.usable_capacity =
+          quantity<units::dim::byte>(m, "usable_capacity", "memory.main.usable_capacity");
+      // A driver total is the stated capacity in other units (GB vs GiB, 7.4 %) less what the
+      // driver reserves; more than 15 % apart means one of the two belongs to another part.
+      if (c.main_memory.usable_capacity.known() && c.main_memory.capacity.known()) {
+        const double ratio = c.main_memory.usable_capacity.require(c.id).value() / c.main_memory.capacity.require(c.id).value();
+        if (ratio < 0.85 || ratio > 1.15) {
+          m.fail_key("usable_capacity", "is " + units::format(c.main_memory.usable_capacity.require(c.id)) +
+                                            " against a capacity of " + units::format(c.main_memory.capacity.require(c.id)) +
+                                            "; expected within 15 % of it (give both for the same memory)");
+        }
+      }
       m.finish();
     }
     if (const bj::value* on = mem.get("onchip")) {
@@ -766,6 +779,17 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
       bj::object merged = raw[it->second].resolved;
       merged.erase("aliases");  // a variant does not inherit its base's short names
       merge_into(merged, p.obj);
+      // A variant that restates its main memory's capacity does not inherit the base's
+      // driver-reported total (it belongs to the base's memory); memory checks then use the
+      // stated capacity unless the variant gives its own usable_capacity.
+      auto main_of = [](const bj::object& o) -> const bj::object* {
+        const bj::value* m = o.if_contains("memory");
+        const bj::value* mm = m && m->is_object() ? m->as_object().if_contains("main") : nullptr;
+        return mm && mm->is_object() ? &mm->as_object() : nullptr;
+      };
+      if (const bj::object* own = main_of(p.obj); own && own->contains("capacity") && !own->contains("usable_capacity")) {
+        merged["memory"].as_object()["main"].as_object().erase("usable_capacity");
+      }
       p.resolved = std::move(merged);
       const bj::value* k0 = raw[it->second].resolved.if_contains("kind");
       const bj::value* k1 = p.obj.if_contains("kind");

@@ -427,7 +427,7 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   if (m.moe && par.dp_attention > 1 && s.ep > 1) {
     a2a = 2.0 * T / par.tp * m.moe->top_k * m.hidden * (a2a_element_bytes(s.plan.precision.weights) + 2.0);
   }
-  u.capacity = s.dev.chip().main_memory.capacity.require(s.dev.chip().id).value() * rpc;
+  u.capacity = s.dev.chip().usable_memory().value() * rpc;
   u.buffers = a2a * rpc + kReserveFixed + kReserveFraction * u.capacity;
   return u;
 }
@@ -634,8 +634,12 @@ void check_memory(const PhaseEstimate& e, const std::string& chip, const std::st
   if (max_batch > 0) {
     msg += "; the largest " + std::string(field) + " that fits is " + std::to_string(max_batch) + " (asked " +
            std::to_string(asked) + ")";
-  } else {
+  } else if (u.weights + u.buffers >= u.capacity) {
     msg += "; the weights do not fit at any batch: raise tp, ep or pp";
+  } else {
+    // The weights fit; one sequence's KV cache and activations do not.
+    msg += "; not even one sequence fits beside the weights (" + gb(u.capacity - u.weights - u.buffers) +
+           " free for KV cache and activations): shorten the sequence, quantize the KV cache, or raise tp or pp";
   }
   bad("memory", msg);
 }

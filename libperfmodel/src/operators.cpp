@@ -224,6 +224,7 @@ hw::Chip per_rank_chip(hw::Chip c, int ranks_per_chip) {
     divide(u.vector, k);
   }
   divide(c.main_memory.capacity, k);
+  divide(c.main_memory.usable_capacity, k);
   divide(c.main_memory.bandwidth, k);
   divide(c.compute_units, k);
   return c;

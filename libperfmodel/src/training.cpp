@@ -976,7 +976,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
   const double per_token_input = 2.0 * h / sp_div;
   const double tokens_mb = static_cast<double>(c.T);
-  u.capacity = dev.chip().main_memory.capacity.require(dev.chip().id).value();
+  u.capacity = dev.chip().usable_memory().value();
   u.buffers = kReserveFixed + kReserveFraction * u.capacity;
   double fullest = -1.0;
   for (std::size_t si = 0; si < stages.size(); ++si) {

@@ -53,7 +53,8 @@ class Part:
         return self.to_dict()[key]
 
     def figures(self) -> list[dict[str, str]]:
-        """Every figure as a flat record: field, value, confidence, source, note."""
+        """Every figure as a flat record: field, value, confidence, source, derived_from (how a
+        ``derived`` figure was computed; empty otherwise), note."""
         out: list[dict[str, str]] = []
 
         def walk(node: Any, path: str) -> None:
@@ -66,6 +67,7 @@ class Part:
                             "value": "unknown" if unknown else _text(node["value"]),
                             "confidence": "" if unknown else str(node.get("confidence", "")),
                             "source": str(node.get("source", "")),
+                            "derived_from": str(node.get("derived_from", "")),
                             "note": str(node.get("note", "")),
                         }
                     )
@@ -85,7 +87,7 @@ class Part:
     def _repr_html_(self) -> str:
         rows = []
         for f in self.figures():
-            title = html.escape(f["note"], quote=True)
+            title = html.escape("; ".join(t for t in (f["derived_from"], f["note"]) if t), quote=True)
             src = html.escape(f["source"])
             rows.append(
                 f"<tr><td><code>{html.escape(f['field'])}</code></td>"

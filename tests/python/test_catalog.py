@@ -70,6 +70,29 @@ def test_what_if_part_extends_and_overrides(tmp_path):
     assert "h100-fast-hbm" not in catalog.builtin()
 
 
+def test_memory_checks_use_the_driver_total_and_a_what_if_capacity_drops_it(tmp_path):
+    # H100: the datasheet's 80 GB stays the displayed capacity; the driver's 81,559 MiB (85.5 GB)
+    # is what a plan must fit in. A variant that restates the capacity gets its own (no inherited total).
+    h100 = catalog.get("h100")["memory"]["main"]
+    assert h100["capacity"]["value"] == "80 GB" and h100["usable_capacity"]["value"] == "81559 MiB"
+    rec = {f["field"]: f for f in catalog.get("h100").figures()}
+    assert "361 MiB" in rec["memory.main.usable_capacity"]["derived_from"]
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8)
+    assert r.memory["capacity"] == pytest.approx(81559 * 2**20)
+    _write(tmp_path, "big.json", {
+        "id": "h100-160g", "kind": "chip", "extends": "h100", "name": "H100 with 160 GB",
+        "memory": {"main": {"capacity": {"value": "160 GB", "source": "what-if", "confidence": "derived",
+                                         "derived_from": "2 x H100"}}},
+    })
+    _write(tmp_path, "node.json", {
+        "id": "dgx-h100-160g", "kind": "system", "extends": "nvidia-dgx-h100", "name": "DGX with 160 GB GPUs",
+        "chip": "h100-160g"})
+    cat = catalog.load(tmp_path)
+    assert "usable_capacity" not in cat.get("h100-160g")["memory"]["main"]
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100-160g", batch=8, catalog=cat)
+    assert r.memory["capacity"] == pytest.approx(160e9)
+
+
 CHIP = {"id": "test-chip", "kind": "chip", "vendor": "T", "name": "Test"}
 
 
@@ -95,6 +118,9 @@ BAD_INPUTS = {
                        ["$.nodes", "chips is 8"]),
     "bool figure": ({"id": "x-eff", "kind": "efficiency", "extends": "huawei-ascend-davinci",
                      "fused_mla_prologue": _fig("yes")}, ["$.fused_mla_prologue.value", "expected true or false"]),
+    "usable capacity of another memory": ({**CHIP, "memory": {"main": {"capacity": _fig("80 GB"),
+                                                                       "usable_capacity": _fig("160 GiB")}}},
+                                          ["$.memory.main.usable_capacity", "160 GiB", "80 GB", "within 15 %"]),
     "topology": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
                   "chip": "h100", "chips": _fig(8), "scale_up": {"domain_size": _fig(3)}},
                  ["$.scale_up.domain_size", "does not divide"]),

@@ -132,7 +132,7 @@ def test_decode_estimate_is_consistent():
     assert b["exposed_s"].sum() == pytest.approx(d["time_s"], rel=1e-9)
     assert set(b["part"]) >= {"attention", "moe_experts", "moe_dispatch", "moe_combine", "mtp"}
     mem = r.memory
-    assert mem["total"] < mem["capacity"] == pytest.approx(128e9)
+    assert mem["total"] < mem["capacity"] == pytest.approx(128 * 2**30)  # 2 x 64 GiB, as npu-smi counts
     assert 0 < r.mfu < 1
     assert "<table>" in r._repr_html_()
 
@@ -190,6 +190,13 @@ def test_bad_input_names_the_constraint(kwargs, match):
 def test_does_not_fit_and_expert_divisibility():
     with pytest.raises(perfmodel.InvalidArgument, match=r"weights do not fit at any batch"):
         perfmodel.inference("deepseek-r1", "dgx-h100", batch=8, precision="fp8")
+    # Llama 3.1 70B in FP8 fits one H100 (70.6 GB), but a single 16K-token prompt's prefill
+    # (5.4 GB of KV cache, 4.4 GB of activations) does not: the message must not blame the weights.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"prefill chunk of 1 prompts .* not even one sequence fits "
+                       r"beside the weights \(9\.\d+ GB free") as err:
+        perfmodel.inference("llama-3.1-70b", "dgx-h100", batch=1, input_len=16384, output_len=64,
+                            precision={"weights": "fp8"})
+    assert "weights do not fit" not in str(err.value)
     with pytest.raises(perfmodel.InvalidArgument, match=r"ep: ep=3 does not divide the 256 expert slots"):
         perfmodel.inference("deepseek-r1", "nvl72", batch=24, precision="fp8", dp_attention=24, ep=3)
 
@@ -371,6 +378,10 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
         perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8")
     with pytest.raises(perfmodel.InvalidArgument, match=r"failed on latency limit, e\.g\. latency limit: at batch 1 TPOT"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=0.01)
-    # 70B in FP8 on one H100: the prefill chunk that shares the GPU caps the batch at 6 (decode alone: 10).
-    r = perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="fp8")
+    # 70B deepened to 86 layers, FP8, on one H100: the prefill chunk that shares the GPU caps the
+    # batch at 6 (decode alone: 10).
+    spec = perfmodel.models.get("llama-3.1-70b").to_dict()
+    deep = perfmodel.models.define(**{**{k: v for k, v in spec.items() if v is not None},
+                                      "id": "llama-70b-86l", "layers": 86})
+    r = perfmodel.best_inference(deep, "dgx-h100", precision="fp8")
     assert r.plan["batch"] == 6 and r.max_batch == 6

@@ -385,10 +385,10 @@ def test_fp8_keeps_gemm_inputs_and_optionally_weights_in_8_bits():
 
 
 def test_published_fp8_configurations_fit_in_memory():
-    # Megatron-Bridge ran these FP8 plans (NeMo 25.11 table); with 8-bit saved GEMM inputs and
-    # FP8 parameters the memory model accepts seven of the nine (four of seven before). GB200 405B
-    # (TP4 PP16 VP4, its published split of 126 layers not modelled) stays ~6 % over, GB300 405B
-    # (TP2 PP8 CP2, 101 GB of fp32 gradient buffer per GPU) ~5 %.
+    # Megatron-Bridge ran these FP8 plans (NeMo 25.11 table); with 8-bit saved GEMM inputs, FP8
+    # parameters and the memory the driver reports (GB200 185 GiB, GB300 276.5 GiB, not the
+    # datasheets' 186 and 279 GB) the memory model accepts all nine. With the datasheet figures
+    # GB200 405B (197 GB) and GB300 405B (294 GB) were rejected.
     from perfmodel.validation import BRIDGE_2511_DENSE
 
     fits = {}
@@ -402,9 +402,7 @@ def test_published_fp8_configurations_fit_in_memory():
     print()
     for k, v in fits.items():
         print(f"{k:40s} {'fits' if v else 'over'}")
-    assert sum(fits.values()) == 7
-    assert [k for k, v in fits.items() if not v] == ["llama-3.1-405b, 256 x gb200-nvl72, FP8 c",
-                                                     "llama-3.1-405b, 256 x gb300-nvl72, FP8 c"]
+    assert len(fits) == 9 and all(fits.values()), fits
 
 
 def test_unfused_fp32_cross_entropy_moves_its_passes():
