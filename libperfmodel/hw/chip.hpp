@@ -61,6 +61,7 @@ struct Chip {
 
   Figure<std::string> process;
   Figure<double> dies;
+  Figure<double> devices;  ///< devices the runtime addresses per package (absent: 1); recipes run a rank on each
   Figure<double> die_area_mm2;  ///< per die
   Figure<double> transistors_billion;
   Figure<Hertz> clock;

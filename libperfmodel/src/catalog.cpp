@@ -351,6 +351,11 @@ hw::Chip parse_chip(const RawPart& part) {
   c.family = r.text("family", false);
   c.process = text_figure(r, "process", "process");
   c.dies = count(r, "dies", "dies");
+  c.devices = count(r, "devices", "devices");
+  if (c.devices.known() && c.dies.known() && c.devices.require(c.id) > c.dies.require(c.id)) {
+    r.fail_key("devices", "is " + std::to_string(std::llround(c.devices.require(c.id))) + " but the package has " +
+                              std::to_string(std::llround(c.dies.require(c.id))) + " dies; expected at most one device per die");
+  }
   c.die_area_mm2 = number(r, "die_area_mm2", "die_area_mm2");
   c.transistors_billion = number(r, "transistors_billion", "transistors_billion");
   c.clock = quantity<units::dim::frequency>(r, "clock", "clock");
@@ -789,6 +794,13 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
       };
       if (const bj::object* own = main_of(p.obj); own && own->contains("capacity") && !own->contains("usable_capacity")) {
         merged["memory"].as_object()["main"].as_object().erase("usable_capacity");
+      }
+      // Likewise a system variant with other chips (or another count) does not inherit the base's
+      // published power or price: they were measured or quoted for the base's hardware.
+      if (p.obj.contains("chip") || p.obj.contains("chips")) {
+        for (const char* k : {"power", "price"}) {
+          if (!p.obj.contains(k)) merged.erase(k);
+        }
       }
       p.resolved = std::move(merged);
       const bj::value* k0 = raw[it->second].resolved.if_contains("kind");

@@ -740,6 +740,11 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   // Checked in every mode, also where the mode does not use them: a negative length is never meant.
   if (plan.output_len < 1) bad("output_len", "must be >= 1 token, got " + std::to_string(plan.output_len));
   if (plan.kv_len < 0) bad("kv_len", "must be >= 0 tokens (0: input_len + output_len / 2), got " + std::to_string(plan.kv_len));
+  if (plan.kv_len > 0 && plan.mode != InferencePlan::Mode::decode) {
+    bad("kv_len", "is read in decode mode only (a step at that cache length); " +
+                      std::string(plan.mode == InferencePlan::Mode::serve ? "serve" : "prefill") +
+                      " mode takes input_len and output_len, got kv_len " + std::to_string(plan.kv_len));
+  }
   if (plan.mode == InferencePlan::Mode::decode && plan.kv_len < 1 && plan.input_len < 1) {
     bad("kv_len", "must be >= 1 token in decode mode, got " + std::to_string(plan.kv_len));
   }

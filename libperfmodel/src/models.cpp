@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -308,17 +309,39 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
   m.name = arch.empty() ? m.id : arch;
   m.source = origin;
   m.source_file = origin;
+  // Sizes and counts are checked here, under the config's own key names (validate() would name
+  // perfmodel's fields, which the user did not write).
+  auto pint = [&](std::string_view k, std::optional<std::int64_t> dflt = std::nullopt) {
+    const std::int64_t v = o.integer(k, dflt);
+    if (v < 1) o.fail(o.at(k), "expected a positive integer, got " + std::to_string(v));
+    return v;
+  };
   auto llama_like = [&] {
-    m.layers = to_int(o.integer("num_hidden_layers"), o, "num_hidden_layers");
-    m.hidden = o.integer("hidden_size");
-    m.heads = to_int(o.integer("num_attention_heads"), o, "num_attention_heads");
-    m.kv_heads = to_int(o.integer("num_key_value_heads", m.heads), o, "num_key_value_heads");
-    m.head_dim = o.integer("head_dim", m.heads > 0 ? m.hidden / m.heads : 0);
-    m.ffn = o.integer("intermediate_size");
-    m.vocab = o.integer("vocab_size");
+    m.layers = to_int(pint("num_hidden_layers"), o, "num_hidden_layers");
+    m.hidden = pint("hidden_size");
+    m.heads = to_int(pint("num_attention_heads"), o, "num_attention_heads");
+    m.kv_heads = to_int(pint("num_key_value_heads", m.heads), o, "num_key_value_heads");
+    if (m.heads % m.kv_heads != 0) {
+      o.fail("num_key_value_heads", "expected a divisor of num_attention_heads=" + std::to_string(m.heads) + ", got " +
+                                        std::to_string(m.kv_heads));
+    }
+    m.head_dim = pint("head_dim", std::max<std::int64_t>(1, m.hidden / m.heads));
+    m.ffn = pint("intermediate_size");
+    m.vocab = pint("vocab_size");
     m.tied_embeddings = o.boolean("tie_word_embeddings", false);
     const std::string act = o.text("hidden_act", "silu");
     if (act != "silu" && act != "swish") o.fail("hidden_act", "expected 'silu' for a gated FFN, got '" + act + "'");
+    // Sliding-window attention (Mistral 7B v0.1: 4,096 tokens) bounds attention and KV cache at the
+    // window; the model attends the whole sequence, so such a config is refused rather than overstated.
+    if (o.find("sliding_window") != nullptr && o.boolean("use_sliding_window", true)) {
+      const std::int64_t w = o.integer("sliding_window");
+      const std::int64_t ctx = o.integer("max_position_embeddings", std::numeric_limits<std::int64_t>::max());
+      if (w < ctx) {
+        o.fail("sliding_window", "sliding-window attention over " + std::to_string(w) +
+                                     " tokens is not modelled (attention and KV cache grow with the whole sequence "
+                                     "here); set it to null for a full-attention model");
+      }
+    }
   };
   const std::string a = arch.empty() ? model_type : arch;
   if (a == "LlamaForCausalLM" || a == "MistralForCausalLM" || a == "Qwen2ForCausalLM" || a == "Qwen3ForCausalLM" ||
@@ -361,12 +384,12 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.moe = x;
   } else if (a == "DeepseekV3ForCausalLM" || a == "DeepseekV2ForCausalLM" || a == "deepseek_v3" || a == "deepseek_v2") {
     m.family = "deepseek";
-    m.layers = to_int(o.integer("num_hidden_layers"), o, "num_hidden_layers");
-    m.hidden = o.integer("hidden_size");
-    m.heads = to_int(o.integer("num_attention_heads"), o, "num_attention_heads");
+    m.layers = to_int(pint("num_hidden_layers"), o, "num_hidden_layers");
+    m.hidden = pint("hidden_size");
+    m.heads = to_int(pint("num_attention_heads"), o, "num_attention_heads");
     m.kv_heads = m.heads;
-    m.ffn = o.integer("intermediate_size");
-    m.vocab = o.integer("vocab_size");
+    m.ffn = pint("intermediate_size");
+    m.vocab = pint("vocab_size");
     m.tied_embeddings = o.boolean("tie_word_embeddings", false);
     Mla x;
     x.q_lora_rank = o.integer("q_lora_rank", 0);
@@ -389,9 +412,9 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.mtp_layers = to_int(o.integer("num_nextn_predict_layers", 0), o, "num_nextn_predict_layers");
   } else if (a == "GPT2LMHeadModel" || a == "gpt2") {
     m.family = "gpt";
-    m.layers = to_int(o.integer("n_layer"), o, "n_layer");
-    m.hidden = o.integer("n_embd");
-    m.heads = to_int(o.integer("n_head"), o, "n_head");
+    m.layers = to_int(pint("n_layer"), o, "n_layer");
+    m.hidden = pint("n_embd");
+    m.heads = to_int(pint("n_head"), o, "n_head");
     m.kv_heads = m.heads;
     m.head_dim = m.heads > 0 ? m.hidden / m.heads : 0;
     m.ffn = o.integer("n_inner", 4 * m.hidden);

@@ -52,6 +52,9 @@ class Part:
     def __getitem__(self, key: str) -> Any:
         return self.to_dict()[key]
 
+    def __contains__(self, key: object) -> bool:
+        return key in self.to_dict()
+
     def figures(self) -> list[dict[str, str]]:
         """Every figure as a flat record: field, value, confidence, source, derived_from (how a
         ``derived`` figure was computed; empty otherwise), note."""

@@ -113,19 +113,21 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     return df
 
 
-# Ascend 910C packages are addressed as two NPU devices by CANN (Zuo et al. 2025, Sec. 3), so the
-# serving recipes run one rank per die there; NVIDIA's two-die B200 is one CUDA device.
-RANKS_PER_CHIP: dict[str, int] = {"huawei-ascend-910c": 2}
+def _devices(chip: dict) -> int:
+    """Ranks per package a recipe runs: the chip's ``devices`` figure (the 910C is two CANN devices,
+    Zuo et al. 2025 Sec. 3; NVIDIA's two-die B200 is one CUDA device), 1 where absent or unknown."""
+    fig = chip.get("devices", {})
+    return int(fig["value"]) if isinstance(fig, dict) and "value" in fig else 1
 
 
 def _whole_system(system: str, ranks_per_chip: int | None, cat: Catalog, caller: str) -> tuple[str, dict, int, int]:
     """A comparison recipe's system: its id, catalog dict, chip count and ranks per chip (the chip's
-    default from RANKS_PER_CHIP unless given)."""
+    ``devices`` unless given)."""
     sid = cat.resolve(system)
     if cat.kind(sid) != "system":
         raise _core.InvalidArgument(f"{caller}() takes systems; {system!r} is a {cat.kind(sid)}")
     sysd = cat.get(sid).to_dict()
-    rpc = RANKS_PER_CHIP.get(sysd["chip"], 1) if ranks_per_chip is None else ranks_per_chip
+    rpc = _devices(cat.get(sysd["chip"]).to_dict()) if ranks_per_chip is None else ranks_per_chip
     if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
         raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
     return sid, sysd, int(sysd["chips"]["value"]), rpc
@@ -157,7 +159,8 @@ def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float =
     """The decode and prefill :class:`~perfmodel.InferenceResult` of ``model`` on one system under the
     recipe of :func:`serving_comparison` (pass them to :func:`perfmodel.cost`), with ``"system"``,
     ``"chips"``, ``"ranks_per_chip"`` and ``"precision"``. ``ranks_per_chip`` defaults to the
-    chip's device count as its software stack addresses it (2 for a 910C; set it for what-if chips);
+    chip's ``devices`` figure, the devices its software stack addresses (2 for a 910C and parts that
+    extend it; 1 where absent);
     ``mtp_tokens`` to one draft for models with MTP modules and none for the others. Raises
     :class:`perfmodel.InvalidArgument` when no plan of the recipe fits."""
     r = _serving_phases(system, model, tpot_ms, kv_len, input_len, mtp_tokens, mtp_acceptance, prefill_chips,

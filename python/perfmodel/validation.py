@@ -365,6 +365,8 @@ def _run_serving(case: dict[str, Any], system: str | None = None, **changes: Any
     from .inference import inference
 
     sysid, plan = system or case["system"], {**case["plan"], **changes}
+    if plan.get("mode", "serve") != "decode":
+        plan.pop("kv_len", None)  # a prefill variant of a decode case: its cache length is the prompt
     if case.get("fit_batch"):
         probe = inference(case["model"], sysid, **{**plan, "check_memory": False})
         plan["batch"] = min(int(plan["batch"]), int(probe.max_batch))

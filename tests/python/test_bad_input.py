@@ -171,3 +171,45 @@ def test_what_the_api_now_fills_in_or_accepts():
     assert json.loads(out.stdout)["plan"]["train_tokens"] == pytest.approx(15.6e12)
     out = subprocess.run([sys.executable, "-m", "perfmodel", "list", "--kind", "model"], capture_output=True, text=True)
     assert out.returncode == 0 and "deepseek-r1" in out.stdout and "qwen3-235b-a22b" in out.stdout
+
+
+MISTRAL_7B = {"architectures": ["MistralForCausalLM"], "model_type": "mistral", "num_hidden_layers": 32,
+              "hidden_size": 4096, "num_attention_heads": 32, "num_key_value_heads": 8, "intermediate_size": 14336,
+              "vocab_size": 32000, "max_position_embeddings": 32768, "sliding_window": 4096}
+
+
+@pytest.mark.parametrize("change, words", [
+    # Mistral 7B v0.1 attends a 4,096-token window: modelling full attention would overstate its
+    # long-context KV cache and attention (17 GB/chip at 32K), so the config is refused.
+    ({}, ["sliding_window", "4096 tokens is not modelled", "null"]),
+    # Errors name the config's own keys, not perfmodel's field names.
+    ({"sliding_window": None, "num_hidden_layers": -1}, ["num_hidden_layers: expected a positive integer, got -1"]),
+    ({"sliding_window": None, "num_key_value_heads": 5}, ["num_key_value_heads: expected a divisor of "
+                                                          "num_attention_heads=32, got 5"]),
+])
+def test_hf_config_refuses_what_it_does_not_model(tmp_path, change, words):
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**MISTRAL_7B, **change}))
+    with pytest.raises(perfmodel.ConfigError) as exc:
+        perfmodel.models.from_hf_config(path)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_hf_config_full_attention_and_disabled_windows_load(tmp_path):
+    # v0.3 has no window (null); Qwen2-style configs carry a window but switch it off.
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**MISTRAL_7B, "sliding_window": None}))
+    assert perfmodel.models.from_hf_config(path).to_dict()["kv_heads"] == 8
+    path.write_text(json.dumps({**MISTRAL_7B, "use_sliding_window": False}))
+    assert perfmodel.models.from_hf_config(path).to_dict()["layers"] == 32
+
+
+def test_kv_len_outside_decode_mode_is_an_error_not_ignored():
+    # Serve mode attends input_len plus the generated tokens; a kv_len there used to be dropped silently.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: is read in decode mode only.*serve mode takes "
+                                                        r"input_len and output_len, got kv_len 100000"):
+        perfmodel.inference("llama-3.1-8b", H100, tp=8, batch=8, kv_len=100000)
+    long = perfmodel.inference("llama-3.1-8b", H100, tp=8, batch=8, mode="decode", kv_len=100000)
+    short = perfmodel.inference("llama-3.1-8b", H100, tp=8, batch=8, mode="decode", kv_len=1000)
+    assert long.tpot_ms > 2 * short.tpot_ms

@@ -204,3 +204,29 @@ def test_lookup_ignores_case():
     assert cat.resolve("H100") == "nvidia-h100-sxm" and "GB200-NVL72" in cat
     with pytest.raises(perfmodel.NotFound, match='did you mean "h100"'):
         cat.resolve("H1OO")
+
+
+def test_variants_inherit_devices_but_not_the_base_systems_published_power(tmp_path):
+    # A 910C copy is still two CANN devices per package (the chip's "devices" figure), so recipes
+    # run it on its dies like the 910C itself; a system variant with other chips drops the base's
+    # published power and price (measured and quoted for the base's hardware).
+    _write(tmp_path, "chip.json", {"id": "910c-copy", "kind": "chip", "extends": "910c", "name": "910C copy"})
+    _write(tmp_path, "sys.json", {"id": "cm384-copy", "kind": "system", "extends": "cm384", "name": "CM384 copy",
+                                  "chip": "910c-copy"})
+    _write(tmp_path, "dgx.json", {"id": "dgx-copy", "kind": "system", "extends": "dgx-h100", "name": "DGX copy",
+                                  "chips": {"value": 8, "source": "s", "confidence": "official"}})
+    cat = catalog.load(tmp_path)
+    base = perfmodel.serving_results("cm384")
+    copy = perfmodel.serving_results("cm384-copy", catalog=cat)
+    assert copy["ranks_per_chip"] == base["ranks_per_chip"] == 2
+    assert copy["decode"].output_tokens_per_s_per_chip == pytest.approx(base["decode"].output_tokens_per_s_per_chip)
+    assert "power" not in cat.get("cm384-copy") and "price" not in cat.get("dgx-copy")
+    assert cat.get("dgx-copy")["power_model"] == catalog.get("dgx-h100")["power_model"]
+    assert "power" in catalog.get("dgx-h100")
+
+
+def test_more_devices_than_dies_is_a_config_error(tmp_path):
+    path = _write(tmp_path, "bad.json", {"id": "x-chip", "kind": "chip", "extends": "h100", "name": "x",
+                                         "devices": {"value": 2, "source": "s", "confidence": "official"}})
+    with pytest.raises(perfmodel.ConfigError, match=r"\$\.devices: is 2 but the package has 1 dies"):
+        catalog.load(path)
