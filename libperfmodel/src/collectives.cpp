@@ -134,12 +134,19 @@ Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algori
   switch (alg) {
     case Algorithm::ring: {
       const double bw = eff_bw(lv, ring_bw(lv), e, s);
+      // On a torus the rings run dimension by dimension (the bandwidth of ring_bw): a phase takes
+      // sum(k - 1) neighbour steps over the dimensions k, not n - 1.
+      double steps = nn - 1;
+      if (lv.torus()) {
+        steps = 0;
+        for (int k : lv.torus_dims) steps += k - 1;
+      }
       switch (kind) {
-        case Collective::all_reduce: set(2.0 * (nn - 1), 2.0 * frac * s, bw); break;
+        case Collective::all_reduce: set(2.0 * steps, 2.0 * frac * s, bw); break;
         case Collective::reduce_scatter:
-        case Collective::all_gather: set(nn - 1, frac * s, bw); break;
-        case Collective::broadcast: set(nn - 1, s, bw); break;  // pipelined chain
-        case Collective::all_to_all: set(nn - 1, frac * s, bw); break;  // shifted pairwise exchange
+        case Collective::all_gather: set(steps, frac * s, bw); break;
+        case Collective::broadcast: set(steps, s, bw); break;  // pipelined chain
+        case Collective::all_to_all: set(steps, frac * s, bw); break;  // shifted pairwise exchange
         case Collective::send_recv: set(1, s, eff_bw(lv, pair_bw(lv), e, s)); break;
       }
       break;
@@ -168,15 +175,18 @@ Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algori
       break;
     }
     case Algorithm::direct: {
-      // One shot to every peer at once (reduce-scatter + all-gather for all-reduce).
+      // One shot to every peer at once (reduce-scatter + all-gather for all-reduce). Assumption: a
+      // rank's links carry its n - 1 messages `links` at a time, each wave one step latency (one
+      // wave on a switch or full mesh of a node; n - 1 waves through a single NIC).
       const double bw = eff_bw(lv, fanout_bw(lv, n), e, s);
       const double hops = lv.torus() ? std::max(1.0, lv.torus_mean_hops()) : 1.0;
+      const double waves = std::ceil((nn - 1.0) / std::max(1, lv.links));
       switch (kind) {
-        case Collective::all_reduce: set(2, 2.0 * frac * s * hops, bw); break;
+        case Collective::all_reduce: set(2 * waves, 2.0 * frac * s * hops, bw); break;
         case Collective::reduce_scatter:
         case Collective::all_gather:
-        case Collective::all_to_all: set(1, frac * s * hops, bw); break;
-        case Collective::broadcast: set(1, frac * s * nn * hops, bw); break;  // the root sends n-1 copies
+        case Collective::all_to_all: set(waves, frac * s * hops, bw); break;
+        case Collective::broadcast: set(waves, frac * s * nn * hops, bw); break;  // the root sends n-1 copies
         case Collective::send_recv: set(1, s, eff_bw(lv, pair_bw(lv), e, s)); break;
       }
       break;
@@ -198,6 +208,13 @@ bool supports(const FabricLevel& lv, Collective kind, Algorithm alg) {
   }
 }
 
+/// Reduce-scatter, all-gather and broadcast each move no more than an all-reduce of the same
+/// buffer (run as one and keep the shard, with zero-filled buffers, or as scatter + all-gather):
+/// an automatic choice never costs more than the all-reduce.
+bool bounded_by_all_reduce(Collective kind) {
+  return kind == Collective::reduce_scatter || kind == Collective::all_gather || kind == Collective::broadcast;
+}
+
 Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm* chosen) {
   Timing best;
   for (Algorithm alg : {Algorithm::ring, Algorithm::tree, Algorithm::in_network, Algorithm::direct}) {
@@ -206,6 +223,14 @@ Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, A
     if (t.time < best.time) {
       best = t;
       if (chosen) *chosen = alg;
+    }
+  }
+  if (bounded_by_all_reduce(kind)) {
+    Algorithm via = Algorithm::automatic;
+    const Timing ar = best_one_level(lv, Collective::all_reduce, s, n, &via);
+    if (ar.time < best.time) {
+      best = ar;
+      if (chosen) *chosen = via;
     }
   }
   return best;
@@ -272,7 +297,13 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   if (nodes < 1) throw InvalidArgument("nodes: must be >= 1, got " + std::to_string(nodes));
   if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
   const int chips = sys.chip_count();
-  ranks_ = chips * nodes * ranks_per_chip;
+  const std::int64_t ranks = std::int64_t{chips} * nodes * ranks_per_chip;
+  if (ranks > std::numeric_limits<int>::max()) {
+    throw InvalidArgument("ranks: " + std::to_string(chips) + " chips x " + std::to_string(nodes) + " nodes x " +
+                          std::to_string(ranks_per_chip) + " ranks per chip = " + std::to_string(ranks) +
+                          " ranks; at most 2^31 - 1 are modelled");
+  }
+  ranks_ = static_cast<int>(ranks);
   const int domain = static_cast<int>(sys.scale_up_domain.require(sys.id));
   if (!sys.topology) {
     throw InvalidArgument(sys.id + ": scale_up.topology is not given; collectives need it");
@@ -401,11 +432,22 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
           b = best_one_level(out, kind, part, n_out, nullptr);
           c.time = 0;
           break;
-        case Collective::broadcast:
-          a = best_one_level(out, kind, s, n_out, nullptr);
-          b = best_one_level(up, kind, s, up.ranks, nullptr);
-          c.time = 0;
+        case Collective::broadcast: {
+          // The whole buffer through the root's NIC, then inside every domain; or scattered over
+          // the root's domain, each part broadcast over its own NIC, and all-gathered (same traffic
+          // as a reduce-scatter without the reduction): whichever is faster.
+          const Timing a1 = best_one_level(out, kind, s, n_out, nullptr);
+          const Timing b1 = best_one_level(up, kind, s, up.ranks, nullptr);
+          const Timing a2 = best_one_level(up, Collective::reduce_scatter, s, up.ranks, nullptr);
+          const Timing b2 = best_one_level(out, kind, part, n_out, nullptr);
+          const Timing c2 = best_one_level(up, Collective::all_gather, s, up.ranks, nullptr);
+          if (a1.time + b1.time <= a2.time + b2.time + c2.time) {
+            a = a1, b = b1, c.time = 0;
+          } else {
+            a = a2, b = b2, c = c2;
+          }
           break;
+        }
         case Collective::all_to_all: {
           // Remote share over the NICs, local share over scale-up, concurrently.
           const double remote = s * (ranks - up.ranks) / ranks;
@@ -435,6 +477,13 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
     } else {
       throw InvalidArgument(algorithm_error(net, up, kind, alg) +
                             " across several scale-up domains (use ring or hierarchical)");
+    }
+  }
+  if (algorithm == Algorithm::automatic && ranks > up.ranks && bounded_by_all_reduce(kind)) {
+    const CollectiveResult ar = estimate(net, Collective::all_reduce, size, ranks, Algorithm::automatic);
+    if (ar.time.value() < t.time) {
+      t.time = ar.time.value();
+      t.latency = ar.latency.value();
     }
   }
   r.time = Seconds{t.time};

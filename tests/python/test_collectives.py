@@ -194,3 +194,31 @@ def test_gb200_nvlink_all_to_all_out_of_sample():
     # DeepEP's own low-latency combine at the GB200 serving row's shape (768 tokens, EP48): +1.2 %.
     deepep = oos[oos["row"] == "DeepEP PR #385"]
     assert len(deepep) == 1 and abs(deepep["error"].iloc[0]) < 0.05
+
+
+def test_latency_grows_with_ranks_and_torus_rings_run_per_dimension():
+    # A one-shot ("direct") exchange sends its n - 1 messages `links` at a time: across many
+    # nodes (one NIC) it no longer costs two steps at any scale, so a tree takes over.
+    small = [perfmodel.collective("dgx-h100", "all_reduce", "1K", nodes=n).time_s for n in (2, 16, 1024, 100000)]
+    assert small == sorted(small) and small[-1] > 10 * small[0]
+    assert small[-1] == pytest.approx(2 * 17 * 10e-6 + 6e-6, rel=0.05)  # tree: 2 log2(1e5) steps of 10 us + node
+    # TPU v5p's 3D torus: a ring all-reduce runs dimension by dimension, 2 x sum(k - 1) steps of
+    # 5 us (0.61 ms over the 8,960-chip pod), not 2 x 8,959 steps (89.6 ms).
+    ring = perfmodel.collective("tpu-v5p-pod", "all_reduce", "1K", algorithm="ring")
+    assert ring.time_s == pytest.approx(0.61e-3, rel=0.02)
+
+
+@pytest.mark.parametrize("system, kw, size", [("tpu-v5p-pod", dict(ranks=384), "8M"), ("atlas-800t-a2", {}, "1G"),
+                                              ("dgx-h100", dict(nodes=2), "1G")])
+def test_a_part_of_all_reduce_never_costs_more_than_all_reduce(system, kw, size):
+    # Reduce-scatter, all-gather and broadcast move no more than an all-reduce of the buffer (a
+    # broadcast as scatter + all-gather); these used to take up to 4x longer than the all-reduce.
+    ar = perfmodel.collective(system, "all_reduce", size, **kw).time_s
+    for kind in ("reduce_scatter", "all_gather", "broadcast"):
+        assert perfmodel.collective(system, kind, size, **kw).time_s <= ar * (1 + 1e-12), kind
+
+
+def test_rank_count_overflow_is_named():
+    with pytest.raises(perfmodel.InvalidArgument, match=r"ranks: 72 chips x 30000000 nodes x 1 ranks per chip = "
+                                                        r"2160000000 ranks; at most 2\^31 - 1"):
+        perfmodel.collective("nvl72", "all_reduce", "1M", nodes=30_000_000)
