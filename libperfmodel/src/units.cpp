@@ -136,13 +136,13 @@ struct Prefix {
   bool small;
 };
 
-constexpr std::array<Prefix, 17> kPrefixes{{
+constexpr std::array<Prefix, 18> kPrefixes{{
     {"k", 1e3, false, false},   {"M", 1e6, false, false},   {"G", 1e9, false, false},
     {"T", 1e12, false, false},  {"P", 1e15, false, false},  {"E", 1e18, false, false},
     {"Ki", 1024.0, true, false}, {"Mi", 1048576.0, true, false},
     {"Gi", 1073741824.0, true, false}, {"Ti", 1099511627776.0, true, false},
     {"Pi", 1125899906842624.0, true, false}, {"Ei", 1152921504606846976.0, true, false},
-    {"m", 1e-3, false, true},   {"u", 1e-6, false, true},   {"\xC2\xB5", 1e-6, false, true},
+    {"m", 1e-3, false, true},   {"u", 1e-6, false, true},   {"\xC2\xB5", 1e-6, false, true},   {"\xCE\xBC", 1e-6, false, true},
     {"n", 1e-9, false, true},   {"p", 1e-12, false, true},
 }};
 
@@ -181,11 +181,16 @@ UnitInfo parse_term(std::string_view term, std::string_view whole) {
       }
       return {p.scale * base.scale, base.dim};
     }
-    bad_unit(whole, "unknown prefix '" + std::string(pre) + "' on '" + std::string(base.symbol) +
-                        "' (SI: k M G T P E m u n p; binary: Ki Mi Gi Ti Pi Ei)");
+    // A one- or two-character head is a mistyped prefix; anything longer is another word that
+    // happens to end in a unit symbol ("bytes", "watts", "GBps"): say the unit is unknown.
+    if (pre.size() <= 2) {
+      bad_unit(whole, "unknown prefix '" + std::string(pre) + "' on '" + std::string(base.symbol) +
+                          "' (SI: k M G T P E m u n p; binary: Ki Mi Gi Ti Pi Ei)");
+    }
+    continue;
   }
-  bad_unit(whole, "known units are FLOP, FLOP/s (FLOPS), OP, OPS, B (byte), b (bit), bps, s, min, "
-                  "h, Hz, W, J, Wh, USD, %");
+  bad_unit(whole, "'" + std::string(term) + "' is not a unit; known units are FLOP, FLOP/s (FLOPS), OP, OPS, "
+                  "B (byte), b (bit), bps, s, min, h, Hz, W, J, Wh, USD, % (with SI or binary prefixes: GB/s, GiB, us)");
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
@@ -269,12 +274,21 @@ double round_significant(double v, int digits) {
   if (v == 0.0 || !std::isfinite(v)) return v;
   const double mag = std::floor(std::log10(std::fabs(v)));
   const double factor = std::pow(10.0, static_cast<double>(digits - 1) - mag);
+  // Near the ends of the double range the scale itself overflows or underflows (1e-307 gave NaN).
+  if (!std::isfinite(factor) || factor == 0.0 || !std::isfinite(v * factor)) return v;
   return std::round(v * factor) / factor;
 }
 
 // Prints a mantissa with `digits` significant digits, no exponent, no trailing zeros.
 std::string mantissa(double x, int digits) {
   const double ax = std::fabs(x);
+  // Beyond the prefixes' reach (below a thousandth of the smallest, above a thousand of the
+  // largest) the number keeps its exponent: "1e-18 ps", not eighteen zeros or "0".
+  if (ax > 0.0 && (ax < 1e-3 || ax >= 1e15)) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+    return buf;
+  }
   int decimals = 0;
   if (ax > 0.0) {
     const int mag = static_cast<int>(std::floor(std::log10(ax)));

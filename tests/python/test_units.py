@@ -117,3 +117,28 @@ def test_format_rejects_bad_options():
 
 def test_negative_allowed_only_on_request():
     assert units.parse("-5 W", allow_negative=True).value == -5.0
+
+
+def test_extreme_magnitudes_keep_an_exponent_and_never_print_nan():
+    # The rounding scale overflowed below ~1e-306 ('-nan W'); beyond the prefixes the number keeps
+    # its exponent instead of printing zeros or 0.
+    assert units.format(1e-307, "W") == "1e-295 pW"
+    assert units.format(1e-30, "s") == "1e-18 ps"
+    assert units.format(1e308, "W") == "1e+290 EW"
+    assert "nan" not in str(units.parse("1e-320 W"))
+    assert units.format(5e-13, "s") == "0.5 ps" and units.format(3.35e12, "B/s") == "3.35 TB/s"
+
+
+@pytest.mark.parametrize("text, words", [
+    ("1 bytes", ["'bytes' is not a unit", "B (byte)"]), ("10 GBps", ["'GBps' is not a unit", "GB/s"]),
+    ("5 XW", ["unknown prefix 'X' on 'W'"]),
+])
+def test_words_that_end_in_a_unit_symbol_are_not_reported_as_prefixes(text, words):
+    with pytest.raises(perfmodel.InvalidArgument) as exc:
+        units.parse(text)
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_greek_mu_and_micro_sign_both_mean_micro():
+    assert units.parse("1 \u03bcs").value == units.parse("1 \u00b5s").value == pytest.approx(1e-6)
