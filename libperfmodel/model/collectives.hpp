@@ -143,7 +143,7 @@ struct MoeExchange {
 struct MoeResult {
   Seconds time{};
   Bytes bytes_per_rank{};            ///< every copy a rank sends, including to itself
-  Bytes remote_bytes_per_rank{};     ///< copies that cross a link (mean rank)
+  Bytes remote_bytes_per_rank{};     ///< bytes on links (mean rank): a copy once per link it crosses (RDMA + forward)
   Bandwidth bandwidth{};             ///< bytes_per_rank / time (DeepEP's low-latency figure)
   Bandwidth remote_bandwidth{};      ///< bytes on the bottleneck fabric / time (DeepEP's "bottleneck bandwidth")
   Bandwidth node_bandwidth{};        ///< across domains: one copy per (token, node) incl. its own / time

@@ -66,15 +66,17 @@ ExportControl export_control(const hw::Chip& chip) {
   }
   const double pd = *out.performance_density;
   const std::string pd_s = "PD " + fmt2(pd);
+  // With a precision unknown, TPP and PD are lower bounds: a .b chip may really be .a.
+  const std::string b_class = any_unknown ? "3A090.b or 3A090.a" : "3A090.b";
   if (pd >= 5.92) {
     out.classification = "3A090.a";
     out.reason = tpp_s + " >= 1600 and " + pd_s + " >= 5.92";
   } else if (pd >= 3.2) {
-    out.classification = "3A090.b";
-    out.reason = tpp_s + " >= 1600 and " + pd_s + " in [3.2, 5.92)";
+    out.classification = b_class;
+    out.reason = tpp_s + " >= 1600 and " + pd_s + " in [3.2, 5.92)" + caveat;
   } else if (tpp >= 2400.0 && pd >= 1.6) {
-    out.classification = "3A090.b";
-    out.reason = tpp_s + " in [2400, 4800) and " + pd_s + " in [1.6, 5.92)";
+    out.classification = b_class;
+    out.reason = tpp_s + " in [2400, 4800) and " + pd_s + " in [1.6, 5.92)" + caveat;
   } else {
     out.classification = any_unknown ? "undetermined" : "below 3A090";
     out.reason = tpp_s + " and " + pd_s + " are below both 3A090.b bands (TPP >= 2400 with PD >= 1.6; PD >= 3.2)" + caveat;

@@ -236,13 +236,20 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
 
     cat = _cat(args)
     ids = args.ids or cat.names("chip")
-    rows = []
+    rows, notes = [], []
     for cid in ids:
         ec = export_control(cid, cat)
+        cls = ec["classification"]
+        # Classes that are not plain say why underneath (unknown figures, lower bounds).
+        if cls == "undetermined" or " or " in cls:
+            notes.append(f"[{len(notes) + 1}] {ec['chip']}: {ec['reason']}")
+            cls += f" [{len(notes)}]"
         rows.append([ec["chip"], _num(ec["tpp"]), ec["tpp_precision"] or "-",
                      _num(ec["die_area_mm2"]), "unknown" if ec["performance_density"] is None else f"{ec['performance_density']:.2f}",
-                     ec["classification"]])
+                     cls])
     print(_table(["chip", "TPP", "at", "die mm2", "PD", "3A090"], rows, {1, 3, 4}))
+    if notes:
+        print("\n".join(["", *notes]))
     return 0
 
 
@@ -364,9 +371,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("system", help="system id or alias")
     p.add_argument("kind", help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
     p.add_argument("--ranks", type=int, default=None, help="ranks taking part (default: all)")
-    p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list, e.g. 1K:8G")
+    p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list (default: 1M:8G)")
     p.add_argument("--algorithm", default=None, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
     p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
+    p.add_argument("--ranks-per-chip", type=int, default=1, help="ranks per chip (2: each 910C die is a rank)")
     p.add_argument("--oversubscription", type=float, default=None,
                    help="scale-out taper above the leaf switches (default: catalog, else 1)")
     p.add_argument("--csv", action="store_true", help="print CSV")
@@ -478,11 +486,15 @@ def _cmd_power(args: argparse.Namespace) -> int:
     for item in args.override:
         name, sep, value = item.rpartition("=")
         try:
-            overrides[name] = float(value)
+            watts = float(value)
         except ValueError:
             sep = ""
         if not sep or not name:
-            raise InvalidArgument(f"--override: expected NAME=VALUE such as 'Kunpeng 920 CPU=250', got {item!r}")
+            raise InvalidArgument(f"--override: expected NAME=VALUE (a component of 'perfmodel power {args.system}' "
+                                  f"and its watts, e.g. 'chip_max_watts=1000'), got {item!r}")
+        if name in overrides:
+            raise InvalidArgument(f"--override: {name!r} is given twice ({overrides[name]:g} and {watts:g})")
+        overrides[name] = watts
     df = power(args.system, args.utilization, pue=args.pue, overrides=overrides, catalog=_cat(args))
     a = df.attrs
     if args.json:
@@ -599,7 +611,7 @@ def _cmd_collective(args: argparse.Namespace) -> int:
     from .collectives import collective, parse_sizes
 
     df = collective(args.system, args.kind, parse_sizes(args.sizes), args.ranks, args.algorithm, nodes=args.nodes,
-                    catalog=_cat(args), oversubscription=args.oversubscription)
+                    ranks_per_chip=args.ranks_per_chip, catalog=_cat(args), oversubscription=args.oversubscription)
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0

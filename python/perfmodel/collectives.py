@@ -177,6 +177,11 @@ def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: i
     DeepEP-Ascend send) and bf16 for combine. ``mode`` is ``"normal"`` (one copy per token and
     rank, forwarded inside a domain) or ``"low_latency"`` (one copy per token and expert).
     ``overrides`` as in :func:`network`.
+
+    ``bytes_per_rank`` counts every copy a rank sends (to itself too); ``remote_bytes_per_rank``
+    the bytes the mean rank puts on links, a copy once per link it crosses: a normal-mode copy to
+    another domain crosses RDMA and is then forwarded over scale-up, so across domains the link
+    bytes can exceed the copies sent.
     """
     if dtype is None:
         dtype = "fp8" if phase == "dispatch" else "bf16"

@@ -75,9 +75,10 @@ class CostResult(dict):
 
 
 def _positive(name: str, v: Any, *, allow_zero: bool = False) -> float:
-    x = _args.number(name, v, 0.0)  # finite, not a bool or string, >= 0
-    if x == 0 and not allow_zero:
-        raise _core.InvalidArgument(f"{name}: expected a positive number, got {v!r}")
+    x = _args.number(name, v)  # finite, not a bool or string
+    if x < 0 or (x == 0 and not allow_zero):
+        expected = "a number >= 0" if allow_zero else "a positive number"
+        raise _core.InvalidArgument(f"{name}: expected {expected}, got {v!r}")
     return x
 
 

@@ -222,3 +222,9 @@ def test_rank_count_overflow_is_named():
     with pytest.raises(perfmodel.InvalidArgument, match=r"ranks: 72 chips x 30000000 nodes x 1 ranks per chip = "
                                                         r"2160000000 ranks; at most 2\^31 - 1"):
         perfmodel.collective("nvl72", "all_reduce", "1M", nodes=30_000_000)
+
+
+def test_collective_cli_takes_ranks_per_chip(capsys):
+    from perfmodel import cli
+    assert cli.main(["collective", "cm384", "all_reduce", "--ranks-per-chip", "2", "--sizes", "1M"]) == 0
+    assert "768 ranks" in capsys.readouterr().out

@@ -62,6 +62,23 @@ def test_export_control_public_record():
     assert unknown["classification"] == "undetermined" and unknown["tpp"] is None
 
 
+def test_export_control_with_unknown_precisions_is_a_lower_bound(tmp_path):
+    # An H20 whose FP8 and INT8 rates are unknown: TF32 alone gives TPP 2,368 and, on a 700 mm2
+    # die, PD 3.38, a 3A090.b reading; the unknown rates could lift it to .a, which the class says.
+    unknown = {"unknown": True, "note": "what-if"}
+    (tmp_path / "c.json").write_text(json.dumps({
+        "id": "h20-unk", "kind": "chip", "extends": "h20", "name": "H20, 8-bit rates unknown",
+        "compute": {"fp8": {"matrix": unknown}, "int8": {"matrix": unknown}},
+        "die_area_mm2": {"value": 700, "source": "what-if", "confidence": "derived", "derived_from": "assumption"}}))
+    cat = perfmodel.catalog.load(tmp_path)
+    ec = perfmodel.export_control("h20-unk", cat)
+    assert ec["classification"] == "3A090.b or 3A090.a"
+    assert "PD 3.38 in [3.2, 5.92)" in ec["reason"] and "lower bound" in ec["reason"]
+    out = _cli("export-control", "h20-unk", "h20", "--catalog", str(tmp_path))
+    assert out.returncode == 0 and "3A090.b or 3A090.a [1]" in out.stdout
+    assert "[1] h20-unk: TPP 2368 (tf32)" in out.stdout
+
+
 def _cli(*args):
     return subprocess.run([sys.executable, "-m", "perfmodel", *args], capture_output=True, text=True)
 

@@ -232,7 +232,21 @@ def test_cli_power(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert {r["component"]: r["watts_each"] for r in doc["rows"]}["NVLink switch chips"] == 250
     assert cli.main(["power", "nvl72", "--override", "oops"]) == 2
-    assert "NAME=VALUE" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "NAME=VALUE" in err and "perfmodel power nvl72" in err and "Kunpeng" not in err
+    # The same component twice is an error, not "the last one wins".
+    assert cli.main(["power", "nvl72", "--override", "NVLink switch chips=250", "--override",
+                     "NVLink switch chips=300"]) == 2
+    assert "'NVLink switch chips' is given twice (250 and 300)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("field", ["years", "utilization", "capex"])
+def test_cost_messages_agree_on_what_is_allowed(field):
+    # -1 and 0 are both refused, with the same expectation (it said ">= 0" for -1, then refused 0).
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8)
+    for bad in (-1, 0):
+        with pytest.raises(perfmodel.InvalidArgument, match=rf"{field}: expected a positive number, got {bad}"):
+            perfmodel.cost(r, **{field: bad})
 
 
 def test_compare_gains_perf_per_watt_rows():
