@@ -384,7 +384,11 @@ def _basis_warnings(df: pd.DataFrame) -> list[str]:
 def _basis(basis: str) -> str:
     """The energy rows' basis for a table cell: all-in (the system's power model: chips plus their
     share of CPUs, switches, optics, losses and cooling) or chips only, with the reason."""
-    return "all-in (system power model)" if basis == "system" else basis[:60]
+    if basis == "system":
+        return "all-in (system power model)"
+    while basis.startswith("unknown: unknown: "):  # a reason that already says it is unknown
+        basis = basis[len("unknown: "):]
+    return basis  # whole: the tables move long cells into numbered notes
 
 
 def _routed_experts(model: str) -> int:

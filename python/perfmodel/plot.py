@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
@@ -100,8 +101,9 @@ def _op_label(op: OpResult) -> str:
     return op.op
 
 
-def _ops(ops: Iterable[OpLike] | None, chips: Sequence[str]) -> list[tuple[str, OpResult]]:
-    """``ops`` as (label, OpResult) pairs, checked to be plottable against ``chips``."""
+def _ops(ops: Iterable[OpLike] | None, chips: Sequence[str], precision: str | None = None) -> list[tuple[str, OpResult]]:
+    """``ops`` as (label, OpResult) pairs, checked to be plottable against ``chips`` (and, when
+    given, estimated at the rooflines' ``precision``: an FP8 GEMM above a BF16 roof misleads)."""
     out = []
     for item in ops or ():
         label, op = (_op_label(item), item) if isinstance(item, OpResult) else (None, None)
@@ -113,6 +115,11 @@ def _ops(ops: Iterable[OpLike] | None, chips: Sequence[str]) -> list[tuple[str, 
             raise _core.InvalidArgument(
                 f"roofline: op {label!r} was estimated on {op.chip}, which is not among the plotted chips "
                 f"({', '.join(chips)})")
+        dtype = str(op.params.get("dtype", "")).lower()
+        if precision is not None and dtype and dtype != precision.lower():
+            raise _core.InvalidArgument(
+                f"roofline: op {label!r} was estimated in {dtype} but the rooflines are drawn at {precision}; "
+                f"draw them at precision={dtype!r} (or estimate the op in {precision})")
         if not (op.intensity > 0 and op.achieved_flops > 0):
             raise _core.InvalidArgument(
                 f"roofline: op {label!r} has intensity {op.intensity:g} FLOP/byte and {op.achieved_flops:g} "
@@ -132,7 +139,8 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     compute ceiling is labelled with its TFLOP/s and every ridge point with its intensity.
 
     ``ops`` are :class:`~perfmodel.OpResult` objects (or ``(label, OpResult)`` tuples), drawn as
-    points at (intensity, achieved FLOP/s) in the colour of their chip, which must be plotted.
+    points at (intensity, achieved FLOP/s) in the colour of their chip, which must be plotted;
+    each must be estimated at ``precision`` (an FP8 GEMM above a BF16 roof would mislead).
     Draws on ``ax`` if given, else on a new figure; saves to ``path`` (``.png`` or ``.svg``) if
     given. Returns the figure. A chip without ``precision`` raises :class:`perfmodel.Error`.
     """
@@ -145,7 +153,7 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     dupes = sorted({c for c in ids if ids.count(c) > 1})
     if dupes:
         raise _core.InvalidArgument(f"roofline: chip listed more than once: {', '.join(dupes)}")
-    points = _ops(ops, ids)
+    points = _ops(ops, ids, precision)
 
     lines = []  # (chip index, achievable?, compute ceilings, bounding tier)
     for i, d in enumerate(datas):
@@ -317,7 +325,8 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
         raise _core.InvalidArgument("efficiency_frontier: results must hold at least one estimate")
     if labels is not None and len(labels) != len(items):
         raise _core.InvalidArgument(f"efficiency_frontier: {len(labels)} labels for {len(items)} results")
-    series: dict[str, list[tuple[float, float]]] = {}
+    series: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    chips_only: list[str] = []
     for i, r in enumerate(items):
         if not isinstance(r, (InferenceResult, TrainingResult)):
             raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] is a {type(r).__name__}, "
@@ -327,25 +336,48 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
             raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] ({d['system']}) has no energy estimate: "
                                         f"{d['energy_missing']}")
         if isinstance(r, InferenceResult):
-            y = d["output_tokens_per_s_per_chip"] or d["input_tokens_per_s_per_chip"]
+            kind = str(r.plan.get("mode", "serve"))
+            y = d["input_tokens_per_s_per_chip"] if kind == "prefill" else d["output_tokens_per_s_per_chip"]
         else:
+            kind = "training"
             y = d["tokens_per_s_per_chip"]
         if x == "power":
             xv = d["energy"]["watts_per_chip"]
+            if d["energy"]["basis"] != "system" and d["system"] not in chips_only:
+                chips_only.append(d["system"])
         else:
-            c = cost(r, **cost_options)
+            try:
+                c = cost(r, **cost_options)
+            except _core.NotFound as exc:
+                raise _core.NotFound(f"efficiency_frontier: results[{i}] ({d['system']}): {exc}; for systems of your "
+                                     "own catalog pass catalog=... (it is passed on to perfmodel.cost)") from exc
             key = next((k for k in c if k.startswith("usd_per_million_")), None)
             if key is None:
                 raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] ({d['system']}) has no cost: "
                                             f"{c.get('unknown')}")
             xv = c[key]
-        series.setdefault(labels[i] if labels else d["system"], []).append((xv, y))
+        # A curve joins one system's points of one kind: prefill (input tokens/s), decode or serve
+        # (output tokens/s) and training points are different quantities.
+        series.setdefault((labels[i] if labels else d["system"], kind), []).append((xv, y))
+    kinds = {k for _, k in series}
     fig, axes = _axes(ax)
-    for k, (name, pts) in enumerate(series.items()):
+    for k, ((name, kind), pts) in enumerate(series.items()):
         xs, ys = zip(*pts)
-        axes.plot(xs, ys, marker=_MARKERS[k % len(_MARKERS)], label=name)
-    axes.set_xlabel("all-in power per chip (W)" if x == "power" else "USD per million tokens")
-    axes.set_ylabel("tokens/s per chip")
+        axes.plot(xs, ys, marker=_MARKERS[k % len(_MARKERS)], label=name if len(kinds) == 1 else f"{name} ({kind})")
+    if x == "power":
+        xlabel = "all-in power per chip (W)"
+        if chips_only:
+            # Mixed bases: say so on the axis and warn (as compare() and search tables do).
+            msg = (f"efficiency_frontier: {', '.join(chips_only)} {'has' if len(chips_only) == 1 else 'have'} no "
+                   "power model, so their points are chip power only, not all-in")
+            warnings.warn(msg, stacklevel=2)
+            xlabel = "power per chip (W; all-in, chips only for " + ", ".join(chips_only) + ")"
+    else:
+        xlabel = "USD per million tokens"
+    axes.set_xlabel(xlabel)
+    ylabel = {"prefill": "input tokens/s per chip", "training": "trained tokens/s per chip"}
+    axes.set_ylabel(ylabel.get(next(iter(kinds)), "output tokens/s per chip") if len(kinds) == 1 else
+                    "tokens/s per chip (input for prefill, output for serving, trained for training)")
     axes.set_title("throughput vs " + ("power" if x == "power" else "cost"))
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)

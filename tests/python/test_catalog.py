@@ -230,3 +230,20 @@ def test_more_devices_than_dies_is_a_config_error(tmp_path):
                                          "devices": {"value": 2, "source": "s", "confidence": "official"}})
     with pytest.raises(perfmodel.ConfigError, match=r"\$\.devices: is 2 but the package has 1 dies"):
         catalog.load(path)
+
+
+def test_missing_link_names_its_field_and_delivery_efficiency_has_one_range(tmp_path):
+    _write(tmp_path, "chip.json", {**CHIP, "id": "nolink", "memory": {"main": {"bandwidth": _fig("1 TB/s")}}})
+    _write(tmp_path, "sys.json", {"id": "nolink-node", "kind": "system", "vendor": "v", "name": "n", "level": "node",
+                                  "chip": "nolink", "chips": _fig(8),
+                                  "scale_up": {"domain_size": _fig(8), "topology": "single-hop-switched"}})
+    cat = catalog.load(tmp_path)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"nolink: scale_up\.bandwidth_per_direction is not given"):
+        perfmodel.collective("nolink-node", "all_reduce", "1M", catalog=cat)
+    for value in (2.0, 1.1):
+        path = _write(tmp_path / "..", "bad.json", {
+            "id": "dgx-lossless", "kind": "system", "extends": "dgx-h100", "name": "x",
+            "power_model": {"delivery_efficiency": {"value": value, "source": "s", "confidence": "derived",
+                                                    "derived_from": "x"}}})
+        with pytest.raises(perfmodel.ConfigError, match=r"delivery_efficiency.*expected a fraction in \(0, 1\]"):
+            catalog.load(path)

@@ -275,3 +275,11 @@ def test_comparisons_warn_when_energy_bases_differ():
     assert mixed.attrs["warnings"] and "mix bases" in mixed.attrs["warnings"][0]
     assert "nvidia-dgx-b200 chips only" in mixed.attrs["warnings"][0]
     assert perfmodel.serving_comparison(["cm384", "nvl72"]).attrs["warnings"] == []
+
+
+def test_energy_basis_of_a_chip_without_energy_data_is_said_once_and_whole():
+    # It read 'unknown: unknown: data/catalog/efficiency/default.json: ener' (prefix doubled, cut mid-word).
+    df = perfmodel.training_comparison(["amd-mi300x-platform", "nvl72"], "llama-3.1-8b")
+    basis = df.loc["Energy basis", "amd-mi300x-platform"]
+    assert basis.startswith("unknown: data/catalog/efficiency/amd-cdna3.json") and "unknown: unknown" not in basis
+    assert basis.endswith("so its power cannot be modelled")

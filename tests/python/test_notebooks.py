@@ -4,6 +4,7 @@ their key numbers hold. The last cell of each notebook prints its key numbers as
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import nbclient  # dev requirements (requirements-dev.txt): a missing one fails the run, not skips it
@@ -11,6 +12,7 @@ import nbformat
 import pytest
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "examples" / "notebooks"
+DOC = (NOTEBOOKS.parents[1] / "docs" / "notebooks.md").read_text()
 
 
 def run(name: str, figures: Path, monkeypatch) -> dict:
@@ -42,6 +44,9 @@ def test_export_controls_notebook(tmp_path, monkeypatch):
     # Compute is cut ~6.7x, but a bandwidth-bound decode step is within ~15 % of the H100.
     assert 5.5 < key["gemm_ratio_h100_over_h20"] < 8
     assert 0.9 < key["decode_ratio_h100_over_h20"] < 1.4
+    # docs/notebooks.md quotes the share the notebook computes.
+    share = re.search(r"keeps (\d+) % of an H100's", DOC).group(1)
+    assert int(share) == round(100 / key["decode_ratio_h100_over_h20"])
 
 
 def test_training_plans_notebook(tmp_path, monkeypatch):
@@ -216,6 +221,16 @@ def test_cloudmatrix384_vs_gb200_nvl72_notebook(tmp_path, monkeypatch):
     known = [v for v in key["break_even_musd"].values() if v is not None]
     assert known == sorted(known, reverse=True) and len(known) >= 4
     assert key["break_even_musd"]["0.4"] is None  # power alone costs more per token than NVL72's total
+    # docs/notebooks.md quotes the break-even at 0.08 USD/kWh, the first price with none, and the
+    # what-if gain, as the notebook computes them.
+    musd = re.search(r"\(([\d.]+) M USD\s+at 0\.08 USD/kWh; none from about ([\d.]+) USD/kWh", DOC)
+    be = key["break_even_musd"]
+    assert float(musd.group(1)) == round(be["0.08"], 1)
+    # The break-even falls linearly with the electricity price: where it reaches zero.
+    zero = 0.3 + be["0.3"] * (0.3 - 0.08) / (be["0.08"] - be["0.3"])
+    assert float(musd.group(2)) == pytest.approx(zero, abs=0.006)
+    gain = re.search(r"twice the HBM bandwidth \(\+(\d+) % decode tokens/s\)", DOC)
+    assert int(gain.group(1)) == round(100 * (key["what_if_2x_hbm_decode_gain"] - 1))
     # Twice the HBM bandwidth on a mostly memory-bound decode step: faster, but not more than 2x.
     assert 1.0 < key["what_if_2x_hbm_decode_gain"] < 2.0
     # Looser TPOT limits: NVL72 never slower; CM384 within 1 % (the documented tile-granularity dip).

@@ -151,3 +151,12 @@ def test_efficiency_bad_inputs(tmp_path):
         plot.efficiency("h100", path=tmp_path / "e.jpg")
     with pytest.raises(perfmodel.Error, match="fp8"):
         plot.efficiency("910b", precision="fp8")
+
+
+def test_roofline_refuses_an_op_of_another_precision():
+    # An FP8 GEMM drawn under BF16 roofs sits above the "peak"; the op's precision must match.
+    op = perfmodel.gemm("h100", 4096, 4096, 4096, dtype="fp8")
+    with pytest.raises(perfmodel.InvalidArgument, match=r"estimated in fp8 but the rooflines are drawn at bf16"):
+        plot.roofline(["h100"], ops=[op])
+    fig = plot.roofline(["h100"], ops=[op], precision="fp8")
+    assert fig.axes[0].collections or fig.axes[0].lines

@@ -272,6 +272,23 @@ def test_efficiency_frontier_plot(tmp_path):
         plot.efficiency_frontier(rs, x="speed")
 
 
+def test_efficiency_frontier_says_when_bases_mix_and_keeps_phases_apart(tmp_path):
+    # HGX H20 has no system power model: its watts are chips only, DGX H100's all-in. The axis and
+    # a warning say so; a system's prefill and decode points are separate curves (input vs output tokens).
+    from perfmodel import plot
+
+    plan = dict(mode="decode", precision="fp8", tp=8, batch=64, kv_len=4096)
+    rs = [perfmodel.inference("llama-3.1-70b", s, **plan) for s in ("dgx-h100", "hgx-h20")]
+    with pytest.warns(UserWarning, match="nvidia-hgx-h20 has no power model"):
+        fig = plot.efficiency_frontier(rs)
+    assert "chips only for nvidia-hgx-h20" in fig.axes[0].get_xlabel()
+    pre = perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="prefill", precision="fp8", tp=8, batch=8)
+    fig = plot.efficiency_frontier([rs[0], pre])
+    assert sorted(line.get_label() for line in fig.axes[0].lines) == ["nvidia-dgx-h100 (decode)",
+                                                                      "nvidia-dgx-h100 (prefill)"]
+    assert "input for prefill" in fig.axes[0].get_ylabel()
+
+
 def test_cost_takes_a_price_per_system():
     # One capex for several systems would price them all alike; a mapping prices each, and a system
     # not in it keeps its catalog price (NVL72's) or stays unknown (CloudMatrix 384's).
