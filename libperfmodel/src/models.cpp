@@ -88,7 +88,8 @@ void TransformerModel::validate(const std::string& origin) const {
   need(head_dim > 0, "head_dim", [&] { return "expected a positive integer, got " + std::to_string(head_dim); });
   // A MoE model without dense layers may leave ffn at 0 (unused); negative is never valid.
   need(ffn > 0 || (ffn == 0 && moe && moe->dense_layers == 0), "ffn", [&] {
-    return "expected a positive integer, got " + std::to_string(ffn);
+    return ffn == 0 ? std::string("missing (or 0); the dense FFN layers need their intermediate size, a positive integer")
+                    : "expected a positive integer, got " + std::to_string(ffn);
   });
   need(vocab > 0, "vocab", [&] { return "expected a positive integer, got " + std::to_string(vocab); });
   need(mtp_layers >= 0, "mtp_layers", [&] {

@@ -213,3 +213,9 @@ def test_kv_len_outside_decode_mode_is_an_error_not_ignored():
     long = perfmodel.inference("llama-3.1-8b", H100, tp=8, batch=8, mode="decode", kv_len=100000)
     short = perfmodel.inference("llama-3.1-8b", H100, tp=8, batch=8, mode="decode", kv_len=1000)
     assert long.tpot_ms > 2 * short.tpot_ms
+
+
+def test_a_missing_ffn_is_called_missing():
+    # It said "expected a positive integer, got 0" for a field the user had not written.
+    with pytest.raises(perfmodel.ConfigError, match=r"ffn: missing \(or 0\); the dense FFN layers need"):
+        perfmodel.models.define(id="x", layers=32, hidden=4096, heads=32, vocab=32000)
