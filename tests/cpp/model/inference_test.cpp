@@ -243,6 +243,7 @@ TEST_CASE("serving estimate speed", "[!benchmark]") {
   const InferencePlan decode = cm384_decode();
   InferencePlan serve = decode;
   serve.mode = InferencePlan::Mode::serve;
+  serve.kv_len = 0;  // serve attends input_len + the generated tokens
   serve.input_len = 4096;
   serve.output_len = 1024;
   const model::Device& dev = sys.device();
