@@ -560,6 +560,9 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     if args.kv_len is not None and args.kv_len < 1:
         raise InvalidArgument(f"--kv-len: expected cached tokens per sequence >= 1, got {args.kv_len} "
                               "(leave it out for the default, input-len + output-len / 2)")
+    if args.kv_len is not None and args.mode != "decode":
+        raise InvalidArgument(f"--kv-len: a decode step's cache length; add --mode decode (--mode {args.mode} "
+                              "takes --input-len and --output-len)")
     opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
                             "kv_len": args.kv_len, "overlap": args.overlap or None,
                             "sequence_parallel": args.sequence_parallel or None}
