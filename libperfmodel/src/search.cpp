@@ -539,7 +539,7 @@ struct TrainingProblem {
     r_pp = reasons.add("pp does not divide the layers");
     r_vs = reasons.add("virtual_stages does not divide a stage's layers");
     r_batch = reasons.add("dp x micro_batch does not divide the global batch");
-    r_ep = reasons.add("ep does not divide dp x cp or the experts");
+    r_ep = reasons.add("ep does not divide tp x cp x dp or the experts, or spans TP ranks without sequence parallelism");
     r_precision = reasons.add("precision not supported by the chip");
     r_memory = reasons.add("exceeds memory");
   }
@@ -606,10 +606,15 @@ struct TrainingProblem {
         return ranks % (static_cast<std::int64_t>(q.tp) * q.cp * q.pp) == 0 ? 0 : r_degrees;
       case kDp: return q.dp > 0 && q.ranks() == ranks ? 0 : r_degrees;
       case kEp:
+        // As estimate_training: the expert group divides tp x cp x dp and the experts (spanning
+        // TP ranks also needs sequence parallelism, checked at kSp once that level is set).
         if (m.moe) {
-          return (static_cast<std::int64_t>(q.dp) * q.cp) % q.ep == 0 && m.moe->routed_experts % q.ep == 0 ? 0 : r_ep;
+          return (static_cast<std::int64_t>(q.dp) * q.cp * q.tp) % q.ep == 0 && m.moe->routed_experts % q.ep == 0 ? 0
+                                                                                                                 : r_ep;
         }
         return q.ep == 1 ? 0 : r_ep;
+      case kSp:
+        return m.moe && (static_cast<std::int64_t>(q.dp) * q.cp) % q.ep != 0 && !q.sequence_parallel ? r_ep : 0;
       case kVs: return q.virtual_stages == 1 || (q.pp >= 2 && stage_layers(q) % q.virtual_stages == 0) ? 0 : r_vs;
       case kMb: return p.global_batch % (static_cast<std::int64_t>(q.dp) * p.micro_batch) == 0 ? 0 : r_batch;
       default: return 0;

@@ -3,6 +3,7 @@
 // Assumptions sit next to the code.
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <sstream>
 #include <vector>
@@ -482,6 +483,12 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   pos(plan.global_batch, "global_batch");
   pos(plan.micro_batch, "micro_batch");
   pos(plan.seq_len, "seq_len");
+  // Token counts (batch x sequence x width) must stay inside 64 bits, as in serving.
+  constexpr std::int64_t kMaxCount = std::int64_t{1} << 31;
+  for (const auto& [v, f] : {std::pair{plan.global_batch, "global_batch"}, {plan.micro_batch, "micro_batch"},
+                             {plan.seq_len, "seq_len"}}) {
+    if (v > kMaxCount) bad(f, "must be at most 2^31, got " + num(v));
+  }
   pos(p.ranks_per_chip, "parallel.ranks_per_chip");
   const int rpc = p.ranks_per_chip;
   if (rpc != sys.ranks_per_chip()) {
@@ -611,8 +618,11 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (plan.fp8_params && !eight_bit) {
     bad("fp8_params", "holds weights in 8 bits for an fp8 plan; precision is " + std::string(hw::to_string(plan.precision)));
   }
-  if (!(plan.expert_imbalance >= 1.0 && std::isfinite(plan.expert_imbalance))) {
-    bad("expert_imbalance", "must be >= 1 (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
+  // A busiest rank takes at most every routed token, ep x the mean; 2^20 bounds any expert group
+  // (1e300 overflowed to inf activations).
+  constexpr double kMaxImbalance = 1 << 20;
+  if (!(plan.expert_imbalance >= 1.0 && plan.expert_imbalance <= kMaxImbalance)) {
+    bad("expert_imbalance", "must be in [1, 2^20] (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
   }
   if (!(plan.train_tokens >= 0.0 && std::isfinite(plan.train_tokens))) {
     bad("train_tokens", "must be >= 0 and finite, got " + fmt(plan.train_tokens));
@@ -877,7 +887,24 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   set(TrainPart::ep_comm, mbs * L * lc.ep, mbs * L * lc.ep, 0, mbs * L * lc.mix(&Pass::ep_bytes_fwd) * comm_passes);
   set(TrainPart::pp_comm, mbs * p2p, mbs * p2p_exposed, 0, mbs * p2p_bytes);
   set(TrainPart::dp_comm, dp_time, dp_exposed, 0, dp_bytes);
-  r.step_time = steady + bubble + dp_exposed + opt_time;
+  // Each overlapped class hides up to eta x the compute it runs under, but the classes share that
+  // compute: together they hide at most eta x the step's compute (else a faster chip, with less
+  // compute to hide under, could lengthen the step). The excess is exposed, split by what each hid.
+  double cap_excess = 0;
+  {
+    constexpr std::array kHidden{TrainPart::tp_comm, TrainPart::cp_comm, TrainPart::pp_comm, TrainPart::dp_comm};
+    const double compute = fwd_t + bwd_t + rec_t;
+    double hidden = 0;
+    for (TrainPart k : kHidden) hidden += r.parts[static_cast<std::size_t>(k)].time - r.parts[static_cast<std::size_t>(k)].exposed;
+    if (hidden > eta * compute && hidden > 0) {
+      cap_excess = hidden - eta * compute;
+      for (TrainPart k : kHidden) {
+        auto& x = r.parts[static_cast<std::size_t>(k)];
+        x.exposed += cap_excess * (x.time - x.exposed) / hidden;
+      }
+    }
+  }
+  r.step_time = steady + bubble + dp_exposed + opt_time + cap_excess;
   r.bubble_fraction = bubble / r.step_time;
   r.tokens_per_step = static_cast<double>(plan.global_batch) * static_cast<double>(plan.seq_len);
   r.tokens_per_second = r.tokens_per_step / r.step_time;

@@ -29,6 +29,14 @@ inline void take(py::dict& d, const char* key, T& out) {
       throw InvalidArgument(std::string(key) + ": expected True or False, got " + type + " " + std::string(py::repr(v)));
     }
   }
+  // A bool is a Python int, but True is not a count (tp=True used to run as tp=1).
+  if constexpr ((std::is_integral_v<T> && !std::is_same_v<T, bool>) || std::is_floating_point_v<T>) {
+    const std::string type = py::str(v.get_type().attr("__name__"));
+    if (py::isinstance<py::bool_>(v) || type == "bool_") {
+      throw InvalidArgument(std::string(key) + ": expected " + (std::is_integral_v<T> ? "an integer" : "a number") +
+                            ", got " + type + " " + std::string(py::repr(v)));
+    }
+  }
   if constexpr (std::is_same_v<T, std::string>) {
     if (!py::isinstance<py::str>(v) || py::len(v) == 0) {
       throw InvalidArgument(std::string(key) + ": expected a non-empty string, got " +

@@ -220,3 +220,20 @@ def test_a_missing_ffn_is_called_missing():
     # It said "expected a positive integer, got 0" for a field the user had not written.
     with pytest.raises(perfmodel.ConfigError, match=r"ffn: missing \(or 0\); the dense FFN layers need"):
         perfmodel.models.define(id="x", layers=32, hidden=4096, heads=32, vocab=32000)
+
+
+@pytest.mark.parametrize("call, words", [
+    # True is a Python int but not a count: it ran as tp=1.
+    (lambda: perfmodel.training("llama-3.1-8b", H100, n_chips=8, tp=True), ["tp: expected an integer, got bool True"]),
+    (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=True), ["batch: expected an integer, got bool True"]),
+    # Overflowing sizes are named, not reported from deep inside a GEMM (or as inf activations).
+    (lambda: perfmodel.training("llama-3.1-8b", H100, n_chips=8, seq_len=2**40), ["seq_len: must be at most 2^31"]),
+    (lambda: perfmodel.training("qwen3-235b-a22b", H100, n_chips=16, tp=4, pp=2, ep=2, global_batch=4, micro_batch=2,
+                                seq_len=1024, check_memory=False, expert_imbalance=1e300),
+     ["expert_imbalance: must be in [1, 2^20]"]),
+])
+def test_counts_are_integers_and_sizes_are_bounded(call, words):
+    with pytest.raises(perfmodel.InvalidArgument) as exc:
+        call()
+    for w in words:
+        assert w in str(exc.value)
