@@ -58,9 +58,10 @@ def main() -> None:
              f"perfmodel {perfmodel.__version__}. Errors: every function raises `perfmodel.Error` subclasses "
              "(`InvalidArgument`, `UnitMismatch`, `ConfigError` are also `ValueError`; `NotFound` is also `KeyError`) "
              "with a message naming the argument, file or field. Arguments are taken strictly: counts and sizes "
-             "are Python or numpy integers (1.5, '8', NaN and None are errors, not truncated or converted), "
+             "are Python or numpy integers (1.5, '8', NaN and True are errors, not truncated or converted), "
              "switches are True or False (not numbers), names and precisions are non-empty strings, and a result "
-             "that would overflow to inf is an error.", ""]
+             "that would overflow to inf is an error. None for a serving or training plan option (batch, tp, "
+             "kv_len, ...) means that option's default, as leaving it out does.", ""]
     for modname, names in MODULES.items():
         mod = importlib.import_module(modname)
         names = names if names is not None else list(getattr(mod, "__all__", []))

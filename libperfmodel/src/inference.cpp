@@ -231,7 +231,7 @@ class PhaseModel {
     const bool a2a = dp > 1 && s_.ep > 1;
     // Tokens a rank routes: with DP attention the TP group splits its tokens (reduce-scatter);
     // with pure TP every rank holds all tokens.
-    const std::int64_t Tm = a2a ? std::max<std::int64_t>(1, T / tp) : T;
+    const std::int64_t Tm = a2a ? std::max<std::int64_t>(1, (T + tp - 1) / tp) : T;  // the busiest rank: ceil
     const double distinct = static_cast<double>(T) * dp;  // distinct tokens in the stage
     // Busiest rank: the plan's imbalance (skew of real routing after EPLB) times the
     // statistical excess of random routing, max over ep ranks of ~Poisson(mu) loads:
@@ -852,13 +852,17 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
                              : res.prefill->memory.fits() ? res.decode->max_batch
                                                           : 0;
     res.decode->max_batch = std::min(res.decode->max_batch, cap);
+  } else if (chunk > 0 && res.prefill->max_batch < chunk) {
+    // Disaggregated, with the chunk left to the batch: the prefill instance takes min(batch, chunk)
+    // prompts at a time, so a batch past what it holds fails there too.
+    res.decode->max_batch = std::min(res.decode->max_batch, res.prefill->max_batch);
   }
   if (plan.check_memory && res.prefill) {
     const std::string what = chunk > 0 ? "prefill chunk of " + std::to_string(pbatch) + " prompts (the batch, up to " +
                                              std::to_string(chunk) + " per chunk: about 8,192 prompt tokens per attention group)"
                              : chunked ? "prefill chunk of " + std::to_string(pbatch) + " prompts (prefill_batch)"
                                        : "prefill plan";
-    if (chunked) check_memory(*res.prefill, dev.chip().id, what, "batch", plan.batch, res.decode->max_batch);
+    if (chunked || chunk > 0) check_memory(*res.prefill, dev.chip().id, what, "batch", plan.batch, res.decode->max_batch);
     else check_memory(*res.prefill, dev.chip().id, what, plan.mode == InferencePlan::Mode::prefill ? "batch" : "prefill_batch",
                       pbatch, res.prefill->max_batch);
   }

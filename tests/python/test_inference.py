@@ -385,3 +385,46 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
                                       "id": "llama-70b-86l", "layers": 86})
     r = perfmodel.best_inference(deep, "dgx-h100", precision="fp8")
     assert r.plan["batch"] == 6 and r.max_batch == 6
+
+
+def test_best_inference_tries_tile_filling_batches_below_the_largest():
+    # One sequence past a 128-row GEMM tile pads a whole tile: on an H20 (INT8, compute bound)
+    # batch 142 takes 52 ms per token where 128 takes 38. The largest batch under the limit is
+    # not the fastest; best_inference now returns the tile-filling one.
+    kw = dict(mode="decode", precision="int8", kv_len=13363, tp=4, dp_attention=2)
+    r = perfmodel.best_inference("llama-3.1-70b", "hgx-h20", tpot_ms=200, **kw)
+    scan = max(perfmodel.inference("llama-3.1-70b", "hgx-h20", batch=b, **kw).output_tokens_per_s_per_chip
+               for b in range(2, 144, 2))
+    assert r.output_tokens_per_s_per_chip == pytest.approx(scan)
+    assert r.plan["batch"] == 128
+
+
+def test_max_batch_is_a_batch_that_works_and_moe_bounds_are_refined():
+    # Disaggregated, with the chunk left to the batch: the prefill instance (70B in BF16 on one
+    # H200) holds 6 prompts, so the served batch is capped there (it said 3,910; 8 failed).
+    kw = dict(mode="serve", tp=4, dp_attention=2, input_len=496, output_len=172, overlap=True, prefill_parallel={"tp": 1})
+    r = perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=2, **kw)
+    assert r.max_batch == 6
+    perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=6, **kw)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"the largest batch that fits is 6 \(asked 8\)"):
+        perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=8, **kw)
+    # MoE activations grow less than linearly with the batch: max_batch from a small batch is a
+    # lower bound, and asking again at it gives more. best_inference asks until it stops growing.
+    kw = dict(mode="decode", precision="int8", ranks_per_chip=2, tp=8, dp_attention=2, ep=1, kv_len=34, overlap=True)
+    low = perfmodel.inference("mixtral-8x7b", "cm384", batch=2, **kw).max_batch
+    again = perfmodel.inference("mixtral-8x7b", "cm384", batch=low, **kw).max_batch
+    assert again > low
+    best = perfmodel.best_inference("mixtral-8x7b", "cm384", tpot_ms=1e6, **kw)
+    assert best.plan["batch"] > low
+
+
+def test_moe_tokens_per_rank_round_up():
+    # With DP attention each of a group's 16 TP ranks routes ceil(T / 16) of its T tokens; the
+    # floor sent 31 tokens as 1, so dispatch bytes did not grow from 2 to 31 sequences per group.
+    kw = dict(mode="decode", precision="fp8", tp=16, dp_attention=2, kv_len=2048)
+
+    def dispatch_bytes(batch):
+        b = perfmodel.inference("deepseek-v3", "nvl72", batch=batch, **kw).breakdown().set_index("part")
+        return b.loc["moe_dispatch", "bytes"]
+    assert dispatch_bytes(2 * 31) == pytest.approx(2 * dispatch_bytes(2 * 16), rel=0.01)
+    assert dispatch_bytes(2 * 16) == pytest.approx(dispatch_bytes(2 * 2), rel=0.01)
