@@ -11,6 +11,7 @@ tuning knob: the efficiency fractions are per chip family (``data/catalog/effici
 from __future__ import annotations
 
 import csv
+import math
 import os
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -151,17 +152,79 @@ OUT_OF_SAMPLE_OPERATOR_CASES: list[Case] = [
 
 
 def read_calibration(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
-    """Rows of calibration.csv by id; raises :class:`perfmodel.ConfigError` naming the file."""
+    """Rows of calibration.csv by id (each with its line number under ``"_line"``); any problem is
+    a :class:`perfmodel.ConfigError` naming the file, the line and the column."""
+    where = os.fspath(path)
+    rows: dict[str, dict[str, str]] = {}
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            rows = {r["id"]: r for r in csv.DictReader(fh)}
+        with open(path, newline="", encoding="utf-8-sig") as fh:  # -sig: a spreadsheet's byte-order mark
+            reader = csv.DictReader(fh)
+            header = list(reader.fieldnames or [])
+            missing = [c for c in ("id", "value", "unit") if c not in header]
+            if missing:
+                raise _core.ConfigError(f"{where}: line 1: the header has no {', '.join(repr(m) for m in missing)} "
+                                        f"column (it has {', '.join(header) or 'nothing'})")
+            for r in reader:
+                line = reader.line_num
+                if None in r or any(v is None for v in r.values()):
+                    got = len(header) + len(r.get(None) or []) - sum(v is None for k, v in r.items() if k is not None)
+                    raise _core.ConfigError(f"{where}: line {line}: expected {len(header)} fields as in the header, got {got}")
+                cid = r["id"].strip()
+                if not cid:
+                    raise _core.ConfigError(f"{where}: line {line}, column id: empty")
+                if cid in rows:
+                    raise _core.ConfigError(f"{where}: line {line}, column id: '{cid}' repeats line {rows[cid]['_line']}")
+                rows[cid] = {**r, "_line": str(line)}
     except OSError as exc:
-        raise _core.ConfigError(f"{os.fspath(path)}: cannot read calibration file ({exc.strerror})") from exc
-    except KeyError as exc:
-        raise _core.ConfigError(f"{os.fspath(path)}: header has no 'id' column") from exc
+        raise _core.ConfigError(f"{where}: cannot read calibration file ({exc.strerror})") from exc
     except UnicodeDecodeError as exc:
-        raise _core.ConfigError(f"{os.fspath(path)}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        raise _core.ConfigError(f"{where}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except csv.Error as exc:
+        raise _core.ConfigError(f"{where}: not valid CSV ({exc})") from exc
     return rows
+
+
+# The unit each in-sample prediction is expressed in, as calibration.csv states it. A row in other
+# units of the same kind (GB/s for TB/s) is converted; any other unit is an error, never compared.
+_ROW_UNITS: dict[str, str] = {
+    **dict.fromkeys(["AZ-H100-01", "AZ-H200-01", "AZ-A100-01", "FP-A100-01", "AZ-GB200-01", "DEEPGEMM-01",
+                     "DEEPGEMM-02", "A2-GEMM-01", "A2-GEMM-02", "A2-GEMM-04", "FP-BI150-01"], "TFLOPS"),
+    "A2-GEMM-03": "TOPS", "CM384-OP-01": "% of peak", "CM384-OP-02": "% of peak HBM BW",
+    "CM384-OP-03": "% of INT8 peak",
+    **dict.fromkeys(["AZ-H100-02", "AZ-H200-02", "AZ-A100-02", "AZ-GB200-03"], "TB/s"),
+    **dict.fromkeys(["FP-C550-01", "910B-LIM-03", "AZ-H100-03", "AZ-A100-03", "AZ-GB200-04", "910B-LIM-02",
+                     "DEEPEP-H800-01", "DEEPEP-H800-02", "ASC-EP-01"], "GB/s"),
+    **dict.fromkeys(["DEEPEP-H800-03", "CM384-OP-04", "CM384-OP-05", "CM384-OP-06", "ASC-EP-03"], "us"),
+    "CM384-PF-01": "tokens/s/NPU", "CM384-DC-01": "tokens/s/NPU", "SGL-H100-DC-01": "tokens/s/node",
+    "SGL-GB200-DC-01": "tokens/s/GPU", "MLPI-H100-01": "tokens/s",
+    **dict.fromkeys(["MEG-A100-01", "MEG-A100-03", "MEG-H100-02"], "TFLOPS/GPU"), "LLAMA3-01": "TFLOPs/GPU",
+}
+
+
+def _row_value(rows: dict[str, dict[str, str]], cid: str, where: str) -> tuple[float, str]:
+    """Row ``cid``'s published value in the unit the model predicts it in, and that unit."""
+    from .units import parse
+
+    if cid not in rows:
+        raise _core.ConfigError(f"{where}: no row with id '{cid}' (the model predicts it; restore the row)")
+    r, want = rows[cid], _ROW_UNITS.get(cid)
+    raw, unit, line = (r.get("value") or "").strip(), (r.get("unit") or "").strip(), r["_line"]
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number for {cid}, got {raw!r}")
+    if want is None or " ".join(unit.split()).lower() == want.lower():
+        return value, unit
+    try:  # the same kind in other units: GB/s for TB/s, ms for us
+        have_q, want_q = parse(f"1 {unit}"), parse(f"1 {want}")
+        if have_q.dimension == want_q.dimension:
+            return value * have_q.value / want_q.value, want
+    except _core.Error:
+        pass
+    raise _core.ConfigError(f"{where}: line {line}, column unit: {cid} is given in {unit!r}; the model predicts it "
+                            f"in {want!r}")
 
 
 def _evaluate(cases: list[Case], measured: Callable[[Case], tuple[float, str]]) -> pd.DataFrame:
@@ -189,12 +252,7 @@ def operator_accuracy(calibration_csv: str | os.PathLike[str], out_of_sample: bo
         return _evaluate(OUT_OF_SAMPLE_OPERATOR_CASES, lambda c: (float(c.measured or 0.0), ""))
     rows = read_calibration(calibration_csv)
 
-    def measured(c: Case) -> tuple[float, str]:
-        if c.row not in rows:
-            raise _core.ConfigError(f"{os.fspath(calibration_csv)}: no row with id '{c.row}'")
-        return float(rows[c.row]["value"]), rows[c.row]["unit"]
-
-    return _evaluate(OPERATOR_CASES, measured)
+    return _evaluate(OPERATOR_CASES, lambda c: _row_value(rows, c.row, os.fspath(calibration_csv)))
 
 
 # --- collectives ---------------------------------------------------------------------------------
@@ -300,7 +358,7 @@ def collective_accuracy(calibration_csv: str | os.PathLike[str], out_of_sample: 
     if out_of_sample:
         return _evaluate(OUT_OF_SAMPLE_COLLECTIVE_CASES, lambda c: (float(c.measured or 0.0), ""))
     rows = read_calibration(calibration_csv)
-    return _evaluate(COLLECTIVE_CASES, lambda c: (float(rows[c.row]["value"]), rows[c.row]["unit"]))
+    return _evaluate(COLLECTIVE_CASES, lambda c: _row_value(rows, c.row, os.fspath(calibration_csv)))
 
 
 # --- serving (issue 6) ---------------------------------------------------------------------------
@@ -345,14 +403,14 @@ def serving_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     """Model vs calibration.csv for SERVING_CASES: published, modelled, signed error [%], setup."""
     from .inference import inference
 
-    cal = pd.read_csv(calibration_csv).set_index("id")
+    cal = read_calibration(calibration_csv)
     rows = []
     for cid, case in SERVING_CASES.items():
+        published, unit = _row_value(cal, cid, os.fspath(calibration_csv))
         r = _run_serving(case)
         modelled = _serving_metric(case, r)
-        published = float(cal.loc[cid, "value"])
-        rows.append({"id": cid, "system": case["system"], "model": case["model"], "metric": cal.loc[cid, "metric"],
-                     "unit": cal.loc[cid, "unit"], "published": published, "modelled": modelled,
+        rows.append({"id": cid, "system": case["system"], "model": case["model"], "metric": cal[cid].get("metric", ""),
+                     "unit": unit, "published": published, "modelled": modelled,
                      "error_pct": (modelled / published - 1.0) * 100.0,
                      "tpot_ms": r.tpot_ms if r.decode is not None else float("nan"),
                      "bottleneck": r.bottleneck, "setup": case["setup"]})
@@ -793,12 +851,12 @@ def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
     """Model vs calibration.csv for TRAINING_CASES: published, modelled TFLOP/s per chip, signed error [%]."""
     from .training import training
 
-    cal = pd.read_csv(calibration_csv).set_index("id")
+    cal = read_calibration(calibration_csv)
     rows = []
     for cid, case in TRAINING_CASES.items():
+        published, _ = _row_value(cal, cid, os.fspath(calibration_csv))
         r = training(case["model"], case["system"], **case["plan"])
         modelled = _training_metric(case, r)
-        published = float(cal.loc[cid, "value"])
         rows.append({"id": cid, "system": case["system"], "model": case["model"], "published": published,
                      "modelled": modelled, "error_pct": (modelled / published - 1.0) * 100.0, "mfu": r.mfu,
                      "bubble": r.bubble_fraction, "bottleneck": r.bottleneck, "setup": case["setup"]})
@@ -846,8 +904,11 @@ def report(calibration_csv: str | os.PathLike[str]) -> str:
              "misses miss: the explanation pages next to this one."]
 
     def section(title: str, df: pd.DataFrame, bar: float, note: str) -> None:
+        def why(r: Any) -> str:  # a row the model cannot predict says why
+            status = str(getattr(r, "status", "") or "")
+            return status.replace("|", "/") if status.startswith("not modelled") else _pct(r.error)
         rows = [[r.row, r.setup, f"{_num(r.measured)} {r.unit}".strip(),
-                 "-" if r.predicted is None or pd.isna(r.predicted) else _num(r.predicted), _pct(r.error)]
+                 "-" if r.predicted is None or pd.isna(r.predicted) else _num(r.predicted), why(r)]
                 for r in df.itertuples()]
         errs = [float(e) for e in df["error"] if e is not None and not pd.isna(e)]
         parts.extend([f"## {title}", note, _md_table(["row", "setup", "published", "model", "error"], rows),
@@ -867,4 +928,8 @@ def report(calibration_csv: str | os.PathLike[str]) -> str:
                 bar, bar_note.format(bar * 100) + f" Median |error| within {median * 100:.0f} %.")
         oos = OUT_OF_SAMPLE_SERVING_CASES if title == "Serving" else OUT_OF_SAMPLE_TRAINING_CASES
         section(f"{title}, out of sample", _evaluate(oos, lambda c: (float(c.measured or 0.0), "")), bar, "")
+    unmodelled = sorted(set(read_calibration(calibration_csv)) - set(_ROW_UNITS))
+    if unmodelled:
+        parts.append("Rows of the calibration file no model case predicts (not in the tables above): " +
+                     ", ".join(unmodelled) + ".")
     return "\n\n".join(p for p in parts if p) + "\n"

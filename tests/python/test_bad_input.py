@@ -2,7 +2,9 @@
 bindings, no truncated float, no number read as a bool, no empty string read as the default,
 no overflow into inf. Each case below was found by fuzzing the public API (session 16)."""
 
+import csv
 import json
+import pathlib
 import subprocess
 import sys
 
@@ -237,3 +239,54 @@ def test_counts_are_integers_and_sizes_are_bounded(call, words):
         call()
     for w in words:
         assert w in str(exc.value)
+
+
+def _edited_calibration(src: pathlib.Path, dst: pathlib.Path, edit) -> pathlib.Path:
+    with src.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    with dst.open("w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(edit(rows))
+    return dst
+
+
+def _set(cid: str, column: str, value: str):
+    def edit(rows):
+        i, j = rows[0].index("id"), rows[0].index(column)
+        return [r if r[i] != cid else r[:j] + [value] + r[j + 1:] for r in rows]
+    return edit
+
+
+@pytest.mark.parametrize("edit, words", [
+    # Each used to end in a Python traceback (ZeroDivisionError, ValueError, TypeError, KeyError).
+    (_set("AZ-H100-01", "value", "0"), ["cal.csv: line ", "column value: expected a positive number for AZ-H100-01, got '0'"]),
+    (_set("AZ-H100-01", "value", "1.2k"), ["column value", "got '1.2k'"]),
+    (lambda rows: rows + [next(r for r in rows if r[0] == "CM384-DC-01")], ["column id: 'CM384-DC-01' repeats line 3"]),
+    (lambda rows: [r for r in rows if r[0] != "MEG-A100-01"], ["no row with id 'MEG-A100-01'"]),
+    (lambda rows: rows + [["X-1", "a", "b"]], ["expected 12 fields as in the header, got 3"]),
+    # A unit the model does not predict in is refused, not compared.
+    (_set("AZ-H100-02", "unit", "furlongs"), ["column unit: AZ-H100-02 is given in 'furlongs'; the model predicts it in 'TB/s'"]),
+])
+def test_validate_names_line_and_column_of_a_bad_calibration_row(edit, words, tmp_path, calibration_csv):
+    bad = _edited_calibration(calibration_csv, tmp_path / "cal.csv", edit)
+    p = subprocess.run([sys.executable, "-m", "perfmodel", "validate", str(bad)], capture_output=True, text=True,
+                       timeout=300)
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    for w in words:
+        assert w in p.stderr
+
+
+def test_validate_converts_units_reads_a_bom_and_lists_rows_it_does_not_predict(tmp_path, calibration_csv):
+    from perfmodel import validation
+
+    # 2,970 GB/s for a row the model predicts in TB/s is converted (it was compared as 2,970 TB/s).
+    gbs = _edited_calibration(calibration_csv, tmp_path / "gbs.csv",
+                              lambda rows: _set("AZ-H100-02", "unit", "GB/s")(_set("AZ-H100-02", "value", "2970")(rows)))
+    df = validation.operator_accuracy(gbs).set_index("row")
+    ref = validation.operator_accuracy(calibration_csv).set_index("row")
+    assert df.loc["AZ-H100-02", "error"] == pytest.approx(ref.loc["AZ-H100-02", "error"], rel=1e-3)
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + calibration_csv.read_bytes())  # as a spreadsheet saves it
+    assert validation.read_calibration(bom).keys() == validation.read_calibration(calibration_csv).keys()
+    text = validation.report(calibration_csv)
+    assert "no model case predicts (not in the tables above): A2-MEM-01." in text
+    assert "not modelled: iluvatar-bi150: memory.main.bandwidth is unknown" in text
