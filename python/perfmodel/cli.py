@@ -121,6 +121,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     cat = _cat(args)
     if args.tpot_ms is not None and not args.serving:
         raise InvalidArgument("--tpot-ms: sets the serving recipe's latency limit; give --serving MODEL with it")
+    if args.tpot_ms is not None and not args.tpot_ms > 0:  # before any table is printed
+        raise InvalidArgument(f"--tpot-ms: expected a positive number of milliseconds, got {args.tpot_ms:g}")
     tpot_ms = 50.0 if args.tpot_ms is None else args.tpot_ms
     df = compare(args.ids, cat)
     if args.csv:

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from . import _core
+from . import _args, _core
 from .catalog import Catalog, using
 
 __all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals", "training_comparison",
@@ -177,6 +177,8 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     """serving_results' dict, where a phase with no plan that fits holds the perfmodel.Error saying why."""
     from .inference import best_inference, inference
 
+    if _args.number("tpot_ms", tpot_ms) <= 0:  # an argument error, not "no plan fits" on every system
+        raise _core.InvalidArgument(f"tpot_ms: expected a positive number of milliseconds, got {tpot_ms!r}")
     cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")
     prec = _serving_precision(cat.get(sysd["chip"]).to_dict())

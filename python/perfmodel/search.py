@@ -91,7 +91,7 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
 
 
 def search_inference(model: str | Model, systems: str | Sequence[str], *,
-                     objective: str | Sequence[str] = "output_tokens_per_s_per_chip",
+                     objective: str | Sequence[str] | None = None,
                      constraints: Mapping[str, Any] | Sequence[str] | None = None,
                      tpot_ms: float | None = None, ttft_ms: float | None = None,
                      top_k: int = 10, keep_all: bool = False, threads: int = 0,
@@ -108,7 +108,12 @@ def search_inference(model: str | Model, systems: str | Sequence[str], *,
     ``{"tp": 8}`` for a disaggregated prefill instance), ``mtp_tokens`` (0 turns MTP off),
     ``batch`` and ``overlap``. Other keyword arguments (``mode``, ``input_len``, ``output_len``,
     ``kv_len``, ``mtp_acceptance``, ``expert_imbalance``, ...) are fixed. ``tpot_ms`` and
-    ``ttft_ms`` are shortcuts for the latency constraints. Otherwise as :func:`search_training`."""
+    ``ttft_ms`` are shortcuts for the latency constraints. ``objective`` defaults to output tokens/s
+    per chip (input tokens/s per chip with ``mode="prefill"``). Rows carry the plan to pass back
+    to :func:`perfmodel.inference` (``ep`` is 1 for dense models; ``prefill_*`` columns describe a
+    disaggregated prefill instance). Otherwise as :func:`search_training`."""
+    if objective is None:
+        objective = "input_tokens_per_s_per_chip" if fixed.get("mode") == "prefill" else "output_tokens_per_s_per_chip"
     dims = {"ranks_per_chip": ranks_per_chip, "precision": precision, "tp": tp, "dp_attention": dp_attention,
             "pp": pp, "ep": ep, "prefill_parallel": prefill_parallel, "mtp_tokens": mtp_tokens, "batch": batch,
             "overlap": overlap}
@@ -150,7 +155,9 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
     if keep_all and len(df):  # every feasible candidate, best first by the first objective, then id
         field, sense = d["objectives"][0]
         df = df.sort_values([field, "id"], ascending=[sense == "min", True], kind="mergesort").reset_index(drop=True)
-    _label_energy_basis(df, cat)
+    if kind == "serving" and "ep" in df and not m.to_dict().get("moe"):
+        df["ep"] = 1  # a dense model has no expert group (the engine reports tp x dp_attention)
+    _label_energy_basis(df, cat, sys_list)
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
         "total": int(d["total"]), "pruned": int(d["pruned"]), "evaluated": int(d["evaluated"]),
@@ -267,15 +274,17 @@ _ENERGY_FIELDS = ("watts_per_chip", "joules_per_token", "tokens_per_joule", "gfl
                   "joules_per_output_token", "joules_per_input_token", "output_tokens_per_joule")
 
 
-def _label_energy_basis(df: pd.DataFrame, cat: Catalog) -> None:
+def _label_energy_basis(df: pd.DataFrame, cat: Catalog, searched: Sequence[str]) -> None:
     """Energy fields are all-in (chips plus the system's CPUs, switches, optics, losses, cooling)
-    only for systems with a power model; others report the chips alone. Say which, per row, so a
-    search over several systems never ranks chips-only joules against all-in ones unawares."""
+    only for systems with a power model; others report the chips alone. Say which, per row, and
+    warn when the searched systems mix the two (the ranking compared them, whichever rows are
+    shown), so chips-only joules are never ranked against all-in ones unawares."""
     present = [c for c in _ENERGY_FIELDS if c in df]
-    if not present or df.empty:
+    if not present:
         return
-    basis = {s: "system" if "power_model" in cat.get(s).to_dict() else "chips only" for s in set(df["system"])}
-    df.insert(df.columns.get_loc(present[0]), "energy_basis", df["system"].map(basis))
+    basis = {cat.resolve(s): "system" if "power_model" in cat.get(s).to_dict() else "chips only" for s in searched}
+    if not df.empty:
+        df.insert(df.columns.get_loc(present[0]), "energy_basis", df["system"].map(lambda s: basis[cat.resolve(s)]))
     if len(set(basis.values())) > 1:
         chips_only = sorted(s for s, b in basis.items() if b == "chips only")
         df.attrs["warnings"] = [f"energy fields of {', '.join(chips_only)} cover the chips only (no system power model "

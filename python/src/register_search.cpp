@@ -261,6 +261,8 @@ void register_search(py::module_& m) {
           };
           col("ranks_per_chip", [](const InferencePlan& p) { return p.parallel.ranks_per_chip; });
           col("precision", [](const InferencePlan& p) { return std::string(hw::to_string(p.precision.weights)); });
+          col("kv_cache_precision", [](const InferencePlan& p) { return std::string(hw::to_string(p.precision.kv_cache)); });
+          col("attention_precision", [](const InferencePlan& p) { return std::string(hw::to_string(p.precision.attention)); });
           col("tp", [](const InferencePlan& p) { return p.parallel.tp; });
           col("dp_attention", [](const InferencePlan& p) { return p.parallel.dp_attention; });
           col("pp", [](const InferencePlan& p) { return p.parallel.pp; });
@@ -270,6 +272,9 @@ void register_search(py::module_& m) {
           });
           col("prefill_dp_attention", [](const InferencePlan& p) -> py::object {
             return p.prefill_parallel ? py::object(py::int_(p.prefill_parallel->dp_attention)) : py::object(py::none());
+          });
+          col("prefill_pp", [](const InferencePlan& p) -> py::object {
+            return p.prefill_parallel ? py::object(py::int_(p.prefill_parallel->pp)) : py::object(py::none());
           });
           col("mtp_tokens", [](const InferencePlan& p) { return p.mtp_tokens; });
           col("batch", [](const InferencePlan& p) { return p.batch; });

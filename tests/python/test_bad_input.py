@@ -148,6 +148,7 @@ def test_integral_numpy_values_are_accepted():
     (["infer", "llama-3.1-8b", H100, "--mode", "decode", "--kv-len", "0"], ["--kv-len: expected cached tokens"]),
     (["infer", "llama-3.1-8b", H100, "--kv-len", "4096"], ["--kv-len: a decode step's cache length; add --mode decode"]),
     (["compare", "cm384", "nvl72", "--tpot-ms", "30"], ["--tpot-ms", "--serving"]),
+    (["compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--tpot-ms", "-3"], ["--tpot-ms: expected a positive"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"

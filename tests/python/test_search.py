@@ -239,3 +239,25 @@ def test_search_honours_check_memory_off():
     assert len(kept) == 1 and kept.iloc[0]["memory_per_chip_GB"] > 80
     dropped = perfmodel.search_training("llama-3.1-70b", "dgx-h100", **space)
     assert len(dropped) == 0 and dropped.attrs["reasons"] == {"exceeds memory": 1}
+
+
+def test_serving_search_rows_carry_the_plan_that_reproduces_them():
+    # Dense models reported ep = tp x dp_attention (inference refuses ep > 1 without experts), and
+    # the attention and KV-cache precisions were not in the row. Prefill searches rank input tokens.
+    df = perfmodel.search_inference("llama-3.1-70b", "dgx-h100", tp=[4, 8], batch=[8, 16], mode="decode", kv_len=2048,
+                                    precision=["bf16", {"weights": "bf16", "attention": "fp8"}], top_k=8)
+    assert set(df["ep"]) == {1} and set(df["attention_precision"]) == {"bf16", "fp8"}
+    for r in df.itertuples():
+        again = perfmodel.inference("llama-3.1-70b", "dgx-h100", tp=int(r.tp), ep=int(r.ep), batch=int(r.batch),
+                                    mode="decode", kv_len=2048, precision={"weights": r.precision, "attention":
+                                    r.attention_precision, "kv_cache": r.kv_cache_precision})
+        assert again.tpot_ms == pytest.approx(r.tpot_ms, rel=1e-12)
+    pre = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", mode="prefill", tp=[1, 8], batch=[1, 8], top_k=2)
+    assert len(pre) == 2 and pre.attrs["objectives"] == ["max:input_tokens_per_s_per_chip"]
+
+
+def test_energy_basis_warning_covers_the_searched_systems_not_only_the_rows_shown():
+    # The top three rows are all HGX H200 (chips only), but they were ranked against all-in H100s.
+    df = perfmodel.search_inference("llama-3.1-70b", ["dgx-h100", "hgx-h200"], objective="min:joules_per_output_token",
+                                    top_k=3, tp=8, batch=[8, 64], mode="decode", kv_len=2048)
+    assert any("nvidia-hgx-h200 cover the chips only" in w for w in df.attrs.get("warnings", []))
