@@ -175,7 +175,16 @@ def _values(name: str, v: Any) -> list[Any]:
     out = list(v)
     if not out:
         raise _core.InvalidArgument(f"{name}: expected a value or a non-empty list of values, got an empty list")
-    return out
+    if len(out) > 65535:  # the engine numbers a dimension's values in 16 bits
+        raise _core.InvalidArgument(f"{name}: {len(out):,} values; a dimension takes at most 65,535")
+    seen: set[str] = set()
+    unique = []
+    for x in out:  # a value listed twice would give the same plan twice (and take two top_k slots)
+        key = repr(sorted(x.items())) if isinstance(x, Mapping) else f"{type(x).__name__}:{x!r}"
+        if key not in seen:
+            seen.add(key)
+            unique.append(x)
+    return unique
 
 
 def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:

@@ -261,3 +261,11 @@ def test_energy_basis_warning_covers_the_searched_systems_not_only_the_rows_show
     df = perfmodel.search_inference("llama-3.1-70b", ["dgx-h100", "hgx-h200"], objective="min:joules_per_output_token",
                                     top_k=3, tp=8, batch=[8, 64], mode="decode", kv_len=2048)
     assert any("nvidia-hgx-h200 cover the chips only" in w for w in df.attrs.get("warnings", []))
+
+
+def test_repeated_dimension_values_count_once_and_oversized_dimensions_are_named():
+    df = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", tp=[1, 1, 8], batch=[8, 8], mode="decode", kv_len=1024,
+                                    keep_all=True)
+    assert len(df) == len(df.drop_duplicates(subset=["tp", "batch"])) == 2
+    with pytest.raises(perfmodel.InvalidArgument, match=r"batch: 70,000 values; a dimension takes at most 65,535"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", batch=list(range(1, 70001)), mode="decode")
