@@ -894,14 +894,15 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   {
     constexpr std::array kHidden{TrainPart::tp_comm, TrainPart::cp_comm, TrainPart::pp_comm, TrainPart::dp_comm};
     const double compute = fwd_t + bwd_t + rec_t;
+    auto hid = [&](TrainPart k) {
+      const auto& x = r.parts[static_cast<std::size_t>(k)];
+      return std::max(0.0, x.time - x.exposed);
+    };
     double hidden = 0;
-    for (TrainPart k : kHidden) hidden += r.parts[static_cast<std::size_t>(k)].time - r.parts[static_cast<std::size_t>(k)].exposed;
+    for (TrainPart k : kHidden) hidden += hid(k);
     if (hidden > eta * compute && hidden > 0) {
       cap_excess = hidden - eta * compute;
-      for (TrainPart k : kHidden) {
-        auto& x = r.parts[static_cast<std::size_t>(k)];
-        x.exposed += cap_excess * (x.time - x.exposed) / hidden;
-      }
+      for (TrainPart k : kHidden) r.parts[static_cast<std::size_t>(k)].exposed += cap_excess * hid(k) / hidden;
     }
   }
   r.step_time = steady + bubble + dp_exposed + opt_time + cap_excess;
