@@ -166,6 +166,13 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         "candidates_per_second": float(d["total"]) / d["seconds"] if d["seconds"] > 0 else float(total),
     })
     df.attrs["summary"] = _summary(df.attrs)
+    # Every candidate refused for a fixed option's value (input_len=-5): an argument error, not an
+    # empty result.
+    prefix = "rejected by the estimator, e.g. "
+    only = list(df.attrs["reasons"])
+    if df.empty and len(only) == 1 and only[0].startswith(prefix) and \
+            only[0][len(prefix):].split(":")[0] in fixed and df.attrs["reasons"][only[0]] == df.attrs["total"]:
+        raise _core.InvalidArgument(only[0][len(prefix):])
     return df
 
 

@@ -269,3 +269,8 @@ def test_repeated_dimension_values_count_once_and_oversized_dimensions_are_named
     assert len(df) == len(df.drop_duplicates(subset=["tp", "batch"])) == 2
     with pytest.raises(perfmodel.InvalidArgument, match=r"batch: 70,000 values; a dimension takes at most 65,535"):
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", batch=list(range(1, 70001)), mode="decode")
+
+
+def test_a_fixed_option_every_candidate_refuses_is_an_error():
+    with pytest.raises(perfmodel.InvalidArgument, match=r"input_len: must be >= 1 token, got -5"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", tp=[1, 8], batch=[8], input_len=-5)
