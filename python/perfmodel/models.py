@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import json
-import math
 import numbers
 import os
 from typing import Any
@@ -122,10 +121,9 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
             return v
         if isinstance(v, numbers.Integral):
             return int(v)
-        if isinstance(v, numbers.Real) and math.isfinite(float(v)):
-            return float(v)
-        raise _core.ConfigError(f"{origin}: {where}: expected a finite number, string, bool, list or dict, "
-                                f"got {v!r}")
+        if isinstance(v, numbers.Real):  # every model field is a count or a size: 32.0 is not silently 32
+            raise _core.ConfigError(f"{origin}: {where}: expected an integer, got {v!r}")
+        raise _core.ConfigError(f"{origin}: {where}: expected an integer, string, bool, list or dict, got {v!r}")
 
     text = json.dumps(plain(d, ""))
     return Model(_core.model_from_json(text, origin))

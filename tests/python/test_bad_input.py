@@ -291,3 +291,12 @@ def test_validate_converts_units_reads_a_bom_and_lists_rows_it_does_not_predict(
     text = validation.report(calibration_csv)
     assert "no model case predicts (not in the tables above): A2-MEM-01." in text
     assert "not modelled: iluvatar-bi150: memory.main.bandwidth is unknown" in text
+
+
+def test_model_fields_are_integers_not_floats():
+    # layers=32.0 was taken as 32 (and 32.5 reported as "3.25E1").
+    spec = dict(id="x", hidden=4096, heads=32, ffn=11008, vocab=32000)
+    for bad in (32.0, 32.5, float("nan")):
+        with pytest.raises(perfmodel.ConfigError, match=r"layers: expected an integer, got"):
+            perfmodel.models.define(layers=bad, **spec)
+    assert perfmodel.models.define(layers=np.int64(32), **spec).to_dict()["layers"] == 32

@@ -87,8 +87,8 @@ def test_models_defined_in_python_match_files_and_name_bad_fields():
     assert perfmodel.training(gpt, "dgx-a100", tp=8, pp=2, dp=2, global_batch=16, micro_batch=2).tflops_per_chip > 0
     base = dict(id="x", layers=2, hidden=64, heads=4, vocab=100, ffn=128)
     for bad, msg in [(dict(hidden=64.5), r"models.define\(x\): hidden: expected an integer"),
-                     (dict(hidden=float("nan")), r"models.define\(x\): hidden: expected a finite number"),
-                     (dict(moe={"top_k": object()}), r"moe.top_k: expected a finite number"),
+                     (dict(hidden=float("nan")), r"models.define\(x\): hidden: expected an integer, got nan"),
+                     (dict(moe={"top_k": object()}), r"moe.top_k: expected an integer, string"),
                      (dict(kv_heads=3), r"kv_heads: expected a positive divisor of heads=4"),
                      (dict(layer=3), r"layer: unknown field")]:
         with pytest.raises(perfmodel.ConfigError, match=msg):
