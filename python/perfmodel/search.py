@@ -230,8 +230,10 @@ def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[
         field, op, value = match.group(1), match.group(2), _number("constraints", match.group(3))
         if op == "==":
             out.append((field, value, value))
+        elif op in ("<=", "<"):  # a strict bound: the next double inside it
+            out.append((field, None, value if op == "<=" else math.nextafter(value, -math.inf)))
         else:
-            out.append((field, None, value) if op in ("<=", "<") else (field, value, None))
+            out.append((field, value if op == ">=" else math.nextafter(value, math.inf), None))
     return out
 
 

@@ -274,3 +274,12 @@ def test_repeated_dimension_values_count_once_and_oversized_dimensions_are_named
 def test_a_fixed_option_every_candidate_refuses_is_an_error():
     with pytest.raises(perfmodel.InvalidArgument, match=r"input_len: must be >= 1 token, got -5"):
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", tp=[1, 8], batch=[8], input_len=-5)
+
+
+def test_strict_constraints_exclude_the_bound():
+    kw = dict(tp=8, batch=[8, 16, 32], mode="decode", kv_len=1024, keep_all=True)
+    rows = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", **kw)
+    edge = float(rows["tpot_ms"].min())
+    le = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", constraints=[f"tpot_ms <= {edge!r}"], **kw)
+    lt = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", constraints=[f"tpot_ms < {edge!r}"], **kw)
+    assert len(le) == 1 and len(lt) == 0
