@@ -414,7 +414,12 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
     }
     const int n_out = ranks / up.ranks;
     const FabricLevel& out = net.scale_out_for(n_out);
-    const Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
+    Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
+    // Automatic: a flat ring over every rank (paced by the NIC) where it beats the hierarchy.
+    if (algorithm == Algorithm::automatic &&
+        one_level(out, kind, s, ranks, Algorithm::ring).time < estimate(net, kind, size, ranks, Algorithm::hierarchical).time.value()) {
+      alg = Algorithm::ring;
+    }
     if (alg == Algorithm::hierarchical) {
       // Reduce-scatter inside the domain, the collective across domains on 1/n_up of the data,
       // all-gather inside the domain (all-reduce); other collectives split alike.
@@ -449,13 +454,16 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
           break;
         }
         case Collective::all_to_all: {
-          // Remote share over the NICs, local share over scale-up, concurrently.
+          // Remote share over the NICs, local share over scale-up, concurrently. As a direct
+          // exchange, each side posts its messages `links` at a time, one step latency per wave
+          // (a flat ~10 us at any rank count made spanning more nodes look faster than one).
           const double remote = s * (ranks - up.ranks) / ranks;
           const double local = s * (up.ranks - 1.0) / ranks;
-          a.latency = out.step_latency;
-          a.time = a.latency + remote / eff_bw(out, out.bandwidth, out.efficiency, remote / n_out);
-          b.time = local / eff_bw(up, up.bandwidth, up.efficiency, local);
-          t.latency = a.latency;
+          a.latency = out.step_latency * std::ceil((ranks - up.ranks) / static_cast<double>(std::max(1, out.links)));
+          a.time = a.latency + remote / eff_bw(out, out.bandwidth, out.efficiency, remote);
+          b.latency = up.step_latency * hop_factor(up) * std::ceil((up.ranks - 1.0) / std::max(1, up.links));
+          b.time = b.latency + (local > 0 ? local / eff_bw(up, up.bandwidth, up.efficiency, local) : 0.0);
+          t.latency = std::max(a.latency, b.latency);
           t.time = std::max(a.time, b.time);
           break;
         }

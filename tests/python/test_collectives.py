@@ -228,3 +228,13 @@ def test_collective_cli_takes_ranks_per_chip(capsys):
     from perfmodel import cli
     assert cli.main(["collective", "cm384", "all_reduce", "--ranks-per-chip", "2", "--sizes", "1M"]) == 0
     assert "768 ranks" in capsys.readouterr().out
+
+
+def test_all_to_all_across_nodes_pays_per_peer_and_auto_is_never_beaten():
+    # A hierarchical all-to-all cost a flat ~10 us at any rank count, so 1 byte over 64 NVL72s
+    # (4,608 ranks) took 10 us against 12 us inside one rack; and a flat ring beat "automatic".
+    t = [perfmodel.collective("nvl72", "all_to_all", 1, nodes=n).time_s for n in (1, 2, 64)]
+    assert t == sorted(t) and t[2] > 100 * t[0]
+    auto = perfmodel.collective("dgx-h100", "all_to_all", "1G", nodes=64)
+    for alg in ("ring", "hierarchical"):
+        assert auto.time_s <= perfmodel.collective("dgx-h100", "all_to_all", "1G", nodes=64, algorithm=alg).time_s
