@@ -276,7 +276,9 @@ class PhaseModel {
       x.hidden = m.hidden;
       x.topk = e.top_k;
       x.experts = s_.slots;
-      x.imbalance = imbalance;
+      // The busiest rank sends the larger of its whole-token share (ceil) and the mean share times
+      // the imbalance; either alone could shrink as the batch grows.
+      x.imbalance = std::max(1.0, imbalance * static_cast<double>(T) / (static_cast<double>(tp) * Tm));
       x.ranks = s_.ep;
       x.phase = MoeExchange::Phase::dispatch;
       x.bytes_per_element = a2a_element_bytes(w);
