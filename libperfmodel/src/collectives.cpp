@@ -414,12 +414,7 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
     }
     const int n_out = ranks / up.ranks;
     const FabricLevel& out = net.scale_out_for(n_out);
-    Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
-    // Automatic: a flat ring over every rank (paced by the NIC) where it beats the hierarchy.
-    if (algorithm == Algorithm::automatic &&
-        one_level(out, kind, s, ranks, Algorithm::ring).time < estimate(net, kind, size, ranks, Algorithm::hierarchical).time.value()) {
-      alg = Algorithm::ring;
-    }
+    const Algorithm alg = algorithm == Algorithm::automatic ? Algorithm::hierarchical : algorithm;
     if (alg == Algorithm::hierarchical) {
       // Reduce-scatter inside the domain, the collective across domains on 1/n_up of the data,
       // all-gather inside the domain (all-reduce); other collectives split alike.
@@ -485,6 +480,14 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
     } else {
       throw InvalidArgument(algorithm_error(net, up, kind, alg) +
                             " across several scale-up domains (use ring or hierarchical)");
+    }
+    // Automatic: a flat ring over every rank (paced by the NIC) where it beats the hierarchy.
+    if (algorithm == Algorithm::automatic) {
+      const Timing flat = one_level(out, kind, s, ranks, Algorithm::ring);
+      if (flat.time < t.time) {
+        t = flat;
+        r.algorithm = Algorithm::ring;
+      }
     }
   }
   if (algorithm == Algorithm::automatic && ranks > up.ranks && bounded_by_all_reduce(kind)) {

@@ -357,7 +357,7 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
             "Training power per chip (W)": s.get("watts_per_chip"),
             "Trained tokens per joule": s.get("tokens_per_joule"),
             "Days per trillion tokens (one system)": 1e12 / (s["tokens_per_s_per_chip"] * n) / 86400.0,
-            "Energy basis": _basis(str(s.get("energy_basis", "unknown: " + s.get("energy", "")))),
+            "Energy basis": _basis(str(s.get("energy_basis", s.get("energy", "unknown")))),  # summary: "unknown: why"
         }
     # A system without a fitting plan has None (shown as unknown) in every row but "Plan", never NaN.
     df = pd.DataFrame(rows).astype(object)
@@ -386,11 +386,7 @@ def _basis_warnings(df: pd.DataFrame) -> list[str]:
 def _basis(basis: str) -> str:
     """The energy rows' basis for a table cell: all-in (the system's power model: chips plus their
     share of CPUs, switches, optics, losses and cooling) or chips only, with the reason."""
-    if basis == "system":
-        return "all-in (system power model)"
-    while basis.startswith("unknown: unknown: "):  # a reason that already says it is unknown
-        basis = basis[len("unknown: "):]
-    return basis  # whole: the tables move long cells into numbered notes
+    return "all-in (system power model)" if basis == "system" else basis  # whole: long cells become notes
 
 
 def _routed_experts(model: str) -> int:

@@ -928,7 +928,8 @@ def report(calibration_csv: str | os.PathLike[str]) -> str:
                 bar, bar_note.format(bar * 100) + f" Median |error| within {median * 100:.0f} %.")
         oos = OUT_OF_SAMPLE_SERVING_CASES if title == "Serving" else OUT_OF_SAMPLE_TRAINING_CASES
         section(f"{title}, out of sample", _evaluate(oos, lambda c: (float(c.measured or 0.0), "")), bar, "")
-    unmodelled = sorted(set(read_calibration(calibration_csv)) - set(_ROW_UNITS))
+    predicted = {c.row for c in OPERATOR_CASES + COLLECTIVE_CASES} | set(SERVING_CASES) | set(TRAINING_CASES)
+    unmodelled = sorted(set(read_calibration(calibration_csv)) - predicted)
     if unmodelled:
         parts.append("Rows of the calibration file no model case predicts (not in the tables above): " +
                      ", ".join(unmodelled) + ".")
