@@ -8,6 +8,7 @@ import pandas as pd
 
 from . import _args, _core
 from .catalog import Catalog, using
+from .power import mixed_basis_warning
 
 __all__ = ["compare", "export_control", "serving_comparison", "serving_results", "system_totals", "training_comparison",
            "training_results"]
@@ -257,7 +258,7 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     df.index.name = "metric"
     drafts = _mtp_drafts(model, mtp_tokens)
     mtp = f"{drafts} MTP draft(s) at {mtp_acceptance:.0%}" if drafts else "no MTP"
-    df.attrs["warnings"] = _basis_warnings(df)
+    df.attrs["warnings"] = _basis_warnings(df, "serving_comparison")
     df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; "
                           f"prefill: {prefill_chips}-chip instances, {input_len}-token prompts, {prefill_seqs_per_chip} per chip")
     return df
@@ -363,24 +364,21 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     df = pd.DataFrame(rows).astype(object)
     df = df.where(df.notna(), None)
     df.index.name = "metric"
-    df.attrs["warnings"] = _basis_warnings(df)
+    df.attrs["warnings"] = _basis_warnings(df, "training_comparison")
     df.attrs["recipe"] = (f"{model}; BF16, {global_batch} x {seq_len} tokens per step, micro-batch 1; fastest plan "
                           "over TP 1-8, PP 1-18 (even or lighter ends), V 1-2, EP (MoE), selective/full recompute, "
                           "ZeRO-1/FSDP that fits")
     return df
 
 
-def _basis_warnings(df: pd.DataFrame) -> list[str]:
+def _basis_warnings(df: pd.DataFrame, where: str) -> list[str]:
     """A warning when the systems' energy rows stand on different bases (all-in vs chips only)."""
     if "Energy basis" not in df.index:
         return []
     bases = {sid: str(b) for sid, b in df.loc["Energy basis"].items() if b is not None}
-    allin = sorted(s for s, b in bases.items() if b.startswith("all-in"))
-    chips = sorted(s for s, b in bases.items() if b.startswith("chips only"))
-    if allin and chips:
-        return [f"energy rows mix bases: {', '.join(allin)} all-in (system power model), {', '.join(chips)} chips only; "
-                "compare power and per-joule rows only between systems on the same basis"]
-    return []
+    msg = mixed_basis_warning(where, [s for s, b in bases.items() if b.startswith("all-in")],
+                              [s for s, b in bases.items() if b.startswith("chips only")])
+    return [msg] if msg else []
 
 
 def _basis(basis: str) -> str:

@@ -314,7 +314,7 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
     ``capex`` as ``{system: USD}`` when the systems' prices differ) for serving or training results. Points of the same system are joined in the order given, so a
     batch sweep draws that system's curve; the upper-left envelope is the efficiency frontier."""
     from .inference import InferenceResult
-    from .power import cost
+    from .power import cost, mixed_basis_warning
     from .training import TrainingResult
 
     fmt = _save_format(path)
@@ -326,6 +326,7 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
     if labels is not None and len(labels) != len(items):
         raise _core.InvalidArgument(f"efficiency_frontier: {len(labels)} labels for {len(items)} results")
     series: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    all_in: list[str] = []
     chips_only: list[str] = []
     for i, r in enumerate(items):
         if not isinstance(r, (InferenceResult, TrainingResult)):
@@ -343,8 +344,9 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
             y = d["tokens_per_s_per_chip"]
         if x == "power":
             xv = d["energy"]["watts_per_chip"]
-            if d["energy"]["basis"] != "system" and d["system"] not in chips_only:
-                chips_only.append(d["system"])
+            group = all_in if d["energy"]["basis"] == "system" else chips_only
+            if d["system"] not in group:
+                group.append(d["system"])
         else:
             try:
                 c = cost(r, **cost_options)
@@ -366,11 +368,11 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
         axes.plot(xs, ys, marker=_MARKERS[k % len(_MARKERS)], label=name if len(kinds) == 1 else f"{name} ({kind})")
     if x == "power":
         xlabel = "all-in power per chip (W)"
-        if chips_only:
+        if chips_only and not all_in:
+            xlabel = "chip power (W; no system power model)"
+        elif chips_only:
             # Mixed bases: say so on the axis and warn (as compare() and search tables do).
-            msg = (f"efficiency_frontier: {', '.join(chips_only)} {'has' if len(chips_only) == 1 else 'have'} no "
-                   "power model, so their points are chip power only, not all-in")
-            warnings.warn(msg, stacklevel=2)
+            warnings.warn(mixed_basis_warning("efficiency_frontier", all_in, chips_only), stacklevel=2)
             xlabel = "power per chip (W; all-in, chips only for " + ", ".join(chips_only) + ")"
     else:
         xlabel = "USD per million tokens"

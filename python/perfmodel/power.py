@@ -47,6 +47,17 @@ def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides:
     return df
 
 
+def mixed_basis_warning(where: str, all_in: list[str], chips_only: list[str]) -> str | None:
+    """The one warning for energy figures standing on different bases: all-in (the system's power
+    model: chips plus their share of CPUs, switches, optics, losses and cooling) for `all_in`, the
+    chips alone for `chips_only` (no power model in the catalog). None when they do not mix."""
+    if not (all_in and chips_only):
+        return None
+    return (f"{where}: energy figures mix bases: {', '.join(sorted(all_in))} all-in (system power model), "
+            f"{', '.join(sorted(chips_only))} chips only (no system power model in the catalog); compare power "
+            "and per-joule figures only between systems on the same basis")
+
+
 def _overrides(overrides: Mapping[str, float] | None) -> list[tuple[str, float]]:
     if overrides is None:
         return []

@@ -28,6 +28,7 @@ from . import _args, _core
 from ._progress import make_callback
 from .catalog import Catalog, using
 from .models import Model, get as get_model
+from .power import mixed_basis_warning
 
 __all__ = ["search_fields", "search_inference", "search_training"]
 
@@ -157,7 +158,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         df = df.sort_values([field, "id"], ascending=[sense == "min", True], kind="mergesort").reset_index(drop=True)
     if kind == "serving" and "ep" in df and not m.to_dict().get("moe"):
         df["ep"] = 1  # a dense model has no expert group (the engine reports tp x dp_attention)
-    _label_energy_basis(df, cat, sys_list)
+    _label_energy_basis(df, cat, sys_list, f"search_{kind if kind == 'training' else 'inference'}")
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
         "total": int(d["total"]), "pruned": int(d["pruned"]), "evaluated": int(d["evaluated"]),
@@ -292,7 +293,7 @@ _ENERGY_FIELDS = ("watts_per_chip", "joules_per_token", "tokens_per_joule", "gfl
                   "joules_per_output_token", "joules_per_input_token", "output_tokens_per_joule")
 
 
-def _label_energy_basis(df: pd.DataFrame, cat: Catalog, searched: Sequence[str]) -> None:
+def _label_energy_basis(df: pd.DataFrame, cat: Catalog, searched: Sequence[str], where: str) -> None:
     """Energy fields are all-in (chips plus the system's CPUs, switches, optics, losses, cooling)
     only for systems with a power model; others report the chips alone. Say which, per row, and
     warn when the searched systems mix the two (the ranking compared them, whichever rows are
@@ -303,10 +304,10 @@ def _label_energy_basis(df: pd.DataFrame, cat: Catalog, searched: Sequence[str])
     basis = {cat.resolve(s): "system" if "power_model" in cat.get(s).to_dict() else "chips only" for s in searched}
     if not df.empty:
         df.insert(df.columns.get_loc(present[0]), "energy_basis", df["system"].map(lambda s: basis[cat.resolve(s)]))
-    if len(set(basis.values())) > 1:
-        chips_only = sorted(s for s, b in basis.items() if b == "chips only")
-        df.attrs["warnings"] = [f"energy fields of {', '.join(chips_only)} cover the chips only (no system power model "
-                                "in the catalog); the other systems' are all-in: see the energy_basis column"]
+    msg = mixed_basis_warning(where, [s for s, b in basis.items() if b == "system"],
+                              [s for s, b in basis.items() if b == "chips only"])
+    if msg:
+        df.attrs["warnings"] = [msg + " (the energy_basis column)"]
 
 
 def _summary(a: Mapping[str, Any]) -> str:

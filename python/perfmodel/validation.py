@@ -207,7 +207,9 @@ def _row_value(rows: dict[str, dict[str, str]], cid: str, where: str) -> tuple[f
 
     if cid not in rows:
         raise _core.ConfigError(f"{where}: no row with id '{cid}' (the model predicts it; restore the row)")
-    r, want = rows[cid], _ROW_UNITS.get(cid)
+    if cid not in _ROW_UNITS:  # a new case must say its unit, or a row in other units would compare as is
+        raise _core.ConfigError(f"{where}: no unit recorded for {cid} in perfmodel.validation._ROW_UNITS")
+    r, want = rows[cid], _ROW_UNITS[cid]
     raw, unit, line = (r.get("value") or "").strip(), (r.get("unit") or "").strip(), r["_line"]
     try:
         value = float(raw)
@@ -215,7 +217,7 @@ def _row_value(rows: dict[str, dict[str, str]], cid: str, where: str) -> tuple[f
         value = math.nan
     if not (math.isfinite(value) and value > 0):
         raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number for {cid}, got {raw!r}")
-    if want is None or " ".join(unit.split()).lower() == want.lower():
+    if " ".join(unit.split()).lower() == want.lower():
         return value, unit
     try:  # the same kind in other units: GB/s for TB/s, ms for us
         have_q, want_q = parse(f"1 {unit}"), parse(f"1 {want}")

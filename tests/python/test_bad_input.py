@@ -293,6 +293,17 @@ def test_validate_converts_units_reads_a_bom_and_lists_rows_it_does_not_predict(
     assert "not modelled: iluvatar-bi150: memory.main.bandwidth is unknown" in text
 
 
+def test_validate_refuses_a_case_without_a_recorded_unit(calibration_csv, monkeypatch):
+    # A case missing from the unit table was compared in whatever unit its row used.
+    from perfmodel import validation
+
+    units = dict(validation._ROW_UNITS)
+    del units["AZ-H100-02"]
+    monkeypatch.setattr(validation, "_ROW_UNITS", units)
+    with pytest.raises(perfmodel.ConfigError, match=r"no unit recorded for AZ-H100-02"):
+        validation.operator_accuracy(calibration_csv)
+
+
 def test_model_fields_are_integers_not_floats():
     # layers=32.0 was taken as 32 (and 32.5 reported as "3.25E1").
     spec = dict(id="x", hidden=4096, heads=32, ffn=11008, vocab=32000)

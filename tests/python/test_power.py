@@ -279,9 +279,11 @@ def test_efficiency_frontier_says_when_bases_mix_and_keeps_phases_apart(tmp_path
 
     plan = dict(mode="decode", precision="fp8", tp=8, batch=64, kv_len=4096)
     rs = [perfmodel.inference("llama-3.1-70b", s, **plan) for s in ("dgx-h100", "hgx-h20")]
-    with pytest.warns(UserWarning, match="nvidia-hgx-h20 has no power model"):
+    with pytest.warns(UserWarning, match="nvidia-dgx-h100 all-in .*, nvidia-hgx-h20 chips only"):
         fig = plot.efficiency_frontier(rs)
     assert "chips only for nvidia-hgx-h20" in fig.axes[0].get_xlabel()
+    assert fig.axes[0].get_xlabel() != plot.efficiency_frontier(rs[1:]).axes[0].get_xlabel() == \
+        "chip power (W; no system power model)"
     pre = perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="prefill", precision="fp8", tp=8, batch=8)
     fig = plot.efficiency_frontier([rs[0], pre])
     assert sorted(line.get_label() for line in fig.axes[0].lines) == ["nvidia-dgx-h100 (decode)",
