@@ -185,18 +185,22 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     prec = _serving_precision(cat.get(sysd["chip"]).to_dict())
     routed = _routed_experts(model)
     ranks = n * rpc
-    common = dict(precision=prec, ranks_per_chip=rpc, overlap=True, catalog=cat)
+    # Micro-batch overlap hides communication but reads every weight once per micro-batch: the
+    # recipe keeps whichever is faster for each system and phase, as a deployment would.
+    common = dict(precision=prec, ranks_per_chip=rpc, catalog=cat)
     out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "precision": prec}
     try:
         out["decode"] = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
                                        redundant_experts=(-routed) % ranks if routed else 0,
-                                       mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance, **common)
+                                       mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
+                                       overlap=[True, False], **common)
     except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
         out["decode"] = exc
     pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
     try:
-        out["prefill"] = inference(model, sid, mode="prefill", input_len=input_len,
-                                   batch=prefill_seqs_per_chip * pc, dp_attention=pc * rpc, **common)
+        out["prefill"] = max((inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * pc,
+                                        dp_attention=pc * rpc, overlap=o, **common) for o in (True, False)),
+                             key=lambda r: r.input_tokens_per_s_per_chip)
     except _core.InvalidArgument as exc:
         out["prefill"] = exc
     return out
@@ -211,10 +215,12 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     Decode: the whole system is one instance (attention data-parallel over all ranks, experts spread
     over all ranks with the fewest redundant replicas that make them divide), KV length ``kv_len``,
     ``mtp_tokens`` MTP drafts at ``mtp_acceptance`` (default: one where the model has MTP modules,
-    none where it has not), micro-batch overlap, and the largest batch whose
-    TPOT stays within ``tpot_ms``. Prefill: instances of ``prefill_chips`` chips (the whole system
+    none where it has not), and the largest batch whose TPOT stays within ``tpot_ms``, with or
+    without micro-batch overlap, whichever serves more (two micro-batches hide communication but
+    read every weight twice). Prefill: instances of ``prefill_chips`` chips (the whole system
     where it has fewer), prompts of
-    ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch. GEMMs run in the
+    ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch, micro-batch overlap
+    on or off, whichever is faster. GEMMs run in the
     chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
     per-chip figures times the chips in the system. A phase with no plan that fits shows None in its
     rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
@@ -233,10 +239,12 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
             "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n if ok_dec else None,
             "Decode batch per chip": dec.plan["batch"] / n if ok_dec else None,
             "Decode TPOT (ms)": dec.tpot_ms if ok_dec else None,
+            "Decode micro-batch overlap": ("on" if dec.plan.get("overlap") else "off") if ok_dec else None,
             "Decode bottleneck": dec.bottleneck if ok_dec else f"no decode plan fits: {dec}",
             "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip if ok_pre else None,
             "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n if ok_pre else None,
             "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
+            "Prefill micro-batch overlap": ("on" if pre.plan.get("overlap") else "off") if ok_pre else None,
             "Prefill bottleneck": pre.bottleneck if ok_pre else f"no prefill plan fits: {pre}",
         }
         # Energy rows: average draw per chip during the phase, all-in (chips + share of CPUs,
@@ -260,7 +268,8 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     mtp = f"{drafts} MTP draft(s) at {mtp_acceptance:.0%}" if drafts else "no MTP"
     df.attrs["warnings"] = _basis_warnings(df, "serving_comparison")
     df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; "
-                          f"prefill: {prefill_chips}-chip instances, {input_len}-token prompts, {prefill_seqs_per_chip} per chip")
+                          f"prefill: {prefill_chips}-chip instances, {input_len}-token prompts, {prefill_seqs_per_chip} per chip; "
+                          "micro-batch overlap on or off, whichever is faster")
     return df
 
 

@@ -181,12 +181,13 @@ def _as_list(v: Any) -> list[Any]:
 
 def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = None, ttft_ms: float | None = None,
                    tp: int | Iterable[int] | None = None, dp_attention: int | Iterable[int] | None = None,
-                   ep: int | Iterable[int] | None = None, max_batch: int = 1 << 20,
-                   catalog: Catalog | None = None, **options: Any) -> InferenceResult:
+                   ep: int | Iterable[int] | None = None, overlap: bool | Iterable[bool] | None = None,
+                   max_batch: int = 1 << 20, catalog: Catalog | None = None, **options: Any) -> InferenceResult:
     """The highest output tokens/s per chip under a TPOT (and/or TTFT) limit.
 
-    Searches the batch for every combination of the ``tp``, ``dp_attention`` and ``ep`` values
-    given (an int or a list): the largest batch within the limits (bisection: TPOT grows with the
+    Searches the batch for every combination of the ``tp``, ``dp_attention``, ``ep`` and
+    ``overlap`` values given (a value or a list; ``overlap=[True, False]`` keeps whichever is
+    faster): the largest batch within the limits (bisection: TPOT grows with the
     batch), or a smaller one whose tokens per group fill whole GEMM tiles (8 to 512 rows) when that
     is faster (throughput steps down where a batch starts a new tile: 24 % on an H20 between 128
     and 142 sequences). Batches between tile boundaries are not all tried.
@@ -196,6 +197,11 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
         if limit is not None and not _args.number(name, limit) > 0:
             raise _core.InvalidArgument(f"{name}: must be positive, got {limit}")
     max_batch = _args.integer("max_batch", max_batch)
+    mode = options.get("mode", "serve")
+    for name, limit, phase, absent in (("ttft_ms", ttft_ms, "decode", "prefill"), ("tpot_ms", tpot_ms, "prefill", "decode")):
+        if limit is not None and mode == phase:  # the result reports 0 for a phase the plan lacks
+            raise _core.InvalidArgument(f"{name}: a {phase}-only plan (mode={phase!r}) has no {absent} phase to limit; "
+                                        f"use mode='serve', or drop {name}")
     if "batch" in options:
         raise _core.InvalidArgument("batch: best_inference searches the batch; pass max_batch to bound it")
     best: InferenceResult | None = None
@@ -219,8 +225,8 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
             return None
         return r if ok(r) else None
 
-    for t, dp, e in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep)):
-        layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e)) if v is not None}
+    for t, dp, e, o in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep), _as_list(overlap)):
+        layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e), ("overlap", o)) if v is not None}
         step = _args.integer("dp_attention", layout.get("dp_attention", 1))
         try:
             probe = inference(model, system, catalog=catalog, batch=step, check_memory=False, **layout, **options)

@@ -132,10 +132,33 @@ def test_serving_comparison_same_recipe_on_both_racks():
         assert col["Decode tokens/s per chip"] == pytest.approx(
             col["Decode batch per chip"] / (col["Decode TPOT (ms)"] / 1e3), rel=1e-6)
     # Per chip a Blackwell GPU serves several times an Ascend 910C; per rack the 5.3x chip count
-    # makes up for it in decode (the published CloudMatrix paper: 1,943 decode tok/s/NPU at 49 ms).
-    assert nv["Decode tokens/s per chip"] > 3 * cm["Decode tokens/s per chip"]
-    assert 0.7 < cm["Decode tokens/s per system"] / nv["Decode tokens/s per system"] < 1.5
+    # more than makes up for it in decode (Huawei's published CloudMatrix decode: 1,943 tok/s/NPU
+    # at 49 ms with overlap, 2,138 without in its CANN recipe, 2,400 in xDeepServe).
+    assert nv["Decode tokens/s per chip"] > 2.5 * cm["Decode tokens/s per chip"]
+    assert 1.5 < cm["Decode tokens/s per system"] / nv["Decode tokens/s per system"] < 2.1
     assert 1000 < cm["Decode tokens/s per chip"] < 2500
+
+
+def test_serving_recipe_keeps_the_faster_of_overlap_on_and_off():
+    # Two micro-batches hide the expert exchange but read every weight twice. The recipe forced
+    # overlap on until session 19: CloudMatrix decode 1,582 tok/s per chip where 2,327 fit without.
+    import perfmodel
+
+    r = perfmodel.serving_results("cm384")
+    common = dict(tpot_ms=50, mode="decode", kv_len=4096, dp_attention=768, redundant_experts=512, mtp_tokens=1,
+                  mtp_acceptance=0.7, precision="int8", ranks_per_chip=2)
+    forced = {o: perfmodel.best_inference("deepseek-r1", "cm384", overlap=o, **common) for o in (True, False)}
+    best = max(forced.values(), key=lambda x: x.output_tokens_per_s_per_chip)
+    assert r["decode"].output_tokens_per_s_per_chip == pytest.approx(best.output_tokens_per_s_per_chip)
+    assert r["decode"].plan["overlap"] is False
+    assert forced[False].output_tokens_per_s_per_chip > 1.3 * forced[True].output_tokens_per_s_per_chip
+    pre = {o: perfmodel.inference("deepseek-r1", "cm384", mode="prefill", input_len=4096, batch=64, dp_attention=32,
+                                  precision="int8", ranks_per_chip=2, overlap=o) for o in (True, False)}
+    assert r["prefill"].input_tokens_per_s_per_chip == pytest.approx(
+        max(p.input_tokens_per_s_per_chip for p in pre.values()))
+    df = perfmodel.serving_comparison(["cm384"])
+    assert df.loc["Decode micro-batch overlap", "huawei-cloudmatrix-384"] == "off"
+    assert df.loc["Prefill micro-batch overlap", "huawei-cloudmatrix-384"] == "on"
 
 
 def test_serving_comparison_tighter_tpot_never_raises_throughput():

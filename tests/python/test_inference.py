@@ -387,6 +387,14 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
     assert r.plan["batch"] == 6 and r.max_batch == 6
 
 
+def test_best_inference_refuses_a_limit_on_a_phase_the_plan_lacks():
+    # A decode-only plan reports TTFT 0, so ttft_ms=1 "passed"; a prefill-only one has no TPOT.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"ttft_ms: a decode-only plan .* has no prefill phase"):
+        perfmodel.best_inference("llama-3.1-8b", "dgx-h100", ttft_ms=1, mode="decode", kv_len=1024)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"tpot_ms: a prefill-only plan .* has no decode phase"):
+        perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=50, mode="prefill")
+
+
 def test_best_inference_tries_tile_filling_batches_below_the_largest():
     # One sequence past a 128-row GEMM tile pads a whole tile: on an H20 (INT8, compute bound)
     # batch 142 takes 52 ms per token where 128 takes 38. The largest batch under the limit is

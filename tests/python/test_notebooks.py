@@ -197,11 +197,11 @@ def test_cloudmatrix384_vs_gb200_nvl72_notebook(tmp_path, monkeypatch):
     # Per system = per chip x chips (384 and 72).
     assert key["decode_per_system"][cm] == pytest.approx(384 * key["decode_per_chip"][cm])
     assert key["decode_per_system"][nv] == pytest.approx(72 * key["decode_per_chip"][nv])
-    # The conclusion the notebook states: a Blackwell GPU serves > 3x a 910C package, the racks are
-    # within 1.5x of each other per system in decode, CloudMatrix prefills more per system, and
-    # GB200 gives > 2x the tokens per joule.
-    assert key["decode_per_chip"][nv] > 3 * key["decode_per_chip"][cm]
-    assert 1 / 1.5 < key["decode_per_system"][cm] / key["decode_per_system"][nv] < 1.5
+    # The conclusion the notebook states: a Blackwell GPU serves several times (> 2.5x) a 910C
+    # package, CloudMatrix decodes about 1.8x per system and prefills more, and GB200 gives > 2x
+    # the tokens per joule.
+    assert key["decode_per_chip"][nv] > 2.5 * key["decode_per_chip"][cm]
+    assert 1.6 < key["decode_per_system"][cm] / key["decode_per_system"][nv] < 2.0
     assert key["prefill_per_system"][cm] > key["prefill_per_system"][nv]
     assert key["tokens_per_joule"][nv] > 2 * key["tokens_per_joule"][cm]
     # Power rebuilt from components: CM384 within 10 % of SemiAnalysis' 559 kW; NVL72 inside the
@@ -220,7 +220,7 @@ def test_cloudmatrix384_vs_gb200_nvl72_notebook(tmp_path, monkeypatch):
     assert key["break_even_musd"]["0.08"] == pytest.approx(budget * 4 * 8760 / 1e6)
     known = [v for v in key["break_even_musd"].values() if v is not None]
     assert known == sorted(known, reverse=True) and len(known) >= 4
-    assert key["break_even_musd"]["0.4"] is None  # power alone costs more per token than NVL72's total
+    assert key["break_even_musd"]["0.6"] is None  # power alone costs more per token than NVL72's total
     # docs/notebooks.md quotes the break-even at 0.08 USD/kWh, the first price with none, and the
     # what-if gain, as the notebook computes them.
     musd = re.search(r"\(([\d.]+) M USD\s+at 0\.08 USD/kWh; none from about ([\d.]+) USD/kWh", DOC)
