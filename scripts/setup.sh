@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(g++ libboost1.81-dev libboost-json1.81-dev libeigen3-dev catch2 python3-venv)
+APT_PACKAGES=(g++ libboost1.81-dev libboost-json1.81-dev catch2 python3-venv)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -19,11 +19,14 @@ inline constexpr std::array<Precision, kPrecisionCount> kAllPrecisions{
     Precision::fp64, Precision::fp32, Precision::tf32, Precision::bf16, Precision::fp16,
     Precision::fp8,  Precision::fp4,  Precision::int8, Precision::int4};
 
-/// "fp64", "bf16", ... (the catalog's keys).
+/// False for a value cast from an integer outside the enumerators (estimates reject it).
+constexpr bool is_valid(Precision p) { return static_cast<std::size_t>(p) < kPrecisionCount; }
+/// "fp64", "bf16", ... (the catalog's keys); "invalid" for a value outside the enumerators.
 std::string_view to_string(Precision p);
 /// Parses a catalog key; throws InvalidArgument listing the valid names.
 Precision precision_from_string(std::string_view s);
-/// Operand width in bits as used by export-control TPP (tf32 counted as 32).
+/// Operand width in bits as used by export-control TPP (tf32 counted as 32); throws
+/// InvalidArgument for a value outside the enumerators.
 int bit_length(Precision p);
 
 struct ComputeUnits {
@@ -86,7 +89,7 @@ struct Chip {
   /// naming the chip when both are unknown.
   [[nodiscard]] Bytes usable_memory() const {
     return main_memory.usable_capacity.known() ? main_memory.usable_capacity.require(id)
-                                               : main_memory.capacity.require(id);
+                                               : main_memory.capacity.require(id, "memory.main.capacity");
   }
 };
 

@@ -58,10 +58,12 @@ class Figure {
   [[nodiscard]] const std::string& field() const { return field_; }
   [[nodiscard]] const Provenance& provenance() const { return provenance_; }
 
-  /// The value; throws InvalidArgument naming `part` and the field when unknown or absent.
-  [[nodiscard]] const T& require(std::string_view part) const {
+  /// The value; throws InvalidArgument naming `part` and the field when unknown or absent
+  /// (`field` names it where the figure was built without its path, e.g. in a what-if part).
+  [[nodiscard]] const T& require(std::string_view part, std::string_view field = {}) const {
     if (state_ == State::known) return value_;
-    std::string msg = std::string(part) + ": " + (field_.empty() ? "figure" : field_);
+    std::string msg = std::string(part) + ": " +
+                      (!field_.empty() ? field_ : !field.empty() ? std::string(field) : std::string("figure"));
     if (state_ == State::unknown) {
       msg += " is unknown";
       if (!provenance_.note.empty()) msg += " (" + provenance_.note + ")";

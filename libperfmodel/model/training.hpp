@@ -164,8 +164,11 @@ struct TrainingResult {
   double hardware_flops = 0;         ///< executed: causal flash attention at half the scores, plus recomputation
   double model_flops_per_chip = 0;   ///< achieved model FLOP/s per chip
   double hardware_flops_per_chip = 0;
-  double mfu = 0;                    ///< model FLOP/s over the dense peak at the plan's precision
-  double hfu = 0;                    ///< hardware FLOP/s over the same peak (at most ~the matrix fraction)
+  /// Model FLOP/s over the dense peak at the plan's precision. Model FLOPs follow the reporting
+  /// convention (PaLM, Megatron): attention counted whole, not causal. So with causal flash
+  /// attention and no recompute MFU can exceed HFU (and pass 1 at very long sequences).
+  double mfu = 0;
+  double hfu = 0;                    ///< executed (hardware) FLOP/s over the same peak: causal halves, recompute counted
   TrainingMemory memory;
   double time_to_train = 0;          ///< seconds for plan.train_tokens (0 when not asked)
   double chip_hours = 0;

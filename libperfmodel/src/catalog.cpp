@@ -1010,13 +1010,13 @@ PartKind Catalog::kind(std::string_view name) const {
 
 const hw::Chip& Catalog::chip(std::string_view name) const {
   const auto& e = data_->by_name.at(resolve(name));
-  if (e.kind != PartKind::chip) throw NotFound("\"" + std::string(name) + "\" is a system, not a chip");
+  if (e.kind != PartKind::chip) throw NotFound(units::quoted(name) + " is a system, not a chip");
   return data_->chips[e.index];
 }
 
 const hw::System& Catalog::system(std::string_view name) const {
   const auto& e = data_->by_name.at(resolve(name));
-  if (e.kind != PartKind::system) throw NotFound("\"" + std::string(name) + "\" is a chip, not a system");
+  if (e.kind != PartKind::system) throw NotFound(units::quoted(name) + " is a chip, not a system");
   return data_->systems[e.index];
 }
 

@@ -296,6 +296,14 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   system_ = sys.id;
   if (nodes < 1) throw InvalidArgument("nodes: must be >= 1, got " + std::to_string(nodes));
   if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
+  // 0 means "the catalog's"; anything else must be a real fabric (-2 or NaN read as the default).
+  if (options.oversubscription != 0.0 && !(options.oversubscription >= 1.0 && std::isfinite(options.oversubscription))) {
+    throw InvalidArgument("oversubscription: must be 0 (the catalog's) or a finite number >= 1 (1 is non-blocking), got " +
+                          std::to_string(options.oversubscription));
+  }
+  if (options.switch_radix != 0 && options.switch_radix < 4) {
+    throw InvalidArgument("switch_radix: must be 0 (the catalog's) or >= 4 ports, got " + std::to_string(options.switch_radix));
+  }
   const int chips = sys.chip_count();
   const std::int64_t ranks = std::int64_t{chips} * nodes * ranks_per_chip;
   if (ranks > std::numeric_limits<int>::max()) {

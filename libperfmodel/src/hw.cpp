@@ -37,7 +37,7 @@ std::string_view to_string(Confidence c) {
   return "?";
 }
 
-std::string_view to_string(Precision p) { return kPrecisionNames[static_cast<std::size_t>(p)]; }
+std::string_view to_string(Precision p) { return is_valid(p) ? kPrecisionNames[static_cast<std::size_t>(p)] : "invalid"; }
 
 Precision precision_from_string(std::string_view s) {
   for (std::size_t i = 0; i < kPrecisionNames.size(); ++i) {
@@ -47,7 +47,10 @@ Precision precision_from_string(std::string_view s) {
                         join(kPrecisionNames));
 }
 
-int bit_length(Precision p) { return kBits[static_cast<std::size_t>(p)]; }
+int bit_length(Precision p) {
+  if (!is_valid(p)) throw InvalidArgument("precision: not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
+  return kBits[static_cast<std::size_t>(p)];
+}
 
 std::string_view to_string(Topology t) { return kTopologyNames[static_cast<std::size_t>(t)]; }
 

@@ -598,10 +598,13 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
     }
   } else if (p.ep > 1) {
     bad(where + "ep", m.id + " has no experts; ep must be 0 or 1, got " + std::to_string(p.ep));
+  } else if (p.redundant_experts > 0) {
+    bad(where + "redundant_experts", m.id + " has no experts to replicate; must be 0, got " + std::to_string(p.redundant_experts));
   }
 }
 
 void check_precision(const Device& dev, Precision p, const char* field) {
+  if (!hw::is_valid(p)) bad(std::string("precision.") + field, "not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
   if (!dev.supports(p)) {
     bad(std::string("precision.") + field, dev.chip().id + " has no known dense matrix throughput at " +
                                                std::string(hw::to_string(p)) + " (it lacks the precision or the figure is unknown)");
@@ -764,10 +767,14 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (!(plan.expert_imbalance >= 1.0 && plan.expert_imbalance <= kMaxImbalance)) {
     bad("expert_imbalance", "must be in [1, 2^20] (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
   }
+  if (plan.expert_imbalance != 1.0 && !model.moe) {  // silently ignored, it read as a modelled imbalance
+    bad("expert_imbalance", model.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
+  }
   if (plan.systems < 1 || plan.systems > (1 << 22)) bad("systems", "must be in [1, 2^22], got " + std::to_string(plan.systems));
   check_precision(dev, plan.precision.weights, "weights");
   check_precision(dev, plan.precision.attention, "attention");
-  if (plan.precision.kv_cache == Precision::fp32 || plan.precision.kv_cache == Precision::fp64) {
+  if (!hw::is_valid(plan.precision.kv_cache) || plan.precision.kv_cache == Precision::fp32 ||
+      plan.precision.kv_cache == Precision::fp64 || plan.precision.kv_cache == Precision::tf32) {
     bad("precision.kv_cache", "expected bf16, fp16, fp8, int8, fp4 or int4");
   }
 

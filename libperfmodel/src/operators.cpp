@@ -232,7 +232,7 @@ hw::Chip per_rank_chip(hw::Chip c, int ranks_per_chip) {
 
 Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chip)), policy_(std::move(policy)) {
   const std::string where = chip_.id + " with efficiency policy '" + policy_.id + "'";
-  fractions_.matrix = policy_.matrix.require(policy_.id);
+  fractions_.matrix = policy_.matrix.require(policy_.id, "matrix");
   fractions_.matrix_microbenchmark = policy_.matrix_microbenchmark.value_or(fractions_.matrix);
   fractions_.attention = policy_.attention.value_or(fractions_.matrix);
   fractions_.attention_prefill = policy_.attention_prefill.value_or(fractions_.attention);
@@ -240,8 +240,8 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.attention_backward = policy_.attention_backward.value_or(1.0);
   // Assumption when a policy lacks it: elementwise math reaches 0.6 of the vector peak.
   fractions_.vector = policy_.vector.value_or(0.6);
-  fractions_.memory = policy_.memory.require(policy_.id);
-  fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id).value();
+  fractions_.memory = policy_.memory.require(policy_.id, "memory");
+  fractions_.launch_overhead_s = policy_.launch_overhead.require(policy_.id, "launch_overhead").value();
   fractions_.fused_mla_prologue = policy_.fused_mla_prologue.value_or(false);
   fractions_.epilogue_overlap = policy_.epilogue_overlap.value_or(true);
   fractions_.mla_decode_rows = policy_.mla_decode_rows.value_or(1.0);
@@ -265,7 +265,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   for (const auto& t : policy_.tile_shapes) {
     if (t.m <= 0 || t.n <= 0) throw InvalidArgument(where + ": tile_shapes entries must be positive");
   }
-  hbm_bw_ = chip_.main_memory.bandwidth.require(chip_.id).value();
+  hbm_bw_ = chip_.main_memory.bandwidth.require(chip_.id, "memory.main.bandwidth").value();
   if (!(hbm_bw_ > 0.0)) throw InvalidArgument(chip_.id + ": memory.main.bandwidth must be positive");
   for (Precision p : hw::kAllPrecisions) {
     const auto& u = chip_.units(p);
@@ -321,6 +321,9 @@ double check_gemm(const Device& dev, const Gemm& op) {
   positive(op.batch, kOp, "batch");
   product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
   product(kOp, "m·n·batch", {op.m, op.n, op.batch});  // output elements; m·k and k·n are <= mnk
+  for (const auto& [p, f] : {std::pair{op.input, "input"}, {op.output, "output"}}) {
+    if (!hw::is_valid(p)) throw InvalidArgument(std::string("gemm: ") + f + ": not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
+  }
   const double peak = dev.matrix_rate(op.input);
   if (std::isnan(peak)) unsupported(dev, op.input, kOp);
   return peak;
@@ -444,6 +447,9 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
       product(kOp, "2·batch·heads·pairs·(head_dim_qk+head_dim_v)", {2, op.batch, op.heads, pairs, op.head_dim_qk + op.head_dim_v});
   product(kOp, "batch·kv_len·kv_heads·head_dim", {op.batch, kv, op.kv_heads, op.head_dim_qk + op.head_dim_v});
   product(kOp, "batch·q_len·heads·head_dim", {op.batch, q, op.heads, op.head_dim_qk + op.head_dim_v});
+  for (const auto& [p, f] : {std::pair{op.compute, "compute"}, {op.kv_cache, "kv_cache"}}) {
+    if (!hw::is_valid(p)) throw InvalidArgument(std::string("attention: ") + f + ": not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
+  }
   const double peak = dev.matrix_rate(op.compute);
   if (std::isnan(peak)) unsupported(dev, op.compute, kOp);
   const auto& f = dev.fractions();

@@ -226,8 +226,17 @@ UnitInfo parse_unit(std::string_view unit) {
   return out;
 }
 
+std::string quoted(std::string_view text) {
+  std::string s;
+  s.reserve(text.size() + 2);
+  s.push_back('"');
+  s.append(text);
+  s.push_back('"');
+  return s;
+}
+
 AnyQuantity parse(std::string_view text, ParseOptions options) {
-  const std::string quoted = "\"" + std::string(text) + "\"";
+  const std::string quoted = units::quoted(text);
   std::string_view s = trim(text);
   if (s.empty()) throw InvalidArgument("cannot parse empty text as a quantity");
   double number = 0.0;

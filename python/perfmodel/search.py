@@ -100,7 +100,8 @@ def search_inference(model: str | Model, systems: str | Sequence[str], *,
                      cost: Mapping[str, float] | None = None, catalog: Catalog | None = None,
                      ranks_per_chip: Any = None, precision: Any = None, tp: Any = None, dp_attention: Any = None,
                      pp: Any = None, ep: Any = None, prefill_parallel: Any = None, mtp_tokens: Any = None,
-                     batch: Any = None, overlap: Any = None, **fixed: Any) -> pd.DataFrame:
+                     batch: Any = None, overlap: Any = None, instance_systems: int | None = None,
+                     **fixed: Any) -> pd.DataFrame:
     """Search serving plans of ``model`` on one or several catalog ``systems``.
 
     Dimensions (a value or a list): ``ranks_per_chip``, ``precision`` (weight precision or a dict
@@ -112,7 +113,11 @@ def search_inference(model: str | Model, systems: str | Sequence[str], *,
     ``ttft_ms`` are shortcuts for the latency constraints. ``objective`` defaults to output tokens/s
     per chip (input tokens/s per chip with ``mode="prefill"``). Rows carry the plan to pass back
     to :func:`perfmodel.inference` (``ep`` is 1 for dense models; ``prefill_*`` columns describe a
-    disaggregated prefill instance). Otherwise as :func:`search_training`."""
+    disaggregated prefill instance). ``instance_systems`` is the plan's ``systems`` (catalog systems
+    joined into one instance over their scale-out network, e.g. 2 HGX nodes; default 1), fixed for
+    the search. Otherwise as :func:`search_training`."""
+    if instance_systems is not None:
+        fixed["systems"] = _args.integer("instance_systems", instance_systems, 1, _args.INT32_MAX)
     if objective is None:
         objective = "input_tokens_per_s_per_chip" if fixed.get("mode") == "prefill" else "output_tokens_per_s_per_chip"
     dims = {"ranks_per_chip": ranks_per_chip, "precision": precision, "tp": tp, "dp_attention": dp_attention,
@@ -158,6 +163,8 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         df = df.sort_values([field, "id"], ascending=[sense == "min", True], kind="mergesort").reset_index(drop=True)
     if kind == "serving" and "ep" in df and not m.to_dict().get("moe"):
         df["ep"] = 1  # a dense model has no expert group (the engine reports tp x dp_attention)
+    if kind == "serving" and "system" in df:  # rows pass back to inference(): say how many systems an instance joins
+        df.insert(df.columns.get_loc("system") + 1, "instance_systems", int(fixed.get("systems", 1)))
     _label_energy_basis(df, cat, sys_list, f"search_{kind if kind == 'training' else 'inference'}")
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/model/operators.hpp>
@@ -193,6 +194,28 @@ TEST_CASE("bad plans name the constraint") {
   p.input_len = 1024;
   p.batch = std::int64_t{1} << 40;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p), Catch::Contains("batch: must be in [1, 2^31]"));
+  // Options a dense model has nothing to apply to were ignored (same result, no error).
+  p.batch = 8;
+  InferencePlan q = p;
+  q.parallel.redundant_experts = 8;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
+                    Catch::Contains("redundant_experts: llama-2-70b has no experts to replicate"));
+  q = p;
+  q.expert_imbalance = 3.0;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
+                    Catch::Contains("expert_imbalance: llama-2-70b has no experts; must be 1"));
+  // A precision cast from an out-of-range integer read past the peak table (TPOT 1.2e9 s).
+  q = p;
+  q.precision.weights = static_cast<Precision>(42);
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
+                    Catch::Contains("precision.weights: not a hw::Precision value (42)"));
+  q = p;
+  q.precision.kv_cache = static_cast<Precision>(-1);
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q), Catch::Contains("precision.kv_cache"));
+  const auto dev = model::Device::from_catalog(catalog::Catalog::builtin(), "nvidia-h100-sxm");
+  CHECK_THROWS_WITH(model::estimate(dev, workload::Gemm{64, 64, 64, 1, Precision::bf16, static_cast<Precision>(9)}),
+                    Catch::Contains("gemm: output: not a hw::Precision value (9)"));
+  CHECK(hw::to_string(static_cast<Precision>(42)) == "invalid");
 }
 
 TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {

@@ -404,3 +404,12 @@ TEST_CASE("GEMM: the training triple equals three separate estimates", "[model][
   CHECK_THROWS_WITH(model::estimate_training_gemms(h100(), Gemm::of(0, 8, 8)), Catch::Contains("m must be a positive"));
   CHECK_THROWS_WITH(model::estimate_training_gemms(h100(), Gemm::of(8, 8, 8, P::fp4)), Catch::Contains("precision"));
 }
+
+TEST_CASE("Device names the figure it lacks, also in a what-if chip built in code", "[model][operators]") {
+  // A Figure made with Figure::unknown() carries no JSON path; the message said "figure is unknown".
+  const auto& cat = catalog::Catalog::builtin();
+  hw::Chip chip = cat.chip("nvidia-h20");
+  chip.main_memory.bandwidth = hw::Figure<Bandwidth>::unknown("what-if: not measured");
+  CHECK_THROWS_WITH(model::Device(chip, cat.efficiency(chip.family)),
+                    Catch::Contains("nvidia-h20: memory.main.bandwidth is unknown (what-if: not measured)"));
+}

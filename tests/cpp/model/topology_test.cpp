@@ -2,6 +2,8 @@
 // max-flow bisection), torus shapes, fat-tree tiers and the oversubscription taper.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/topology.hpp>
@@ -81,6 +83,15 @@ TEST_CASE("Topology: catalog systems and network options", "[model][topology]") 
                     Contains("not a torus"));
   CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, 0.5, 0}),
                     Contains("oversubscription"));
+  // Only 0 means "the catalog's": -2, NaN and a 3-port switch were read as the default.
+  for (double bad : {-2.0, std::nan(""), 1.0 / 0.0}) {
+    CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, bad, 0}),
+                      Contains("oversubscription: must be 0 (the catalog's) or a finite number >= 1"));
+  }
+  for (int radix : {-5, 3}) {
+    CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, 0, radix}),
+                      Contains("switch_radix: must be 0 (the catalog's) or >= 4"));
+  }
 
   // Oversubscription slows traffic that leaves a leaf switch by its ratio, not traffic inside one.
   const model::Network flat(cat, "nvidia-dgx-h100", model::NetworkOptions{128, 1, {}, 0, 0});
