@@ -61,7 +61,10 @@ def _stage_layout(text: str) -> str | list[int]:
 
 
 def _cat(args: argparse.Namespace) -> _catalog.Catalog:
-    return _catalog.load(args.catalog) if args.catalog is not None else _catalog.builtin()
+    cat = _catalog.builtin()
+    for path in (getattr(args, "catalog", None) or []) + getattr(args, "catalog_after", []):
+        cat = cat.load(path)
+    return cat
 
 
 def _cmd_units(args: argparse.Namespace) -> int:
@@ -312,13 +315,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Analytic performance, power and cost models of AI hardware.",
     )
     parser.add_argument("--version", action="version", version=f"perfmodel {__version__}")
-    parser.add_argument("--catalog", metavar="PATH", help="extra catalog part file or directory")
+    parser.add_argument("--catalog", metavar="PATH", action="append",
+                        help="extra catalog part file or directory (repeat to layer several, later ones on top)")
     sub = parser.add_subparsers(dest="command")
     # --catalog is accepted after the command too (`perfmodel show ID --catalog DIR`); SUPPRESS keeps
     # a value given before the command when none is given after it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--catalog", metavar="PATH", default=argparse.SUPPRESS,
-                        help="extra catalog part file or directory (same as before the command)")
+    # A dest of its own: the subcommand's namespace would replace a list given before the command.
+    common.add_argument("--catalog", metavar="PATH", action="append", dest="catalog_after", default=argparse.SUPPRESS,
+                        help="extra catalog part file or directory (as before the command; layered after those)")
 
     def add(name: str, **kw: Any) -> argparse.ArgumentParser:
         return sub.add_parser(name, parents=[common], **kw)
@@ -397,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="built-in model id (perfmodel.models.names()) or a path to a config.json")
     p.add_argument("system", help="system id or alias")
     p.add_argument("--mode", choices=["serve", "prefill", "decode"], default="serve")
-    p.add_argument("--batch", type=int, default=None, help="sequences per instance (default: the largest that fits)")
+    p.add_argument("--batch", type=int, default=None, help="sequences per instance (default: the fastest batch that fits and meets --tpot-ms: "
+                        "best_inference, which may pick a tile-filling batch below the largest that fits)")
     p.add_argument("--input-len", type=int, default=1024)
     p.add_argument("--output-len", type=int, default=128)
     p.add_argument("--kv-len", type=int, default=None,
@@ -472,6 +478,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     if not os.path.isfile(args.calibration_csv):
         raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: no such file")
+    if args.out and os.path.exists(args.out) and os.path.samefile(args.out, args.calibration_csv):
+        raise InvalidArgument(f"--out: {args.out} is the calibration file itself; the report would overwrite it")
     text = report(args.calibration_csv)
     if args.out:
         with open(args.out, "w", encoding="utf-8") as f:

@@ -164,6 +164,15 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
             if ceilings is not None:
                 lines.append((i, kind, *ceilings))
     ridges = [c["flops"] / m["bandwidth"] for d in datas for c in d["compute"] for m in d["memory"]]
+    for d in datas:  # a log axis spans the ridges: extreme catalog figures overflowed it (inf, log of 0)
+        for c in d["compute"]:
+            for m in d["memory"]:
+                x = c["flops"] / m["bandwidth"]
+                if not 1e-6 <= x <= 1e9:
+                    raise _core.InvalidArgument(
+                        f"roofline: {d['chip']}: ridge point {x:.3g} FLOP/B ({c['flops']:.3g} FLOP/s over "
+                        f"{m['bandwidth']:.3g} B/s) is outside what the plot draws (1e-6 to 1e9 FLOP/B); check the "
+                        "part's compute and bandwidth figures")
     op_x = [op.intensity for _, op in points]
     lo = 10.0 ** math.floor(math.log10(min([min(ridges) / 30, *(x / 3 for x in op_x)])))
     hi = 10.0 ** math.ceil(math.log10(max(ridges + op_x) * 100))

@@ -276,6 +276,16 @@ def test_validate_names_line_and_column_of_a_bad_calibration_row(edit, words, tm
         assert w in p.stderr
 
 
+def test_validate_does_not_overwrite_its_input(tmp_path, calibration_csv):
+    # --out naming the CSV itself replaced the calibration data with the Markdown report.
+    copy = tmp_path / "cal.csv"
+    copy.write_bytes(calibration_csv.read_bytes())
+    p = subprocess.run([sys.executable, "-m", "perfmodel", "validate", str(copy), "--out", str(copy)],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "is the calibration file itself" in p.stderr
+    assert copy.read_bytes() == calibration_csv.read_bytes()
+
+
 def test_validate_converts_units_reads_a_bom_and_lists_rows_it_does_not_predict(tmp_path, calibration_csv):
     from perfmodel import validation
 

@@ -107,14 +107,19 @@ def test_cli_list_show_and_errors(tmp_path):
     bad = _cli("--catalog", str(p), "list")
     assert bad.returncode == 2 and "$.tdp.value" in bad.stderr
     assert "3A090.a" in _cli("export-control", "h100").stdout
-    # --catalog works before or after the command; after it, it takes precedence.
+    # --catalog works before or after the command, and repeated: every file is layered in order
+    # (only the last one was used, so a part extending one from an earlier file was not found).
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "c.json").write_text('{"id": "what-if-h100", "kind": "chip", "extends": "h100"}')
+    (tmp_path / "more.json").write_text('{"id": "what-if-2", "kind": "chip", "extends": "what-if-h100"}')
     for args in (("--catalog", str(tmp_path / "mine"), "show", "what-if-h100"),
                  ("show", "what-if-h100", "--catalog", str(tmp_path / "mine")),
-                 ("--catalog", str(p), "show", "what-if-h100", "--catalog", str(tmp_path / "mine"))):
+                 ("--catalog", str(tmp_path / "mine"), "--catalog", str(tmp_path / "more.json"), "show", "what-if-2"),
+                 ("--catalog", str(tmp_path / "mine"), "show", "what-if-2", "--catalog", str(tmp_path / "more.json"))):
         out = _cli(*args)
-        assert out.returncode == 0 and "what-if-h100" in out.stdout, (args, out.stderr)
+        assert out.returncode == 0 and "what-if" in out.stdout, (args, out.stderr)
+    bad = _cli("--catalog", str(p), "show", "what-if-h100", "--catalog", str(tmp_path / "mine"))
+    assert bad.returncode == 2 and "$.tdp.value" in bad.stderr  # a bad file is not skipped for a later one
 
 
 def test_serving_comparison_same_recipe_on_both_racks():
