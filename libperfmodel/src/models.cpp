@@ -466,7 +466,8 @@ const TransformerModel& get_model(std::string_view id_or_alias) {
   const std::string key = lower(id_or_alias);
   if (auto it = b.by_name.find(key); it != b.by_name.end()) return b.models[it->second];
   std::string close;
-  for (const auto& [n, i] : b.by_name) {
+  for (const auto& [n, i] : b.by_name) {  // substrings of under 3 letters match nearly every name
+    if (key.size() < 3 || n.size() < 3) continue;
     if (n.find(key) != std::string::npos || key.find(n) != std::string::npos) close += (close.empty() ? "" : ", ") + n;
   }
   std::string all;

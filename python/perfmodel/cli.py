@@ -21,6 +21,8 @@ def _num(v: Any, ratio: bool = False) -> str:
     v = float(v)
     if ratio:
         return f"{v:.2f}x"
+    if abs(v) >= 1e15:  # a 300-digit integer helps nobody (what-if inputs reach these)
+        return f"{v:.3g}"
     if abs(v) >= 1000:
         return f"{v:,.0f}"
     if v == int(v):
@@ -124,8 +126,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     cat = _cat(args)
     if args.tpot_ms is not None and not args.serving:
         raise InvalidArgument("--tpot-ms: sets the serving recipe's latency limit; give --serving MODEL with it")
-    if args.tpot_ms is not None and not args.tpot_ms > 0:  # before any table is printed
-        raise InvalidArgument(f"--tpot-ms: expected a positive number of milliseconds, got {args.tpot_ms:g}")
+    if args.tpot_ms is not None and not (args.tpot_ms > 0 and math.isfinite(args.tpot_ms)):  # before any table
+        raise InvalidArgument(f"--tpot-ms: expected a positive, finite number of milliseconds, got {args.tpot_ms:g}")
     tpot_ms = 50.0 if args.tpot_ms is None else args.tpot_ms
     df = compare(args.ids, cat)
     if args.csv:
@@ -161,6 +163,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
         return 0
     ids = [cat.resolve(s) for s in args.ids]
+    # Every table is computed before the first is printed: an error (a bad model id) exits 2 with
+    # nothing on stdout, not after a page of output.
+    from .compare import serving_comparison, training_comparison
+
+    sv = serving_comparison(ids, args.serving, tpot_ms=tpot_ms, catalog=cat) if args.serving else None
+    tr = training_comparison(ids, args.training, catalog=cat) if args.training else None
     header = ["metric", *ids, *[c for c in df.columns if c not in ids]]
     rows = []
     for metric, row in df.iterrows():
@@ -172,28 +180,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         for m in df.attrs["missing"]:
             print(f"  - {m[:160]}")
     print("sources and confidence of every figure: perfmodel show <id>")
-    if args.serving:
-        _print_serving(args, cat, ids, tpot_ms)
-    if args.training:
-        from .compare import training_comparison
-
-        df = training_comparison(ids, args.training, catalog=cat)
+    if sv is not None:
+        print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
+        _print_workload_table(sv, ids)
+        print("recipe: " + sv.attrs["recipe"])
+        print("accuracy against published measurements: docs/explanation/accuracy.md (known optimistic misses: "
+              "GB200 decode, CloudMatrix prefill)")
+    if tr is not None:
         print(f"\ntraining {args.training} (model estimate, same recipe on every system):")
-        _print_workload_table(df, ids)
-        print("recipe: " + df.attrs["recipe"])
+        _print_workload_table(tr, ids)
+        print("recipe: " + tr.attrs["recipe"])
         print("accuracy against published measurements: docs/explanation/accuracy.md (training rows)")
     return 0
-
-
-def _print_serving(args: argparse.Namespace, cat: Any, ids: list[str], tpot_ms: float) -> None:
-    from .compare import serving_comparison
-
-    df = serving_comparison(ids, args.serving, tpot_ms=tpot_ms, catalog=cat)
-    print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
-    _print_workload_table(df, ids)
-    print("recipe: " + df.attrs["recipe"])
-    print("accuracy against published measurements: docs/explanation/accuracy.md (known optimistic misses: "
-          "GB200 decode, CloudMatrix prefill)")
 
 
 def _real(v: Any) -> bool:
@@ -358,7 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("roofline", help="plot rooflines of chips (PNG or SVG) and print their ridge points")
     p.add_argument("ids", nargs="+", help="chip ids or aliases")
-    p.add_argument("--precision", default="bf16", help="compute precision (default: bf16)")
+    p.add_argument("--precision", default="bf16", type=str.lower, help="compute precision (default: bf16)")
     p.add_argument("--out", default="roofline.png", metavar="PATH",
                    help="output .png or .svg (default: roofline.png)")
     p.add_argument("--gemm", nargs=3, type=int, action="append", metavar=("M", "N", "K"),
@@ -370,16 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("m", type=int, help="rows of A and C")
     p.add_argument("n", type=int, help="columns of B and C")
     p.add_argument("k", type=int, help="reduction dimension")
-    p.add_argument("--dtype", default="bf16", help="operand precision (default: bf16)")
+    p.add_argument("--dtype", default="bf16", type=str.lower, help="operand precision (default: bf16)")
     p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
     p.set_defaults(func=_cmd_gemm)
 
     p = add("collective", help="time and nccl-tests bandwidths of a collective on a system")
     p.add_argument("system", help="system id or alias")
-    p.add_argument("kind", help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
+    p.add_argument("kind", type=str.lower, help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
     p.add_argument("--ranks", type=int, default=None, help="ranks taking part (default: all)")
     p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list (default: 1M:8G)")
-    p.add_argument("--algorithm", default=None, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
+    p.add_argument("--algorithm", default=None, type=str.lower, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
     p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
     p.add_argument("--ranks-per-chip", type=int, default=1, help="ranks per chip (2: each 910C die is a rank)")
     p.add_argument("--oversubscription", type=float, default=None,
@@ -408,8 +406,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output-len", type=int, default=128)
     p.add_argument("--kv-len", type=int, default=None,
                    help="decode mode: cached tokens per sequence (default: input-len + output-len / 2)")
-    p.add_argument("--precision", default="bf16", help="weights/GEMM precision: bf16, fp8, int8, fp4")
-    p.add_argument("--kv-cache", default=None, help="KV-cache precision (default bf16)")
+    p.add_argument("--precision", default="bf16", type=str.lower, help="weights/GEMM precision: bf16, fp8, int8, fp4")
+    p.add_argument("--kv-cache", default=None, type=str.lower, choices=["bf16", "fp16", "fp8", "int8", "fp4", "int4"],
+                   help="KV-cache precision (default bf16)")
     for opt in ("tp", "dp-attention", "pp", "ep", "ranks-per-chip", "redundant-experts", "mtp-tokens", "systems"):
         p.add_argument(f"--{opt}", type=int, default=None)
     p.add_argument("--mtp-acceptance", type=float, default=None)
@@ -430,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{opt}", type=int, default=None)
     p.add_argument("--ranks-per-chip", type=int, default=None,
                    help="ranks per chip (2: each Ascend 910C die is a rank, as CANN runs it)")
-    p.add_argument("--precision", default=None, help="GEMM precision: bf16 (default), fp16, fp8")
+    p.add_argument("--precision", default=None, type=str.lower, help="GEMM precision: bf16 (default), fp16, fp8")
     p.add_argument("--bf16-layers", type=int, default=None,
                    help="fp8 plans: Transformer layers at each end kept in bf16 (Megatron-Bridge's FP8 recipes: 1)")
     p.add_argument("--fp8-params", action="store_true", help="fp8 plans: weights held and gathered in 8 bits")
@@ -477,7 +476,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .validation import report
 
     if not os.path.isfile(args.calibration_csv):
-        raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: no such file")
+        what = "is a directory, expected a CSV file" if os.path.isdir(args.calibration_csv) else "no such file"
+        raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: {what}")
     if args.out and os.path.exists(args.out) and os.path.samefile(args.out, args.calibration_csv):
         raise InvalidArgument(f"--out: {args.out} is the calibration file itself; the report would overwrite it")
     text = report(args.calibration_csv)
@@ -498,7 +498,16 @@ def _cmd_power(args: argparse.Namespace) -> int:
         try:
             watts = float(value)
         except ValueError:
-            sep = ""
+            try:  # a power with its unit ("1.5 kW"); fractions stay plain numbers
+                q = units.parse(value)
+                if q.dimension_name != "power":
+                    raise InvalidArgument(f"--override: {name}={value!r} is a {q.dimension_name}, expected watts "
+                                          "(e.g. '1.5 kW') or a plain number")
+                watts = q.value
+            except Error as exc:
+                if str(exc).startswith("--override"):
+                    raise
+                sep = ""
         if not sep or not name:
             raise InvalidArgument(f"--override: expected NAME=VALUE (a component of 'perfmodel power {args.system}' "
                                   f"and its watts, e.g. 'chip_max_watts=1000'), got {item!r}")
@@ -516,8 +525,10 @@ def _cmd_power(args: argparse.Namespace) -> int:
              r.confidence] for r in df.itertuples()]
     print(f"{a['system']}: power at chip utilization {a['utilization']:g}" + (f", PUE {a['pue']:g}" if a["pue"] > 1 else ""))
     print(_table(["component", "count", "W each", "W", "share", "confidence"], rows, {1, 2, 3, 4}))
-    print(f"\nsystem (IT) power: {a['it_watts'] / 1e3:,.1f} kW" +
-          (f"; facility: {a['facility_watts'] / 1e3:,.1f} kW" if a["pue"] > 1 else ""))
+    def kw(w: float) -> str:
+        return f"{w / 1e3:,.1f}" if abs(w) < 1e15 else f"{w / 1e3:.3g}"
+
+    print(f"\nsystem (IT) power: {kw(a['it_watts'])} kW" + (f"; facility: {kw(a['facility_watts'])} kW" if a["pue"] > 1 else ""))
     if a["published_watts"] is not None and a["utilization"] == 1.0:
         err = a["it_watts"] / a["published_watts"] - 1
         print(f"published system power: {a['published_watts'] / 1e3:,.1f} kW (model {err:+.1%}); "
@@ -675,7 +686,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Error as exc:
-        print(f"perfmodel: error: {exc}", file=sys.stderr)
+        # The library's hint names Python calls; on the command line a MODEL may be a config.json path.
+        text = str(exc).replace("; or load a file with perfmodel.models.load(path) / perfmodel.models.from_hf_config(path)",
+                                "; or give the path of a Hugging Face config.json (infer, train)")
+        print(f"perfmodel: error: {text}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file named on the command line cannot be read or written
         print(f"perfmodel: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)

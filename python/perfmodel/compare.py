@@ -342,9 +342,16 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("training_comparison() needs a list of one or more system ids")
     cat = using(catalog)
+    for name, v in (("seq_len", seq_len), ("global_batch", global_batch)):  # argument errors, not a column's
+        _args.integer(name, v, 1, _args.INT32_MAX)
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
-        t = training_results(given, model, seq_len=seq_len, global_batch=global_batch, catalog=cat)
+        sid = _whole_system(given, None, cat, "training_comparison")[0]  # not a system: an argument error
+        try:
+            t = training_results(given, model, seq_len=seq_len, global_batch=global_batch, catalog=cat)
+        except _core.InvalidArgument as exc:  # a system the recipe cannot run (a figure it lacks): its column says why
+            rows[sid] = {"Plan": f"no plan of the recipe fits: {exc}", **{k: None for k in _TRAIN_ROWS}}
+            continue
         sid, n, r, p = t["system"], t["chips"], t["result"], t["plan"]
         if r is None:
             why = "; ".join(f"{k} ({v})" for k, v in t["reasons"].items() if v) or "no candidate"

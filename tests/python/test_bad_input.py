@@ -149,16 +149,37 @@ def test_integral_numpy_values_are_accepted():
     (["infer", "llama-3.1-8b", H100, "--kv-len", "4096"], ["--kv-len: a decode step's cache length; add --mode decode"]),
     (["compare", "cm384", "nvl72", "--tpot-ms", "30"], ["--tpot-ms", "--serving"]),
     (["compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--tpot-ms", "-3"], ["--tpot-ms: expected a positive"]),
+    (["compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--tpot-ms", "inf"], ["--tpot-ms: expected a positive, finite"]),
+    # Listed every built-in name as "close" and pointed CLI users to a Python call.
+    (["infer", "", H100], ["model '' is not built in;", "give the path of a Hugging Face config.json"]),
+    (["validate", "{dir}"], ["is a directory, expected a CSV file"]),
+    (["power", "nvl72", "--override", "chip_max_watts=1.5 TB"], ["is a data size, expected watts"]),
+    (["infer", "llama-3.1-8b", H100, "--redundant-experts", "8"], ["redundant_experts: llama-3.1-8b has no experts"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"id,value\n\xff\xfe,1\n")
-    argv = [a.format(bad=bad, good=calibration_csv) for a in argv]
+    argv = [a.format(bad=bad, good=calibration_csv, dir=tmp_path) for a in argv]
     p = subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert p.stdout == ""  # nothing printed before the error (compare printed its hardware table first)
     for w in words:
         assert w in p.stderr
+
+
+def test_cli_takes_units_and_upper_case_where_it_can():
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
+
+    kw, plain = run("power", "nvl72", "--override", "chip_max_watts=1.5 kW", "--json"), \
+        run("power", "nvl72", "--override", "chip_max_watts=1500", "--json")
+    assert kw.returncode == 0 and json.loads(kw.stdout)["it_watts"] == json.loads(plain.stdout)["it_watts"]
+    upper, lower = run("gemm", "h100", "4096", "4096", "4096", "--dtype", "FP8", "--json"), \
+        run("gemm", "h100", "4096", "4096", "4096", "--dtype", "fp8", "--json")
+    assert upper.returncode == 0 and upper.stdout == lower.stdout
+    big = run("power", "nvl72", "--pue", "1e300")  # printed a 300-digit kW figure
+    assert big.returncode == 0 and "facility: 1.21e+302 kW" in big.stdout and max(len(w) for w in big.stdout.split() if set(w) != {"-"}) < 40
 
 
 def test_what_the_api_now_fills_in_or_accepts():
