@@ -753,6 +753,17 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (plan.mode == InferencePlan::Mode::decode && plan.kv_len < 1 && plan.input_len < 1) {
     bad("kv_len", "must be >= 1 token in decode mode, got " + std::to_string(plan.kv_len));
   }
+  if (model.max_context > 0) {  // beyond the released context the model is not what was measured
+    const bool dec_kv = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0;
+    const std::int64_t context = dec_kv ? plan.kv_len
+                             : plan.mode == InferencePlan::Mode::prefill ? plan.input_len
+                                                                          : plan.input_len + plan.output_len;
+    if (context > model.max_context) {
+      bad(dec_kv ? "kv_len" : plan.mode == InferencePlan::Mode::prefill ? "input_len" : "input_len + output_len",
+          std::to_string(context) + " tokens exceed the " + std::to_string(model.max_context) + "-token context of " +
+              model.id + " (max_context)");
+    }
+  }
   if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: batch)");
   if (plan.mtp_tokens < 0) bad("mtp_tokens", "must be >= 0, got " + std::to_string(plan.mtp_tokens));
   if (plan.mtp_tokens > 0 && model.mtp_layers == 0) {

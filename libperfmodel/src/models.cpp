@@ -95,6 +95,9 @@ void TransformerModel::validate(const std::string& origin) const {
   need(mtp_layers >= 0, "mtp_layers", [&] {
     return "expected a non-negative integer, got " + std::to_string(mtp_layers);
   });
+  need(max_context >= 0, "max_context", [&] {
+    return "expected a non-negative integer (0: not stated), got " + std::to_string(max_context);
+  });
   if (mla) {
     need(mla->q_lora_rank >= 0, "mla.q_lora_rank", [&] { return "expected >= 0 (0: no query compression)"; });
     need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", [&] { return "expected a positive integer"; });
@@ -252,6 +255,7 @@ TransformerModel parse_model(const bj::value& root, const std::string& origin) {
     m.moe = x;
   }
   m.mtp_layers = to_int(o.integer("mtp_layers", 0), o, "mtp_layers");
+  m.max_context = o.integer("max_context", 0);
   o.no_unknown_keys();
   m.validate(origin);
   return m;
@@ -429,6 +433,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
                "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, "
                "DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, GPT2LMHeadModel");
   }
+  m.max_context = o.integer(a == "GPT2LMHeadModel" || a == "gpt2" ? "n_positions" : "max_position_embeddings", 0);
   m.validate(origin);
   return m;
 }

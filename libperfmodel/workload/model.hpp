@@ -57,6 +57,9 @@ struct TransformerModel {
   std::optional<Mla> mla;
   std::optional<Moe> moe;
   int mtp_layers = 0;          ///< multi-token-prediction modules (DeepSeek-V3: 1)
+  /// Longest sequence the released model is configured for (HF max_position_embeddings); serving
+  /// estimates refuse longer contexts. 0: not stated, not checked.
+  std::int64_t max_context = 0;
 
   [[nodiscard]] bool is_moe_layer(int layer) const { return moe && layer >= moe->dense_layers; }
   [[nodiscard]] int moe_layers() const { return moe ? layers - moe->dense_layers : 0; }

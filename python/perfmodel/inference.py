@@ -205,6 +205,8 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
     if "batch" in options:
         raise _core.InvalidArgument("batch: best_inference searches the batch; pass max_batch to bound it")
     best: InferenceResult | None = None
+    rejected: list[_core.InvalidArgument] = []  # layouts the plan check refused before any batch was tried
+    layouts = 0
     reasons: dict[str, int] = {}
     example: dict[str, str] = {}  # the first message of each kind, quoted when nothing fits
 
@@ -227,11 +229,13 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
 
     for t, dp, e, o in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep), _as_list(overlap)):
         layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e), ("overlap", o)) if v is not None}
+        layouts += 1
         step = _args.integer("dp_attention", layout.get("dp_attention", 1))
         try:
             probe = inference(model, system, catalog=catalog, batch=step, check_memory=False, **layout, **options)
         except _core.InvalidArgument as exc:
             failed(str(exc).split(":")[0], str(exc))
+            rejected.append(exc)
             continue
         hi = min(probe.max_batch, max_batch) // step
         # max_batch extrapolates memory linearly from the batch asked; MoE activations grow less
@@ -279,6 +283,8 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
                     found = r
         if best is None or _rate(found) > _rate(best):
             best = found
+    if best is None and layouts == 1 and rejected:  # one layout, refused as asked: the plan's own message
+        raise rejected[0]
     if best is None:
         detail = "; ".join(f"{n} layout(s) failed on {k}, e.g. {example[k]}" for k, n in sorted(reasons.items()))
         raise _core.InvalidArgument(f"best_inference: no plan of {model} on {system} fits the limits: "

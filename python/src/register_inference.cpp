@@ -60,6 +60,7 @@ py::dict model_dict(const TransformerModel& m) {
     d["moe"] = py::none();
   }
   d["mtp_layers"] = m.mtp_layers;
+  d["max_context"] = m.max_context > 0 ? py::object(py::int_(m.max_context)) : py::object(py::none());
   return d;
 }
 

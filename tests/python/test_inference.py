@@ -1,6 +1,7 @@
 """Serving model: models, HF config reader, estimates, properties, bad input, accuracy."""
 
 import json
+import re
 import pathlib
 import math
 
@@ -373,9 +374,12 @@ def test_per_system_throughput_counts_whole_instances():
 
 
 def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
-    # The error quotes one message of each kind of failure, not just its category.
-    with pytest.raises(perfmodel.InvalidArgument, match=r"1 layout\(s\) failed on weights, e\.g\. weights: unknown precision 'FP8'"):
+    # The error quotes one message of each kind of failure, not just its category; one layout the
+    # plan check refuses raises that check's own message (it was wrapped in "1 layout(s) failed").
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^weights: unknown precision 'FP8'"):
         perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8")
+    with pytest.raises(perfmodel.InvalidArgument, match=r"2 layout\(s\) failed on weights, e\.g\. weights: unknown precision"):
+        perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8", tp=[4, 8])
     with pytest.raises(perfmodel.InvalidArgument, match=r"failed on latency limit, e\.g\. latency limit: at batch 1 TPOT"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=0.01)
     # 70B deepened to 86 layers, FP8, on one H100: the prefill chunk that shares the GPU caps the
@@ -385,6 +389,33 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
                                       "id": "llama-70b-86l", "layers": 86})
     r = perfmodel.best_inference(deep, "dgx-h100", precision="fp8")
     assert r.plan["batch"] == 6 and r.max_batch == 6
+
+
+def test_contexts_beyond_the_released_model_are_refused(tmp_path):
+    # max_context (the config's max_position_embeddings): a 4K Llama 2 ran 8K prompts, an HF config
+    # of 16 positions ran at 1,024.
+    assert perfmodel.models.get("llama-2-70b").to_dict()["max_context"] == 4096
+    assert perfmodel.models.get("deepseek-r1").to_dict()["max_context"] == 163840
+    ok = perfmodel.inference("llama-2-70b", "dgx-h100", tp=8, batch=8, input_len=3072, output_len=1024)
+    assert ok.ttft_ms > 0
+    for kw, field in ((dict(input_len=3072, output_len=1025), "input_len + output_len: 4097 tokens"),
+                      (dict(mode="prefill", input_len=8192), "input_len: 8192 tokens"),
+                      (dict(mode="decode", kv_len=5000), "kv_len: 5000 tokens")):
+        with pytest.raises(perfmodel.InvalidArgument, match=re.escape(field) + r" exceed the 4096-token context of llama-2-70b"):
+            perfmodel.inference("llama-2-70b", "dgx-h100", tp=8, batch=8, **kw)
+    cfg = {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 256, "num_attention_heads": 4,
+           "intermediate_size": 512, "vocab_size": 1000, "max_position_embeddings": 16}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    tiny = perfmodel.models.from_hf_config(tmp_path / "config.json")
+    assert tiny.to_dict()["max_context"] == 16
+    with pytest.raises(perfmodel.InvalidArgument, match="16-token context"):
+        perfmodel.inference(tiny, "dgx-h100", batch=1, input_len=16, output_len=1)
+    # A model that states no context is not checked; define() round-trips the field.
+    spec = {k: v for k, v in perfmodel.models.get("llama-2-7b").to_dict().items() if v is not None}
+    assert perfmodel.models.define(**{**spec, "id": "l2-copy"}).to_dict()["max_context"] == 4096
+    free = perfmodel.models.define(**{**{k: v for k, v in spec.items() if k != "max_context"}, "id": "l2-free"})
+    assert free.to_dict()["max_context"] is None
+    assert perfmodel.inference(free, "dgx-h100", batch=1, input_len=8192, output_len=8).ttft_ms > 0
 
 
 def test_best_inference_refuses_a_limit_on_a_phase_the_plan_lacks():
