@@ -216,6 +216,12 @@ TEST_CASE("bad plans name the constraint") {
   CHECK_THROWS_WITH(model::estimate(dev, workload::Gemm{64, 64, 64, 1, Precision::bf16, static_cast<Precision>(9)}),
                     Catch::Contains("gemm: output: not a hw::Precision value (9)"));
   CHECK(hw::to_string(static_cast<Precision>(42)) == "invalid");
+  // Beyond the released context (Llama 2: 4,096 positions).
+  q = p;
+  q.input_len = 4000;
+  q.output_len = 200;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
+                    Catch::Contains("input_len + output_len: 4200 tokens exceed the 4096-token context of llama-2-70b"));
 }
 
 TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {
