@@ -45,6 +45,20 @@ class DictResult:
     def to_dict(self) -> dict[str, Any]:
         return dict(self._d)
 
+    @property
+    def rumour_inputs(self) -> list[str] | None:
+        """Catalog figures of ``rumour`` confidence this estimate rests on (``"<part>: <field>"``,
+        see :func:`perfmodel.catalog.rumour_inputs`); None for a result that lost its catalog
+        (unpickled from another process)."""
+        cat = self.__dict__.get("_catalog")
+        if cat is None:
+            return None
+        from .catalog import rumour_inputs
+
+        precisions = [v for k, v in self.plan.items() if k in ("weights", "attention", "kv_cache", "precision")
+                      and isinstance(v, str)]
+        return rumour_inputs(self._d["system"], precisions, energy=self._d.get("energy") is not None, catalog=cat)
+
     def __getstate__(self) -> dict[str, Any]:  # pickles (e.g. to Dask workers) as the plain dict
         return {"_full": self._d, "plan": self.plan}
 

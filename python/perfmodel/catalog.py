@@ -12,11 +12,11 @@ from __future__ import annotations
 import html
 import json
 import os
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from . import _args, _core
 
-__all__ = ["Catalog", "Part", "builtin", "get", "load", "names", "using"]
+__all__ = ["Catalog", "Part", "builtin", "get", "load", "names", "rumour_inputs", "using"]
 
 
 class Part:
@@ -175,6 +175,47 @@ def using(catalog: Catalog | None) -> Catalog:
         raise _core.InvalidArgument(f"catalog: expected a perfmodel Catalog (perfmodel.catalog.load(path)) or None, "
                                     f"got {type(catalog).__name__} {catalog!r}")
     return catalog
+
+
+def _figures(d: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+    """(JSON path, figure) for every figure in a part dict; power-model components by name."""
+    if isinstance(d, dict):
+        if "confidence" in d:
+            yield path, d
+            return
+        for k, v in d.items():
+            yield from _figures(v, f"{path}.{k}" if path else str(k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d):
+            name = v.get("name") if isinstance(v, dict) else None
+            yield from _figures(v, f"{path}[{name!r}]" if name else f"{path}[{i}]")
+
+
+def rumour_inputs(system: str, precisions: Iterable[str] = ("bf16",), *, energy: bool = False, cost: bool = False,
+                  catalog: Catalog | None = None) -> list[str]:
+    """The catalog figures of ``rumour`` confidence that a workload estimate on ``system`` rests
+    on, as ``"<part>: <field>"``: the chip's compute at ``precisions`` (bf16 always: attention and
+    norms), its compute units, memory, scale-up and scale-out figures, and the system's chip count,
+    nodes and fabrics; with ``energy``, also the chip's TDP and the system's power-model
+    components and published power; with ``cost``, the system's price. Empty when every such
+    figure is better sourced."""
+    cat = using(catalog)
+    sysd = cat.get(system).to_dict()
+    chip = cat.get(sysd["chip"]).to_dict()
+    precs = {*precisions, "bf16"}
+    chip_fields = ["compute_units.", "memory.main.", "scale_up.", "scale_out.", *(f"compute.{p}." for p in precs)]
+    sys_fields = ["chips", "nodes.", "scale_up.", "scale_out.", "racks"]
+    if energy:
+        chip_fields.append("tdp")
+        sys_fields += ["power_model.", "power", "cpus."]
+    if cost:
+        sys_fields.append("price")
+    out = []
+    for part, fields in ((chip, chip_fields), (sysd, sys_fields)):
+        for path, fig in _figures(part):
+            if fig.get("confidence") == "rumour" and any(path == f or path.startswith(f) for f in fields):
+                out.append(f"{part['id']}: {path}")
+    return out
 
 
 def names(kind: str | None = None) -> list[str]:

@@ -149,7 +149,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         return 0
     if args.json:
         out = {col: {k: (None if str(v) == "<NA>" else float(v)) for k, v in df[col].items()} for col in df.columns}
-        doc = {"columns": out, "chips": df.attrs["chips"], "missing": df.attrs["missing"]}
+        doc = {"columns": out, "chips": df.attrs["chips"], "missing": df.attrs["missing"], "rumour": df.attrs["rumour"]}
         if args.serving:
             from .compare import serving_comparison
 
@@ -179,6 +179,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         print("unknown inputs (shown as 'unknown', never guessed):")
         for m in df.attrs["missing"]:
             print(f"  - {m[:160]}")
+    rumours = [item for found in df.attrs["rumour"].values() for item in found]
+    if rumours:
+        by_part: dict[str, list[str]] = {}
+        for item in rumours:
+            part, _, field = item.partition(": ")
+            by_part.setdefault(part, []).append(field)
+        print("figures of 'rumour' confidence behind these rows and the estimates below:")
+        for part, fields in by_part.items():
+            print(f"  - {part}: {', '.join(fields)}"[:200])
     print("sources and confidence of every figure: perfmodel show <id>")
     if sv is not None:
         print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
@@ -571,7 +580,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print("\nmemory per chip (GB): " + ", ".join(f"{k} {mem[k] / 1e9:.3g}" for k in
                                                  ("weights", "gradients", "optimizer", "activations", "buffers", "total",
                                                   "capacity")))
+    _print_rumours(r.rumour_inputs)
     return 0
+
+
+def _print_rumours(found: list[str] | None, indent: str = "") -> None:
+    """The rumour-confidence catalog figures an estimate rests on, grouped by part."""
+    if not found:
+        return
+    by_part: dict[str, list[str]] = {}
+    for item in found:
+        part, _, field = item.partition(": ")
+        by_part.setdefault(part, []).append(field)
+    print(f"\n{indent}rests on figures of 'rumour' confidence (perfmodel show <id> for their sources):")
+    for part, fields in by_part.items():
+        print(f"{indent}  - {part}: {', '.join(fields)}")
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:
@@ -628,6 +651,7 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     print(_table(["phase", "part", "time (ms)", "exposed (ms)", "share"],
                  [[x.phase, x.part, f"{x.time_s * 1e3:.3f}", f"{x.exposed_s * 1e3:.3f}", f"{x.share:.1%}"]
                   for x in b.itertuples()], {2, 3, 4}))
+    _print_rumours(r.rumour_inputs)
     return 0
 
 

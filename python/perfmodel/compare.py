@@ -83,8 +83,9 @@ def _modelled_power(system: str, cat: Catalog) -> tuple[float | None, str | None
 def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
     """Compare systems: one column per system (canonical id), one row per headline metric, and a
     ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
-    (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown and
-    ``df.attrs["chips"]`` which chip each system uses."""
+    (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown,
+    ``df.attrs["rumour"]`` which rest on figures of ``rumour`` confidence (per system, see
+    :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses."""
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("compare() needs a list of one or more system ids")
     cat = using(catalog)
@@ -111,6 +112,9 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     df.index.name = "metric"
     df.attrs["chips"] = {t["system"]: t["chip"] for t in totals}
     df.attrs["missing"] = [m for t in totals for m in t["missing"]]
+    from .catalog import rumour_inputs  # every figure of the table: all precisions, power included
+
+    df.attrs["rumour"] = {sid: rumour_inputs(sid, precisions, energy=True, cost=True, catalog=cat) for sid in ids}
     return df
 
 

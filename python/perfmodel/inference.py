@@ -168,7 +168,9 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     plan = _plan(precision, options)
     rpc = plan["ranks_per_chip"] = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
     prepared = cat._prepared(("serving", system, rpc), lambda: _core.ServingSystem(cat._core, system, rpc))
-    return InferenceResult(_core.estimate_inference_prepared(m._core, prepared, plan), plan)
+    r = InferenceResult(_core.estimate_inference_prepared(m._core, prepared, plan), plan)
+    r.__dict__["_catalog"] = cat  # for rumour_inputs, read on demand (not on the hot path)
+    return r
 
 
 def _as_list(v: Any) -> list[Any]:

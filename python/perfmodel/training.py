@@ -131,4 +131,6 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
                                         f"tp x cp x pp = {inner}; give dp or a chip count that divides")
         plan["dp"] = ranks // inner
     prepared = cat._prepared(("training", system, rpc), lambda: _core.TrainingSystem(cat._core, system, rpc))
-    return TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)
+    r = TrainingResult(_core.estimate_training_prepared(m._core, prepared, plan), plan)
+    r.__dict__["_catalog"] = cat  # for rumour_inputs, read on demand (not on the hot path)
+    return r

@@ -247,3 +247,31 @@ def test_missing_link_names_its_field_and_delivery_efficiency_has_one_range(tmp_
                                                     "derived_from": "x"}}})
         with pytest.raises(perfmodel.ConfigError, match=r"delivery_efficiency.*expected a fraction in \(0, 1\]"):
             catalog.load(path)
+
+
+def test_estimates_say_which_rumour_figures_they_rest_on():
+    # Every H20 figure is 'rumour' (a leaked spec sheet); no output said so.
+    import pickle
+    import subprocess
+    import sys
+
+    r = perfmodel.inference("llama-3.1-70b", "hgx-h20", mode="decode", precision="fp8", tp=8, batch=16, kv_len=2048)
+    found = r.rumour_inputs
+    assert "nvidia-h20: memory.main.bandwidth" in found and "nvidia-h20: compute.fp8.matrix" in found
+    assert "nvidia-h20: compute.int8.matrix" not in found          # a precision the plan does not use
+    assert "nvidia-h20: tdp" in found                              # its chips-only energy scales from the TDP
+    assert "nvidia-hgx-h20: chips" in found
+    assert perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="decode", precision="fp8", tp=8, batch=16,
+                               kv_len=2048).rumour_inputs == []
+    assert pickle.loads(pickle.dumps(r)).rumour_inputs is None     # the catalog does not travel
+    t = perfmodel.training("llama-3.1-8b", "hgx-h20", n_chips=8, tp=8, global_batch=8, seq_len=2048)
+    assert "nvidia-h20: compute.bf16.matrix" in t.rumour_inputs
+    # The hardware comparison lists them per system, power and price included.
+    df = perfmodel.compare(["cm384", "nvl72"])
+    assert df.attrs["rumour"]["nvidia-gb200-nvl72"] == ["nvidia-gb200-nvl72: price"]
+    assert any("optical transceivers (LPO)" in f for f in df.attrs["rumour"]["huawei-cloudmatrix-384"])
+    out = subprocess.run([sys.executable, "-m", "perfmodel", "infer", "llama-3.1-70b", "hgx-h20", "--mode", "decode",
+                          "--precision", "fp8", "--tp", "8", "--batch", "16", "--kv-len", "2048"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "rests on figures of 'rumour' confidence" in out.stdout
+    assert "  - nvidia-h20: " in out.stdout and "memory.main.bandwidth" in out.stdout
