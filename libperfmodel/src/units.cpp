@@ -236,7 +236,7 @@ std::string quoted(std::string_view text) {
 }
 
 AnyQuantity parse(std::string_view text, ParseOptions options) {
-  const std::string quoted = units::quoted(text);
+  const std::string shown = quoted(text);
   std::string_view s = trim(text);
   if (s.empty()) throw InvalidArgument("cannot parse empty text as a quantity");
   double number = 0.0;
@@ -245,30 +245,30 @@ AnyQuantity parse(std::string_view text, ParseOptions options) {
   if (*first == '+') ++first;
   auto [ptr, ec] = std::from_chars(first, last, number);
   if (ec == std::errc::result_out_of_range) {
-    throw InvalidArgument("cannot parse " + quoted + ": number out of range");
+    throw InvalidArgument("cannot parse " + shown + ": number out of range");
   }
   if (ec != std::errc{} || ptr == first) {
-    throw InvalidArgument("cannot parse " + quoted + ": expected a number followed by a unit");
+    throw InvalidArgument("cannot parse " + shown + ": expected a number followed by a unit");
   }
   if (!std::isfinite(number)) {
-    throw InvalidArgument("cannot parse " + quoted + ": the number must be finite (not NaN or inf)");
+    throw InvalidArgument("cannot parse " + shown + ": the number must be finite (not NaN or inf)");
   }
   if (ptr != last && (*ptr == ',' || *ptr == '_')) {
-    throw InvalidArgument("cannot parse " + quoted +
+    throw InvalidArgument("cannot parse " + shown +
                           ": digit separators are not allowed; write 1200 not 1,200");
   }
   UnitInfo u{};
   try {
     u = parse_unit(std::string_view(ptr, static_cast<std::size_t>(last - ptr)));
   } catch (const InvalidArgument& e) {
-    throw InvalidArgument("cannot parse " + quoted + ": " + e.what());
+    throw InvalidArgument("cannot parse " + shown + ": " + e.what());
   }
   double value = number * u.scale;
   if (!std::isfinite(value)) {
-    throw InvalidArgument("cannot parse " + quoted + ": value overflows a double");
+    throw InvalidArgument("cannot parse " + shown + ": value overflows a double");
   }
   if (value < 0.0 && !options.allow_negative) {
-    throw InvalidArgument("cannot parse " + quoted + ": negative values are not allowed here");
+    throw InvalidArgument("cannot parse " + shown + ": negative values are not allowed here");
   }
   if (value == 0.0) value = 0.0;  // normalise -0
   return {value, u.dim};

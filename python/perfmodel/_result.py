@@ -65,6 +65,23 @@ class DictResult:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
 
+    # Copies keep the catalog (pickles do not: it stays in this process), so rumour_inputs works on them.
+    def __copy__(self) -> "DictResult":
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.plan = dict(self.plan)
+        return new
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "DictResult":
+        import copy
+
+        new = type(self).__new__(type(self))
+        new.__dict__["_full"] = copy.deepcopy(self._d, memo)
+        new.plan = copy.deepcopy(self.plan, memo)
+        if "_catalog" in self.__dict__:
+            new.__dict__["_catalog"] = self.__dict__["_catalog"]
+        return new
+
 
 def fmt(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)

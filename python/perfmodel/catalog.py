@@ -177,6 +177,9 @@ def using(catalog: Catalog | None) -> Catalog:
     return catalog
 
 
+_PRECISIONS = ("fp64", "fp32", "tf32", "bf16", "fp16", "fp8", "fp4", "int8", "int4")
+
+
 def _figures(d: Any, path: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
     """(JSON path, figure) for every figure in a part dict; power-model components by name."""
     if isinstance(d, dict):
@@ -200,9 +203,16 @@ def rumour_inputs(system: str, precisions: Iterable[str] = ("bf16",), *, energy:
     components and published power; with ``cost``, the system's price. Empty when every such
     figure is better sourced."""
     cat = using(catalog)
+    if cat.kind(system) != "system":
+        raise _core.InvalidArgument(f"rumour_inputs: {system!r} is a {cat.kind(system)}; expected a system id")
     sysd = cat.get(system).to_dict()
     chip = cat.get(sysd["chip"]).to_dict()
-    precs = {*precisions, "bf16"}
+    if isinstance(precisions, str):
+        precisions = [precisions]
+    precs = {_args.text("precisions", p).lower() for p in precisions} | {"bf16"}
+    if precs - set(_PRECISIONS):
+        raise _core.InvalidArgument(f"precisions: unknown {sorted(precs - set(_PRECISIONS))[0]!r}; expected "
+                                    f"{', '.join(_PRECISIONS)}")
     chip_fields = ["compute_units.", "memory.main.", "scale_up.", "scale_out.", *(f"compute.{p}." for p in precs)]
     sys_fields = ["chips", "nodes.", "scale_up.", "scale_out.", "racks"]
     if energy:

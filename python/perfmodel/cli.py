@@ -129,6 +129,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     if args.tpot_ms is not None and not (args.tpot_ms > 0 and math.isfinite(args.tpot_ms)):  # before any table
         raise InvalidArgument(f"--tpot-ms: expected a positive, finite number of milliseconds, got {args.tpot_ms:g}")
     tpot_ms = 50.0 if args.tpot_ms is None else args.tpot_ms
+    lens = {k: v for k, v in (("kv_len", args.kv_len), ("input_len", args.input_len)) if v is not None}
+    if lens and not args.serving:
+        raise InvalidArgument(f"--{next(iter(lens)).replace('_', '-')}: sets the serving recipe; give --serving MODEL with it")
     df = compare(args.ids, cat)
     if args.csv:
         if not (args.serving or args.training):
@@ -141,7 +144,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
         parts = [df.assign(section="hardware")]
         if args.serving:
-            parts.append(serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat).assign(section="serving"))
+            parts.append(serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat, **lens).assign(section="serving"))
         if args.training:
             parts.append(training_comparison(args.ids, args.training, catalog=cat).assign(section="training"))
         table = pd.concat([p.astype(object) for p in parts])
@@ -153,7 +156,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         if args.serving:
             from .compare import serving_comparison
 
-            sv = serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat)
+            sv = serving_comparison(args.ids, args.serving, tpot_ms=tpot_ms, catalog=cat, **lens)
             doc["serving"] = {"recipe": sv.attrs["recipe"], "columns": sv.to_dict()}
         if args.training:
             from .compare import training_comparison
@@ -167,7 +170,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     # nothing on stdout, not after a page of output.
     from .compare import serving_comparison, training_comparison
 
-    sv = serving_comparison(ids, args.serving, tpot_ms=tpot_ms, catalog=cat) if args.serving else None
+    sv = serving_comparison(ids, args.serving, tpot_ms=tpot_ms, catalog=cat, **lens) if args.serving else None
     tr = training_comparison(ids, args.training, catalog=cat) if args.training else None
     header = ["metric", *ids, *[c for c in df.columns if c not in ids]]
     rows = []
@@ -181,13 +184,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             print(f"  - {m[:160]}")
     rumours = [item for found in df.attrs["rumour"].values() for item in found]
     if rumours:
-        by_part: dict[str, list[str]] = {}
-        for item in rumours:
-            part, _, field = item.partition(": ")
-            by_part.setdefault(part, []).append(field)
         print("figures of 'rumour' confidence behind these rows and the estimates below:")
-        for part, fields in by_part.items():
-            print(f"  - {part}: {', '.join(fields)}"[:200])
+        print("\n".join(_rumour_lines(rumours)))
     print("sources and confidence of every figure: perfmodel show <id>")
     if sv is not None:
         print(f"\nserving {args.serving} (model estimate, same recipe on every system):")
@@ -355,6 +353,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="JSON output")
     p.add_argument("--serving", metavar="MODEL", help="also estimate serving MODEL (e.g. deepseek-r1) on each system")
     p.add_argument("--tpot-ms", type=float, default=None, help="TPOT limit of the serving decode recipe (default 50; with --serving)")
+    p.add_argument("--kv-len", type=int, default=None, help="cached tokens per sequence in the serving decode recipe (default 4096)")
+    p.add_argument("--input-len", type=int, default=None, help="prompt tokens in the serving prefill recipe (default 4096)")
     p.add_argument("--training", metavar="MODEL",
                    help="also estimate training MODEL (e.g. llama-3.1-405b) on each whole system, fastest plan that fits")
     p.set_defaults(func=_cmd_compare)
@@ -584,17 +584,20 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_rumours(found: list[str] | None, indent: str = "") -> None:
-    """The rumour-confidence catalog figures an estimate rests on, grouped by part."""
-    if not found:
-        return
+def _rumour_lines(found: list[str]) -> list[str]:
+    """'<part>: <field>' items as one line per part."""
     by_part: dict[str, list[str]] = {}
     for item in found:
         part, _, field = item.partition(": ")
         by_part.setdefault(part, []).append(field)
-    print(f"\n{indent}rests on figures of 'rumour' confidence (perfmodel show <id> for their sources):")
-    for part, fields in by_part.items():
-        print(f"{indent}  - {part}: {', '.join(fields)}")
+    return [f"  - {part}: {', '.join(fields)}" for part, fields in by_part.items()]
+
+
+def _print_rumours(found: list[str] | None) -> None:
+    """The rumour-confidence catalog figures an estimate rests on, grouped by part."""
+    if found:
+        print("\nrests on figures of 'rumour' confidence (perfmodel show <id> for their sources):")
+        print("\n".join(_rumour_lines(found)))
 
 
 def _cmd_infer(args: argparse.Namespace) -> int:

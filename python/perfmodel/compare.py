@@ -184,6 +184,12 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
 
     if _args.number("tpot_ms", tpot_ms) <= 0:  # an argument error, not "no plan fits" on every system
         raise _core.InvalidArgument(f"tpot_ms: expected a positive number of milliseconds, got {tpot_ms!r}")
+    ctx = _model_dict(model).get("max_context")
+    for name, tokens in (("kv_len", kv_len), ("input_len", input_len)):  # an argument error, not a row per system
+        tokens = _args.integer(name, tokens, 1, _args.INT32_MAX)
+        if ctx and tokens > ctx:
+            raise _core.InvalidArgument(f"{name}: {tokens} tokens exceed the {ctx}-token context of {model} (max_context); "
+                                        f"pass {name}= (--{name.replace('_', '-')}) within it")
     cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")
     prec = _serving_precision(cat.get(sysd["chip"]).to_dict())
@@ -193,20 +199,31 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     # recipe keeps whichever is faster for each system and phase, as a deployment would.
     common = dict(precision=prec, ranks_per_chip=rpc, catalog=cat)
     out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "precision": prec}
+    # MoE models: one instance over the whole system (attention data-parallel, experts over every
+    # rank). Dense models: tensor-parallel instances of 1 to 8 ranks, whichever serves more (data-
+    # parallel attention over every rank would copy the whole model onto each rank).
+    heads = int(_model_dict(model)["heads"])
+    tps = [t for t in (1, 2, 4, 8) if t <= ranks and heads % t == 0]
+    layout = dict(dp_attention=ranks, redundant_experts=(-routed) % ranks) if routed else dict(tp=tps)
     try:
-        out["decode"] = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, dp_attention=ranks,
-                                       redundant_experts=(-routed) % ranks if routed else 0,
+        out["decode"] = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len,
                                        mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
-                                       overlap=[True, False], **common)
+                                       overlap=[True, False], **layout, **common)
     except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
         out["decode"] = exc
     pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
-    try:
-        out["prefill"] = max((inference(model, sid, mode="prefill", input_len=input_len, batch=prefill_seqs_per_chip * pc,
-                                        dp_attention=pc * rpc, overlap=o, **common) for o in (True, False)),
-                             key=lambda r: r.input_tokens_per_s_per_chip)
-    except _core.InvalidArgument as exc:
-        out["prefill"] = exc
+    # (ranks, layout) of a prefill instance: pc chips of MoE ranks, or each TP size for dense models.
+    shapes = [(pc * rpc, dict(dp_attention=pc * rpc))] if routed else [(t, dict(tp=t)) for t in tps]
+    tried: list[Any] = []  # overlap on and off; one may not fit where the other does (activations per micro-batch)
+    for r_inst, shape in shapes:
+        for o in (True, False):
+            try:
+                tried.append(inference(model, sid, mode="prefill", input_len=input_len, overlap=o,
+                                       batch=max(1, prefill_seqs_per_chip * r_inst // rpc), **shape, **common))
+            except _core.InvalidArgument as exc:
+                tried.append(exc)
+    fits = [r for r in tried if not isinstance(r, Exception)]
+    out["prefill"] = max(fits, key=lambda r: r.input_tokens_per_s_per_chip) if fits else tried[0]
     return out
 
 
@@ -216,13 +233,15 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
                        catalog: Catalog | None = None) -> pd.DataFrame:
     """Serving throughput of ``model`` on each system under one recipe, the same for every system.
 
-    Decode: the whole system is one instance (attention data-parallel over all ranks, experts spread
-    over all ranks with the fewest redundant replicas that make them divide), KV length ``kv_len``,
+    Decode: for MoE models the whole system is one instance (attention data-parallel over all
+    ranks, experts spread over all ranks with the fewest redundant replicas that make them
+    divide); dense models run tensor-parallel instances of 1, 2, 4 or 8 ranks, whichever serves
+    more, as many as the system holds. KV length ``kv_len``,
     ``mtp_tokens`` MTP drafts at ``mtp_acceptance`` (default: one where the model has MTP modules,
     none where it has not), and the largest batch whose TPOT stays within ``tpot_ms``, with or
     without micro-batch overlap, whichever serves more (two micro-batches hide communication but
-    read every weight twice). Prefill: instances of ``prefill_chips`` chips (the whole system
-    where it has fewer), prompts of
+    read every weight twice). Prefill: MoE instances of ``prefill_chips`` chips (the whole system
+    where it has fewer; dense models: the decode TP sizes), prompts of
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch, micro-batch overlap
     on or off, whichever is faster. GEMMs run in the
     chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
@@ -236,18 +255,21 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
         r = _serving_phases(given, model, tpot_ms, kv_len, input_len, mtp_tokens, mtp_acceptance, prefill_chips,
                             prefill_seqs_per_chip, None, cat)
         sid, n, dec, pre = r["system"], r["chips"], r["decode"], r["prefill"]
+        moe = _routed_experts(model) > 0
         ok_dec, ok_pre = not isinstance(dec, Exception), not isinstance(pre, Exception)
         rows[sid] = {
             "GEMM precision": r["precision"].upper(),
             "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip if ok_dec else None,
             "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n if ok_dec else None,
-            "Decode batch per chip": dec.plan["batch"] / n if ok_dec else None,
+            "Decode batch per chip": dec.plan["batch"] / dec.chips_per_instance if ok_dec else None,
             "Decode TPOT (ms)": dec.tpot_ms if ok_dec else None,
+            "Decode layout": _layout(dec, moe) if ok_dec else None,
             "Decode micro-batch overlap": ("on" if dec.plan.get("overlap") else "off") if ok_dec else None,
             "Decode bottleneck": dec.bottleneck if ok_dec else f"no decode plan fits: {dec}",
             "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip if ok_pre else None,
             "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n if ok_pre else None,
             "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
+            "Prefill layout": _layout(pre, moe) if ok_pre else None,
             "Prefill micro-batch overlap": ("on" if pre.plan.get("overlap") else "off") if ok_pre else None,
             "Prefill bottleneck": pre.bottleneck if ok_pre else f"no prefill plan fits: {pre}",
         }
@@ -271,8 +293,11 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     drafts = _mtp_drafts(model, mtp_tokens)
     mtp = f"{drafts} MTP draft(s) at {mtp_acceptance:.0%}" if drafts else "no MTP"
     df.attrs["warnings"] = _basis_warnings(df, "serving_comparison")
-    df.attrs["recipe"] = (f"{model}; decode: whole system as one instance, KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; "
-                          f"prefill: {prefill_chips}-chip instances, {input_len}-token prompts, {prefill_seqs_per_chip} per chip; "
+    moe = _routed_experts(model) > 0
+    df.attrs["recipe"] = (f"{model}; decode: {'whole system as one instance' if moe else 'TP1-8 instances, the fastest'}, "
+                          f"KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; prefill: "
+                          f"{f'{prefill_chips}-chip instances' if moe else 'TP1-8 instances'}, {input_len}-token prompts, "
+                          f"{prefill_seqs_per_chip} per chip; "
                           "micro-batch overlap on or off, whichever is faster")
     return df
 
@@ -407,8 +432,20 @@ def _basis(basis: str) -> str:
     return "all-in (system power model)" if basis == "system" else basis  # whole: long cells become notes
 
 
-def _routed_experts(model: str) -> int:
+def _layout(r: Any, moe: bool) -> str:
+    """An instance's parallel layout in a table cell: 'TP8' or 'DP768 EP768' (experts over the stage)."""
+    tp, dp = int(r.plan.get("tp", 1)), int(r.plan.get("dp_attention", 1))
+    ep = int(r.plan.get("ep", 0)) or tp * dp
+    text = " ".join(x for x in (f"TP{tp}" if tp > 1 or dp == 1 else "", f"DP{dp}" if dp > 1 else "") if x)
+    return text + (f" EP{ep}" if moe and ep > 1 else "")
+
+
+def _model_dict(model: str) -> dict[str, Any]:
     from .models import get
 
-    moe = get(model).moe
+    return get(model).to_dict()
+
+
+def _routed_experts(model: str) -> int:
+    moe = _model_dict(model)["moe"]
     return int(moe["routed_experts"]) if moe else 0

@@ -12,6 +12,7 @@ import html
 import itertools
 from typing import Any, Iterable, Mapping
 
+import numpy as np
 import pandas as pd
 
 from . import _args, _core
@@ -173,12 +174,25 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     return r
 
 
-def _as_list(v: Any) -> list[Any]:
+def _as_list(name: str, v: Any) -> list[Any]:
+    """A best_inference dimension as a list: None (the option's default), a value or a list of values."""
     if v is None:
         return [None]
     if isinstance(v, (list, tuple, range)):
-        return list(v)
-    return [v]
+        if len(v) == 0:
+            raise _core.InvalidArgument(f"{name}: an empty list leaves nothing to try; give a value or a list of values")
+        values = list(v)
+    elif isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
+        values = [v]
+    else:  # sets, generators, numpy arrays
+        values = list(v)
+    for x in values:
+        if name == "overlap":
+            if not isinstance(x, (bool, np.bool_)):
+                raise _core.InvalidArgument(f"overlap: expected True, False or a list of them, got {x!r}")
+        else:
+            _args.integer(name, x, 0 if name == "ep" else 1)  # ep 0: every rank of a stage
+    return values
 
 
 def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = None, ttft_ms: float | None = None,
@@ -229,7 +243,8 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
             return None
         return r if ok(r) else None
 
-    for t, dp, e, o in itertools.product(_as_list(tp), _as_list(dp_attention), _as_list(ep), _as_list(overlap)):
+    for t, dp, e, o in itertools.product(_as_list("tp", tp), _as_list("dp_attention", dp_attention), _as_list("ep", ep),
+                                         _as_list("overlap", overlap)):
         layout = {k: v for k, v in (("tp", t), ("dp_attention", dp), ("ep", e), ("overlap", o)) if v is not None}
         layouts += 1
         step = _args.integer("dp_attention", layout.get("dp_attention", 1))
@@ -285,7 +300,9 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
                     found = r
         if best is None or _rate(found) > _rate(best):
             best = found
-    if best is None and layouts == 1 and rejected:  # one layout, refused as asked: the plan's own message
+    # Every layout refused for the same reason (one layout, or an argument no layout changes, such as
+    # a kv_len beyond the model's context): the plan check's own message, not "no plan fits".
+    if best is None and len(rejected) == layouts and len({str(e) for e in rejected}) == 1:
         raise rejected[0]
     if best is None:
         detail = "; ".join(f"{n} layout(s) failed on {k}, e.g. {example[k]}" for k, n in sorted(reasons.items()))

@@ -48,7 +48,7 @@ def search_fields(kind: str = "training") -> pd.DataFrame:
     return pd.DataFrame(_core.search_fields(kind), columns=["field", "sense", "description"])
 
 
-def search_training(model: str | Model, systems: str | Sequence[str], *,
+def search_training(model: str | Model, systems: str | Sequence[str], /, *,
                     objective: str | Sequence[str] = "tokens_per_s_per_chip",
                     constraints: Mapping[str, Any] | Sequence[str] | None = None,
                     top_k: int = 10, keep_all: bool = False, threads: int = 0,
@@ -91,7 +91,7 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
                 progress, cost, catalog)
 
 
-def search_inference(model: str | Model, systems: str | Sequence[str], *,
+def search_inference(model: str | Model, systems: str | Sequence[str], /, *,
                      objective: str | Sequence[str] | None = None,
                      constraints: Mapping[str, Any] | Sequence[str] | None = None,
                      tpot_ms: float | None = None, ttft_ms: float | None = None,
@@ -100,8 +100,7 @@ def search_inference(model: str | Model, systems: str | Sequence[str], *,
                      cost: Mapping[str, float] | None = None, catalog: Catalog | None = None,
                      ranks_per_chip: Any = None, precision: Any = None, tp: Any = None, dp_attention: Any = None,
                      pp: Any = None, ep: Any = None, prefill_parallel: Any = None, mtp_tokens: Any = None,
-                     batch: Any = None, overlap: Any = None, instance_systems: int | None = None,
-                     **fixed: Any) -> pd.DataFrame:
+                     batch: Any = None, overlap: Any = None, **fixed: Any) -> pd.DataFrame:
     """Search serving plans of ``model`` on one or several catalog ``systems``.
 
     Dimensions (a value or a list): ``ranks_per_chip``, ``precision`` (weight precision or a dict
@@ -113,11 +112,11 @@ def search_inference(model: str | Model, systems: str | Sequence[str], *,
     ``ttft_ms`` are shortcuts for the latency constraints. ``objective`` defaults to output tokens/s
     per chip (input tokens/s per chip with ``mode="prefill"``). Rows carry the plan to pass back
     to :func:`perfmodel.inference` (``ep`` is 1 for dense models; ``prefill_*`` columns describe a
-    disaggregated prefill instance). ``instance_systems`` is the plan's ``systems`` (catalog systems
-    joined into one instance over their scale-out network, e.g. 2 HGX nodes; default 1), fixed for
-    the search. Otherwise as :func:`search_training`."""
-    if instance_systems is not None:
-        fixed["systems"] = _args.integer("instance_systems", instance_systems, 1, _args.INT32_MAX)
+    disaggregated prefill instance). ``systems=N`` as a keyword is the plan's ``systems`` (copies of
+    each catalog system joined over their scale-out network for an instance, e.g. 2 HGX nodes;
+    default 1), fixed for the search and carried by the rows. Otherwise as :func:`search_training`."""
+    if "systems" in fixed:  # the engine would reject every candidate as larger than the system
+        fixed["systems"] = _args.integer("systems", fixed["systems"], 1, 1 << 22)
     if objective is None:
         objective = "input_tokens_per_s_per_chip" if fixed.get("mode") == "prefill" else "output_tokens_per_s_per_chip"
     dims = {"ranks_per_chip": ranks_per_chip, "precision": precision, "tp": tp, "dp_attention": dp_attention,
@@ -163,9 +162,15 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         df = df.sort_values([field, "id"], ascending=[sense == "min", True], kind="mergesort").reset_index(drop=True)
     if kind == "serving" and "ep" in df and not m.to_dict().get("moe"):
         df["ep"] = 1  # a dense model has no expert group (the engine reports tp x dp_attention)
-    if kind == "serving" and "system" in df:  # rows pass back to inference(): say how many systems an instance joins
-        df.insert(df.columns.get_loc("system") + 1, "instance_systems", int(fixed.get("systems", 1)))
+    if kind == "serving" and "system" in df:  # rows pass back to inference(): the copies of the system it may use
+        df.insert(df.columns.get_loc("system") + 1, "systems", int(fixed.get("systems", 1)))
     _label_energy_basis(df, cat, sys_list, f"search_{kind if kind == 'training' else 'inference'}")
+    # Figures of 'rumour' confidence the searched systems rest on, at the precisions searched.
+    from .catalog import rumour_inputs
+
+    precs = {p for v in [*space.get("precision", []), fixed.get("precision")]
+             for p in (v.values() if isinstance(v, Mapping) else [v]) if isinstance(p, str)}
+    df.attrs["rumour"] = {s: rumour_inputs(cat.resolve(s), precs or ("bf16",), energy=True, catalog=cat) for s in sys_list}
     df.attrs.update({
         "kind": kind, "model": m.id, "systems": sys_list, "objectives": [f"{s}:{f}" for f, s in d["objectives"]],
         "total": int(d["total"]), "pruned": int(d["pruned"]), "evaluated": int(d["evaluated"]),

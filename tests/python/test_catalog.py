@@ -264,6 +264,15 @@ def test_estimates_say_which_rumour_figures_they_rest_on():
     assert perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="decode", precision="fp8", tp=8, batch=16,
                                kv_len=2048).rumour_inputs == []
     assert pickle.loads(pickle.dumps(r)).rumour_inputs is None     # the catalog does not travel
+    import copy
+
+    assert copy.copy(r).rumour_inputs == copy.deepcopy(r).rumour_inputs == found
+    # One precision as a string (it was iterated letter by letter), any case; unknown ones and chip ids refused.
+    assert "nvidia-h20: compute.fp8.matrix" in perfmodel.catalog.rumour_inputs("hgx-h20", "FP8")
+    with pytest.raises(perfmodel.InvalidArgument, match="precisions: unknown 'fp9'"):
+        perfmodel.catalog.rumour_inputs("hgx-h20", ["fp9"])
+    with pytest.raises(perfmodel.InvalidArgument, match="'h20' is a chip; expected a system id"):
+        perfmodel.catalog.rumour_inputs("h20")
     t = perfmodel.training("llama-3.1-8b", "hgx-h20", n_chips=8, tp=8, global_batch=8, seq_len=2048)
     assert "nvidia-h20: compute.bf16.matrix" in t.rumour_inputs
     # The hardware comparison lists them per system, power and price included.

@@ -144,6 +144,34 @@ def test_serving_comparison_same_recipe_on_both_racks():
     assert 1000 < cm["Decode tokens/s per chip"] < 2500
 
 
+def test_serving_recipe_runs_dense_models_as_tensor_parallel_instances():
+    # Data-parallel attention over every rank copied a dense 70B onto each H100 (6 sequences fit:
+    # 201 tok/s per chip; TP instances serve about 6x that), and on a 910C onto each die (no plan).
+    df = perfmodel.serving_comparison(["dgx-h100", "cm384"], "llama-3.1-70b")
+    h100, cm = df["nvidia-dgx-h100"], df["huawei-cloudmatrix-384"]
+    assert h100["Decode layout"].startswith("TP") and h100["Decode tokens/s per chip"] > 1000
+    assert cm["Decode tokens/s per chip"] is not None and cm["Prefill tokens/s per chip"] is not None
+    assert df.attrs["recipe"].startswith("llama-3.1-70b; decode: TP1-8 instances, the fastest")
+    # The per-chip batch counts the chips of one instance, not the system's.
+    tp = int(h100["Decode layout"][2:])
+    r = perfmodel.serving_results("dgx-h100", "llama-3.1-70b")["decode"]
+    assert h100["Decode batch per chip"] == pytest.approx(r.plan["batch"] / tp)
+    # Prefill keeps the overlap setting that fits when the other does not (overlap-off prefill of
+    # 70B on one H100 needs 85.9 GB of 85.5; the row was 'no prefill plan fits').
+    assert h100["Prefill tokens/s per chip"] is not None
+
+
+def test_serving_recipe_refuses_a_context_beyond_the_model_up_front():
+    with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 4096 tokens exceed the 2048-token context of gpt-3-175b"):
+        perfmodel.serving_comparison(["dgx-h100", "nvl72"], "gpt-3-175b")
+    df = perfmodel.serving_comparison(["dgx-h100"], "gpt-3-175b", kv_len=1536, input_len=1024)
+    assert df.loc["Decode tokens/s per chip", "nvidia-dgx-h100"] > 0
+    out = _cli("compare", "dgx-h100", "--serving", "gpt-3-175b", "--kv-len", "1536", "--input-len", "1024")
+    assert out.returncode == 0 and "Decode tokens/s per chip" in out.stdout
+    bad = _cli("compare", "dgx-h100", "--kv-len", "1536")
+    assert bad.returncode == 2 and "--kv-len: sets the serving recipe" in bad.stderr
+
+
 def test_serving_recipe_keeps_the_faster_of_overlap_on_and_off():
     # Two micro-batches hide the expert exchange but read every weight twice. The recipe forced
     # overlap on until session 19: CloudMatrix decode 1,582 tok/s per chip where 2,327 fit without.

@@ -378,8 +378,10 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
     # plan check refuses raises that check's own message (it was wrapped in "1 layout(s) failed").
     with pytest.raises(perfmodel.InvalidArgument, match=r"^weights: unknown precision 'FP8'"):
         perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8")
-    with pytest.raises(perfmodel.InvalidArgument, match=r"2 layout\(s\) failed on weights, e\.g\. weights: unknown precision"):
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^weights: unknown precision 'FP8'"):  # the same for every tp
         perfmodel.best_inference("llama-3.1-70b", "dgx-h100", precision="FP8", tp=[4, 8])
+    with pytest.raises(perfmodel.InvalidArgument, match=r"2 layout\(s\) failed on parallel\.tp, e\.g\. parallel\.tp: tp=3 does not divide"):
+        perfmodel.best_inference("llama-3.1-70b", "dgx-h100", tp=[3, 5])
     with pytest.raises(perfmodel.InvalidArgument, match=r"failed on latency limit, e\.g\. latency limit: at batch 1 TPOT"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=0.01)
     # 70B deepened to 86 layers, FP8, on one H100: the prefill chunk that shares the GPU caps the
@@ -424,6 +426,17 @@ def test_best_inference_refuses_a_limit_on_a_phase_the_plan_lacks():
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", ttft_ms=1, mode="decode", kv_len=1024)
     with pytest.raises(perfmodel.InvalidArgument, match=r"tpot_ms: a prefill-only plan .* has no decode phase"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=50, mode="prefill")
+
+
+def test_best_inference_checks_its_lists():
+    with pytest.raises(perfmodel.InvalidArgument, match="overlap: an empty list leaves nothing to try"):
+        perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, overlap=[])
+    with pytest.raises(perfmodel.InvalidArgument, match=r"overlap: expected True, False or a list of them, got 1"):
+        perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, overlap=[1, 0])
+    assert perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, tp={4, 8}).plan["tp"] in (4, 8)
+    # The same refusal for every layout is the plan check's message, not "2 layout(s) failed".
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^kv_len: 8192 tokens exceed the 4096-token context"):
+        perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, mode="decode", kv_len=8192, overlap=[True, False])
 
 
 def test_best_inference_tries_tile_filling_batches_below_the_largest():

@@ -258,19 +258,21 @@ def test_serving_search_rows_carry_the_plan_that_reproduces_them():
 
 def test_serving_search_spans_several_systems_per_instance():
     # DeepSeek-R1 FP8 does not fit on one 8-GPU H20 node; `systems=2` collided with the list of
-    # systems searched (a TypeError), so only best_inference could join two nodes.
+    # systems searched (a TypeError), so only best_inference could join two nodes. The list is now
+    # positional-only and systems=N is the plan's option, as in inference().
     with pytest.raises(perfmodel.InvalidArgument, match="instance larger than the system|does not fit|weights"):
         perfmodel.inference("deepseek-r1", "hgx-h20", mode="decode", kv_len=4096, precision="fp8", dp_attention=8,
                             batch=64)
-    df = perfmodel.search_inference("deepseek-r1", "hgx-h20", instance_systems=2, mode="decode", kv_len=4096,
+    df = perfmodel.search_inference("deepseek-r1", "hgx-h20", systems=2, mode="decode", kv_len=4096,
                                     precision="fp8", dp_attention=16, batch=[256, 512])
-    assert list(df["instance_systems"]) == [2, 2] and set(df["chips_per_instance"]) == {16}
+    assert list(df["systems"]) == [2, 2] and set(df["chips_per_instance"]) == {16}
     for r in df.itertuples():
-        again = perfmodel.inference("deepseek-r1", "hgx-h20", systems=int(r.instance_systems), mode="decode",
+        again = perfmodel.inference("deepseek-r1", "hgx-h20", systems=int(r.systems), mode="decode",
                                     kv_len=4096, precision="fp8", dp_attention=16, batch=int(r.batch))
         assert again.tpot_ms == pytest.approx(r.tpot_ms, rel=1e-12)
-    with pytest.raises(perfmodel.InvalidArgument, match="instance_systems: expected a positive integer"):
-        perfmodel.search_inference("deepseek-r1", "hgx-h20", instance_systems=0)
+    assert "nvidia-h20: memory.main.bandwidth" in df.attrs["rumour"]["hgx-h20"]
+    with pytest.raises(perfmodel.InvalidArgument, match="systems"):
+        perfmodel.search_inference("deepseek-r1", "hgx-h20", systems=0)
 
 
 def test_energy_basis_warning_covers_the_searched_systems_not_only_the_rows_shown():
