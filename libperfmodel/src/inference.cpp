@@ -754,14 +754,17 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     bad("kv_len", "must be >= 1 token in decode mode, got " + std::to_string(plan.kv_len));
   }
   if (model.max_context > 0) {  // beyond the released context the model is not what was measured
+    // A decode step at cache length kv_len writes position kv_len and the MTP drafts after it.
     const bool dec_kv = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0;
-    const std::int64_t context = dec_kv ? plan.kv_len
+    const std::int64_t context = dec_kv ? plan.kv_len + 1 + std::max(plan.mtp_tokens, 0)
                              : plan.mode == InferencePlan::Mode::prefill ? plan.input_len
                                                                           : plan.input_len + plan.output_len;
     if (context > model.max_context) {
+      const std::string what = dec_kv ? std::to_string(plan.kv_len) + " cached + " + std::to_string(context - plan.kv_len) +
+                                            " new tokens"
+                                      : std::to_string(context) + " tokens";
       bad(dec_kv ? "kv_len" : plan.mode == InferencePlan::Mode::prefill ? "input_len" : "input_len + output_len",
-          std::to_string(context) + " tokens exceed the " + std::to_string(model.max_context) + "-token context of " +
-              model.id + " (max_context)");
+          what + " exceed the " + std::to_string(model.max_context) + "-token context of " + model.id + " (max_context)");
     }
   }
   if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: batch)");

@@ -624,6 +624,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (!(plan.expert_imbalance >= 1.0 && plan.expert_imbalance <= kMaxImbalance)) {
     bad("expert_imbalance", "must be in [1, 2^20] (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
   }
+  if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
+    bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
+  }
   if (!(plan.train_tokens >= 0.0 && std::isfinite(plan.train_tokens))) {
     bad("train_tokens", "must be >= 0 and finite, got " + fmt(plan.train_tokens));
   }

@@ -187,8 +187,10 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     ctx = _model_dict(model).get("max_context")
     for name, tokens in (("kv_len", kv_len), ("input_len", input_len)):  # an argument error, not a row per system
         tokens = _args.integer(name, tokens, 1, _args.INT32_MAX)
-        if ctx and tokens > ctx:
-            raise _core.InvalidArgument(f"{name}: {tokens} tokens exceed the {ctx}-token context of {model} (max_context); "
+        new = 1 + _mtp_drafts(model, mtp_tokens) if name == "kv_len" else 0  # a decode step's own positions
+        if ctx and tokens + new > ctx:
+            what = f"{tokens} cached + {new} new tokens" if new else f"{tokens} tokens"
+            raise _core.InvalidArgument(f"{name}: {what} exceed the {ctx}-token context of {model} (max_context); "
                                         f"pass {name}= (--{name.replace('_', '-')}) within it")
     cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")

@@ -162,7 +162,7 @@ def test_serving_recipe_runs_dense_models_as_tensor_parallel_instances():
 
 
 def test_serving_recipe_refuses_a_context_beyond_the_model_up_front():
-    with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 4096 tokens exceed the 2048-token context of gpt-3-175b"):
+    with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 4096 cached \+ 1 new tokens exceed the 2048-token context of gpt-3-175b"):
         perfmodel.serving_comparison(["dgx-h100", "nvl72"], "gpt-3-175b")
     df = perfmodel.serving_comparison(["dgx-h100"], "gpt-3-175b", kv_len=1536, input_len=1024)
     assert df.loc["Decode tokens/s per chip", "nvidia-dgx-h100"] > 0

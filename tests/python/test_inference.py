@@ -402,7 +402,7 @@ def test_contexts_beyond_the_released_model_are_refused(tmp_path):
     assert ok.ttft_ms > 0
     for kw, field in ((dict(input_len=3072, output_len=1025), "input_len + output_len: 4097 tokens"),
                       (dict(mode="prefill", input_len=8192), "input_len: 8192 tokens"),
-                      (dict(mode="decode", kv_len=5000), "kv_len: 5000 tokens")):
+                      (dict(mode="decode", kv_len=5000), "kv_len: 5000 cached + 1 new tokens")):
         with pytest.raises(perfmodel.InvalidArgument, match=re.escape(field) + r" exceed the 4096-token context of llama-2-70b"):
             perfmodel.inference("llama-2-70b", "dgx-h100", tp=8, batch=8, **kw)
     cfg = {"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2, "hidden_size": 256, "num_attention_heads": 4,
@@ -412,6 +412,21 @@ def test_contexts_beyond_the_released_model_are_refused(tmp_path):
     assert tiny.to_dict()["max_context"] == 16
     with pytest.raises(perfmodel.InvalidArgument, match="16-token context"):
         perfmodel.inference(tiny, "dgx-h100", batch=1, input_len=16, output_len=1)
+    # RoPE scaling stretches it (Qwen documents YaRN x4 over 32,768 for 128K); Llama 3.1's llama3
+    # scaling already states its scaled maximum.
+    cfg.update(max_position_embeddings=40960, rope_scaling={"rope_type": "yarn", "factor": 4.0,
+                                                            "original_max_position_embeddings": 32768})
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    assert perfmodel.models.from_hf_config(tmp_path / "config.json").to_dict()["max_context"] == 131072
+    cfg.update(max_position_embeddings=131072, rope_scaling={"rope_type": "llama3", "factor": 8.0,
+                                                             "original_max_position_embeddings": 8192})
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    assert perfmodel.models.from_hf_config(tmp_path / "config.json").to_dict()["max_context"] == 131072
+    # A decode step at kv_len writes position kv_len, and its MTP drafts the ones after it.
+    r1 = dict(mode="decode", precision="fp8", dp_attention=72, redundant_experts=32, batch=72, mtp_tokens=1)
+    assert perfmodel.inference("deepseek-r1", "nvl72", kv_len=163838, **r1).tpot_ms > 0
+    with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 163839 cached \+ 2 new tokens exceed the 163840-token context"):
+        perfmodel.inference("deepseek-r1", "nvl72", kv_len=163839, **{**r1, "mtp_tokens": 1})
     # A model that states no context is not checked; define() round-trips the field.
     spec = {k: v for k, v in perfmodel.models.get("llama-2-7b").to_dict().items() if v is not None}
     assert perfmodel.models.define(**{**spec, "id": "l2-copy"}).to_dict()["max_context"] == 4096
@@ -428,6 +443,12 @@ def test_best_inference_refuses_a_limit_on_a_phase_the_plan_lacks():
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=50, mode="prefill")
 
 
+def test_dense_models_refuse_expert_options_in_training_too():
+    with pytest.raises(perfmodel.InvalidArgument, match="expert_imbalance: llama-3.1-8b has no experts; must be 1"):
+        perfmodel.training("llama-3.1-8b", "dgx-h100", n_chips=8, tp=8, global_batch=8, seq_len=2048,
+                           expert_imbalance=1.3)
+
+
 def test_best_inference_checks_its_lists():
     with pytest.raises(perfmodel.InvalidArgument, match="overlap: an empty list leaves nothing to try"):
         perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, overlap=[])
@@ -435,7 +456,7 @@ def test_best_inference_checks_its_lists():
         perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, overlap=[1, 0])
     assert perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, tp={4, 8}).plan["tp"] in (4, 8)
     # The same refusal for every layout is the plan check's message, not "2 layout(s) failed".
-    with pytest.raises(perfmodel.InvalidArgument, match=r"^kv_len: 8192 tokens exceed the 4096-token context"):
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^kv_len: 8192 cached \+ 1 new tokens exceed the 4096-token context"):
         perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, mode="decode", kv_len=8192, overlap=[True, False])
 
 
