@@ -501,25 +501,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 def _cmd_power(args: argparse.Namespace) -> int:
     from .power import power
 
+    from .power import override_value
+
     overrides: dict[str, float] = {}
     for item in args.override:
-        name, sep, value = item.rpartition("=")
-        try:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise InvalidArgument(f"--override: expected NAME=VALUE (a component of 'perfmodel power {args.system}' "
+                                  f"and its watts, e.g. 'chip_max_watts=1000' or 'chip_max_watts=1.2 kW'), got {item!r}")
+        name = name.strip()
+        try:  # a plain number as it is; text with a unit through the units parser
             watts = float(value)
         except ValueError:
-            try:  # a power with its unit ("1.5 kW"); fractions stay plain numbers
-                q = units.parse(value)
-                if q.dimension_name != "power":
-                    raise InvalidArgument(f"--override: {name}={value!r} is a {q.dimension_name}, expected watts "
-                                          "(e.g. '1.5 kW') or a plain number")
-                watts = q.value
-            except Error as exc:
-                if str(exc).startswith("--override"):
-                    raise
-                sep = ""
-        if not sep or not name:
-            raise InvalidArgument(f"--override: expected NAME=VALUE (a component of 'perfmodel power {args.system}' "
-                                  f"and its watts, e.g. 'chip_max_watts=1000'), got {item!r}")
+            try:
+                watts = override_value(name, value.strip())
+            except InvalidArgument as exc:
+                raise InvalidArgument(f"--override: {str(exc).split(': ', 1)[1]}") from None
         if name in overrides:
             raise InvalidArgument(f"--override: {name!r} is given twice ({overrides[name]:g} and {watts:g})")
         overrides[name] = watts

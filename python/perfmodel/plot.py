@@ -362,6 +362,9 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
             except _core.NotFound as exc:
                 raise _core.NotFound(f"efficiency_frontier: results[{i}] ({d['system']}): {exc}; for systems of your "
                                      "own catalog pass catalog=... (it is passed on to perfmodel.cost)") from exc
+            group = all_in if str(c.get("power_basis", "")).startswith("all-in") else chips_only
+            if d["system"] not in group:
+                group.append(d["system"])
             key = next((k for k in c if k.startswith("usd_per_million_")), None)
             if key is None:
                 raise _core.InvalidArgument(f"efficiency_frontier: results[{i}] ({d['system']}) has no cost: "
@@ -385,6 +388,9 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
             xlabel = "power per chip (W; all-in, chips only for " + ", ".join(chips_only) + ")"
     else:
         xlabel = "USD per million tokens"
+        if all_in and chips_only:  # electricity on different bases
+            warnings.warn(mixed_basis_warning("efficiency_frontier", all_in, chips_only), stacklevel=2)
+            xlabel += " (power all-in, chips only for " + ", ".join(chips_only) + ")"
     axes.set_xlabel(xlabel)
     ylabel = {"prefill": "input tokens/s per chip", "training": "trained tokens/s per chip"}
     axes.set_ylabel(ylabel.get(next(iter(kinds)), "output tokens/s per chip") if len(kinds) == 1 else

@@ -58,15 +58,35 @@ def mixed_basis_warning(where: str, all_in: list[str], chips_only: list[str]) ->
             "and per-joule figures only between systems on the same basis")
 
 
-def _overrides(overrides: Mapping[str, float] | None) -> list[tuple[str, float]]:
+_FRACTIONS = ("delivery_efficiency", "cooling_overhead")  # the overrides that are ratios, not watts
+
+
+def override_value(name: str, value: Any) -> float:
+    """One override as the core takes it: watts for components and chip figures (a number, or a
+    string with a power unit such as "1.5 kW"), a plain ratio for ``delivery_efficiency`` and
+    ``cooling_overhead`` (a number, or "93 %")."""
+    where = f"overrides[{name!r}]"
+    if not isinstance(value, str):
+        return _args.number(where, value)
+    from .units import parse
+
+    try:
+        q = parse(value)
+    except _core.Error as exc:
+        raise _core.InvalidArgument(f"{where}: {exc}") from None
+    want = "dimensionless ratio" if name in _FRACTIONS else "power"
+    if q.dimension_name != want:
+        example = "a plain number or '93 %'" if name in _FRACTIONS else "watts, e.g. '1.5 kW' or 1500"
+        raise _core.InvalidArgument(f"{where}: {value!r} is a {q.dimension_name}; expected {example}")
+    return float(q.value)
+
+
+def _overrides(overrides: Mapping[str, Any] | None) -> list[tuple[str, float]]:
     if overrides is None:
         return []
     if not isinstance(overrides, Mapping):
         raise _core.InvalidArgument(f"overrides: expected a dict of name -> value, got {type(overrides).__name__}")
-    out = []
-    for k, v in overrides.items():
-        out.append((str(k), _args.number(f"overrides[{k!r}]", v)))
-    return out
+    return [(str(k), override_value(str(k), v)) for k, v in overrides.items()]
 
 
 def chip_energy(chip: str, catalog: Catalog | None = None) -> dict[str, Any]:
@@ -108,7 +128,9 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     2024 survey average 1.56), 4 years.
 
     Returns USD per busy hour per system (capital, power, total), USD per million output tokens
-    (serving) or per million trained tokens and per run (training, when ``train_tokens`` was given)."""
+    (serving) or per million trained tokens and per run (training, when ``train_tokens`` was given),
+    and ``power_basis``: all-in (the system's power model) or the chips alone (no power model in
+    the catalog), which costs less electricity for the same silicon."""
     from .inference import InferenceResult
     from .training import TrainingResult
 
@@ -169,6 +191,10 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         # Idle hours' draw is charged to the busy hours; chips outside the plan's instances idle throughout.
         avg_w = (busy_w + (1.0 - u) / u * idle_w) * busy + idle_w / u * (chips - busy)
         out["power_usd_per_hour"] = avg_w * float(pue) / 1e3 * price
+        # All-in (the system's power model) or the chips alone: an H800 node without a power model
+        # costs half an H100 node's electricity for the same silicon.
+        out["power_basis"] = "all-in (system power model)" if d["energy"]["basis"] == "system" else \
+            "chips only (no system power model in the catalog)"
     if "capex_usd_per_hour" in out and "power_usd_per_hour" in out:
         out["usd_per_hour"] = out["capex_usd_per_hour"] + out["power_usd_per_hour"]
         tokens_per_hour = tokens_per_s_per_chip * busy * 3600.0

@@ -153,7 +153,7 @@ def test_integral_numpy_values_are_accepted():
     # Listed every built-in name as "close" and pointed CLI users to a Python call.
     (["infer", "", H100], ["model '' is not built in;", "give the path of a Hugging Face config.json"]),
     (["validate", "{dir}"], ["is a directory, expected a CSV file"]),
-    (["power", "nvl72", "--override", "chip_max_watts=1.5 TB"], ["is a data size, expected watts"]),
+    (["power", "nvl72", "--override", "chip_max_watts=1.5 TB"], ["'1.5 TB' is a data size; expected watts"]),
     (["infer", "llama-3.1-8b", H100, "--redundant-experts", "8"], ["redundant_experts: llama-3.1-8b has no experts"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):

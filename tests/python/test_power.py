@@ -305,3 +305,32 @@ def test_cost_takes_a_price_per_system():
     assert len(xs) == 2 and len(set(xs.values())) == 2
     with pytest.raises(perfmodel.Error, match="capex"):
         perfmodel.cost(cm, capex={"cm384": -1.0})
+
+
+def test_overrides_take_units_where_they_mean_watts_and_ratios_where_they_do_not():
+    # "cooling_overhead=5 W" was read as a 500 % overhead; the Python API refused "1.5 kW" the CLI took.
+    kw = perfmodel.power("cm384", overrides={"chip_max_watts": "1.5 kW"}).attrs["it_watts"]
+    assert kw == perfmodel.power("cm384", overrides={"chip_max_watts": 1500}).attrs["it_watts"]
+    pct = perfmodel.power("cm384", overrides={"delivery_efficiency": "90 %"}).attrs["it_watts"]
+    assert pct == perfmodel.power("cm384", overrides={"delivery_efficiency": 0.9}).attrs["it_watts"]
+    with pytest.raises(perfmodel.InvalidArgument, match=r"overrides\['cooling_overhead'\]: '5 W' is a power; expected a plain"):
+        perfmodel.power("cm384", overrides={"cooling_overhead": "5 W"})
+    with pytest.raises(perfmodel.InvalidArgument, match=r"overrides\['chip_max_watts'\]: '90 %' is a dimensionless ratio"):
+        perfmodel.power("cm384", overrides={"chip_max_watts": "90 %"})
+    assert cli.main(["power", "cm384", "--override", "cooling_overhead=5 W"]) == 2
+
+
+def test_cost_says_which_power_basis_it_charged():
+    # H800 and H100 nodes: the same silicon; without a power model the H800's electricity is the
+    # chips' alone (about half), which the cost result did not say.
+    plan = dict(mode="decode", precision="fp8", tp=8, batch=64, kv_len=2048)
+    h100 = perfmodel.cost(perfmodel.inference("llama-3.1-70b", "dgx-h100", **plan))
+    h800 = perfmodel.cost(perfmodel.inference("llama-3.1-70b", "hgx-h800", **plan))
+    assert h100["power_basis"].startswith("all-in") and h800["power_basis"].startswith("chips only")
+    assert h800["power_usd_per_hour"] < 0.7 * h100["power_usd_per_hour"]
+    from perfmodel import plot
+
+    rs = [perfmodel.inference("llama-3.1-70b", s, **plan) for s in ("dgx-h100", "hgx-h800")]
+    with pytest.warns(UserWarning, match="mix bases"):
+        fig = plot.efficiency_frontier(rs, x="cost", capex={"hgx-h800": 300000, "dgx-h100": 300000})
+    assert "chips only for nvidia-hgx-h800" in fig.axes[0].get_xlabel()
