@@ -139,12 +139,21 @@ def _whole_system(system: str, ranks_per_chip: int | None, cat: Catalog, caller:
 
 
 def _serving_precision(part: dict) -> str:
-    """The narrowest GEMM format the chip has a known dense matrix peak for: FP8, else INT8 (W8A8), else BF16."""
+    """The recipe's GEMM format: the faster of FP8 and INT8 (W8A8) by known dense matrix peak, FP8
+    on a tie (a TPU v5p lists FP8 at its BF16 rate and INT8 at twice it), else BF16."""
+    from .units import parse
+
     compute = part.get("compute", {})
+    peaks = {}
     for p in ("fp8", "int8", "bf16"):
         fig = compute.get(p, {}).get("matrix", {})
         if isinstance(fig, dict) and fig.get("value") not in (None, "unknown"):
-            return p
+            peaks[p] = parse(str(fig["value"])).value
+    eight = [p for p in ("fp8", "int8") if p in peaks]
+    if eight:
+        return max(eight, key=lambda p: (peaks[p], p == "fp8"))
+    if "bf16" in peaks:
+        return "bf16"
     raise _core.InvalidArgument(f"serving_comparison: chip {part.get('id')!r} has no known FP8, INT8 or BF16 peak")
 
 
@@ -246,7 +255,7 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     where it has fewer; dense models: the decode TP sizes), prompts of
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch, micro-batch overlap
     on or off, whichever is faster. GEMMs run in the
-    chip's narrowest known format (FP8, else INT8 W8A8). Rows per system; per-system figures are
+    chip's faster 8-bit format (FP8 or INT8 W8A8 by known peak, FP8 on a tie), else BF16. Rows per system; per-system figures are
     per-chip figures times the chips in the system. A phase with no plan that fits shows None in its
     rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
