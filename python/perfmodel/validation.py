@@ -845,8 +845,57 @@ _TORCHTITAN_NPU: list[Case] = [
 ]
 
 
+# MosaicML LLM Foundry's MPT training benchmarks (mosaicml/llm-foundry scripts/train/benchmarking/
+# README.md; PyTorch FSDP FULL_SHARD, amp_bf16, triton flash attention, one 8-GPU node): MPT sizes
+# from scripts/train/yamls/pretrain/mpt-*.yaml (GELU FFN of 4 x d_model, vocabulary 50,368, tied
+# embeddings; the learned position embedding's few million weights are left out). Published MFU
+# (6N + attention, non-causal, as the model counts) read as model TFLOP/s at the catalog's BF16 peak.
+_MPT_SHAPES = {"1b": (24, 2048, 16), "3b": (32, 2560, 20), "7b": (32, 4096, 32), "13b": (40, 5120, 40),
+               "30b": (48, 7168, 64)}
+
+
+def _mpt_tflops(size: str, system: str, seq: int, micro_batch: int, accum: int, checkpointing: bool) -> Callable[[], float]:
+    def predict() -> float:
+        from .models import define
+        from .training import training
+
+        layers, d, heads = _MPT_SHAPES[size]
+        m = define(id=f"mpt-{size}", source="mosaicml/llm-foundry scripts/train/yamls/pretrain", layers=layers,
+                   hidden=d, heads=heads, ffn=4 * d, vocab=50368, activation="gelu", tied_embeddings=True)
+        r = training(m, system, n_chips=8, dp=8, global_batch=8 * micro_batch * accum, micro_batch=micro_batch,
+                     seq_len=seq, precision="bf16", sharding="fsdp", recompute="full" if checkpointing else "none",
+                     loss_fusion=False, check_memory=False)
+        return float(r.model_flops_per_chip / TERA)
+    return predict
+
+
+def _mpt_case(gpu: str, size: str, seq: int, mfu_pct: float, micro_batch: int, accum: int, ckpt: bool) -> Case:
+    from .catalog import builtin
+    from .units import parse
+
+    system = {"A100": "nvidia-dgx-a100", "H100": "nvidia-dgx-h100"}[gpu]
+    chip = builtin().get(builtin().get(system).to_dict()["chip"]).to_dict()
+    peak = float(parse(chip["compute"]["bf16"]["matrix"]["value"]).value)
+    return Case("LLM Foundry benchmarks",
+                f"MPT-{size.upper()} on 8 x {gpu} 80GB, FSDP full shard, seq {seq}, micro-batch {micro_batch} x "
+                f"{accum} accumulated, activation checkpointing {'on' if ckpt else 'off'}, BF16; published MFU "
+                f"{mfu_pct} % (model TFLOP/s per GPU)",
+                _mpt_tflops(size, system, seq, micro_batch, accum, ckpt), mfu_pct / 100.0 * peak / TERA)
+
+
+_LLM_FOUNDRY: list[Case] = [
+    _mpt_case(gpu, size, seq, mfu, mb, acc, ck) for gpu, size, seq, mfu, mb, acc, ck in (
+        ("A100", "1b", 2048, 59.86, 14, 4, False), ("A100", "3b", 2048, 62.11, 10, 2, False),
+        ("A100", "7b", 2048, 64.23, 6, 2, False), ("A100", "7b", 8192, 54.47, 8, 2, True),
+        ("A100", "13b", 2048, 59.57, 2, 3, False), ("A100", "30b", 2048, 55.3, 3, 21, True),
+        ("H100", "1b", 2048, 41.82, 14, 1, False), ("H100", "3b", 2048, 43.73, 10, 3, False),
+        ("H100", "7b", 2048, 46.44, 6, 1, False), ("H100", "7b", 8192, 37.14, 8, 2, True),
+        ("H100", "13b", 2048, 39.79, 2, 1, False), ("H100", "30b", 2048, 38.11, 3, 21, True))
+]
+
+
 OUT_OF_SAMPLE_TRAINING_CASES: list[Case] = (_MEGATRON_TABLE_1 + _LLAMA3_TABLE_4 + BRIDGE_2511_DENSE + _BRIDGE_2511_MOE
-                                            + _MINDSPEED_2024 + _TORCHTITAN_NPU)
+                                            + _MINDSPEED_2024 + _TORCHTITAN_NPU + _LLM_FOUNDRY)
 
 
 def training_accuracy(calibration_csv: str | os.PathLike[str]) -> pd.DataFrame:
