@@ -44,7 +44,10 @@ void append_factor(std::string& out, const char* sym, int exp) {
   if (exp == 0) return;
   if (!out.empty()) out += "*";
   out += sym;
-  if (exp != 1) out += "^" + std::to_string(exp);
+  if (exp != 1) {  // appended piecewise: GCC 12 -O3 flags "^" + std::string with a false -Wrestrict
+    out += '^';
+    out += std::to_string(exp);
+  }
 }
 
 }  // namespace
@@ -65,9 +68,13 @@ std::string dimension_symbol(Dim d) {
       ++n_den;
     }
   }
-  if (num.empty()) num = "1";
+  if (num.empty()) num.push_back('1');
   if (den.empty()) return num;
-  return num + "/" + (n_den > 1 ? "(" + den + ")" : den);
+  num.push_back('/');
+  if (n_den > 1) num.push_back('(');
+  num += den;
+  if (n_den > 1) num.push_back(')');
+  return num;
 }
 
 std::string dimension_name(Dim d) {
@@ -189,8 +196,11 @@ UnitInfo parse_term(std::string_view term, std::string_view whole) {
     }
     continue;
   }
-  bad_unit(whole, "'" + std::string(term) + "' is not a unit; known units are FLOP, FLOP/s (FLOPS), OP, OPS, "
-                  "B (byte), b (bit), bps, s, min, h, Hz, W, J, Wh, USD, % (with SI or binary prefixes: GB/s, GiB, us)");
+  std::string msg(1, '\'');  // built piecewise (GCC 12 -O3 -Wrestrict false positive on "'" + std::string)
+  msg += term;
+  msg += "' is not a unit; known units are FLOP, FLOP/s (FLOPS), OP, OPS, B (byte), b (bit), bps, s, min, h, Hz, W, J, "
+         "Wh, USD, % (with SI or binary prefixes: GB/s, GiB, us)";
+  bad_unit(whole, msg);
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }

@@ -422,10 +422,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{opt}", type=int, default=None)
     p.add_argument("--mtp-acceptance", type=float, default=None)
     p.add_argument("--expert-imbalance", type=float, default=None)
-    p.add_argument("--overlap", action="store_true", help="two-micro-batch overlap of communication and compute")
+    p.add_argument("--overlap", nargs="?", const="on", default=None, choices=["on", "off", "best"], type=str.lower,
+                   help="two-micro-batch overlap of communication and compute: on (the flag alone), off (default), "
+                        "or best (the batch search tries both and keeps the faster)")
     p.add_argument("--sequence-parallel", action="store_true",
                    help="pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the tokens")
     p.add_argument("--tpot-ms", type=float, default=None, help="search the best batch under this TPOT")
+    p.add_argument("--ttft-ms", type=float, default=None, help="search the best batch under this TTFT (serve, prefill)")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=_cmd_infer)
 
@@ -608,7 +611,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         raise InvalidArgument(f"--kv-len: a decode step's cache length; add --mode decode (--mode {args.mode} "
                               "takes --input-len and --output-len)")
     opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
-                            "kv_len": args.kv_len, "overlap": args.overlap or None,
+                            "kv_len": args.kv_len, "overlap": {"on": True, "off": False, "best": [True, False]}.get(
+                                args.overlap or "", None),
                             "sequence_parallel": args.sequence_parallel or None}
     for key in ("tp", "dp_attention", "pp", "ep", "ranks_per_chip", "redundant_experts", "mtp_tokens", "systems",
                 "mtp_acceptance", "expert_imbalance"):
@@ -617,10 +621,20 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     precision: dict[str, str] = {"weights": args.precision}
     if args.kv_cache:
         precision["kv_cache"] = args.kv_cache
-    if args.batch is None or args.tpot_ms is not None:
+    search = args.batch is None or args.tpot_ms is not None or args.ttft_ms is not None or args.overlap == "best"
+    if search:
         if args.batch is not None:
-            raise InvalidArgument("batch: give --batch or --tpot-ms, not both")
-        r = best_inference(model, args.system, tpot_ms=args.tpot_ms, precision=precision, catalog=_cat(args), **opts)
+            raise InvalidArgument("--batch: give --batch, or let --tpot-ms / --ttft-ms / --overlap best search it, not both")
+        for flag, v in (("--tpot-ms", args.tpot_ms), ("--ttft-ms", args.ttft_ms)):
+            if v is not None and not (v > 0 and math.isfinite(v)):
+                raise InvalidArgument(f"{flag}: expected a positive, finite number of milliseconds, got {v:g}")
+        try:
+            r = best_inference(model, args.system, tpot_ms=args.tpot_ms, ttft_ms=args.ttft_ms, precision=precision,
+                               catalog=_cat(args), **opts)
+        except InvalidArgument as exc:  # best_inference's advice names its own arguments; say the flags
+            raise InvalidArgument(str(exc).replace("or drop tpot_ms", "or drop --tpot-ms")
+                                  .replace("or drop ttft_ms", "or drop --ttft-ms")
+                                  .replace("use mode='serve'", "use --mode serve")) from None
     else:
         r = inference(model, args.system, batch=args.batch, precision=precision, catalog=_cat(args), **opts)
     if args.json:

@@ -306,6 +306,18 @@ def test_cli_infer(capsys):
     assert main(["infer", "deepseek-r1", "hgx-h20", "--mode", "prefill", "--batch", "8", "--precision", "fp8",
                  "--dp-attention", "8", "--sequence-parallel"]) == 2
     assert "sequence_parallel: applies to pure tensor parallelism" in capsys.readouterr().err
+    # --overlap best searches both settings as the comparison recipe does; --ttft-ms limits the search.
+    r1 = ["infer", "deepseek-r1", "nvl72", "--mode", "decode", "--precision", "fp8", "--dp-attention", "72",
+          "--redundant-experts", "32", "--kv-len", "4096", "--tpot-ms", "50", "--json"]
+    assert main([*r1, "--overlap", "best"]) == 0
+    best = json.loads(capsys.readouterr().out)
+    want = perfmodel.best_inference("deepseek-r1", "nvl72", mode="decode", precision="fp8", dp_attention=72,
+                                    redundant_experts=32, kv_len=4096, tpot_ms=50, overlap=[True, False])
+    assert best["plan"]["overlap"] == want.plan["overlap"] and best["plan"]["batch"] == want.plan["batch"]
+    assert main(["infer", "llama-3.1-8b", "dgx-h100", "--tp", "8", "--ttft-ms", "200", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["ttft_ms"] <= 200
+    assert main(["infer", "llama-3.1-8b", "dgx-h100", "--mode", "prefill", "--tpot-ms", "20"]) == 2
+    assert "use --mode serve, or drop --tpot-ms" in capsys.readouterr().err
 
 
 def test_lazy_result_reads_the_same_as_its_dict_and_pickles():
