@@ -78,9 +78,8 @@ struct Chip {
   Figure<Watts> tdp;
   Figure<Dollars> price;
 
-  [[nodiscard]] const ComputeUnits& units(Precision p) const {
-    return compute[static_cast<std::size_t>(p)];
-  }
+  /// Throws InvalidArgument for a value outside the Precision enumerators.
+  [[nodiscard]] const ComputeUnits& units(Precision p) const;
   /// Best dense throughput at `p` (matrix, else vector); throws naming the chip and precision
   /// when the chip lacks the precision or the figure is unknown.
   [[nodiscard]] FlopRate peak(Precision p) const;

@@ -85,9 +85,8 @@ class Network {
   [[nodiscard]] const std::optional<FabricLevel>& scale_out() const { return out_; }
   /// The scale-out level as seen by a group spanning `domains` scale-up domains: above one leaf
   /// switch an oversubscribed fabric gives each rank bandwidth / oversubscription.
-  [[nodiscard]] const FabricLevel& scale_out_for(int domains) const {
-    return domains > out_->leaf_ranks && out_wide_ ? *out_wide_ : *out_;
-  }
+  /// Throws InvalidArgument when the network has no scale-out level.
+  [[nodiscard]] const FabricLevel& scale_out_for(int domains) const;
 
  private:
   std::string system_;

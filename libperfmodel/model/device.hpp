@@ -59,7 +59,8 @@ class Device {
   /// Units that run GEMM tiles in parallel; empty when unknown (no wave quantization then).
   [[nodiscard]] std::optional<int> compute_units() const { return units_; }
 
-  // Hot-path accessors in SI doubles (no checks; matrix_rate is NaN when unsupported).
+  // Hot-path accessors in SI doubles (no checks: p must be a valid enumerator, see hw::is_valid;
+  // matrix_rate is NaN when unsupported).
   [[nodiscard]] double matrix_rate(hw::Precision p) const { return matrix_[static_cast<std::size_t>(p)]; }
   [[nodiscard]] double hbm_bandwidth() const { return hbm_bw_; }
 

@@ -11,6 +11,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -986,18 +987,21 @@ std::string Catalog::resolve(std::string_view name) const {
       case PartKind::efficiency: return data_->policies[it->second.index].id;
     }
   }
-  std::vector<std::pair<std::size_t, std::string>> close;
+  // Names that contain what was typed come first ("nvidia-h100" -> "nvidia-h100-sxm", not the
+  // nearer-by-edits "nvidia-b200"), then by edit distance.
+  std::vector<std::tuple<bool, std::size_t, std::string>> close;
   const std::string low = lower_case(name);
   for (const auto& [n, e] : data_->by_name) {
     const std::size_t d = distance(low, n);
-    if (d <= std::max<std::size_t>(2, low.size() / 3) || n.find(low) != std::string::npos) close.emplace_back(d, n);
+    const bool contains = !low.empty() && n.find(low) != std::string::npos;
+    if (d <= std::max<std::size_t>(2, low.size() / 3) || contains) close.emplace_back(!contains, d, n);
   }
   std::sort(close.begin(), close.end());
   std::string msg = "no catalog part named \"" + std::string(name) + "\"";
   if (!close.empty()) {
     msg += "; did you mean ";
     for (std::size_t i = 0; i < std::min<std::size_t>(3, close.size()); ++i) {
-      msg += (i ? ", " : "") + ("\"" + close[i].second + "\"");
+      msg += (i ? ", " : "") + units::quoted(std::get<2>(close[i]));
     }
     msg += "?";
   }

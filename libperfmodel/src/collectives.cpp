@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include <libperfmodel/detail/enum_check.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/hw/efficiency.hpp>
@@ -268,8 +269,8 @@ double miss_probability(int experts, int per_group, int topk) {
 
 }  // namespace
 
-std::string_view to_string(Collective c) { return kCollectiveNames[static_cast<std::size_t>(c)]; }
-std::string_view to_string(Algorithm a) { return kAlgorithmNames[static_cast<std::size_t>(a)]; }
+std::string_view to_string(Collective c) { return detail::enum_name(c, kCollectiveNames); }
+std::string_view to_string(Algorithm a) { return detail::enum_name(a, kAlgorithmNames); }
 Collective collective_from_string(std::string_view s) {
   return static_cast<Collective>(lookup(kCollectiveNames, s, "collective"));
 }
@@ -287,6 +288,14 @@ double FabricLevel::torus_mean_hops() const {
 }
 
 // --- Network -------------------------------------------------------------------------------
+
+const FabricLevel& Network::scale_out_for(int domains) const {
+  if (!out_) {
+    throw InvalidArgument("scale_out: " + system_ + " has no scale-out level (one scale-up domain, or its chip's "
+                          "scale_out.bandwidth_per_direction is unknown); " + std::to_string(domains) + " domains asked");
+  }
+  return domains > out_->leaf_ranks && out_wide_ ? *out_wide_ : *out_;
+}
 
 Network::Network(const catalog::Catalog& cat, std::string_view system, const NetworkOptions& options) {
   const int nodes = options.nodes;
@@ -394,6 +403,8 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
 // --- collectives -----------------------------------------------------------------------------
 
 CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks, Algorithm algorithm) {
+  detail::check_enum(kind, Collective::all_reduce, Collective::send_recv, "kind", "Collective");
+  detail::check_enum(algorithm, Algorithm::automatic, Algorithm::hierarchical, "algorithm", "Algorithm");
   const double s = size.value();
   if (!(std::isfinite(s) && s > 0.0)) {
     throw InvalidArgument("size: must be a positive number of bytes, got " + std::to_string(s));
@@ -513,6 +524,7 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
 }
 
 CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size, int ranks, int per_domain) {
+  detail::check_enum(kind, Collective::all_reduce, Collective::send_recv, "kind", "Collective");
   const FabricLevel& up = net.scale_up();
   if (per_domain < 1 || per_domain > up.ranks) {
     throw InvalidArgument("per_domain: must be in [1, " + std::to_string(up.ranks) + "] (the scale-up domain of " +
@@ -569,6 +581,8 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
 // --- MoE exchange ----------------------------------------------------------------------------
 
 MoeResult estimate(const Network& net, const MoeExchange& op) {
+  detail::check_enum(op.phase, MoeExchange::Phase::dispatch, MoeExchange::Phase::combine, "phase", "MoeExchange::Phase");
+  detail::check_enum(op.mode, MoeExchange::Mode::normal, MoeExchange::Mode::low_latency, "mode", "MoeExchange::Mode");
   if (op.tokens <= 0) throw InvalidArgument("tokens: must be positive, got " + std::to_string(op.tokens));
   if (op.hidden <= 0) throw InvalidArgument("hidden: must be positive, got " + std::to_string(op.hidden));
   if (op.topk <= 0 || op.topk > op.experts) {

@@ -3,6 +3,7 @@
 #include <array>
 #include <string>
 
+#include <libperfmodel/detail/enum_check.hpp>
 #include <libperfmodel/hw/chip.hpp>
 #include <libperfmodel/hw/figure.hpp>
 #include <libperfmodel/hw/system.hpp>
@@ -52,7 +53,7 @@ int bit_length(Precision p) {
   return kBits[static_cast<std::size_t>(p)];
 }
 
-std::string_view to_string(Topology t) { return kTopologyNames[static_cast<std::size_t>(t)]; }
+std::string_view to_string(Topology t) { return detail::enum_name(t, kTopologyNames); }
 
 Topology topology_from_string(std::string_view s) {
   for (std::size_t i = 0; i < kTopologyNames.size(); ++i) {
@@ -62,6 +63,11 @@ Topology topology_from_string(std::string_view s) {
                         join(kTopologyNames));
 }
 
+const ComputeUnits& Chip::units(Precision p) const {
+  if (!is_valid(p)) throw InvalidArgument(id + ": precision: not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
+  return compute[static_cast<std::size_t>(p)];
+}
+
 FlopRate Chip::peak(Precision p) const {
   const ComputeUnits& u = units(p);
   if (!u.supported()) {
@@ -69,9 +75,10 @@ FlopRate Chip::peak(Precision p) const {
                           " support in the catalog (compute." + std::string(to_string(p)) +
                           " is absent)");
   }
+  const std::string key = "compute." + std::string(to_string(p));
   if (u.matrix.known()) return u.matrix.require(id);
   if (u.vector.known()) return u.vector.require(id);
-  return (u.matrix.absent() ? u.vector : u.matrix).require(id);  // throws "unknown"
+  return u.matrix.absent() ? u.vector.require(id, key + ".vector") : u.matrix.require(id, key + ".matrix");  // throws "unknown"
 }
 
 }  // namespace perfmodel::hw

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include <libperfmodel/detail/enum_check.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/device.hpp>
@@ -659,7 +660,7 @@ std::string bottleneck_of(const PhaseEstimate& e) {
 
 }  // namespace
 
-std::string_view to_string(StepPart p) { return kPartNames[static_cast<std::size_t>(p)]; }
+std::string_view to_string(StepPart p) { return detail::enum_name(p, kPartNames); }
 
 ServingSystem::ServingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip)
     : cat_(cat),
@@ -734,6 +735,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   const bool want_prefill = plan.mode != InferencePlan::Mode::decode;
   const bool want_decode = plan.mode != InferencePlan::Mode::prefill;
 
+  detail::check_enum(plan.mode, InferencePlan::Mode::serve, InferencePlan::Mode::decode, "mode", "InferencePlan::Mode");
   // Upper bounds keep token and element counts (batch x lengths x widths) inside 64 bits.
   constexpr std::int64_t kMaxCount = std::int64_t{1} << 31;
   if (plan.batch < 1 || plan.batch > kMaxCount) bad("batch", "must be in [1, 2^31] sequences, got " + std::to_string(plan.batch));

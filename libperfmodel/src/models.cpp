@@ -3,6 +3,7 @@
 // expected.
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
@@ -131,7 +132,7 @@ namespace {
 class Obj {
  public:
   Obj(const bj::value& v, std::string path, const std::string& origin) : path_(std::move(path)), origin_(origin) {
-    if (!v.is_object()) fail(path_, "expected an object");
+    if (!v.is_object()) fail(path_.empty() ? "top level" : path_, "expected a JSON object, got " + bj::serialize(v).substr(0, 40));
     o_ = &v.as_object();
   }
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
@@ -262,6 +263,8 @@ TransformerModel parse_model(const bj::value& root, const std::string& origin) {
 }
 
 std::string read_text(const std::filesystem::path& p) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(p, ec)) throw NotFound(p.string() + ": is a directory, expected a JSON file");
   std::ifstream in(p, std::ios::binary);
   if (!in) throw NotFound(p.string() + ": cannot open the file");
   std::ostringstream ss;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include <libperfmodel/detail/enum_check.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/model/device.hpp>
 #include <libperfmodel/model/operators.hpp>
@@ -22,8 +23,8 @@ constexpr std::array<std::string_view, 12> kElementwiseNames{
 constexpr std::array<std::string_view, 4> kVariantNames{"mha", "gqa", "mqa", "mla"};
 }  // namespace
 
-std::string_view to_string(Elementwise::Kind k) { return kElementwiseNames[static_cast<std::size_t>(k)]; }
-std::string_view to_string(Attention::Variant v) { return kVariantNames[static_cast<std::size_t>(v)]; }
+std::string_view to_string(Elementwise::Kind k) { return detail::enum_name(k, kElementwiseNames); }
+std::string_view to_string(Attention::Variant v) { return detail::enum_name(v, kVariantNames); }
 
 Elementwise::Kind elementwise_kind_from_string(std::string_view s) {
   std::string all;
@@ -306,7 +307,7 @@ FlopRate Device::matrix_peak(Precision p) const {
   return chip_.peak(p);  // throws "has no fp8 support" or "... is unknown (note)"
 }
 
-bool Device::supports(Precision p) const { return !std::isnan(matrix_rate(p)); }
+bool Device::supports(Precision p) const { return hw::is_valid(p) && !std::isnan(matrix_rate(p)); }
 
 // --- GEMM --------------------------------------------------------------------------------
 
@@ -321,6 +322,7 @@ double check_gemm(const Device& dev, const Gemm& op) {
   positive(op.batch, kOp, "batch");
   product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
   product(kOp, "m·n·batch", {op.m, op.n, op.batch});  // output elements; m·k and k·n are <= mnk
+  detail::check_enum(op.kernel, Gemm::Kernel::library, Gemm::Kernel::microbenchmark, "gemm: kernel", "Gemm::Kernel");
   for (const auto& [p, f] : {std::pair{op.input, "input"}, {op.output, "output"}}) {
     if (!hw::is_valid(p)) throw InvalidArgument(std::string("gemm: ") + f + ": not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
   }
@@ -447,6 +449,8 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
       product(kOp, "2·batch·heads·pairs·(head_dim_qk+head_dim_v)", {2, op.batch, op.heads, pairs, op.head_dim_qk + op.head_dim_v});
   product(kOp, "batch·kv_len·kv_heads·head_dim", {op.batch, kv, op.kv_heads, op.head_dim_qk + op.head_dim_v});
   product(kOp, "batch·q_len·heads·head_dim", {op.batch, q, op.heads, op.head_dim_qk + op.head_dim_v});
+  detail::check_enum(op.phase, Attention::Phase::prefill, Attention::Phase::decode, "attention: phase", "Attention::Phase");
+  detail::check_enum(op.variant, Attention::Variant::mha, Attention::Variant::mla, "attention: variant", "Attention::Variant");
   for (const auto& [p, f] : {std::pair{op.compute, "compute"}, {op.kv_cache, "kv_cache"}}) {
     if (!hw::is_valid(p)) throw InvalidArgument(std::string("attention: ") + f + ": not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
   }
@@ -515,6 +519,8 @@ constexpr std::array<Traits, 12> kTraits{{
 
 OpEstimate estimate(const Device& dev, const Elementwise& op) {
   constexpr const char* kOp = "elementwise";
+  detail::check_enum(op.kind, Elementwise::Kind::copy, Elementwise::Kind::cast_transpose, "elementwise: kind", "Elementwise::Kind");
+  if (!hw::is_valid(op.dtype)) throw InvalidArgument("elementwise: dtype: not a hw::Precision value (" + std::to_string(static_cast<int>(op.dtype)) + ")");
   positive(op.elements, kOp, "elements");
   product(kOp, "elements·bytes", {op.elements, 24});
   const Traits& t = kTraits[static_cast<std::size_t>(op.kind)];

@@ -110,6 +110,20 @@ ChipDraw chip_draw(const ChipEnergy& e, const Activity& a) {
   if (!(a.seconds > 0.0) || !std::isfinite(a.seconds)) {
     throw InvalidArgument("activity.seconds: got " + std::to_string(a.seconds) + ", expected a time > 0");
   }
+  // Work is counted, never negative (-1e15 bytes gave a negative draw).
+  const auto count = [](double v, const char* f, std::string_view sub = {}) {
+    if (!(v >= 0.0 && std::isfinite(v))) {  // the message is built only here: this runs on every estimate
+      throw InvalidArgument("activity." + std::string(f) + (sub.empty() ? "" : "[" + std::string(sub) + "]") + ": got " +
+                            std::to_string(v) + ", expected >= 0");
+    }
+  };
+  for (std::size_t i = 0; i < hw::kPrecisionCount; ++i) {
+    count(a.matrix_flops[i], "matrix_flops", hw::to_string(static_cast<hw::Precision>(i)));
+  }
+  count(a.vector_flops, "vector_flops");
+  count(a.hbm_bytes, "hbm_bytes");
+  count(a.scale_up_bytes, "scale_up_bytes");
+  count(a.scale_out_bytes, "scale_out_bytes");
   ChipDraw d;
   const double inv = 1.0 / a.seconds;
   for (std::size_t i = 0; i < hw::kPrecisionCount; ++i) d.matrix += a.matrix_flops[i] * e.matrix_j_per_flop[i];

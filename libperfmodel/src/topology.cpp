@@ -114,9 +114,54 @@ EdgeList build(const FabricLevel& lv, bool scale_out) {
   return el;
 }
 
+/// A level built by hand must describe a real fabric: the closed forms divide by its links and
+/// ring sizes, and the graph indexes ranks by its torus shape (a shape that does not multiply to
+/// the ranks wrote past the graph's vertices).
+void check_level(const FabricLevel& lv, bool scale_out) {
+  const std::string where = "FabricLevel '" + lv.name + "': ";
+  if (lv.ranks < 1) throw InvalidArgument(where + "ranks: must be >= 1, got " + std::to_string(lv.ranks));
+  if (!(lv.bandwidth > 0 && std::isfinite(lv.bandwidth))) {
+    throw InvalidArgument(where + "bandwidth: must be a positive, finite number of B/s, got " + std::to_string(lv.bandwidth));
+  }
+  if (lv.topology && static_cast<unsigned>(*lv.topology) > static_cast<unsigned>(hw::Topology::torus_3d)) {
+    throw InvalidArgument(where + "topology: not a hw::Topology value (" + std::to_string(static_cast<int>(*lv.topology)) + ")");
+  }
+  if (scale_out) {
+    if (lv.switch_radix < 4) throw InvalidArgument(where + "switch_radix: must be >= 4, got " + std::to_string(lv.switch_radix));
+    if (lv.tiers < 1) throw InvalidArgument(where + "tiers: must be >= 1, got " + std::to_string(lv.tiers));
+    if (!(lv.oversubscription >= 1.0 && std::isfinite(lv.oversubscription))) {
+      throw InvalidArgument(where + "oversubscription: must be >= 1, got " + std::to_string(lv.oversubscription));
+    }
+    return;
+  }
+  if (lv.topology == hw::Topology::full_mesh && lv.ranks > 1 && lv.links < 1) {  // each peer gets 1/links
+    throw InvalidArgument(where + "links: a full mesh of " + std::to_string(lv.ranks) + " ranks needs >= 1, got " +
+                          std::to_string(lv.links));
+  }
+  if (lv.topology == hw::Topology::two_tier_clos && (lv.group_ranks < 1 || lv.group_ranks > lv.ranks)) {
+    throw InvalidArgument(where + "group_ranks: must be in [1, ranks=" + std::to_string(lv.ranks) + "], got " +
+                          std::to_string(lv.group_ranks));
+  }
+  if (lv.torus()) {
+    const std::size_t dims = lv.topology == hw::Topology::torus_2d ? 2 : 3;
+    long long product = 1;
+    for (int k : lv.torus_dims) {
+      if (k < 1) throw InvalidArgument(where + "torus_dims: every dimension must be >= 1, got " + std::to_string(k));
+      product *= k;
+    }
+    if (lv.torus_dims.size() != dims || product != lv.ranks) {
+      throw InvalidArgument(where + "torus_dims: a " + std::to_string(dims) + "D torus of " + std::to_string(lv.ranks) +
+                            " ranks needs " + std::to_string(dims) + " dimensions multiplying to the ranks; got " +
+                            std::to_string(lv.torus_dims.size()) + " multiplying to " + std::to_string(product));
+    }
+  }
+}
+
 }  // namespace
 
 TopologyMetrics describe(const FabricLevel& lv, bool scale_out, int instances) {
+  check_level(lv, scale_out);
+  if (instances < 1) throw InvalidArgument("instances: must be >= 1, got " + std::to_string(instances));
   TopologyMetrics m;
   m.level = scale_out ? "scale-out" : "scale-up";
   m.name = lv.name;
@@ -165,6 +210,7 @@ std::vector<TopologyMetrics> describe(const Network& net) {
 }
 
 GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks) {
+  check_level(lv, scale_out);
   if (lv.ranks > max_ranks) {
     throw InvalidArgument("ranks: the graph search is limited to " + std::to_string(max_ranks) + " ranks, " + lv.name +
                           " has " + std::to_string(lv.ranks) +

@@ -8,6 +8,7 @@
 #include <sstream>
 #include <vector>
 
+#include <libperfmodel/detail/enum_check.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/model/operators.hpp>
 #include <libperfmodel/model/training.hpp>
@@ -471,6 +472,13 @@ std::vector<StageLayers> layers_per_stage(const TransformerModel& m, const Train
 
 void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingPlan& plan) {
   const auto& p = plan.parallel;
+  detail::check_enum(plan.recompute, Recompute::none, Recompute::full, "recompute", "Recompute");
+  detail::check_enum(plan.sharding, Sharding::none, Sharding::parameters, "sharding", "Sharding");
+  detail::check_enum(plan.moe_dispatcher, MoeDispatcher::deepep, MoeDispatcher::alltoall, "moe_dispatcher", "MoeDispatcher");
+  detail::check_enum(p.layout, StageLayout::even, StageLayout::lighter_ends, "parallel.layout", "StageLayout");
+  if (!hw::is_valid(plan.precision)) {
+    bad("precision", "not a hw::Precision value (" + std::to_string(static_cast<int>(plan.precision)) + ")");
+  }
   auto pos = [](std::int64_t v, const char* f) {
     if (v < 1) bad(f, "must be >= 1, got " + num(v));
   };
@@ -646,7 +654,7 @@ std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
 
 }  // namespace
 
-std::string_view to_string(TrainPart p) { return kPartNames[static_cast<std::size_t>(p)]; }
+std::string_view to_string(TrainPart p) { return detail::enum_name(p, kPartNames); }
 bool is_communication(TrainPart p) { return p >= TrainPart::tp_comm; }
 
 std::string_view to_string(Recompute r) {

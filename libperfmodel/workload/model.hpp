@@ -89,12 +89,16 @@ struct TransformerModel {
 std::vector<std::string> model_names();
 /// A built-in model by id or alias; NotFound lists close names.
 const TransformerModel& get_model(std::string_view id_or_alias);
-/// A model from a perfmodel model JSON file (format: data/models/FORMAT.md).
+/// A model from a perfmodel model JSON file (format: data/models/FORMAT.md). Throws NotFound when
+/// the file cannot be opened (missing, a directory), ConfigError naming the file and field when its
+/// content is wrong. (Catalog::load, which takes a file or a directory of parts, reports both as
+/// ConfigError.)
 TransformerModel load_model(const std::filesystem::path& file);
 /// A model from JSON text in the perfmodel model format; `origin` names it in errors.
 TransformerModel model_from_json(std::string_view text, const std::string& origin);
 /// A model from a local Hugging Face config.json (Llama, Mistral, Mixtral, Qwen2/3, Qwen2/3-MoE,
-/// DeepSeek-V2/V3, GPT-2 families). Unknown architectures raise ConfigError naming them.
+/// DeepSeek-V2/V3, GPT-2 families). Unknown architectures raise ConfigError naming them; a file
+/// that cannot be opened raises NotFound.
 TransformerModel model_from_hf_config(const std::filesystem::path& config_json);
 /// Same, from the text of a config.json.
 TransformerModel model_from_hf_config_text(std::string_view text, const std::string& origin);

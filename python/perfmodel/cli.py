@@ -72,7 +72,8 @@ def _cat(args: argparse.Namespace) -> _catalog.Catalog:
 def _cmd_units(args: argparse.Namespace) -> int:
     for text in args.text:
         q = units.parse(text)
-        print(f"{text} = {q} = {q.value:.6g} {q.dimension} ({q.dimension_name})")
+        si = f"{q.value:.6g}" + ("" if q.dimension == "1" else f" {q.dimension}")  # a bare number has no SI unit
+        print(f"{text} = {q} = {si} ({q.dimension_name})")
     return 0
 
 
@@ -411,8 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=["serve", "prefill", "decode"], default="serve")
     p.add_argument("--batch", type=int, default=None, help="sequences per instance (default: the fastest batch that fits and meets --tpot-ms: "
                         "best_inference, which may pick a tile-filling batch below the largest that fits)")
-    p.add_argument("--input-len", type=int, default=1024)
-    p.add_argument("--output-len", type=int, default=128)
+    p.add_argument("--input-len", type=int, default=None, help="prompt tokens (default 1024)")
+    p.add_argument("--output-len", type=int, default=None, help="output tokens (default 128; serve and decode modes)")
     p.add_argument("--kv-len", type=int, default=None,
                    help="decode mode: cached tokens per sequence (default: input-len + output-len / 2)")
     p.add_argument("--precision", default="bf16", type=str.lower, help="weights/GEMM precision: bf16, fp8, int8, fp4")
@@ -610,7 +611,10 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     if args.kv_len is not None and args.mode != "decode":
         raise InvalidArgument(f"--kv-len: a decode step's cache length; add --mode decode (--mode {args.mode} "
                               "takes --input-len and --output-len)")
-    opts: dict[str, Any] = {"mode": args.mode, "input_len": args.input_len, "output_len": args.output_len,
+    if args.output_len is not None and args.mode == "prefill":
+        raise InvalidArgument("--output-len: a prefill-only estimate has no outputs; use --mode serve (or drop it)")
+    opts: dict[str, Any] = {"mode": args.mode, "input_len": 1024 if args.input_len is None else args.input_len,
+                            "output_len": 128 if args.output_len is None else args.output_len,
                             "kv_len": args.kv_len, "overlap": {"on": True, "off": False, "best": [True, False]}.get(
                                 args.overlap or "", None),
                             "sequence_parallel": args.sequence_parallel or None}
@@ -674,14 +678,23 @@ def _cmd_collective(args: argparse.Namespace) -> int:
 
     df = collective(args.system, args.kind, parse_sizes(args.sizes), args.ranks, args.algorithm, nodes=args.nodes,
                     ranks_per_chip=args.ranks_per_chip, catalog=_cat(args), oversubscription=args.oversubscription)
+    df["size"] = df["size"].astype("int64")  # whole bytes (they read 1024.0)
     if args.csv:
         print(df.to_csv(index=False), end="")
         return 0
-    rows = [[units.format(r.size, "B"), f"{r.time_s * 1e6:,.1f}", f"{r.algbw / 1e9:.1f}", f"{r.busbw / 1e9:.1f}",
+    rows = [[_binary_size(int(r.size)), f"{r.time_s * 1e6:,.1f}", f"{r.algbw / 1e9:,.1f}", f"{r.busbw / 1e9:,.1f}",
              r.algorithm] for r in df.itertuples()]
     print(f"{df['system'].iloc[0]}: {args.kind}, {int(df['ranks'].iloc[0])} ranks")
     print(_table(["size", "time (us)", "algbw (GB/s)", "busbw (GB/s)", "algorithm"], rows, {0, 1, 2, 3}))
     return 0
+
+
+def _binary_size(n: int) -> str:
+    """Bytes in the binary units the sizes are given in ('1.5M' is 1.5 MiB, not '1.57 MB')."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.4g} {unit}"
+    return f"{n} B"
 
 
 def _cmd_topology(args: argparse.Namespace) -> int:

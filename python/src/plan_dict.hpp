@@ -47,7 +47,12 @@ inline void take(py::dict& d, const char* key, T& out) {
     out = v.cast<T>();
   } catch (const py::cast_error&) {
     // Name the expected kind in Python's terms, not the C++ type ("long", "double").
-    const char* expected = std::is_integral_v<T> ? "an integer" : std::is_floating_point_v<T> ? "a number" : nullptr;
+    // An int that does not fit is not "not an integer" (99999999999999999999 read as that).
+    const bool too_big = std::is_integral_v<T> && py::isinstance<py::int_>(v);
+    const char* expected = too_big                       ? "an integer under 2^31 (the plan's counts)"
+                           : std::is_integral_v<T>       ? "an integer"
+                           : std::is_floating_point_v<T> ? "a number"
+                                                         : nullptr;
     throw InvalidArgument(std::string(key) + ": expected " + (expected ? std::string(expected) : py::type_id<T>()) +
                           ", got " + std::string(py::str(v.get_type().attr("__name__"))) + " " + std::string(py::repr(v)));
   }

@@ -155,17 +155,33 @@ def test_integral_numpy_values_are_accepted():
     (["validate", "{dir}"], ["is a directory, expected a CSV file"]),
     (["power", "nvl72", "--override", "chip_max_watts=1.5 TB"], ["'1.5 TB' is a data size; expected watts"]),
     (["infer", "llama-3.1-8b", H100, "--redundant-experts", "8"], ["redundant_experts: llama-3.1-8b has no experts"]),
+    (["infer", "llama-3.1-8b", H100, "--mode", "prefill", "--output-len", "5"], ["--output-len: a prefill-only estimate"]),
+    (["infer", "llama-3.1-8b", H100, "--batch", "99999999999999999999"], ["batch: expected an integer under 2^31"]),
+    (["show", "nvidia-h100"], ['did you mean "nvidia-h100-sxm"']),
+    (["infer", "{list_json}", H100], ["top level: expected a JSON object, got []"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"id,value\n\xff\xfe,1\n")
-    argv = [a.format(bad=bad, good=calibration_csv, dir=tmp_path) for a in argv]
+    (tmp_path / "list.json").write_text("[]")
+    argv = [a.format(bad=bad, good=calibration_csv, dir=tmp_path, list_json=tmp_path / "list.json") for a in argv]
     p = subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert p.stdout == ""  # nothing printed before the error (compare printed its hardware table first)
     for w in words:
         assert w in p.stderr
+
+
+def test_cli_prints_sizes_and_numbers_as_given():
+    def run(*argv):
+        return subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
+
+    out = run("collective", "nvl72", "all_reduce", "--sizes", "1.5M,8G")
+    assert out.returncode == 0 and "1.5 MiB" in out.stdout and "8 GiB" in out.stdout   # was "1.57 MB"
+    csv = run("collective", "nvl72", "all_reduce", "--sizes", "1K,2K", "--csv").stdout.splitlines()
+    assert csv[1].split(",")[csv[0].split(",").index("size")] == "1024"                # was "1024.0"
+    assert run("units", "5").stdout.strip() == "5 = 5 = 5 (dimensionless ratio)"     # a stray unit "1"
 
 
 def test_cli_takes_units_and_upper_case_where_it_can():

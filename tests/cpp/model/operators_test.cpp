@@ -412,4 +412,14 @@ TEST_CASE("Device names the figure it lacks, also in a what-if chip built in cod
   chip.main_memory.bandwidth = hw::Figure<Bandwidth>::unknown("what-if: not measured");
   CHECK_THROWS_WITH(model::Device(chip, cat.efficiency(chip.family)),
                     Catch::Contains("nvidia-h20: memory.main.bandwidth is unknown (what-if: not measured)"));
+  chip = cat.chip("nvidia-h20");
+  chip.compute[static_cast<std::size_t>(hw::Precision::bf16)].matrix = hw::Figure<FlopRate>::unknown("what-if");
+  CHECK_THROWS_WITH(chip.peak(hw::Precision::bf16), Catch::Contains("nvidia-h20: compute.bf16.matrix is unknown"));
+  CHECK_THROWS_WITH(chip.units(static_cast<hw::Precision>(9)), Catch::Contains("not a hw::Precision value (9)"));
+  const auto dev = model::Device::from_catalog(cat, "nvidia-h100-sxm");
+  CHECK_FALSE(dev.supports(static_cast<hw::Precision>(9)));
+  workload::Elementwise e{workload::Elementwise::Kind::add, 1024, static_cast<hw::Precision>(9)};
+  CHECK_THROWS_WITH(model::estimate(dev, e), Catch::Contains("elementwise: dtype: not a hw::Precision value (9)"));
+  e = workload::Elementwise{static_cast<workload::Elementwise::Kind>(100000), 1024, hw::Precision::bf16};
+  CHECK_THROWS_WITH(model::estimate(dev, e), Catch::Contains("elementwise: kind: not a Elementwise::Kind value"));
 }

@@ -114,3 +114,31 @@ TEST_CASE("Benchmark: topology metrics, closed form vs graph search", "[!benchma
   BENCHMARK("closed form: CloudMatrix 384 UB plane (768 dies)") { return model::describe(clos).mean_hops; };
   BENCHMARK("graph search: the same (BFS from every die + max flow)") { return model::measure_graph(clos).mean_hops; };
 }
+
+TEST_CASE("Topology: a level built by hand is checked before its graph is built", "[model][topology]") {
+  // A torus shape that does not multiply to the ranks wrote past the graph's vertices (heap
+  // corruption); a zero dimension divided by zero; negative bandwidth gave a negative bisection.
+  auto t = level(hw::Topology::torus_2d, 16);
+  t.torus_dims = {3, 5};
+  CHECK_THROWS_WITH(model::measure_graph(t), Catch::Contains("torus_dims: a 2D torus of 16 ranks needs 2 dimensions "
+                                                             "multiplying to the ranks; got 2 multiplying to 15"));
+  t.torus_dims = {0, 4};
+  CHECK_THROWS_WITH(model::describe(t), Catch::Contains("torus_dims: every dimension must be >= 1, got 0"));
+  auto neg = level(hw::Topology::single_hop_switched, 8, -2e11);
+  CHECK_THROWS_WITH(model::describe(neg), Catch::Contains("bandwidth: must be a positive, finite number"));
+  auto none = level(hw::Topology::single_hop_switched, -4);
+  CHECK_THROWS_WITH(model::measure_graph(none), Catch::Contains("ranks: must be >= 1, got -4"));
+  auto mesh = level(hw::Topology::full_mesh, 8);
+  mesh.links = 0;
+  CHECK_THROWS_WITH(model::describe(mesh), Catch::Contains("links: a full mesh of 8 ranks needs >= 1"));
+  // A single DGX has no scale-out level to ask for.
+  const model::Network one(catalog::Catalog::builtin(), "nvidia-dgx-h100");
+  CHECK_THROWS_WITH(one.scale_out_for(2), Catch::Contains("has no scale-out level"));
+  // Out-of-range enums are refused, not read past the tables.
+  CHECK_THROWS_WITH(model::estimate(one, static_cast<model::Collective>(6), Bytes{1e9}, 8),
+                    Catch::Contains("kind: not a Collective value (6)"));
+  CHECK_THROWS_WITH(model::estimate(one, model::Collective::all_reduce, Bytes{1e9}, 8, static_cast<model::Algorithm>(42)),
+                    Catch::Contains("algorithm: not a Algorithm value (42)"));
+  CHECK(model::to_string(static_cast<model::Collective>(1000)) == "invalid");
+  CHECK(hw::to_string(static_cast<hw::Topology>(-1)) == "invalid");
+}

@@ -98,6 +98,13 @@ TEST_CASE("training: errors name the constraint", "[training]") {
   p.micro_batch = 3;
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("does not divide the global batch"));
   CHECK_THROWS_AS(model::estimate_training(m, "no-such-system", llama3_405b()), NotFound);
+  // Enums cast from out-of-range integers are refused (Sharding(4) priced a 48 GB stage).
+  p = llama3_405b();
+  p.sharding = static_cast<model::Sharding>(4);
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("sharding: not a Sharding value (4)"));
+  p = llama3_405b();
+  p.parallel.layout = static_cast<model::StageLayout>(42);
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("parallel.layout: not a StageLayout"));
 }
 
 TEST_CASE("training: fp8 end layers in bf16 load the end stages of the pipeline", "[training]") {
