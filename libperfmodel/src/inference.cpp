@@ -758,9 +758,11 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (model.max_context > 0) {  // beyond the released context the model is not what was measured
     // A decode step at cache length kv_len writes position kv_len and the MTP drafts after it.
     const bool dec_kv = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0;
-    const std::int64_t context = dec_kv ? plan.kv_len + 1 + std::max(plan.mtp_tokens, 0)
+    // Serve: the last decode step's MTP drafts run past the last output too.
+    const std::int64_t drafts = std::max(plan.mtp_tokens, 0);
+    const std::int64_t context = dec_kv ? plan.kv_len + 1 + drafts
                              : plan.mode == InferencePlan::Mode::prefill ? plan.input_len
-                                                                          : plan.input_len + plan.output_len;
+                                                                          : plan.input_len + plan.output_len + drafts;
     if (context > model.max_context) {
       const std::string what = dec_kv ? std::to_string(plan.kv_len) + " cached + " + std::to_string(context - plan.kv_len) +
                                             " new tokens"

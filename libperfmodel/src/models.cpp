@@ -437,17 +437,21 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
                "DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, GPT2LMHeadModel");
   }
   m.max_context = o.integer(a == "GPT2LMHeadModel" || a == "gpt2" ? "n_positions" : "max_position_embeddings", 0);
-  // RoPE scaling (YaRN, linear, dynamic) stretches the context: original (or the stated maximum)
-  // times the factor, where that exceeds the stated maximum (Qwen3 with YaRN x4: 32,768 -> 131,072;
-  // DeepSeek-V3 and Llama 3.1 already state their scaled maximum).
+  // RoPE scaling of the YaRN, linear and dynamic kinds stretches the context: original (or the
+  // stated maximum) times the factor, where that exceeds the stated maximum (Qwen3 with YaRN x4:
+  // 32,768 -> 131,072; DeepSeek-V3 states its scaled maximum already). Llama 3's "llama3" kind
+  // reshapes frequencies under a stated maximum (Llama 3.2: 131,072 with factor 32): not stretched.
   if (const bj::value* rs = o.find("rope_scaling"); rs != nullptr && m.max_context > 0) {
     Obj s(*rs, "rope_scaling", origin);
+    const std::string kind = s.has("rope_type") ? s.text("rope_type") : s.text("type", "");
     const bj::value* f = s.find("factor");
     if (f != nullptr && !f->is_number()) s.fail("rope_scaling.factor", "expected a number, got " + bj::serialize(*f));
     const double factor = f != nullptr ? f->to_number<double>() : 1.0;
     if (!(factor >= 1.0 && factor <= 1024.0)) s.fail("rope_scaling.factor", "expected a number in [1, 1024]");
     const std::int64_t base = s.integer("original_max_position_embeddings", m.max_context);
-    m.max_context = std::max(m.max_context, static_cast<std::int64_t>(static_cast<double>(base) * factor));
+    if (kind == "yarn" || kind == "linear" || kind == "dynamic") {
+      m.max_context = std::max(m.max_context, static_cast<std::int64_t>(static_cast<double>(base) * factor));
+    }
   }
   m.validate(origin);
   return m;

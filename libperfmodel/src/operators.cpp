@@ -371,6 +371,10 @@ OpEstimate estimate(const Device& dev, const Gemm& op) { return estimate_checked
 
 TrainingGemms estimate_training_gemms(const Device& dev, const Gemm& fwd, Precision grad_accumulation, bool accumulate) {
   const double peak = check_gemm(dev, fwd);
+  if (!hw::is_valid(grad_accumulation)) {
+    throw InvalidArgument("gemm: grad_accumulation: not a hw::Precision value (" +
+                          std::to_string(static_cast<int>(grad_accumulation)) + ")");
+  }
   Gemm di = fwd, dw = fwd;
   di.n = fwd.k;
   di.k = fwd.n;

@@ -111,15 +111,13 @@ ChipDraw chip_draw(const ChipEnergy& e, const Activity& a) {
     throw InvalidArgument("activity.seconds: got " + std::to_string(a.seconds) + ", expected a time > 0");
   }
   // Work is counted, never negative (-1e15 bytes gave a negative draw).
-  const auto count = [](double v, const char* f, std::string_view sub = {}) {
+  const auto count = [](double v, const char* f, int precision = -1) {
     if (!(v >= 0.0 && std::isfinite(v))) {  // the message is built only here: this runs on every estimate
-      throw InvalidArgument("activity." + std::string(f) + (sub.empty() ? "" : "[" + std::string(sub) + "]") + ": got " +
-                            std::to_string(v) + ", expected >= 0");
+      const std::string sub = precision < 0 ? "" : "[" + std::string(hw::to_string(static_cast<hw::Precision>(precision))) + "]";
+      throw InvalidArgument("activity." + std::string(f) + sub + ": got " + std::to_string(v) + ", expected >= 0");
     }
   };
-  for (std::size_t i = 0; i < hw::kPrecisionCount; ++i) {
-    count(a.matrix_flops[i], "matrix_flops", hw::to_string(static_cast<hw::Precision>(i)));
-  }
+  for (std::size_t i = 0; i < hw::kPrecisionCount; ++i) count(a.matrix_flops[i], "matrix_flops", static_cast<int>(i));
   count(a.vector_flops, "vector_flops");
   count(a.hbm_bytes, "hbm_bytes");
   count(a.scale_up_bytes, "scale_up_bytes");

@@ -156,6 +156,7 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
     for (const auto& f : fields) list += (list.empty() ? "" : ", ") + f.name;
     bad(what, "'" + name + "' is not an output field; expected one of " + list);
   };
+  if (opt.threads < 0) bad("threads", "must be >= 0 (0: one per core), got " + std::to_string(opt.threads));
   if (opt.objectives.empty()) bad("objectives", "name at least one output field to rank by");
   if (opt.objectives.size() > 3) {
     bad("objectives", std::to_string(opt.objectives.size()) + " given; a Pareto front takes 2 or 3");
@@ -247,7 +248,6 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   for (auto n : structural_pruned) pruned_before += n;
 
   // --- workers ---------------------------------------------------------------------------------
-  if (opt.threads < 0) bad("options.threads", "must be >= 0 (0: one per core), got " + std::to_string(opt.threads));
   const unsigned hw_threads = std::max(1u, std::thread::hardware_concurrency());
   const std::size_t want = opt.threads > 0 ? static_cast<std::size_t>(opt.threads) : hw_threads;
   const std::size_t n_threads = std::max<std::size_t>(1, std::min(want, prefixes.size()));

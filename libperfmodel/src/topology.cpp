@@ -204,6 +204,13 @@ TopologyMetrics describe(const FabricLevel& lv, bool scale_out, int instances) {
 }
 
 std::vector<TopologyMetrics> describe(const Network& net) {
+  // Several domains and no scale-out level (its NIC bandwidth unknown): the scale-up level alone
+  // would read as if the domains were not joined at all.
+  if (!net.scale_out() && net.ranks() > net.scale_up().ranks) {
+    throw InvalidArgument("topology: " + std::to_string(net.ranks()) + " ranks span several scale-up domains of " +
+                          net.system() + " but its chip's scale_out.bandwidth_per_direction is unknown, so the "
+                          "scale-out level cannot be described; add it in a what-if part");
+  }
   std::vector<TopologyMetrics> out{describe(net.scale_up())};
   if (net.scale_out()) out.push_back(describe(*net.scale_out(), true, net.scale_up().ranks));
   return out;

@@ -55,9 +55,9 @@ class DictResult:
             return None
         from .catalog import rumour_inputs
 
-        precisions = [v for k, v in self.plan.items() if k in ("weights", "attention", "kv_cache", "precision")
-                      and isinstance(v, str)]
-        return rumour_inputs(self._d["system"], precisions, energy=self._d.get("energy") is not None, catalog=cat)
+        # Compute formats only: the KV cache's is storage (its bytes ride on memory.main.bandwidth).
+        precisions = [v for k, v in self.plan.items() if k in ("weights", "attention", "precision") and isinstance(v, str)]
+        return rumour_inputs(self._get("system"), precisions, energy=self._get("energy") is not None, catalog=cat)
 
     def __getstate__(self) -> dict[str, Any]:  # pickles (e.g. to Dask workers) as the plain dict
         return {"_full": self._d, "plan": self.plan}

@@ -514,13 +514,10 @@ def _cmd_power(args: argparse.Namespace) -> int:
             raise InvalidArgument(f"--override: expected NAME=VALUE (a component of 'perfmodel power {args.system}' "
                                   f"and its watts, e.g. 'chip_max_watts=1000' or 'chip_max_watts=1.2 kW'), got {item!r}")
         name = name.strip()
-        try:  # a plain number as it is; text with a unit through the units parser
-            watts = float(value)
-        except ValueError:
-            try:
-                watts = override_value(name, value.strip())
-            except InvalidArgument as exc:
-                raise InvalidArgument(f"--override: {str(exc).split(': ', 1)[1]}") from None
+        try:
+            watts = override_value(name, value.strip())
+        except InvalidArgument as exc:  # "overrides['x']: ..." as the flag says it
+            raise InvalidArgument(f"--override {name}: {str(exc).split(': ', 1)[1]}") from None
         if name in overrides:
             raise InvalidArgument(f"--override: {name!r} is given twice ({overrides[name]:g} and {watts:g})")
         overrides[name] = watts

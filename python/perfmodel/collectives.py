@@ -96,13 +96,6 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
     """
     net = _network(system, nodes, ranks_per_chip, catalog, overrides)
     df = pd.DataFrame(net.describe())
-    if "scale-out" not in set(df["level"]) and net.ranks > int(df["endpoints"].iloc[0]) * int(df["instances"].iloc[0]):
-        # The network leaves out a scale-out level whose NIC bandwidth is unknown; a table of the
-        # scale-up level alone would read as if the nodes were not joined at all.
-        chip = using(catalog).get(using(catalog).get(net.system).to_dict()["chip"]).to_dict()
-        raise _core.InvalidArgument(f"topology: {net.ranks} ranks span several scale-up domains but {chip['id']}: "
-                                    "scale_out.bandwidth_per_direction is unknown, so the scale-out level cannot be "
-                                    "described; add it in a what-if part")
     df.insert(0, "system", net.system)
     if _args.flag("check", check):
         measured = [net.measure_graph(level) for level in df["level"]]

@@ -199,7 +199,8 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
         new = 1 + _mtp_drafts(model, mtp_tokens) if name == "kv_len" else 0  # a decode step's own positions
         if ctx and tokens + new > ctx:
             what = f"{tokens} cached + {new} new tokens" if new else f"{tokens} tokens"
-            raise _core.InvalidArgument(f"{name}: {what} exceed the {ctx}-token context of {model} (max_context); "
+            raise _core.InvalidArgument(f"{name}: {what} exceed the {ctx}-token context of {_model_dict(model)['id']} "
+                                        "(max_context); "
                                         f"pass {name}= (--{name.replace('_', '-')}) within it")
     cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")

@@ -178,14 +178,12 @@ def _as_list(name: str, v: Any) -> list[Any]:
     """A best_inference dimension as a list: None (the option's default), a value or a list of values."""
     if v is None:
         return [None]
-    if isinstance(v, (list, tuple, range)):
-        if len(v) == 0:
-            raise _core.InvalidArgument(f"{name}: an empty list leaves nothing to try; give a value or a list of values")
-        values = list(v)
-    elif isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
+    if isinstance(v, (str, bytes, Mapping)) or not hasattr(v, "__iter__"):
         values = [v]
-    else:  # sets, generators, numpy arrays
+    else:  # lists, tuples, ranges, sets, generators, numpy arrays
         values = list(v)
+        if not values:
+            raise _core.InvalidArgument(f"{name}: an empty list leaves nothing to try; give a value or a list of values")
     for x in values:
         if name == "overlap":
             if not isinstance(x, (bool, np.bool_)):

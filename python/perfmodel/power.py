@@ -68,6 +68,10 @@ def override_value(name: str, value: Any) -> float:
     where = f"overrides[{name!r}]"
     if not isinstance(value, str):
         return _args.number(where, value)
+    try:  # a plain number in text ("1500") is watts or a ratio as a number would be
+        return _args.number(where, float(value))
+    except ValueError:
+        pass
     from .units import parse
 
     try:

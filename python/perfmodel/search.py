@@ -48,7 +48,7 @@ def search_fields(kind: str = "training") -> pd.DataFrame:
     return pd.DataFrame(_core.search_fields(kind), columns=["field", "sense", "description"])
 
 
-def search_training(model: str | Model, systems: str | Sequence[str], /, *,
+def search_training(model: str | Model, systems: str | Sequence[str], *,
                     objective: str | Sequence[str] = "tokens_per_s_per_chip",
                     constraints: Mapping[str, Any] | Sequence[str] | None = None,
                     top_k: int = 10, keep_all: bool = False, threads: int = 0,

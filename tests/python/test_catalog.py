@@ -267,6 +267,10 @@ def test_estimates_say_which_rumour_figures_they_rest_on():
     import copy
 
     assert copy.copy(r).rumour_inputs == copy.deepcopy(r).rumour_inputs == found
+    # The KV-cache format is storage, not a compute precision the plan runs.
+    kv = perfmodel.inference("llama-3.1-70b", "hgx-h20", mode="decode", tp=8, batch=16, kv_len=2048,
+                             precision={"weights": "int8", "kv_cache": "fp8"})
+    assert "nvidia-h20: compute.int8.matrix" in kv.rumour_inputs and "nvidia-h20: compute.fp8.matrix" not in kv.rumour_inputs
     # One precision as a string (it was iterated letter by letter), any case; unknown ones and chip ids refused.
     assert "nvidia-h20: compute.fp8.matrix" in perfmodel.catalog.rumour_inputs("hgx-h20", "FP8")
     with pytest.raises(perfmodel.InvalidArgument, match="precisions: unknown 'fp9'"):

@@ -314,6 +314,8 @@ def test_cli_infer(capsys):
     want = perfmodel.best_inference("deepseek-r1", "nvl72", mode="decode", precision="fp8", dp_attention=72,
                                     redundant_experts=32, kv_len=4096, tpot_ms=50, overlap=[True, False])
     assert best["plan"]["overlap"] == want.plan["overlap"] and best["plan"]["batch"] == want.plan["batch"]
+    assert main([*r1, "--overlap", "off"]) == 0
+    assert json.loads(capsys.readouterr().out)["plan"].get("overlap", False) is False
     assert main(["infer", "llama-3.1-8b", "dgx-h100", "--tp", "8", "--ttft-ms", "200", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["summary"]["ttft_ms"] <= 200
     assert main(["infer", "llama-3.1-8b", "dgx-h100", "--mode", "prefill", "--tpot-ms", "20"]) == 2
@@ -430,15 +432,19 @@ def test_contexts_beyond_the_released_model_are_refused(tmp_path):
                                                             "original_max_position_embeddings": 32768})
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     assert perfmodel.models.from_hf_config(tmp_path / "config.json").to_dict()["max_context"] == 131072
-    cfg.update(max_position_embeddings=131072, rope_scaling={"rope_type": "llama3", "factor": 8.0,
+    cfg.update(max_position_embeddings=131072, rope_scaling={"rope_type": "llama3", "factor": 32.0,
                                                              "original_max_position_embeddings": 8192})
-    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    (tmp_path / "config.json").write_text(json.dumps(cfg))  # Llama 3.2 1B/3B: not 8192 x 32 = 262,144
     assert perfmodel.models.from_hf_config(tmp_path / "config.json").to_dict()["max_context"] == 131072
     # A decode step at kv_len writes position kv_len, and its MTP drafts the ones after it.
     r1 = dict(mode="decode", precision="fp8", dp_attention=72, redundant_experts=32, batch=72, mtp_tokens=1)
     assert perfmodel.inference("deepseek-r1", "nvl72", kv_len=163838, **r1).tpot_ms > 0
     with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 163839 cached \+ 2 new tokens exceed the 163840-token context"):
         perfmodel.inference("deepseek-r1", "nvl72", kv_len=163839, **{**r1, "mtp_tokens": 1})
+    # Serve counts the last step's drafts as decode does.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"input_len \+ output_len: 163841 tokens exceed"):
+        perfmodel.inference("deepseek-r1", "nvl72", mode="serve", input_len=163000, output_len=840, mtp_tokens=1,
+                            precision="fp8", dp_attention=72, redundant_experts=32, batch=72)
     # A model that states no context is not checked; define() round-trips the field.
     spec = {k: v for k, v in perfmodel.models.get("llama-2-7b").to_dict().items() if v is not None}
     assert perfmodel.models.define(**{**spec, "id": "l2-copy"}).to_dict()["max_context"] == 4096
@@ -467,6 +473,8 @@ def test_best_inference_checks_its_lists():
     with pytest.raises(perfmodel.InvalidArgument, match=r"overlap: expected True, False or a list of them, got 1"):
         perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, overlap=[1, 0])
     assert perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, tp={4, 8}).plan["tp"] in (4, 8)
+    with pytest.raises(perfmodel.InvalidArgument, match="tp: an empty list leaves nothing to try"):
+        perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, tp=set())
     # The same refusal for every layout is the plan check's message, not "2 layout(s) failed".
     with pytest.raises(perfmodel.InvalidArgument, match=r"^kv_len: 8192 cached \+ 1 new tokens exceed the 4096-token context"):
         perfmodel.best_inference("llama-2-7b", "dgx-h100", tpot_ms=50, mode="decode", kv_len=8192, overlap=[True, False])

@@ -311,6 +311,7 @@ def test_overrides_take_units_where_they_mean_watts_and_ratios_where_they_do_not
     # "cooling_overhead=5 W" was read as a 500 % overhead; the Python API refused "1.5 kW" the CLI took.
     kw = perfmodel.power("cm384", overrides={"chip_max_watts": "1.5 kW"}).attrs["it_watts"]
     assert kw == perfmodel.power("cm384", overrides={"chip_max_watts": 1500}).attrs["it_watts"]
+    assert perfmodel.power("cm384", overrides={"chip_max_watts": "1500"}).attrs["it_watts"] == kw  # a number as text
     pct = perfmodel.power("cm384", overrides={"delivery_efficiency": "90 %"}).attrs["it_watts"]
     assert pct == perfmodel.power("cm384", overrides={"delivery_efficiency": 0.9}).attrs["it_watts"]
     with pytest.raises(perfmodel.InvalidArgument, match=r"overrides\['cooling_overhead'\]: '5 W' is a power; expected a plain"):

@@ -260,7 +260,7 @@ def test_serving_search_spans_several_systems_per_instance():
     # DeepSeek-R1 FP8 does not fit on one 8-GPU H20 node; `systems=2` collided with the list of
     # systems searched (a TypeError), so only best_inference could join two nodes. The list is now
     # positional-only and systems=N is the plan's option, as in inference().
-    with pytest.raises(perfmodel.InvalidArgument, match="instance larger than the system|does not fit|weights"):
+    with pytest.raises(perfmodel.InvalidArgument, match=r"but nvidia-h20 has .* GB: over by .*the weights do not fit at any batch"):
         perfmodel.inference("deepseek-r1", "hgx-h20", mode="decode", kv_len=4096, precision="fp8", dp_attention=8,
                             batch=64)
     df = perfmodel.search_inference("deepseek-r1", "hgx-h20", systems=2, mode="decode", kv_len=4096,
@@ -271,8 +271,11 @@ def test_serving_search_spans_several_systems_per_instance():
                                     kv_len=4096, precision="fp8", dp_attention=16, batch=int(r.batch))
         assert again.tpot_ms == pytest.approx(r.tpot_ms, rel=1e-12)
     assert "nvidia-h20: memory.main.bandwidth" in df.attrs["rumour"]["hgx-h20"]
-    with pytest.raises(perfmodel.InvalidArgument, match="systems"):
+    with pytest.raises(perfmodel.InvalidArgument, match="systems: expected a positive integer"):
         perfmodel.search_inference("deepseek-r1", "hgx-h20", systems=0)
+    # search_training has no plan option of that name: its systems may still be given by keyword.
+    assert len(perfmodel.search_training("llama-3.1-8b", systems="dgx-h100", n_chips=8, tp=8, global_batch=8,
+                                         seq_len=2048)) == 1
 
 
 def test_energy_basis_warning_covers_the_searched_systems_not_only_the_rows_shown():

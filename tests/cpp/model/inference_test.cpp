@@ -215,6 +215,8 @@ TEST_CASE("bad plans name the constraint") {
   const auto dev = model::Device::from_catalog(catalog::Catalog::builtin(), "nvidia-h100-sxm");
   CHECK_THROWS_WITH(model::estimate(dev, workload::Gemm{64, 64, 64, 1, Precision::bf16, static_cast<Precision>(9)}),
                     Catch::Contains("gemm: output: not a hw::Precision value (9)"));
+  CHECK_THROWS_WITH(model::estimate_training_gemms(dev, workload::Gemm{64, 64, 64, 1}, static_cast<Precision>(11), false),
+                    Catch::Contains("gemm: grad_accumulation: not a hw::Precision value (11)"));
   CHECK(hw::to_string(static_cast<Precision>(42)) == "invalid");
   // Beyond the released context (Llama 2: 4,096 positions).
   q = p;
