@@ -17,7 +17,7 @@ import perfmodel
 MODULES = {
     "perfmodel": [n for n in perfmodel.__all__ if n not in ("catalog", "models", "units", "plot", "__version__")],
     "perfmodel.catalog": None, "perfmodel.models": None, "perfmodel.units": None, "perfmodel.plot": None,
-    "perfmodel.collectives": ["parse_sizes"], "perfmodel.validation": None,
+    "perfmodel.collectives": ["network", "parse_sizes"], "perfmodel.validation": None,
 }
 
 

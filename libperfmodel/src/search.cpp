@@ -157,16 +157,16 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
     bad(what, "'" + name + "' is not an output field; expected one of " + list);
   };
   if (opt.threads < 0) bad("threads", "must be >= 0 (0: one per core), got " + std::to_string(opt.threads));
-  if (opt.objectives.empty()) bad("objectives", "name at least one output field to rank by");
+  if (opt.objectives.empty()) bad("objective", "name at least one output field to rank by");
   if (opt.objectives.size() > 3) {
-    bad("objectives", std::to_string(opt.objectives.size()) + " given; a Pareto front takes 2 or 3");
+    bad("objective", std::to_string(opt.objectives.size()) + " given; a Pareto front takes 2 or 3");
   }
   Ranking rank;
   for (const auto& o : opt.objectives) {
-    const std::size_t i = field_of(o.field, "objectives");
+    const std::size_t i = field_of(o.field, "objective");
     const Sense s = o.sense.value_or(fields[i].sense);
     if (std::find(rank.index.begin(), rank.index.end(), i) != rank.index.end()) {
-      bad("objectives", "'" + o.field + "' is named twice");
+      bad("objective", "'" + o.field + "' is named twice");
     }
     rank.index.push_back(i);
     rank.sign.push_back(s == Sense::maximize ? -1.0 : 1.0);

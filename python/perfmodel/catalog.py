@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Iterator
 
 from . import _args, _core
 
-__all__ = ["Catalog", "Part", "builtin", "get", "load", "names", "rumour_inputs", "using"]
+__all__ = ["Catalog", "Part", "builtin", "data_dir", "get", "load", "names", "rumour_inputs", "using"]
 
 
 class Part:
@@ -123,7 +123,8 @@ class Catalog:
         return obj
 
     def names(self, kind: str | None = None) -> list[str]:
-        """Canonical ids, sorted; ``kind`` is ``"chip"``, ``"system"`` or None for both."""
+        """Canonical ids, sorted; ``kind`` is ``"chip"``, ``"system"``, ``"efficiency"`` (the
+        efficiency parts, one per chip family) or None for chips and systems."""
         return list(self._core.names(None if kind is None else _args.text("kind", kind)))
 
     def get(self, name: str) -> Part:
@@ -229,7 +230,8 @@ def rumour_inputs(system: str, precisions: Iterable[str] = ("bf16",), *, energy:
 
 
 def names(kind: str | None = None) -> list[str]:
-    """Ids of the built-in parts; ``kind`` is ``"chip"``, ``"system"`` or None."""
+    """Ids of the built-in parts; ``kind`` is ``"chip"``, ``"system"``, ``"efficiency"`` or None
+    (chips and systems)."""
     return _BUILTIN.names(kind)
 
 

@@ -472,8 +472,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="chips' share of their dynamic range: idle + u x (TDP - idle) (default 1)")
     p.add_argument("--pue", type=float, default=1.0, help="facility PUE (>= 1; default 1: IT power only)")
     p.add_argument("--override", action="append", default=[], metavar="NAME=VALUE",
-                   help="replace a figure: a component's watts each, chip_max_watts, chip_idle_watts, "
-                        "delivery_efficiency or cooling_overhead (repeatable)")
+                   help="replace a figure: a component's watts each, chip_max_watts, chip_idle_watts (watts, or "
+                        "with a unit: '1.1 kW'), delivery_efficiency or cooling_overhead (a ratio or '93 %%'; repeatable)")
     p.add_argument("--json", action="store_true", help="print the breakdown as JSON")
     p.set_defaults(func=_cmd_power)
 

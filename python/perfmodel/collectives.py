@@ -86,7 +86,7 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
     ``switch_tiers``, ``oversubscription``, ``shape`` (torus). Closed forms; ``check=True``
     also builds each level as a graph (Boost.Graph, up to 4,096 endpoints) and adds the searched
     ``graph_*`` figures, which must agree. ``overrides``: ``torus_shape``, ``oversubscription``,
-    ``switch_radix`` as in :func:`network`.
+    ``switch_radix`` as in :func:`perfmodel.collectives.network`.
 
     >>> import perfmodel
     >>> t = perfmodel.topology("cloudmatrix-384")
@@ -151,7 +151,7 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
     in bytes (an int, a string like ``"8G"``, or an array -> DataFrame). ``ranks`` defaults to
     the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None for
     the fastest the topology supports. ``overrides``: ``torus_shape``, ``oversubscription``,
-    ``switch_radix`` as in :func:`network`.
+    ``switch_radix`` as in :func:`perfmodel.collectives.network`.
     """
     net = _network(system, nodes, ranks_per_chip, catalog, overrides)
     n = _args.integer("ranks", ranks, 1, _args.INT32_MAX) if ranks is not None else net.ranks
@@ -176,7 +176,7 @@ def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: i
     ``dtype`` defaults to fp8 for dispatch (with one fp32 scale per 128 values, as DeepEP and
     DeepEP-Ascend send) and bf16 for combine. ``mode`` is ``"normal"`` (one copy per token and
     rank, forwarded inside a domain) or ``"low_latency"`` (one copy per token and expert).
-    ``overrides`` as in :func:`network`.
+    ``overrides`` as in :func:`perfmodel.collectives.network`.
 
     ``bytes_per_rank`` counts every copy a rank sends (to itself too); ``remote_bytes_per_rank``
     the bytes the mean rank puts on links, a copy once per link it crosses: a normal-mode copy to

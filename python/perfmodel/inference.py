@@ -161,8 +161,12 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     ``output_len``, ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
     ``sequence_parallel`` (pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the
     tokens), ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated
-    prefill instance), ``prefill_batch``, ``overlap``, ``mtp_tokens``, ``mtp_acceptance``,
-    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system)."""
+    prefill instance), ``prefill_batch``, ``overlap``, ``prefill_overlap`` (the disaggregated
+    prefill instance's own micro-batch overlap), ``mtp_tokens``, ``mtp_acceptance``,
+    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system).
+
+    Results (and :class:`TrainingResult`) carry ``rumour_inputs``: the catalog figures of
+    ``rumour`` confidence the estimate rests on (:func:`perfmodel.catalog.rumour_inputs`)."""
     m = get_model(model)
     cat = using(catalog)
     system = _args.text("system", system)

@@ -91,7 +91,8 @@ def get(name: str | Model) -> Model:
 
 
 def load(path: str | os.PathLike[str]) -> Model:
-    """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field)."""
+    """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field;
+    ``perfmodel.NotFound`` when the file cannot be opened or is a directory)."""
     return Model(_core.load_model(_args.path("path", path)))
 
 
@@ -104,7 +105,7 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
     39.1
 
     ``spec`` (a dict, e.g. a model file's content) and keyword fields are merged, keywords winning.
-    ``source`` defaults to "defined in Python"; ``id`` is required. A wrong or unknown field raises
+    ``source`` defaults to "defined in Python (perfmodel.models.define)"; ``id`` is required. A wrong or unknown field raises
     ``perfmodel.ConfigError`` naming it."""
     if spec is not None and not isinstance(spec, dict):
         raise _core.ConfigError(f"models.define: spec: expected a dict of model fields, got {type(spec).__name__} {spec!r}")

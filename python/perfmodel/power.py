@@ -22,7 +22,7 @@ __all__ = ["CostResult", "chip_energy", "cost", "power"]
 _COLUMNS = ["component", "count", "watts_each", "watts", "source", "confidence"]
 
 
-def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides: Mapping[str, float] | None = None,
+def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides: Mapping[str, float | str] | None = None,
           catalog: Catalog | None = None) -> pd.DataFrame:
     """Power breakdown of ``system`` with its chips at ``utilization`` of their dynamic range
     (idle + u x (TDP - idle)): one row per component (chips, CPUs, switch chips, NICs, optics, ...,
@@ -30,7 +30,8 @@ def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides:
 
     ``overrides`` replaces figures by name: a component's watts each, ``chip_max_watts`` (idle
     scales with it unless ``chip_idle_watts`` is given too), ``chip_idle_watts``,
-    ``delivery_efficiency`` or ``cooling_overhead``. Totals are in
+    ``delivery_efficiency`` or ``cooling_overhead``; watts as numbers or text with a power unit
+    (``"1.1 kW"``), the two ratios as numbers or percentages (``"93 %"``). Totals are in
     ``df.attrs``: ``it_watts`` (the system), ``facility_watts`` (x PUE), ``chip_watts`` (per chip)
     and ``published_watts`` (the catalog's published figure, or None)."""
     cat = using(catalog)

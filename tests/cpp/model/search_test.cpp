@@ -250,7 +250,7 @@ TEST_CASE("search: bad input names the field", "[search]") {
   auto fails = [&](const TrainingSpace& sp, const SearchOptions& o, const std::string& what) {
     CHECK_THROWS_WITH(search_training(m, cat, sp, o), Catch::Contains(what));
   };
-  fails(s, SearchOptions{}, "objectives: name at least one");
+  fails(s, SearchOptions{}, "objective: name at least one");
   fails(s, by({"tokens_per_watt"}), "'tokens_per_watt' is not an output field");
   fails(s, by({"mfu", "hfu", "step_time_s", "bubble_fraction"}), "a Pareto front takes 2 or 3");
   SearchOptions c = by({"mfu"});
