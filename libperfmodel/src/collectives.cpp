@@ -333,8 +333,12 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   up_.links = static_cast<int>(chip.scale_up.links.value_or(1.0));
   up_.in_network = sys.in_network_reduction;
   if (up_.topology == hw::Topology::full_mesh && up_.links < up_.ranks - 1) {
-    throw InvalidArgument(sys.id + ": a full mesh of " + std::to_string(up_.ranks) + " ranks needs " +
-                          std::to_string(up_.ranks - 1) + " links per chip, scale_up.links gives " +
+    // With several ranks per chip the option, not the catalog, is what to change.
+    throw InvalidArgument((ranks_per_chip > 1 ? "ranks_per_chip: " + std::to_string(ranks_per_chip) + " ranks on each of " +
+                                                    std::to_string(domain) + " chips of " + sys.id + " make "
+                                              : sys.id + ": ") +
+                          "a full mesh of " + std::to_string(up_.ranks) + " ranks, which needs " +
+                          std::to_string(up_.ranks - 1) + " links per chip; scale_up.links gives " +
                           std::to_string(up_.links) + ": the links do not connect all ranks");
   }
   up_.group_ranks = std::min(up_.ranks, sys.chips_per_node.value_or(domain) * ranks_per_chip);

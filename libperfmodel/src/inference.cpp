@@ -543,7 +543,9 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
   pos(p.ranks_per_chip, "ranks_per_chip");
   if (p.ep < 0) bad(where + "ep", "must be >= 0 (0: all ranks of a stage), got " + std::to_string(p.ep));
   if (p.dense_tp < 0) bad(where + "dense_tp", "must be >= 0 (0: tp), got " + std::to_string(p.dense_tp));
-  if (p.redundant_experts < 0) bad(where + "redundant_experts", "must be >= 0");
+  if (p.redundant_experts < 0 || p.redundant_experts > (1 << 20)) {  // slots are counted in 32 bits
+    bad(where + "redundant_experts", "must be in [0, 2^20], got " + std::to_string(p.redundant_experts));
+  }
   if (p.sequence_parallel && p.dp_attention > 1) {
     bad(where + "sequence_parallel", "applies to pure tensor parallelism (dp_attention=1), got dp_attention=" +
                                          std::to_string(p.dp_attention));
@@ -758,11 +760,12 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (model.max_context > 0) {  // beyond the released context the model is not what was measured
     // A decode step at cache length kv_len writes position kv_len and the MTP drafts after it.
     const bool dec_kv = plan.mode == InferencePlan::Mode::decode && plan.kv_len > 0;
-    // Serve: the last decode step's MTP drafts run past the last output too.
+    // Serve: the prompt and its outputs (drafts past the last output are discarded, an engine
+    // stops drafting at the limit).
     const std::int64_t drafts = std::max(plan.mtp_tokens, 0);
     const std::int64_t context = dec_kv ? plan.kv_len + 1 + drafts
                              : plan.mode == InferencePlan::Mode::prefill ? plan.input_len
-                                                                          : plan.input_len + plan.output_len + drafts;
+                                                                          : plan.input_len + plan.output_len;
     if (context > model.max_context) {
       const std::string what = dec_kv ? std::to_string(plan.kv_len) + " cached + " + std::to_string(context - plan.kv_len) +
                                             " new tokens"
@@ -791,6 +794,9 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   if (plan.systems < 1 || plan.systems > (1 << 22)) bad("systems", "must be in [1, 2^22], got " + std::to_string(plan.systems));
   check_precision(dev, plan.precision.weights, "weights");
   check_precision(dev, plan.precision.attention, "attention");
+  if (!dev.supports(Precision::bf16)) {  // said here, not as an op's "gemm: precision: ..." deep in the step
+    bad("precision", dev.chip().id + " has no known bf16 matrix throughput (the MoE router and the LM head run in bf16)");
+  }
   if (!hw::is_valid(plan.precision.kv_cache) || plan.precision.kv_cache == Precision::fp32 ||
       plan.precision.kv_cache == Precision::fp64 || plan.precision.kv_cache == Precision::tf32) {
     bad("precision.kv_cache", "expected bf16, fp16, fp8, int8, fp4 or int4");

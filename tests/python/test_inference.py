@@ -441,10 +441,13 @@ def test_contexts_beyond_the_released_model_are_refused(tmp_path):
     assert perfmodel.inference("deepseek-r1", "nvl72", kv_len=163838, **r1).tpot_ms > 0
     with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 163839 cached \+ 2 new tokens exceed the 163840-token context"):
         perfmodel.inference("deepseek-r1", "nvl72", kv_len=163839, **{**r1, "mtp_tokens": 1})
-    # Serve counts the last step's drafts as decode does.
+    # Serve: a prompt plus outputs exactly at the context is accepted with MTP (drafts past the last
+    # output are discarded); one more token is refused, and the message's sum is the two lengths.
+    r1 = dict(mode="serve", mtp_tokens=1, precision="fp8", dp_attention=72, redundant_experts=32, batch=72,
+              check_memory=False)
+    assert perfmodel.inference("deepseek-r1", "nvl72", input_len=163839, output_len=1, **r1).tpot_ms > 0
     with pytest.raises(perfmodel.InvalidArgument, match=r"input_len \+ output_len: 163841 tokens exceed"):
-        perfmodel.inference("deepseek-r1", "nvl72", mode="serve", input_len=163000, output_len=840, mtp_tokens=1,
-                            precision="fp8", dp_attention=72, redundant_experts=32, batch=72)
+        perfmodel.inference("deepseek-r1", "nvl72", input_len=163000, output_len=841, **r1)
     # A model that states no context is not checked; define() round-trips the field.
     spec = {k: v for k, v in perfmodel.models.get("llama-2-7b").to_dict().items() if v is not None}
     assert perfmodel.models.define(**{**spec, "id": "l2-copy"}).to_dict()["max_context"] == 4096
@@ -459,6 +462,18 @@ def test_best_inference_refuses_a_limit_on_a_phase_the_plan_lacks():
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", ttft_ms=1, mode="decode", kv_len=1024)
     with pytest.raises(perfmodel.InvalidArgument, match=r"tpot_ms: a prefill-only plan .* has no decode phase"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=50, mode="prefill")
+
+
+def test_plan_checks_name_the_option_not_an_operation():
+    # 2^31 - 256 redundant experts overflowed the slot count ("gemm: batch must be a positive integer").
+    with pytest.raises(perfmodel.InvalidArgument, match=r"redundant_experts: must be in \[0, 2\^20\]"):
+        perfmodel.inference("deepseek-r1", "nvl72", mode="decode", redundant_experts=2**31 - 256, check_memory=False)
+    # A chip without a bf16 peak: the router and LM head need one ("gemm: precision: ..." before).
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^precision: huawei-ascend-950dt has no known bf16 matrix"):
+        perfmodel.inference("llama-3.1-8b", "atlas-950-superpod", precision={"weights": "fp8", "attention": "fp8"})
+    # Two ranks per MI300X make a 16-rank mesh its 7 links per chip cannot connect: the option is named.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"ranks_per_chip: 2 ranks on each of 8 chips of amd-mi300x-platform"):
+        perfmodel.inference("llama-3.1-8b", "mi300x-platform", ranks_per_chip=2, tp=2, batch=8)
 
 
 def test_dense_models_refuse_expert_options_in_training_too():
