@@ -193,19 +193,20 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
 
     if _args.number("tpot_ms", tpot_ms) <= 0:  # an argument error, not "no plan fits" on every system
         raise _core.InvalidArgument(f"tpot_ms: expected a positive number of milliseconds, got {tpot_ms!r}")
-    ctx = _model_dict(model).get("max_context")
+    spec = _model_dict(model)  # read once: context, id, experts and heads below
+    ctx = spec.get("max_context")
     for name, tokens in (("kv_len", kv_len), ("input_len", input_len)):  # an argument error, not a row per system
         tokens = _args.integer(name, tokens, 1, _args.INT32_MAX)
         new = 1 + _mtp_drafts(model, mtp_tokens) if name == "kv_len" else 0  # a decode step's own positions
         if ctx and tokens + new > ctx:
             what = f"{tokens} cached + {new} new tokens" if new else f"{tokens} tokens"
-            raise _core.InvalidArgument(f"{name}: {what} exceed the {ctx}-token context of {_model_dict(model)['id']} "
+            raise _core.InvalidArgument(f"{name}: {what} exceed the {ctx}-token context of {spec['id']} "
                                         "(max_context); "
                                         f"pass {name}= (--{name.replace('_', '-')}) within it")
     cat = using(catalog)
     sid, sysd, n, rpc = _whole_system(system, ranks_per_chip, cat, "serving_comparison")
     prec = _serving_precision(cat.get(sysd["chip"]).to_dict())
-    routed = _routed_experts(model)
+    routed = int(spec["moe"]["routed_experts"]) if spec["moe"] else 0
     ranks = n * rpc
     # Micro-batch overlap hides communication but reads every weight once per micro-batch: the
     # recipe keeps whichever is faster for each system and phase, as a deployment would.
@@ -214,7 +215,7 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     # MoE models: one instance over the whole system (attention data-parallel, experts over every
     # rank). Dense models: tensor-parallel instances of 1 to 8 ranks, whichever serves more (data-
     # parallel attention over every rank would copy the whole model onto each rank).
-    heads = int(_model_dict(model)["heads"])
+    heads = int(spec["heads"])
     tps = [t for t in (1, 2, 4, 8) if t <= ranks and heads % t == 0]
     layout = dict(dp_attention=ranks, redundant_experts=(-routed) % ranks) if routed else dict(tp=tps)
     try:
@@ -262,12 +263,12 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
     cat = using(catalog)
+    moe = _routed_experts(model) > 0
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
         r = _serving_phases(given, model, tpot_ms, kv_len, input_len, mtp_tokens, mtp_acceptance, prefill_chips,
                             prefill_seqs_per_chip, None, cat)
         sid, n, dec, pre = r["system"], r["chips"], r["decode"], r["prefill"]
-        moe = _routed_experts(model) > 0
         ok_dec, ok_pre = not isinstance(dec, Exception), not isinstance(pre, Exception)
         rows[sid] = {
             "GEMM precision": r["precision"].upper(),
@@ -305,7 +306,6 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     drafts = _mtp_drafts(model, mtp_tokens)
     mtp = f"{drafts} MTP draft(s) at {mtp_acceptance:.0%}" if drafts else "no MTP"
     df.attrs["warnings"] = _basis_warnings(df, "serving_comparison")
-    moe = _routed_experts(model) > 0
     df.attrs["recipe"] = (f"{model}; decode: {'whole system as one instance' if moe else 'TP1-8 instances, the fastest'}, "
                           f"KV {kv_len}, {mtp}, TPOT <= {tpot_ms:g} ms; prefill: "
                           f"{f'{prefill_chips}-chip instances' if moe else 'TP1-8 instances'}, {input_len}-token prompts, "
