@@ -75,9 +75,9 @@ FlopRate Chip::peak(Precision p) const {
                           " support in the catalog (compute." + std::string(to_string(p)) +
                           " is absent)");
   }
-  const std::string key = "compute." + std::string(to_string(p));
   if (u.matrix.known()) return u.matrix.require(id);
   if (u.vector.known()) return u.vector.require(id);
+  const std::string key = "compute." + std::string(to_string(p));  // only on the way to an error
   return u.matrix.absent() ? u.vector.require(id, key + ".vector") : u.matrix.require(id, key + ".matrix");  // throws "unknown"
 }
 
