@@ -21,9 +21,9 @@ import pandas as pd
 from . import _core
 from .operators import OpResult, attention, elementwise, gemm
 
-__all__ = ["COLLECTIVE_CASES", "Case", "OPERATOR_CASES", "OUT_OF_SAMPLE_COLLECTIVE_CASES", "OUT_OF_SAMPLE_OPERATOR_CASES",
+__all__ = ["COLLECTIVE_CASES", "Case", "INFERENCEMAX_TPOT", "OPERATOR_CASES", "OUT_OF_SAMPLE_COLLECTIVE_CASES", "OUT_OF_SAMPLE_OPERATOR_CASES",
            "OUT_OF_SAMPLE_SERVING_CASES", "OUT_OF_SAMPLE_TRAINING_CASES",
-           "collective_accuracy", "operator_accuracy", "read_calibration", "report", "serving_accuracy",
+           "collective_accuracy", "inferencemax_tpot", "operator_accuracy", "read_calibration", "report", "serving_accuracy",
            "training_accuracy"]
 
 TERA = 1e12
@@ -614,6 +614,35 @@ OUT_OF_SAMPLE_SERVING_CASES: list[Case] = [
           ("B200", "DP8 attention EP8", "TensorRT-LLM 1.2.0rc6", "fp4", 1024, 1024, 256, 21640806486, 1241.1),
           ("B200", "DP8 attention EP8", "TensorRT-LLM 1.2.0rc6", "fp4", 8192, 1024, 256, 21640806486, 771.4))],
 ]
+
+
+# InferenceMAX's mean TPOT (ms) at each concurrency of three TP8, 1k/1k series (same fixture and
+# runs as above; mean output ~0.9 x 1024 tokens, drawn at random): where the online rows' gap sits.
+# (gpu, engine, {concurrency: mean TPOT ms})
+INFERENCEMAX_TPOT: list[tuple[str, str, dict[int, float]]] = [
+    ("H200", "TensorRT-LLM", {4: 13.805, 8: 16.390, 16: 20.394, 32: 26.122, 64: 33.959}),
+    ("B200", "SGLang v0.5.9", {4: 8.760, 8: 10.807, 16: 13.180, 32: 16.909, 64: 22.529}),
+    ("MI300X", "SGLang v0.5.9", {4: 24.648, 8: 26.336, 16: 30.944, 32: 41.242, 64: 51.251}),
+]
+
+
+def inferencemax_tpot() -> pd.DataFrame:
+    """InferenceMAX's TP8 1k/1k mean TPOT against the model's decode step (KV at the mean
+    position, 1024 + 512), one row per GPU and concurrency: the published TPOT includes the
+    engine's per-step costs outside the kernels (scheduling, sampling, prefill chunks in the
+    step), which the model does not price."""
+    from .inference import inference
+
+    rows = []
+    for gpu, engine, series in INFERENCEMAX_TPOT:
+        system, precision = _IMAX_NODES[gpu]
+        for c, published in series.items():
+            r = inference("deepseek-r1", system, mode="decode", batch=c, kv_len=1024 + 512, tp=8,
+                          precision={**precision, "weights": "fp8"})
+            modelled = float(r.tpot_ms)
+            rows.append(dict(gpu=gpu, engine=engine, concurrency=c, published_ms=published, model_ms=modelled,
+                             gap_ms=published - modelled))
+    return pd.DataFrame(rows)
 
 
 def _training_variant(cid: str, **changes: Any) -> Callable[[], float]:
