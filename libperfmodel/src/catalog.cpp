@@ -23,6 +23,8 @@
 #include <libperfmodel/units/format.hpp>
 #include <libperfmodel/units/parse.hpp>
 
+#include "json_text.hpp"
+
 namespace bj = boost::json;
 
 namespace perfmodel::catalog {
@@ -220,6 +222,23 @@ hw::Figure<T> read_figure(Reader& parent, std::string_view key, const std::strin
   return hw::Figure<T>::known_value(std::move(value), std::move(p), field);
 }
 
+struct Plausible {
+  double lo, hi;
+  const char* range;
+};
+
+/// Bounds (SI) a catalog figure of dimension D must lie within.
+template <units::Dim D>
+constexpr Plausible plausible() {
+  if constexpr (D == units::dim::bandwidth) return {1.0, 1e18, "a bandwidth between 1 B/s and 1 EB/s"};
+  else if constexpr (D == units::dim::flop_rate) return {1.0, 1e21, "a rate between 1 FLOP/s and 1 ZFLOP/s"};
+  else if constexpr (D == units::dim::byte) return {1.0, 1e18, "a size between 1 B and 1 EB"};
+  else if constexpr (D == units::dim::power) return {1e-3, 1e9, "a power between 1 mW and 1 GW"};
+  else if constexpr (D == units::dim::frequency) return {1.0, 1e12, "a frequency between 1 Hz and 1 THz"};
+  else if constexpr (D == units::dim::time) return {1e-15, 3600.0, "a time between 1 fs and 1 h"};
+  else return {1e-2, 1e12, "an amount between 0.01 and 1e12 USD"};
+}
+
 template <units::Dim D>
 hw::Figure<units::Quantity<D>> quantity(Reader& parent, std::string_view key,
                                         const std::string& field,
@@ -245,6 +264,10 @@ hw::Figure<units::Quantity<D>> quantity(Reader& parent, std::string_view key,
           r.fail(path, e.what());
         }
         if (!(q.value() > 0.0)) r.fail(path, "got " + show(v) + ", expected a value > 0");
+        const auto [lo, hi, range] = plausible<D>();
+        // Assumption: a figure outside these (generous) bounds is a typo; past them sums and
+        // products of estimates overflow to inf/NaN instead of reading as wrong.
+        if (q.value() < lo || q.value() > hi) r.fail(path, "got " + show(v) + ", expected " + range);
         return q;
       });
 }
@@ -262,8 +285,10 @@ hw::Figure<double> number(Reader& parent, std::string_view key, const std::strin
                              [](Reader& r, const bj::value& v, const std::string& path) {
                                if (!v.is_number()) r.fail(path, "expected a number, got " + show(v));
                                const double d = v.to_number<double>();
-                               if (!std::isfinite(d) || d <= 0.0) {
-                                 r.fail(path, "got " + show(v) + ", expected a finite number > 0");
+                               // Every number read here (pJ per op, ratios, areas, transistor
+                               // billions) lies well inside (1e-6, 1e6]; outside is a typo.
+                               if (!std::isfinite(d) || d <= 1e-6 || d > 1e6) {
+                                 r.fail(path, "got " + show(v) + ", expected a number between 1e-6 and 1e6");
                                }
                                return d;
                              });
@@ -669,24 +694,7 @@ hw::EfficiencyPolicy parse_efficiency(const RawPart& part) {
 // --- JSON text -> RawPart -----------------------------------------------------------------
 
 RawPart parse_raw(const std::string& file, const std::string& text) {
-  bj::stream_parser p;
-  boost::system::error_code ec;
-  std::size_t n = p.write(text.data(), text.size(), ec);
-  if (!ec) p.finish(ec);
-  if (ec) {
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i < std::min(n, text.size()); ++i) {
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
-    throw ConfigError(file + ":" + std::to_string(line) + ":" + std::to_string(col) +
-                      ": malformed JSON: " + ec.message());
-  }
-  bj::value v = p.release();
+  bj::value v = perfmodel::detail::parse_json_text(text, file);
   if (!v.is_object()) {
     throw ConfigError(file + ": $: expected one part as a JSON object, got " + show(v));
   }
@@ -741,6 +749,9 @@ std::string kind_of(const RawPart& p) {
   }
   return kind;
 }
+
+std::size_t distance(std::string_view a, std::string_view b);
+std::string lower_case(std::string_view name);
 
 std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
   auto data = std::make_shared<CatalogData>();
@@ -856,9 +867,28 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
       throw ConfigError(s.source_file + ": $.chip: unknown reference \"" + s.chip + "\"; expected the id or alias of a chip part");
     }
     if (it->second.kind != PartKind::chip) {
-      throw ConfigError(s.source_file + ": $.chip: \"" + s.chip + "\" is a system, expected a chip");
+      throw ConfigError(s.source_file + ": $.chip: \"" + s.chip + "\" is " +
+                        (it->second.kind == PartKind::system ? "a system" : "an efficiency policy") + ", expected a chip");
     }
     s.chip = data->chips[it->second.index].id;
+  }
+  // A chip's family names its efficiency part; a family without one takes "default". A name
+  // within two edits of an efficiency part (or another part's id) is a typo, not a new family.
+  for (const auto& c : data->chips) {
+    if (c.family.empty()) continue;
+    auto it = data->by_name.find(c.family);
+    if (it != data->by_name.end()) {
+      if (it->second.kind == PartKind::efficiency) continue;
+      throw ConfigError(c.source_file + ": $.family: \"" + c.family + "\" is the id of a " +
+                        (it->second.kind == PartKind::chip ? "chip" : "system") +
+                        ", expected a chip family (an efficiency part's id, or a new family's name)");
+    }
+    for (const auto& e : data->policies) {
+      if (e.id != "default" && distance(lower_case(c.family), e.id) <= 2) {
+        throw ConfigError(c.source_file + ": $.family: no efficiency part is named \"" + c.family + "\"; did you mean \"" +
+                          e.id + "\"? (a family without a part takes default.json's fractions)");
+      }
+    }
   }
   for (std::size_t i = 0; i < raw.size(); ++i) data->raw_by_id.emplace(raw[i].id, i);
   data->raw = std::move(raw);

@@ -330,7 +330,19 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   up_.name = (chip.scale_up.protocol.empty() ? "scale-up" : chip.scale_up.protocol) + " (" + up_.fabric + ")";
   up_.ranks = domain * ranks_per_chip;
   up_.bandwidth = chip.scale_up.bandwidth_per_direction.require(chip.id).value() / ranks_per_chip;
-  up_.links = static_cast<int>(chip.scale_up.links.value_or(1.0));
+  const auto& links = chip.scale_up.links;
+  if (links.known()) {
+    up_.links = static_cast<int>(links.require(chip.id));
+  } else if (up_.torus()) {
+    up_.links = up_.topology == hw::Topology::torus_3d ? 6 : 4;  // a torus has two links per dimension
+  } else if (!links.absent() || up_.topology == hw::Topology::full_mesh) {
+    // A mesh's bandwidth per peer and an all-to-all's waves of messages depend on it.
+    throw InvalidArgument(chip.id + ": scale_up.links is " + (links.absent() ? "not given" : "unknown") +
+                          (links.provenance().note.empty() ? "" : " (" + links.provenance().note + ")") + "; collectives on " +
+                          sys.id + "'s " + up_.fabric + " fabric need the chip's link count (a what-if part can set it)");
+  } else {
+    up_.links = 1;  // Assumption: a switched chip that lists no links posts one message at a time.
+  }
   up_.in_network = sys.in_network_reduction;
   if (up_.topology == hw::Topology::full_mesh && up_.links < up_.ranks - 1) {
     // With several ranks per chip the option, not the catalog, is what to change.

@@ -9,12 +9,17 @@
 #include <map>
 #include <mutex>
 #include <sstream>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include <boost/json.hpp>
 
 #include <libperfmodel/detail/builtin_catalog.hpp>
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/workload/model.hpp>
+
+#include "json_text.hpp"
 
 namespace bj = boost::json;
 
@@ -131,7 +136,10 @@ namespace {
 
 class Obj {
  public:
-  Obj(const bj::value& v, std::string path, const std::string& origin) : path_(std::move(path)), origin_(origin) {
+  /// `null_is_absent`: Hugging Face configs write null for "not set"; perfmodel's own files
+  /// refuse it (a null "moe" would otherwise read as a dense model without a word).
+  Obj(const bj::value& v, std::string path, const std::string& origin, bool null_is_absent = false)
+      : path_(std::move(path)), origin_(origin), null_is_absent_(null_is_absent) {
     if (!v.is_object()) fail(path_.empty() ? "top level" : path_, "expected a JSON object, got " + bj::serialize(v).substr(0, 40));
     o_ = &v.as_object();
   }
@@ -142,7 +150,12 @@ class Obj {
   const bj::value* find(std::string_view k) {
     used_.emplace_back(k);
     auto it = o_->find(k);
-    return it == o_->end() || it->value().is_null() ? nullptr : &it->value();
+    if (it == o_->end()) return nullptr;
+    if (it->value().is_null()) {
+      if (null_is_absent_) return nullptr;
+      fail(at(k), "null is not a value; leave the field out for its default");
+    }
+    return &it->value();
   }
   std::int64_t integer(std::string_view k, std::optional<std::int64_t> dflt = std::nullopt) {
     const bj::value* v = find(k);
@@ -151,7 +164,7 @@ class Obj {
       fail(at(k), "missing; expected an integer");
     }
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_uint64()) fail(at(k), "out of range: " + bj::serialize(*v));  // past 2^63 - 1
     if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
       return static_cast<std::int64_t>(v->as_double());
     }
@@ -174,7 +187,7 @@ class Obj {
   }
   bool has(std::string_view k) const {
     auto it = o_->find(k);
-    return it != o_->end() && !it->value().is_null();
+    return it != o_->end() && !(null_is_absent_ && it->value().is_null());
   }
   /// Rejects keys that were never asked for (typos in perfmodel files).
   void no_unknown_keys() const {
@@ -191,15 +204,13 @@ class Obj {
  private:
   std::string path_;
   const std::string& origin_;
+  bool null_is_absent_ = false;
   const bj::object* o_ = nullptr;
   std::vector<std::string> used_;
 };
 
 bj::value parse_json(std::string_view text, const std::string& origin) {
-  boost::system::error_code ec;
-  bj::value v = bj::parse(text, ec);
-  if (ec) throw ConfigError(origin + ": not valid JSON: " + ec.message());
-  return v;
+  return perfmodel::detail::parse_json_text(text, origin);
 }
 
 int to_int(std::int64_t v, const Obj& o, std::string_view k) {
@@ -305,7 +316,7 @@ std::string lower(std::string_view s) {
 // --- Hugging Face config.json -----------------------------------------------------------------
 
 TransformerModel from_hf(const bj::value& root, const std::string& origin) {
-  Obj o(root, "", origin);
+  Obj o(root, "", origin, true);
   std::string arch;
   if (const bj::value* a = o.find("architectures"); a != nullptr && a->is_array() && !a->as_array().empty() &&
                                                      a->as_array()[0].is_string()) {
@@ -352,6 +363,12 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     }
   };
   const std::string a = arch.empty() ? model_type : arch;
+  // perfmodel field -> the config's key, for what validate() finds wrong (it names the former).
+  std::vector<std::pair<std::string_view, std::string_view>> names = {
+      {"layers", "num_hidden_layers"}, {"hidden", "hidden_size"}, {"heads", "num_attention_heads"},
+      {"kv_heads", "num_key_value_heads"}, {"head_dim", "head_dim (or hidden_size / num_attention_heads)"},
+      {"ffn", "intermediate_size"}, {"vocab", "vocab_size"}, {"max_context", "max_position_embeddings"},
+      {"moe.top_k", "num_experts_per_tok"}, {"moe.expert_ffn", "moe_intermediate_size"}};
   if (a == "LlamaForCausalLM" || a == "MistralForCausalLM" || a == "Qwen2ForCausalLM" || a == "Qwen3ForCausalLM" ||
       a == "llama" || a == "mistral" || a == "qwen2" || a == "qwen3") {
     llama_like();
@@ -360,6 +377,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     llama_like();
     m.family = "mistral";
     Moe x;
+    names.insert(names.end(), {{"moe.routed_experts", "num_local_experts"}, {"moe.expert_ffn", "intermediate_size"}});
     x.routed_experts = to_int(o.integer("num_local_experts"), o, "num_local_experts");
     x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
     x.expert_ffn = m.ffn;
@@ -368,6 +386,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     llama_like();
     m.family = "qwen";
     Moe x;
+    names.push_back({"moe.routed_experts", "num_experts"});
     x.routed_experts = to_int(o.integer("num_experts"), o, "num_experts");
     x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
     x.expert_ffn = o.integer("moe_intermediate_size");
@@ -392,6 +411,11 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.moe = x;
   } else if (a == "DeepseekV3ForCausalLM" || a == "DeepseekV2ForCausalLM" || a == "deepseek_v3" || a == "deepseek_v2") {
     m.family = "deepseek";
+    names.insert(names.end(), {{"mla.q_lora_rank", "q_lora_rank"}, {"mla.kv_lora_rank", "kv_lora_rank"},
+                               {"mla.rope_dim", "qk_rope_head_dim"}, {"mla.nope_dim", "qk_nope_head_dim"},
+                               {"mla.v_head_dim", "v_head_dim"}, {"head_dim", "qk_nope_head_dim + qk_rope_head_dim"},
+                               {"moe.routed_experts", "n_routed_experts"}, {"moe.shared_experts", "n_shared_experts"},
+                               {"moe.dense_layers", "first_k_dense_replace"}, {"mtp_layers", "num_nextn_predict_layers"}});
     m.layers = to_int(pint("num_hidden_layers"), o, "num_hidden_layers");
     m.hidden = pint("hidden_size");
     m.heads = to_int(pint("num_attention_heads"), o, "num_attention_heads");
@@ -420,6 +444,8 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.mtp_layers = to_int(o.integer("num_nextn_predict_layers", 0), o, "num_nextn_predict_layers");
   } else if (a == "GPT2LMHeadModel" || a == "gpt2") {
     m.family = "gpt";
+    names.insert(names.end(), {{"layers", "n_layer"}, {"hidden", "n_embd"}, {"heads", "n_head"},
+                               {"head_dim", "n_embd / n_head"}, {"ffn", "n_inner"}, {"max_context", "n_positions"}});
     m.layers = to_int(pint("n_layer"), o, "n_layer");
     m.hidden = pint("n_embd");
     m.heads = to_int(pint("n_head"), o, "n_head");
@@ -442,7 +468,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
   // 32,768 -> 131,072; DeepSeek-V3 states its scaled maximum already). Llama 3's "llama3" kind
   // reshapes frequencies under a stated maximum (Llama 3.2: 131,072 with factor 32): not stretched.
   if (const bj::value* rs = o.find("rope_scaling"); rs != nullptr && m.max_context > 0) {
-    Obj s(*rs, "rope_scaling", origin);
+    Obj s(*rs, "rope_scaling", origin, true);
     const std::string kind = s.has("rope_type") ? s.text("rope_type") : s.text("type", "");
     const bj::value* f = s.find("factor");
     if (f != nullptr && !f->is_number()) s.fail("rope_scaling.factor", "expected a number, got " + bj::serialize(*f));
@@ -453,7 +479,18 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
       m.max_context = std::max(m.max_context, static_cast<std::int64_t>(static_cast<double>(base) * factor));
     }
   }
-  m.validate(origin);
+  try {
+    m.validate(origin);
+  } catch (const ConfigError& e) {  // "origin: field: what" -> the config's key for the field
+    const std::string msg = e.what(), head = origin + ": ";
+    const std::size_t end = msg.rfind(head, 0) == 0 ? msg.find(": ", head.size()) : std::string::npos;
+    if (end == std::string::npos) throw;
+    const std::string_view field = std::string_view(msg).substr(head.size(), end - head.size());
+    // The last entry for a field wins (an architecture's own key over the common one).
+    auto it = std::find_if(names.rbegin(), names.rend(), [&](const auto& n) { return n.first == field; });
+    if (it == names.rend()) throw;
+    throw ConfigError(head + std::string(it->second) + msg.substr(end));
+  }
   return m;
 }
 

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string>
+#include <tuple>
 
 #include <libperfmodel/error.hpp>
 #include <libperfmodel/units/format.hpp>
@@ -182,6 +185,25 @@ std::string source_of(const hw::Provenance& p) {
 
 }  // namespace
 
+namespace {
+
+/// Absent losses and cooling mean none (stated in the breakdown); a ratio the file marks unknown
+/// needs an override, as an unknown component's watts does.
+std::optional<std::string> unknown_ratio(const hw::System& s, const std::optional<double>& de,
+                                         const std::optional<double>& co) {
+  for (const auto& [f, given, name] : {std::tuple{&s.power_model.delivery_efficiency, de.has_value(), "delivery_efficiency"},
+                                       std::tuple{&s.power_model.cooling_overhead, co.has_value(), "cooling_overhead"}}) {
+    if (!given && !f->known() && !f->absent()) {
+      const std::string& note = f->provenance().note;
+      return s.id + ": power_model." + name + " is unknown" + (note.empty() ? "" : " (" + note + ")") +
+             "; pass overrides={\"" + name + "\": ratio}";
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 SystemOverhead system_overhead(const hw::System& s, const PowerOverrides& overrides) {
   SystemOverhead o;
   o.chips = s.chip_count();
@@ -212,6 +234,10 @@ SystemOverhead system_overhead(const hw::System& s, const PowerOverrides& overri
   (void)ov.take("chip_max_watts");
   (void)ov.take("chip_idle_watts");
   unknown_override_names(s.id, s, ov);
+  if (auto why = unknown_ratio(s, de, co)) {
+    o.missing = *why;
+    return o;
+  }
   o.delivery_efficiency = de ? *de : m.delivery_efficiency.value_or(1.0);
   o.cooling_overhead = co ? *co : m.cooling_overhead.value_or(0.0);
   o.present = true;
@@ -282,6 +308,7 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   const auto de = ov.take("delivery_efficiency");
   const auto co = ov.take("cooling_overhead");
   unknown_override_names(s.id, s, ov);
+  if (auto why = unknown_ratio(s, de, co)) throw InvalidArgument(s.source_file + ": " + *why);
   const double eff = de ? *de : m.delivery_efficiency.value_or(1.0);
   const double cool = co ? *co : m.cooling_overhead.value_or(0.0);
   const double delivered = sum / eff;

@@ -414,7 +414,7 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
             "Training bottleneck": s["bottleneck"],
             "Training power per chip (W)": s.get("watts_per_chip"),
             "Trained tokens per joule": s.get("tokens_per_joule"),
-            "Days per trillion tokens (one system)": 1e12 / (s["tokens_per_s_per_chip"] * n) / 86400.0,
+            "Days per trillion tokens (one system)": _div(1e12 / 86400.0, s["tokens_per_s_per_chip"] * n),
             "Energy basis": _basis(str(s.get("energy_basis", s.get("energy", "unknown")))),  # summary: "unknown: why"
         }
     # A system without a fitting plan has None (shown as unknown) in every row but "Plan", never NaN.

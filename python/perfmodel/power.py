@@ -182,7 +182,7 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     else:
         pf = sysd.get("price", {})
         if isinstance(pf, dict) and "value" in pf:
-            out["capex_usd"] = float(str(pf["value"]).split()[0])
+            out["capex_usd"] = _core.parse_quantity(str(pf["value"]), False).value  # as the loader read it
             out["capex_source"] = f"{pf.get('source', '')} [{pf.get('confidence', '')}]"
         else:
             note = pf.get("note", "no price in the catalog") if isinstance(pf, dict) else "no price in the catalog"

@@ -131,6 +131,87 @@ def test_hf_config_with_a_zero_expert_ffn_is_a_config_error(tmp_path):
     assert perfmodel.models.from_hf_config(path).to_dict()["moe"]["shared_experts"] == 2
 
 
+def _part(tmp_path, obj):
+    (tmp_path / f"{obj['id']}.json").write_text(json.dumps(obj))
+
+
+def _unknown(note):
+    return {"unknown": True, "note": note}
+
+
+def test_unknown_figures_stay_unknown_instead_of_taking_a_default(tmp_path):
+    # A matrix peak stated unknown borrowed the vector rate (a 4096^3 GEMM 7x slower); unknown
+    # losses and cooling read as none; an unknown link count as one link.
+    _part(tmp_path, {"id": "h100-x", "kind": "chip", "extends": "h100", "name": "x",
+                     "compute": {"bf16": {"matrix": _unknown("not public")}},
+                     "scale_up": {"links": _unknown("not public")}})
+    _part(tmp_path, {"id": "dgx-x", "kind": "system", "extends": "dgx-h100", "name": "x", "chip": "h100-x"})
+    _part(tmp_path, {"id": "dgx-y", "kind": "system", "extends": "dgx-h100", "name": "y",
+                     "power_model": {"delivery_efficiency": _unknown("not public")}})
+    cat = perfmodel.catalog.load(tmp_path)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"compute\.bf16\.matrix is unknown \(not public\)"):
+        perfmodel.gemm("h100-x", 4096, 4096, 4096, catalog=cat)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"h100-x: scale_up\.links is unknown \(not public\)"):
+        perfmodel.collective("dgx-x", "all_to_all", "16M", catalog=cat)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"power_model\.delivery_efficiency is unknown"):
+        perfmodel.power("dgx-y", catalog=cat)
+    base = perfmodel.power("dgx-h100").attrs["it_watts"]
+    assert perfmodel.power("dgx-y", catalog=cat, overrides={"delivery_efficiency": 0.93}).attrs["it_watts"] == \
+        pytest.approx(base)
+    # A torus has two links per dimension whether or not the chip lists them (TPU v5p: unknown).
+    assert perfmodel.collective("tpu-v5p-pod", "all_to_all", "16M").time_s > 0
+
+
+def test_a_price_written_without_a_space_is_read_as_the_loader_reads_it(tmp_path):
+    _part(tmp_path, {"id": "dgx-priced", "kind": "system", "extends": "dgx-h100", "name": "x",
+                     "price": {"value": "300000USD", "source": "test", "confidence": "rumour"}})
+    cat = perfmodel.catalog.load(tmp_path)
+    r = perfmodel.inference("llama-3.1-8b", "dgx-priced", batch=8, catalog=cat)
+    assert perfmodel.cost(r, catalog=cat)["capex_usd"] == 300000.0
+
+
+def test_model_files_refuse_null_and_name_the_line_of_a_syntax_error(tmp_path):
+    # "moe": null read as a dense model; activation=None turned GPT-3's gelu into swiglu (+33 %
+    # parameters). Hugging Face configs keep null as "not set".
+    mixtral = json.loads((pathlib.Path(__file__).resolve().parents[2] / "data" / "models" / "mixtral-8x7b.json").read_text())
+    (tmp_path / "m.json").write_text(json.dumps({**mixtral, "moe": None}))
+    with pytest.raises(perfmodel.ConfigError, match=r"m\.json: moe: null is not a value"):
+        perfmodel.models.load(tmp_path / "m.json")
+    gpt3 = json.loads((pathlib.Path(__file__).resolve().parents[2] / "data" / "models" / "gpt-3-175b.json").read_text())
+    with pytest.raises(perfmodel.ConfigError, match="activation: null is not a value"):
+        perfmodel.models.define(gpt3, activation=None)
+    (tmp_path / "t.json").write_text('{\n  "id": "x",\n  "layers": 2,,\n}')
+    with pytest.raises(perfmodel.ConfigError, match=r"t\.json:3:\d+: malformed JSON"):
+        perfmodel.models.load(tmp_path / "t.json")
+    (tmp_path / "u.json").write_text(json.dumps({**mixtral, "hidden": 2**64 - 1}))
+    with pytest.raises(perfmodel.ConfigError, match="hidden: out of range: 18446744073709551615"):
+        perfmodel.models.load(tmp_path / "u.json")
+
+
+@pytest.mark.parametrize("change, words", [
+    ({"num_experts_per_tok": 300}, ["num_experts_per_tok: expected 1..routed_experts=256, got 300"]),
+    ({"kv_lora_rank": 0}, ["kv_lora_rank: expected a positive integer"]),
+    ({"first_k_dense_replace": 61}, ["first_k_dense_replace: expected 0..layers-1=60, got 61"]),
+    ({"max_position_embeddings": -1}, ["max_position_embeddings: expected a non-negative integer"]),
+    ({"rope_scaling": None, "q_lora_rank": None}, []),  # null: not set
+])
+def test_hf_config_errors_name_the_configs_keys(tmp_path, change, words):
+    cfg = {"architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3", "num_hidden_layers": 61,
+           "hidden_size": 7168, "num_attention_heads": 128, "intermediate_size": 18432, "vocab_size": 129280,
+           "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128,
+           "v_head_dim": 128, "n_routed_experts": 256, "n_shared_experts": 1, "num_experts_per_tok": 8,
+           "first_k_dense_replace": 3, "moe_intermediate_size": 2048, "max_position_embeddings": 163840}
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({**cfg, **change}))
+    if not words:
+        assert perfmodel.models.from_hf_config(path).to_dict()["mla"]["q_lora_rank"] == 0
+        return
+    with pytest.raises(perfmodel.ConfigError) as exc:
+        perfmodel.models.from_hf_config(path)
+    for w in words:
+        assert f"config.json: {w}" in str(exc.value)
+
+
 def test_integral_numpy_values_are_accepted():
     a = perfmodel.gemm("h100", np.int64(4096), np.int32(4096), 4096)
     b = perfmodel.gemm("h100", 4096, 4096, 4096)

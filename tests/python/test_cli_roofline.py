@@ -39,8 +39,10 @@ def test_cli_roofline_errors_exit_2(tmp_path):
     assert r.returncode == 2 and "huawei-ascend-910b" in r.stderr and "fp8" in r.stderr
     r = _cli("roofline", "h100", "--out", str(tmp_path / "missing-dir" / "r.png"))
     assert r.returncode == 2 and "cannot write" in r.stderr
-    # Figures the catalog accepts but no log axis holds: an OverflowError / math domain traceback.
-    for bw, flops in (("1e-300 TB/s", "1e290 TFLOP/s"), ("1e290 TB/s", "1e-300 TFLOP/s")):
+    # Figures the catalog accepts (within its bounds, 1 B/s to 1 EB/s and 1 FLOP/s to 1 ZFLOP/s) but
+    # no log axis holds were an OverflowError / math domain traceback; past the bounds the loader
+    # refuses them, naming the field.
+    for bw, flops in (("1e-12 TB/s", "1e9 TFLOP/s"), ("1e6 TB/s", "1e-12 TFLOP/s"), ("1e-300 TB/s", "1e290 TFLOP/s")):
         (tmp_path / "odd.json").write_text(json.dumps({
             "id": "odd-chip", "kind": "chip", "extends": "nvidia-h100-sxm", "name": "odd",
             "memory": {"main": {"bandwidth": {"value": bw, "source": "test", "confidence": "derived",
@@ -49,7 +51,10 @@ def test_cli_roofline_errors_exit_2(tmp_path):
                                             "derived_from": "test"}}}}))
         r = _cli("--catalog", str(tmp_path / "odd.json"), "roofline", "odd-chip", "--out", str(tmp_path / "r.png"))
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
-        assert "odd-chip: ridge point" in r.stderr and "outside what the plot draws" in r.stderr
+        if bw.startswith("1e-300"):
+            assert "odd.json: $.compute.bf16.matrix.value" in r.stderr and "between 1 FLOP/s and 1 ZFLOP/s" in r.stderr
+        else:
+            assert "odd-chip: ridge point" in r.stderr and "outside what the plot draws" in r.stderr
 
 
 def test_cli_gemm_table_and_json():
