@@ -356,6 +356,16 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
     cv.notify_all();
   };
 
+  // A first report before any work: a progress bar shows 0 %, and a callback that cancels at
+  // once stops the search deterministically (no candidate evaluated).
+  if (opt.progress) {
+    try {
+      if (!opt.progress(0, res.total)) stop = true;
+    } catch (...) {
+      failure = std::current_exception();
+      stop = true;
+    }
+  }
   {
     std::vector<std::thread> pool;
     pool.reserve(n_threads);

@@ -19,3 +19,37 @@ def calibration_csv() -> pathlib.Path:
     if not path.exists():
         pytest.fail(f"calibration data not found at {path}; set PERFMODEL_CALIBRATION_CSV")
     return path
+
+
+@pytest.fixture
+def main_thread_share():
+    """share(fn): how fast the main thread runs a Python loop while fn runs in another thread, as a
+    fraction of the same loop beside a thread that sleeps as long (measured in the same test).
+    A call that releases the GIL scores near 1, one that holds it near 0."""
+    import threading
+    import time
+
+    def rate(fn):
+        done = threading.Event()
+
+        def work():
+            try:
+                fn()
+            finally:
+                done.set()
+
+        worker, n = threading.Thread(target=work), 0
+        start = time.perf_counter()
+        worker.start()
+        while not done.is_set():
+            n += 1
+        took = time.perf_counter() - start
+        worker.join()
+        return n / took, took
+
+    def share(fn):
+        measured, took = rate(fn)
+        baseline, _ = rate(lambda: time.sleep(took))
+        return measured / baseline
+
+    return share

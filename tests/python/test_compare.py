@@ -30,6 +30,10 @@ def test_compare_cloudmatrix_vs_nvl72_headlines():
     # Documented disagreements (see tests/cpp/model/system_metrics_test.cpp): paper figures.
     assert ratio["BF16 dense (PFLOP/s)"] == pytest.approx(1.604, rel=0.005)
     assert ratio["Scale-up bandwidth, both directions (TB/s)"] == pytest.approx(2.32, rel=0.01)
+    # Absolute: NVIDIA's 130 TB/s is 72 x 900 GB/s each way, counted both ways; per chip 900 GB/s.
+    nvl = df["nvidia-gb200-nvl72"]
+    assert nvl["Scale-up bandwidth, both directions (TB/s)"] == pytest.approx(72 * 0.9 * 2, rel=1e-9)
+    assert nvl["Scale-up per chip, per direction (GB/s)"] == pytest.approx(900, rel=1e-9)
 
 
 def test_compare_marks_unknown_as_na_not_nan_or_zero():

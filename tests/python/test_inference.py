@@ -138,6 +138,41 @@ def test_decode_estimate_is_consistent():
     assert "<table>" in r._repr_html_()
 
 
+@pytest.mark.parametrize("system", ["dgx-h100", "cm384", "nvl72"])
+def test_runtime_reserve_is_2_gib_plus_4_percent_of_hbm(system):
+    # serving.md: "2 GiB + 4 % of HBM is held back" per chip (runtime, allocator, graphs).
+    m = perfmodel.inference("llama-3.1-8b", system, batch=8, tp=1).memory
+    assert m["buffers"] == pytest.approx(2 * 2**30 + 0.04 * m["capacity"], rel=1e-12)
+
+
+def test_mtp_drafts_are_accepted_in_a_chain():
+    # Draft k is kept only if drafts 1..k-1 were: a step emits 1 + a + a^2 + ... tokens per
+    # sequence (2 drafts at 0.7: 2.19, where independent drafts would give 2.4).
+    kw = dict(mode="decode", precision="fp8", kv_len=4096, dp_attention=16, systems=2, batch=256, mtp_acceptance=0.7)
+    for n, per_seq in ((0, 1.0), (1, 1.7), (2, 2.19)):
+        d = perfmodel.inference("deepseek-r1", "dgx-h100", mtp_tokens=n, **kw).to_dict()["decode"]
+        assert d["tokens"] == pytest.approx(256 * per_seq, rel=1e-12), n
+        assert d["tokens_per_second_per_chip"] == pytest.approx(d["tokens"] / d["time_s"] / 16, rel=1e-12)
+
+
+def test_more_hbm_bandwidth_alone_never_slows_decode(tmp_path):
+    # An H100 with 1.5x the HBM bandwidth and nothing else changed decodes no slower at any batch,
+    # and strictly faster where the step reads weights and cache (every batch here).
+    (tmp_path / "h100-bw.json").write_text(json.dumps({
+        "id": "h100-bw", "kind": "chip", "extends": "h100", "name": "H100, 1.5x HBM bandwidth",
+        "memory": {"main": {"bandwidth": {"value": "5.025 TB/s", "source": "what-if", "confidence": "derived",
+                                          "derived_from": "1.5 x H100"}}}}))
+    (tmp_path / "dgx-bw.json").write_text(json.dumps({"id": "dgx-bw", "kind": "system", "extends": "dgx-h100",
+                                                      "name": "x", "chip": "h100-bw"}))
+    cat = perfmodel.catalog.load(tmp_path)
+    for model, plan in (("llama-3.1-70b", dict(tp=8, precision="fp8")), ("deepseek-r1", dict(dp_attention=16, systems=2, precision="fp8"))):
+        for batch in (16, 64, 256, 512):
+            kw = dict(mode="decode", kv_len=2048, batch=batch, **plan)
+            base = perfmodel.inference(model, "dgx-h100", **kw)
+            fast = perfmodel.inference(model, "dgx-bw", catalog=cat, **kw)
+            assert fast.tpot_s < base.tpot_s, (model, batch)
+
+
 def test_properties_batch_bandwidth_and_linearity():
     base = dict(mode="decode", precision="fp8", kv_len=2048, tp=8)
     rates = [perfmodel.inference("llama-3.1-70b", "dgx-h100", batch=b, **base) for b in (1, 8, 64, 256)]
@@ -428,6 +463,9 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
                                       "id": "llama-70b-86l", "layers": 86})
     r = perfmodel.best_inference(deep, "dgx-h100", precision="fp8")
     assert r.plan["batch"] == 6 and r.max_batch == 6
+    # One more prompt overflows the chunk's memory: 6 is the bound, not a rounding of it.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"prefill chunk of 7 prompts .* the largest batch that fits is 6"):
+        perfmodel.inference(deep, "dgx-h100", precision="fp8", batch=7)
 
 
 def test_contexts_beyond_the_released_model_are_refused(tmp_path):

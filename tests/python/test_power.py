@@ -61,6 +61,9 @@ def test_power_ratios_cm384_vs_nvl72_are_printed_and_point_the_right_way():
     for k, v in ratios.items():
         print(f"{k}: CM384 / NVL72 = {v:.2f} (SemiAnalysis {published[k]}; {v / published[k] - 1:+.0%})")
         assert v > 1.0, k  # CloudMatrix 384 spends more power per unit of each resource
+        # A documented miss (power-and-cost.md: +35, +30, +24 %, the NVL72 side at 120.6 kW against
+        # 145): pinned so a change in either system's components shows here.
+        assert 0.15 < v / published[k] - 1 < 0.45, k
 
 
 def test_power_grows_with_utilization_and_pue_scales_the_facility():
@@ -171,6 +174,35 @@ def test_cost_of_gb200_serving():
     assert c["usd_per_million_output_tokens"] == pytest.approx(per_m)
     half = perfmodel.cost(r, price_per_kwh=0.1, years=4, pue=1.2, utilization=0.5)
     assert half["capex_usd_per_hour"] == pytest.approx(2 * capex_h)
+
+
+def test_cost_charges_idle_hours_and_idle_chips_and_prices_runs_and_served_tokens():
+    # Training on two DGX H100 at half utilization: each busy hour carries one idle hour's draw.
+    r = perfmodel.training("llama-3.1-8b", "dgx-h100", n_chips=16, tp=2, global_batch=256, seq_len=4096,
+                           train_tokens=1e12)
+    busy, idle = r.energy["watts_per_chip"], r.energy["idle_watts_per_chip"]
+    assert 0 < idle < busy
+    c = perfmodel.cost(r, capex=400_000, utilization=0.5, price_per_kwh=0.1, pue=1.2, years=5)
+    assert c["power_usd_per_hour"] == pytest.approx((busy + idle) * 8 * 1.2 / 1e3 * 0.1, rel=1e-12)
+    assert c["capex_usd_per_hour"] == pytest.approx(400_000 / (5 * 8760 * 0.5), rel=1e-12)
+    # A run on two systems pays two systems' hours for the time to train.
+    assert c["usd_per_run"] == pytest.approx(c["usd_per_hour"] * 2 * r.time_to_train_s / 3600, rel=1e-12)
+    # Defaults: 0.08 USD/kWh, 4 years, full utilization, PUE 1.3.
+    assert perfmodel.cost(r, capex=400_000) == perfmodel.cost(r, capex=400_000, price_per_kwh=0.08, years=4,
+                                                               utilization=1.0, pue=1.3)
+    # Serving end to end: priced per output token; chips outside the whole instances idle.
+    s = perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="serve", tp=4, batch=64, input_len=1024, output_len=512,
+                            precision="fp8")
+    assert s.input_tokens_per_s_per_chip > s.output_tokens_per_s_per_chip > 0
+    c = perfmodel.cost(s, capex=400_000, price_per_kwh=0.1, pue=1.0)
+    assert c["usd_per_million_output_tokens"] == pytest.approx(
+        c["usd_per_hour"] / (s.output_tokens_per_s_per_chip * 8 * 3600) * 1e6, rel=1e-12)
+    assert "usd_per_million_input_tokens" not in c
+    d = _decode(batch=96 * 48, dp_attention=48)  # one 48-GPU instance in a 72-GPU rack
+    e = d.to_dict()["decode"]["energy"]
+    c = perfmodel.cost(d, price_per_kwh=0.1, pue=1.0)
+    assert c["power_usd_per_hour"] == pytest.approx(
+        (d.energy["watts_per_chip"] * 48 + e["idle_watts_per_chip"] * 24) / 1e3 * 0.1, rel=1e-12)
 
 
 def test_unknown_price_stays_unknown_not_nan():
