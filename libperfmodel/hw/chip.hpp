@@ -34,6 +34,9 @@ struct ComputeUnits {
   Figure<FlopRate> vector;  ///< SIMD / CUDA-core / vector units
   std::optional<FlopRate> vendor_sparse;  ///< vendor's 2:4-sparse matrix figure, if quoted
   [[nodiscard]] bool supported() const { return !matrix.absent() || !vector.absent(); }
+  /// The figure GEMMs run at: the matrix peak, or the vector peak only where the chip has no
+  /// matrix units for this format (matrix absent). A matrix peak stated unknown stays unknown.
+  [[nodiscard]] const Figure<FlopRate>& gemm() const { return matrix.absent() && !vector.absent() ? vector : matrix; }
 };
 
 struct MemoryTier {

@@ -34,7 +34,8 @@ struct FabricLevel {
   std::optional<hw::Topology> topology;  ///< empty for the scale-out network
   int ranks = 1;               ///< ranks in one group at this level
   double bandwidth = 0;        ///< per rank, per direction [B/s]
-  int links = 1;               ///< links per rank (a full mesh gives each peer 1/links of it)
+  int links = 1;               ///< links per rank (a full mesh gives each peer 1/links of it); 0: unknown
+  std::string links_note;      ///< why links is unknown (a direct exchange, which needs it, says this)
   bool in_network = false;     ///< in-switch reduction (NVLS, SHARP)
   std::vector<int> torus_dims;  ///< torus shape (product = ranks)
   int group_ranks = 1;          ///< two-tier Clos: ranks under one L1 switch group (a node)

@@ -89,8 +89,8 @@ struct SearchOptions {
   bool keep_all = false;               ///< also return every feasible candidate (memory grows with the space)
   int threads = 0;                     ///< 0: all hardware threads
   CostModel cost;
-  /// Called about every `progress_interval` seconds on the calling thread with (candidates done,
-  /// total); returning false cancels the search.
+  /// Called on the calling thread with (0, total) before any work, then about every
+  /// `progress_interval` seconds with (candidates done, total); returning false cancels the search.
   std::function<bool(std::uint64_t, std::uint64_t)> progress;
   double progress_interval = 0.1;
   const std::atomic<bool>* cancel = nullptr;  ///< set to true from anywhere to stop early

@@ -236,7 +236,10 @@ constexpr Plausible plausible() {
   else if constexpr (D == units::dim::power) return {1e-3, 1e9, "a power between 1 mW and 1 GW"};
   else if constexpr (D == units::dim::frequency) return {1.0, 1e12, "a frequency between 1 Hz and 1 THz"};
   else if constexpr (D == units::dim::time) return {1e-15, 3600.0, "a time between 1 fs and 1 h"};
-  else return {1e-2, 1e12, "an amount between 0.01 and 1e12 USD"};
+  else {
+    static_assert(D == units::dim::money, "give the new dimension its bounds");
+    return {1e-2, 1e12, "an amount between 0.01 and 1e12 USD"};
+  }
 }
 
 template <units::Dim D>
@@ -752,6 +755,7 @@ std::string kind_of(const RawPart& p) {
 
 std::size_t distance(std::string_view a, std::string_view b);
 std::string lower_case(std::string_view name);
+constexpr std::string_view kBuiltinPrefix = "data/catalog/";  // source_file of the embedded parts
 
 std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
   auto data = std::make_shared<CatalogData>();
@@ -872,21 +876,23 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
     }
     s.chip = data->chips[it->second.index].id;
   }
-  // A chip's family names its efficiency part; a family without one takes "default". A name
-  // within two edits of an efficiency part (or another part's id) is a typo, not a new family.
+  // A chip's family names its efficiency part; a family without one takes "default". In a
+  // user's files, a family within two edits of an efficiency part (or another part's id) is taken
+  // for a typo; a new family that close declares itself with an efficiency part of its own.
   for (const auto& c : data->chips) {
-    if (c.family.empty()) continue;
+    if (c.family.empty() || c.source_file.rfind(kBuiltinPrefix, 0) == 0) continue;
     auto it = data->by_name.find(c.family);
     if (it != data->by_name.end()) {
       if (it->second.kind == PartKind::efficiency) continue;
-      throw ConfigError(c.source_file + ": $.family: \"" + c.family + "\" is the id of a " +
+      throw ConfigError(c.source_file + ": $.family: \"" + c.family + "\" names a " +
                         (it->second.kind == PartKind::chip ? "chip" : "system") +
                         ", expected a chip family (an efficiency part's id, or a new family's name)");
     }
     for (const auto& e : data->policies) {
       if (e.id != "default" && distance(lower_case(c.family), e.id) <= 2) {
         throw ConfigError(c.source_file + ": $.family: no efficiency part is named \"" + c.family + "\"; did you mean \"" +
-                          e.id + "\"? (a family without a part takes default.json's fractions)");
+                          e.id + "\"? For a new family, add its efficiency part, e.g. {\"id\": \"" + c.family +
+                          "\", \"kind\": \"efficiency\", \"extends\": \"" + e.id + "\"} (or \"default\")");
       }
     }
   }
@@ -931,7 +937,7 @@ const Catalog& Catalog::builtin() {
     std::vector<RawPart> raw;
     for (std::size_t i = 0; i < perfmodel::detail::kBuiltinCatalogFilesCount; ++i) {
       const auto& f = perfmodel::detail::kBuiltinCatalogFiles[i];
-      raw.push_back(parse_raw(std::string("data/catalog/") + f.path, f.text));
+      raw.push_back(parse_raw(std::string(kBuiltinPrefix) + f.path, f.text));
     }
     return Catalog(build(std::move(raw)));
   }();

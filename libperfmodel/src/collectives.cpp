@@ -99,6 +99,15 @@ double eff_bw(const FabricLevel& lv, double bw, double frac, double bytes, bool 
   return bw * frac * bytes / (bytes + (bulk_only ? lv.half_size : std::min(bytes, lv.half_size)));
 }
 
+/// Links a rank posts direct-exchange messages over at once; unknown (0) is an error here, where
+/// it matters, rather than when the network is built.
+double wave_links(const FabricLevel& lv) {
+  if (lv.links >= 1) return lv.links;
+  throw InvalidArgument((lv.links_note.empty() ? lv.name + ": links per rank are unknown" : lv.links_note) +
+                        "; a direct exchange (all-to-all) posts its messages that many at a time: give the link count "
+                        "(a what-if part can set it)");
+}
+
 /// Bandwidth a rank reaches when sending to all n-1 peers at once: the whole injection
 /// bandwidth, except on a full mesh where each peer link carries 1/links of it.
 double fanout_bw(const FabricLevel& lv, int n) {
@@ -181,7 +190,7 @@ Timing one_level(const FabricLevel& lv, Collective kind, double s, int n, Algori
       // wave on a switch or full mesh of a node; n - 1 waves through a single NIC).
       const double bw = eff_bw(lv, fanout_bw(lv, n), e, s);
       const double hops = lv.torus() ? std::max(1.0, lv.torus_mean_hops()) : 1.0;
-      const double waves = std::ceil((nn - 1.0) / std::max(1, lv.links));
+      const double waves = std::ceil((nn - 1.0) / wave_links(lv));
       switch (kind) {
         case Collective::all_reduce: set(2 * waves, 2.0 * frac * s * hops, bw); break;
         case Collective::reduce_scatter:
@@ -217,9 +226,12 @@ bool bounded_by_all_reduce(Collective kind) {
 }
 
 Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm* chosen) {
+  // With the link count unknown an all-to-all (a direct exchange by nature) says so; the others
+  // choose among the algorithms that do not need it (the result names the one chosen).
+  if (kind == Collective::all_to_all) (void)wave_links(lv);
   Timing best;
   for (Algorithm alg : {Algorithm::ring, Algorithm::tree, Algorithm::in_network, Algorithm::direct}) {
-    if (!supports(lv, kind, alg)) continue;
+    if (!supports(lv, kind, alg) || (alg == Algorithm::direct && lv.links < 1)) continue;  // links unknown
     const Timing t = one_level(lv, kind, s, n, alg);
     if (t.time < best.time) {
       best = t;
@@ -335,13 +347,16 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
     up_.links = static_cast<int>(links.require(chip.id));
   } else if (up_.torus()) {
     up_.links = up_.topology == hw::Topology::torus_3d ? 6 : 4;  // a torus has two links per dimension
-  } else if (!links.absent() || up_.topology == hw::Topology::full_mesh) {
-    // A mesh's bandwidth per peer and an all-to-all's waves of messages depend on it.
-    throw InvalidArgument(chip.id + ": scale_up.links is " + (links.absent() ? "not given" : "unknown") +
-                          (links.provenance().note.empty() ? "" : " (" + links.provenance().note + ")") + "; collectives on " +
-                          sys.id + "'s " + up_.fabric + " fabric need the chip's link count (a what-if part can set it)");
   } else {
-    up_.links = 1;  // Assumption: a switched chip that lists no links posts one message at a time.
+    const std::string why = chip.id + ": scale_up.links is " + (links.absent() ? "not given" : "unknown") +
+                            (links.provenance().note.empty() ? "" : " (" + links.provenance().note + ")");
+    // A mesh's bandwidth per peer needs it now; on a switch only direct exchanges (all-to-all)
+    // do, and they say so. Assumption: a switched chip that lists no links posts one at a time.
+    if (up_.topology == hw::Topology::full_mesh) {
+      throw InvalidArgument(why + "; " + sys.id + "'s full mesh needs the chip's link count (a what-if part can set it)");
+    }
+    up_.links = links.absent() ? 1 : 0;
+    up_.links_note = links.absent() ? std::string() : why;
   }
   up_.in_network = sys.in_network_reduction;
   if (up_.topology == hw::Topology::full_mesh && up_.links < up_.ranks - 1) {
@@ -489,9 +504,9 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
           // (a flat ~10 us at any rank count made spanning more nodes look faster than one).
           const double remote = s * (ranks - up.ranks) / ranks;
           const double local = s * (up.ranks - 1.0) / ranks;
-          a.latency = out.step_latency * std::ceil((ranks - up.ranks) / static_cast<double>(std::max(1, out.links)));
+          a.latency = out.step_latency * std::ceil((ranks - up.ranks) / wave_links(out));
           a.time = a.latency + remote / eff_bw(out, out.bandwidth, out.efficiency, remote);
-          b.latency = up.step_latency * hop_factor(up) * std::ceil((up.ranks - 1.0) / std::max(1, up.links));
+          b.latency = up.step_latency * hop_factor(up) * std::ceil((up.ranks - 1.0) / wave_links(up));
           b.time = b.latency + (local > 0 ? local / eff_bw(up, up.bandwidth, up.efficiency, local) : 0.0);
           t.latency = std::max(a.latency, b.latency);
           t.time = std::max(a.time, b.time);

@@ -75,12 +75,10 @@ FlopRate Chip::peak(Precision p) const {
                           " support in the catalog (compute." + std::string(to_string(p)) +
                           " is absent)");
   }
-  if (u.matrix.known()) return u.matrix.require(id);
-  // Only a chip without matrix units for p (matrix absent) runs GEMMs on its vector units; a
-  // matrix peak stated as unknown stays unknown rather than borrowing the vector rate.
-  if (u.matrix.absent() && u.vector.known()) return u.vector.require(id);
+  const Figure<FlopRate>& f = u.gemm();
+  if (f.known()) return f.require(id);
   const std::string key = "compute." + std::string(to_string(p));  // only on the way to an error
-  return u.matrix.absent() ? u.vector.require(id, key + ".vector") : u.matrix.require(id, key + ".matrix");  // throws "unknown"
+  return f.require(id, key + (&f == &u.matrix ? ".matrix" : ".vector"));  // throws "unknown"
 }
 
 }  // namespace perfmodel::hw

@@ -3,6 +3,7 @@
 // expected.
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -164,9 +165,10 @@ class Obj {
       fail(at(k), "missing; expected an integer");
     }
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) fail(at(k), "out of range: " + bj::serialize(*v));  // past 2^63 - 1
-    if (v->is_double() && v->as_double() == static_cast<double>(static_cast<std::int64_t>(v->as_double()))) {
-      return static_cast<std::int64_t>(v->as_double());
+    if (v->is_uint64()) fail(at(k), "out of range: " + bj::serialize(*v) + "; expected an integer below 2^63");
+    if (v->is_double()) {
+      const double d = v->as_double();  // cast only what an int64 holds (beyond is undefined)
+      if (std::abs(d) < 9.2e18 && d == std::trunc(d)) return static_cast<std::int64_t>(d);
     }
     fail(at(k), "expected an integer, got " + bj::serialize(*v));
   }

@@ -271,10 +271,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   for (Precision p : hw::kAllPrecisions) {
     const auto& u = chip_.units(p);
     const auto idx = static_cast<std::size_t>(p);
-    // As Chip::peak: the vector rate only where the chip has no matrix units for p (absent).
-    matrix_[idx] = u.matrix.known()                        ? u.matrix.value_or(FlopRate{}).value()
-                   : u.matrix.absent() && u.vector.known() ? u.vector.value_or(FlopRate{}).value()
-                                                           : kNaN;
+    matrix_[idx] = u.gemm().known() ? u.gemm().value_or(FlopRate{}).value() : kNaN;
     // The catalog loader rejects these; a chip built in code is checked here.
     if (!std::isnan(matrix_[idx]) && !(matrix_[idx] > 0.0 && std::isfinite(matrix_[idx]))) {
       throw InvalidArgument(chip_.id + ": compute." + std::string(hw::to_string(p)) + " peak must be a positive, finite rate");

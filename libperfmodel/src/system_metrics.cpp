@@ -23,8 +23,7 @@ SystemTotals system_totals(const catalog::Catalog& cat, const hw::System& s) {
   for (hw::Precision p : hw::kAllPrecisions) {
     const hw::ComputeUnits& u = c.units(p);
     if (!u.supported()) continue;
-    const hw::Figure<FlopRate>& f = u.matrix.known() || u.vector.absent() ? u.matrix : u.vector;
-    if (auto v = take(f, c.id, t.missing)) t.peak[static_cast<std::size_t>(p)] = *v * n;
+    if (auto v = take(u.gemm(), c.id, t.missing)) t.peak[static_cast<std::size_t>(p)] = *v * n;
   }
   if (auto v = take(c.main_memory.capacity, c.id, t.missing)) t.memory_capacity = *v * n;
   if (auto v = take(c.main_memory.bandwidth, c.id, t.missing)) t.memory_bandwidth = *v * n;

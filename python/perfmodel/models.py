@@ -104,14 +104,20 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
     >>> round(m.parameters / 1e9, 1)
     39.1
 
-    ``spec`` (a dict, e.g. a model file's content) and keyword fields are merged, keywords winning.
-    ``source`` defaults to "defined in Python (perfmodel.models.define)"; ``id`` is required. A wrong or unknown field raises
+    ``spec`` (a dict, e.g. a model file's content or ``Model.to_dict()``, whose None entries mean
+    "not set") and keyword fields are merged, keywords winning; a keyword set to None is refused
+    (leave it out for its default). ``source`` defaults to "defined in Python
+    (perfmodel.models.define)"; ``id`` is required. A wrong or unknown field raises
     ``perfmodel.ConfigError`` naming it."""
     if spec is not None and not isinstance(spec, dict):
         raise _core.ConfigError(f"models.define: spec: expected a dict of model fields, got {type(spec).__name__} {spec!r}")
-    d: dict[str, Any] = {"source": "defined in Python (perfmodel.models.define)", **(spec or {}), **fields}
+    d: dict[str, Any] = {"source": "defined in Python (perfmodel.models.define)",
+                         **{k: v for k, v in (spec or {}).items() if v is not None}, **fields}
 
     origin = f"models.define({d.get('id', '?')})"
+    for k, v in fields.items():
+        if v is None:  # activation=None read as the default swiglu, moe=None as no change
+            raise _core.ConfigError(f"{origin}: {k}: None is not a value; leave the field out for its default")
 
     def plain(v: Any, where: str) -> Any:  # numpy scalars and the like into JSON values
         if isinstance(v, dict):

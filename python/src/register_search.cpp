@@ -82,8 +82,10 @@ SearchOptions options_from(const py::dict& o, const catalog::Catalog& cat, std::
     opt.progress = [f = *progress](std::uint64_t done, std::uint64_t total) {
       py::gil_scoped_acquire gil;
       if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      // Only False stops the search: a callback returning its `done` (0 at the first report) or
+      // any other value keeps it going.
       py::object r = f(done, total);
-      return r.is_none() || r.cast<bool>();
+      return !r.is(py::bool_(false));
     };
   }
   return opt;

@@ -25,7 +25,7 @@ def calibration_csv() -> pathlib.Path:
 def main_thread_share():
     """share(fn): how fast the main thread runs a Python loop while fn runs in another thread, as a
     fraction of the same loop beside a thread that sleeps as long (measured in the same test).
-    A call that releases the GIL scores near 1, one that holds it near 0."""
+    A call that releases the GIL scores about 0.4-0.9 on two cores, one that holds it under 0.05."""
     import threading
     import time
 
@@ -48,8 +48,12 @@ def main_thread_share():
         return n / took, took
 
     def share(fn):
-        measured, took = rate(fn)
-        baseline, _ = rate(lambda: time.sleep(took))
-        return measured / baseline
+        # The better of two tries: a burst of other load during one run lowers it by chance.
+        best = 0.0
+        for _ in range(2):
+            measured, took = rate(fn)
+            baseline, _ = rate(lambda: time.sleep(took))
+            best = max(best, measured / baseline)
+        return best
 
     return share

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import perfmodel
@@ -158,8 +159,52 @@ def test_unknown_figures_stay_unknown_instead_of_taking_a_default(tmp_path):
     base = perfmodel.power("dgx-h100").attrs["it_watts"]
     assert perfmodel.power("dgx-y", catalog=cat, overrides={"delivery_efficiency": 0.93}).attrs["it_watts"] == \
         pytest.approx(base)
-    # A torus has two links per dimension whether or not the chip lists them (TPU v5p: unknown).
-    assert perfmodel.collective("tpu-v5p-pod", "all_to_all", "16M").time_s > 0
+    # On a switch only a direct exchange needs the link count; a ring all-reduce runs.
+    assert perfmodel.collective("dgx-x", "all_reduce", "16M", catalog=cat).time_s > 0
+    # A torus has two links per dimension whether or not the chip lists them (TPU v5p: unknown):
+    # the same small all-to-all (a direct exchange) as a what-if v5p that states 6, faster than one
+    # that states 1.
+    for n in (1, 6):
+        _part(tmp_path, {"id": f"v5p-{n}", "kind": "chip", "extends": "tpu-v5p", "name": "x",
+                         "scale_up": {"links": {"value": n, "source": "test", "confidence": "derived", "derived_from": "t"}}})
+        _part(tmp_path, {"id": f"pod-{n}", "kind": "system", "extends": "tpu-v5p-pod", "name": "x", "chip": f"v5p-{n}"})
+    cat = perfmodel.catalog.load(tmp_path)
+    t = {n: perfmodel.collective(f"pod-{n}", "all_to_all", "64K", ranks=64, catalog=cat).time_s for n in (1, 6)}
+    assert perfmodel.collective("tpu-v5p-pod", "all_to_all", "64K", ranks=64).time_s == pytest.approx(t[6], rel=1e-12)
+    assert t[6] < t[1]
+
+
+def test_a_new_family_near_an_existing_one_declares_itself(tmp_path):
+    # "amd-cdna4" is one edit from amd-cdna3: refused as a likely typo, with the fix in the message;
+    # with its own efficiency part it loads. A user part near a built-in family (enflame-gcu) does
+    # not make the built-in chip fail.
+    chip = {"id": "mi355x-x", "kind": "chip", "extends": "mi300x", "name": "x", "family": "amd-cdna4"}
+    _part(tmp_path, chip)
+    with pytest.raises(perfmodel.ConfigError, match=r'did you mean "amd-cdna3"\? For a new family, add its efficiency part'):
+        perfmodel.catalog.load(tmp_path)
+    _part(tmp_path, {"id": "amd-cdna4", "kind": "efficiency", "extends": "amd-cdna3"})
+    _part(tmp_path, {"id": "enflame-gcu2", "kind": "efficiency", "extends": "default"})
+    cat = perfmodel.catalog.load(tmp_path)
+    assert perfmodel.efficiency_policy("mi355x-x", catalog=cat)["id"] == "amd-cdna4"
+    assert cat.get("enflame-s60")["family"] == "enflame-gcu"  # loads as before
+
+
+def test_unknown_matrix_peak_is_unknown_in_compare_too(tmp_path):
+    _part(tmp_path, {"id": "h100-x", "kind": "chip", "extends": "h100", "name": "x",
+                     "compute": {"bf16": {"matrix": _unknown("not public")}}})
+    _part(tmp_path, {"id": "dgx-x", "kind": "system", "extends": "dgx-h100", "name": "x", "chip": "h100-x"})
+    df = perfmodel.compare(["dgx-x", "dgx-h100"], catalog=perfmodel.catalog.load(tmp_path))
+    assert df.loc["BF16 dense (PFLOP/s)", "dgx-x"] is pd.NA  # not the 134 TFLOP/s vector rate
+    assert df.loc["BF16 dense (PFLOP/s)", "nvidia-dgx-h100"] == pytest.approx(8 * 0.9894, rel=1e-3)
+
+
+def test_a_progress_callback_stops_a_search_only_by_returning_false():
+    seen = []
+    kw = dict(tp=[1, 2], global_batch=64, seq_len=4096)
+    df = perfmodel.search_training("llama-3.1-8b", "dgx-h100", progress=lambda d, t: seen.append(d) or d, **kw)
+    assert seen[0] == 0 and not df.attrs["cancelled"] and len(df) > 0  # returned 0 (falsy) at the first report
+    df = perfmodel.search_training("llama-3.1-8b", "dgx-h100", progress=lambda d, t: False, **kw)
+    assert df.attrs["cancelled"] and df.attrs["evaluated"] == 0
 
 
 def test_a_price_written_without_a_space_is_read_as_the_loader_reads_it(tmp_path):
@@ -178,8 +223,12 @@ def test_model_files_refuse_null_and_name_the_line_of_a_syntax_error(tmp_path):
     with pytest.raises(perfmodel.ConfigError, match=r"m\.json: moe: null is not a value"):
         perfmodel.models.load(tmp_path / "m.json")
     gpt3 = json.loads((pathlib.Path(__file__).resolve().parents[2] / "data" / "models" / "gpt-3-175b.json").read_text())
-    with pytest.raises(perfmodel.ConfigError, match="activation: null is not a value"):
+    with pytest.raises(perfmodel.ConfigError, match=r"models\.define\(gpt-3-175b\): activation: None is not a value"):
         perfmodel.models.define(gpt3, activation=None)
+    # A result's to_dict() (None: not set) defines the same model again.
+    llama = perfmodel.models.get("llama-3.1-8b")
+    assert llama.to_dict()["moe"] is None
+    assert perfmodel.models.define(llama.to_dict(), id="x").parameters == llama.parameters
     (tmp_path / "t.json").write_text('{\n  "id": "x",\n  "layers": 2,,\n}')
     with pytest.raises(perfmodel.ConfigError, match=r"t\.json:3:\d+: malformed JSON"):
         perfmodel.models.load(tmp_path / "t.json")

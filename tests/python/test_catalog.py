@@ -130,7 +130,7 @@ BAD_INPUTS = {
     # A misspelt family silently took default.json's fractions (GEMMs 8 % slower on an H100).
     "family typo": ({**CHIP, "family": "nvidia-hoper"}, ["$.family", 'did you mean "nvidia-hopper"']),
     "family in capitals": ({**CHIP, "family": "NVIDIA-Hopper"}, ["$.family", 'did you mean "nvidia-hopper"']),
-    "family is a chip": ({**CHIP, "family": "nvidia-h100-sxm"}, ["$.family", "is the id of a chip"]),
+    "family is a chip": ({**CHIP, "family": "nvidia-h100-sxm"}, ["$.family", "names a chip"]),
     "system on an efficiency part": ({"id": "x-sys", "kind": "system", "vendor": "v", "name": "n", "level": "node",
                                       "chip": "nvidia-hopper", "chips": _fig(8)},
                                      ["$.chip", "is an efficiency policy, expected a chip"]),

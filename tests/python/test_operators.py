@@ -137,7 +137,7 @@ def test_vectorised_path_releases_the_gil(main_thread_share):
     share = main_thread_share(lambda: perfmodel.gemm("h100", m, m, m))
     assert share > 0.2, f"main thread ran at {share:.1%} of its rate beside a sleeping thread"
     # The measure tells the two apart: sorting a list holds the GIL throughout (about 1 %).
-    xs = list(np.random.default_rng(0).random(1_000_000))
+    xs = np.random.default_rng(0).random(1_000_000).tolist()
     assert main_thread_share(lambda: sorted(xs)) < 0.2
 
 
