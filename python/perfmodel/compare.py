@@ -257,8 +257,9 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     where it has fewer; dense models: the decode TP sizes), prompts of
     ``input_len`` tokens, ``prefill_seqs_per_chip`` prompts per chip per batch, micro-batch overlap
     on or off, whichever is faster. GEMMs run in the
-    chip's faster 8-bit format (FP8 or INT8 W8A8 by known peak, FP8 on a tie), else BF16. Rows per system; per-system figures are
-    per-chip figures times the chips in the system. A phase with no plan that fits shows None in its
+    chip's faster 8-bit format (FP8 or INT8 W8A8 by known peak, FP8 on a tie), else BF16. Rows per system; per-system
+    throughput counts the whole instances that fit in the system, as the results do (GB200 NVL72
+    prefill: four 16-chip instances, 8 chips idle; the layout row says so). A phase with no plan that fits shows None in its
     rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
     if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
         raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
@@ -273,16 +274,16 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
         rows[sid] = {
             "GEMM precision": r["precision"].upper(),
             "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip if ok_dec else None,
-            "Decode tokens/s per system": dec.output_tokens_per_s_per_chip * n if ok_dec else None,
+            "Decode tokens/s per system": dec.output_tokens_per_s_per_system if ok_dec else None,
             "Decode batch per chip": dec.plan["batch"] / dec.chips_per_instance if ok_dec else None,
             "Decode TPOT (ms)": dec.tpot_ms if ok_dec else None,
-            "Decode layout": _layout(dec, moe) if ok_dec else None,
+            "Decode layout": _layout(dec, moe, n) if ok_dec else None,
             "Decode micro-batch overlap": ("on" if dec.plan.get("overlap") else "off") if ok_dec else None,
             "Decode bottleneck": dec.bottleneck if ok_dec else f"no decode plan fits: {dec}",
             "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip if ok_pre else None,
-            "Prefill tokens/s per system": pre.input_tokens_per_s_per_chip * n if ok_pre else None,
+            "Prefill tokens/s per system": pre.input_tokens_per_s_per_system if ok_pre else None,
             "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
-            "Prefill layout": _layout(pre, moe) if ok_pre else None,
+            "Prefill layout": _layout(pre, moe, n) if ok_pre else None,
             "Prefill micro-batch overlap": ("on" if pre.plan.get("overlap") else "off") if ok_pre else None,
             "Prefill bottleneck": pre.bottleneck if ok_pre else f"no prefill plan fits: {pre}",
         }
@@ -444,12 +445,19 @@ def _basis(basis: str) -> str:
     return "all-in (system power model)" if basis == "system" else basis  # whole: long cells become notes
 
 
-def _layout(r: Any, moe: bool) -> str:
-    """An instance's parallel layout in a table cell: 'TP8' or 'DP768 EP768' (experts over the stage)."""
+def _layout(r: Any, moe: bool, chips: float) -> str:
+    """An instance's parallel layout in a table cell, with the instances a system holds: 'TP8,
+    9 x 8 chips' or 'DP32 EP32, 4 x 16 chips, 8 idle'."""
     tp, dp = int(r.plan.get("tp", 1)), int(r.plan.get("dp_attention", 1))
     ep = int(r.plan.get("ep", 0)) or tp * dp
     text = " ".join(x for x in (f"TP{tp}" if tp > 1 or dp == 1 else "", f"DP{dp}" if dp > 1 else "") if x)
-    return text + (f" EP{ep}" if moe and ep > 1 else "")
+    text += f" EP{ep}" if moe and ep > 1 else ""
+    inst, per = r.instances_per_system, r.chips_per_instance
+    if inst >= 1 and inst == int(inst):
+        text += f", {int(inst)} x {per:g} chips"
+        idle = chips - inst * per
+        text += f", {idle:g} idle" if idle > 0 else ""
+    return text
 
 
 def _model_dict(model: str) -> dict[str, Any]:

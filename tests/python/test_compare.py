@@ -133,10 +133,18 @@ def test_serving_comparison_same_recipe_on_both_racks():
     cm, nv = df["huawei-cloudmatrix-384"], df["nvidia-gb200-nvl72"]
     # The 910C has no FP8 peak in the catalog, so its GEMMs run W8A8; GB200 runs FP8.
     assert (cm["GEMM precision"], nv["GEMM precision"]) == ("INT8", "FP8")
-    for col, chips in ((cm, 384), (nv, 72)):
+    # Per system counts the whole instances that fit, as the results do: decode fills both racks;
+    # prefill fills CloudMatrix with 24 instances of 16 chips, NVL72 with 4 (8 GPUs idle).
+    for col, chips, busy in ((cm, 384, 384), (nv, 72, 64)):
         assert col["Decode TPOT (ms)"] <= 50.0
         assert col["Decode tokens/s per system"] == pytest.approx(col["Decode tokens/s per chip"] * chips)
-        assert col["Prefill tokens/s per system"] == pytest.approx(col["Prefill tokens/s per chip"] * chips)
+        assert col["Prefill tokens/s per system"] == pytest.approx(col["Prefill tokens/s per chip"] * busy)
+    assert cm["Prefill layout"].endswith(", 24 x 16 chips") and nv["Prefill layout"].endswith(", 4 x 16 chips, 8 idle")
+    for sid in ("cm384", "nvl72"):
+        r = perfmodel.serving_results(sid)
+        col = df[perfmodel.catalog.get(sid).id]
+        assert col["Prefill tokens/s per system"] == r["prefill"].input_tokens_per_s_per_system
+        assert col["Decode tokens/s per system"] == r["decode"].output_tokens_per_s_per_system
         # TPOT is time per output token of one sequence (MTP included), so rate = batch / TPOT.
         assert col["Decode tokens/s per chip"] == pytest.approx(
             col["Decode batch per chip"] / (col["Decode TPOT (ms)"] / 1e3), rel=1e-6)
@@ -157,7 +165,7 @@ def test_serving_recipe_runs_dense_models_as_tensor_parallel_instances():
     assert cm["Decode tokens/s per chip"] is not None and cm["Prefill tokens/s per chip"] is not None
     assert df.attrs["recipe"].startswith("llama-3.1-70b; decode: TP1-8 instances, the fastest")
     # The per-chip batch counts the chips of one instance, not the system's.
-    tp = int(h100["Decode layout"][2:])
+    tp = int(h100["Decode layout"].split(",")[0][2:])
     r = perfmodel.serving_results("dgx-h100", "llama-3.1-70b")["decode"]
     assert h100["Decode batch per chip"] == pytest.approx(r.plan["batch"] / tp)
     # Prefill keeps the overlap setting that fits when the other does not (overlap-off prefill of
