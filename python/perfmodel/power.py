@@ -124,7 +124,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     :class:`~perfmodel.TrainingResult`.
 
     Capital cost is the system's catalog price (or ``capex`` in USD for one system, or a mapping
-    ``{system id or alias: USD}`` whose other systems keep their catalog price), straight-line
+    ``{system id or alias: USD}`` whose other systems keep their catalog price; ``catalog``
+    defaults to the one the result was estimated with), straight-line
     over ``years`` and spread over the busy hours (``utilization`` of all hours). Power is paid at
     the estimate's all-in draw while busy and at idle draw otherwise (serving: chips outside the
     plan's whole instances idle throughout, and only the instances' tokens count), times ``pue``, at
@@ -132,7 +133,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     China ~0.088 USD/kWh 2024, China Briefing), PUE 1.3 (between hyperscale ~1.1 and the Uptime
     2024 survey average 1.56), 4 years.
 
-    Returns USD per busy hour per system (capital, power, total), USD per million output tokens
+    Returns USD per busy hour per catalog system (capital, power, total; a search's ``usd_per_hour``
+    prices only what a candidate occupies, so it can be lower), USD per million output tokens
     (serving) or per million trained tokens and per run (training, when ``train_tokens`` was given),
     and ``power_basis``: all-in (the system's power model) or the chips alone (no power model in
     the catalog), which costs less electricity for the same silicon."""
@@ -148,7 +150,8 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         raise _core.InvalidArgument(f"utilization: expected a fraction in (0, 1], got {utilization!r}")
     if _args.number("pue", pue) < 1:
         raise _core.InvalidArgument(f"pue: expected a value >= 1 (facility power over IT power), got {pue!r}")
-    cat = using(catalog)
+    # The catalog the result was estimated with, unless another is given (a what-if system's price).
+    cat = using(catalog if catalog is not None else result.__dict__.get("_catalog"))
     d = result.to_dict()
     if isinstance(result, InferenceResult):
         e = d["energy"]

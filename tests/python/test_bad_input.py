@@ -213,6 +213,7 @@ def test_a_price_written_without_a_space_is_read_as_the_loader_reads_it(tmp_path
     cat = perfmodel.catalog.load(tmp_path)
     r = perfmodel.inference("llama-3.1-8b", "dgx-priced", batch=8, catalog=cat)
     assert perfmodel.cost(r, catalog=cat)["capex_usd"] == 300000.0
+    assert perfmodel.cost(r)["capex_usd"] == 300000.0  # the result's own catalog by default
 
 
 def test_model_files_refuse_null_and_name_the_line_of_a_syntax_error(tmp_path):
