@@ -42,13 +42,25 @@ class InferenceResult(DictResult):
     included, so in serve mode it is not the reciprocal of ``joules_per_output_token``."""
 
     @property
-    def ttft_ms(self) -> float:
-        """Time to first token: one prefill forward (serve mode: one chunk, steady state)."""
-        return self._get("ttft_s") * 1e3
+    def ttft_s(self) -> float | None:
+        """Time to first token: one prefill forward (serve mode: one chunk, steady state); None
+        in decode mode, which has no prefill."""
+        return None if self.plan.get("mode") == "decode" else self._get("ttft_s")
 
     @property
-    def tpot_ms(self) -> float:
-        return self._get("tpot_s") * 1e3
+    def tpot_s(self) -> float | None:
+        """Time per output token; None in prefill mode, which has no decode."""
+        return None if self.plan.get("mode") == "prefill" else self._get("tpot_s")
+
+    @property
+    def ttft_ms(self) -> float | None:
+        t = self.ttft_s
+        return None if t is None else t * 1e3
+
+    @property
+    def tpot_ms(self) -> float | None:
+        t = self.tpot_s
+        return None if t is None else t * 1e3
 
     @property
     def memory(self) -> dict[str, float]:
@@ -232,10 +244,10 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
         reasons[key] = reasons.get(key, 0) + 1
         example.setdefault(key, message)
 
-    def ok(r: InferenceResult) -> bool:  # TPOT / TTFT are 0 when the plan has no decode / prefill phase
-        if tpot_ms is not None and r.tpot_ms > tpot_ms:
+    def ok(r: InferenceResult) -> bool:  # TPOT / TTFT are None when the plan has no decode / prefill phase
+        if tpot_ms is not None and r.tpot_ms is not None and r.tpot_ms > tpot_ms:
             return False
-        return not (ttft_ms is not None and r.ttft_ms > ttft_ms)
+        return not (ttft_ms is not None and r.ttft_ms is not None and r.ttft_ms > ttft_ms)
 
     def fits(batch: int, layout: dict[str, int]) -> InferenceResult | None:
         """The estimate at ``batch`` if it fits and meets the limits, else None."""
@@ -279,8 +291,8 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
             continue
         lo_r = inference(model, system, catalog=catalog, batch=step, **layout, **options)
         if not ok(lo_r):
-            failed("latency limit", f"latency limit: at batch {step} TPOT {lo_r.tpot_ms:.3g} ms, TTFT {lo_r.ttft_ms:.3g} ms "
-                                    f"(limits: tpot_ms={tpot_ms}, ttft_ms={ttft_ms})")
+            seen = ", ".join(f"{k} {v:.3g} ms" for k, v in (("TPOT", lo_r.tpot_ms), ("TTFT", lo_r.ttft_ms)) if v is not None)
+            failed("latency limit", f"latency limit: at batch {step} {seen} (limits: tpot_ms={tpot_ms}, ttft_ms={ttft_ms})")
             continue
         lo, found = 1, lo_r
         while lo < hi:  # largest multiple of `step` meeting the limits

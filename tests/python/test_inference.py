@@ -145,6 +145,16 @@ def test_runtime_reserve_is_2_gib_plus_4_percent_of_hbm(system):
     assert m["buffers"] == pytest.approx(2 * 2**30 + 0.04 * m["capacity"], rel=1e-12)
 
 
+def test_a_phase_the_plan_does_not_run_has_no_latency():
+    # A decode step has no TTFT and a prefill no TPOT: None, not a 0 ms that averages in.
+    dec = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="decode", batch=8, kv_len=100)
+    pre = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=8, input_len=100)
+    assert dec.ttft_ms is None and dec.ttft_s is None and dec.tpot_ms > 0 and "ttft_ms" not in dec.summary()
+    assert pre.tpot_ms is None and pre.tpot_s is None and pre.ttft_ms > 0 and "tpot_ms" not in pre.summary()
+    both = perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8, input_len=100, output_len=10)
+    assert both.ttft_ms == pytest.approx(pre.ttft_ms) and both.tpot_ms > 0
+
+
 def test_mtp_drafts_are_accepted_in_a_chain():
     # Draft k is kept only if drafts 1..k-1 were: a step emits 1 + a + a^2 + ... tokens per
     # sequence (2 drafts at 0.7: 2.19, where independent drafts would give 2.4).
