@@ -36,6 +36,7 @@ struct RawPart {
   bj::object obj;  ///< as written (with "extends")
   bj::object resolved;  ///< after extends
   std::string id;
+  bool builtin = false;  ///< embedded in the library (not a user's file)
 };
 
 struct Entry {
@@ -755,10 +756,10 @@ std::string kind_of(const RawPart& p) {
 
 std::size_t distance(std::string_view a, std::string_view b);
 std::string lower_case(std::string_view name);
-constexpr std::string_view kBuiltinPrefix = "data/catalog/";  // source_file of the embedded parts
 
 std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
   auto data = std::make_shared<CatalogData>();
+  std::set<std::string> builtin_chips;  // their families are the library's, not a user's typo
   // Ids unique.
   std::unordered_map<std::string, std::size_t> by_id;
   for (std::size_t i = 0; i < raw.size(); ++i) {
@@ -851,6 +852,7 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
     };
     if (kind == "chip") {
       data->chips.push_back(parse_chip(p));
+      if (p.builtin) builtin_chips.insert(data->chips.back().id);
       const auto& c = data->chips.back();
       add_name(c.id, PartKind::chip, data->chips.size() - 1, "$.id");
       for (std::size_t a = 0; a < c.aliases.size(); ++a) add_name(c.aliases[a], PartKind::chip, data->chips.size() - 1, "$.aliases[" + std::to_string(a) + "]");
@@ -880,7 +882,7 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
   // user's files, a family within two edits of an efficiency part (or another part's id) is taken
   // for a typo; a new family that close declares itself with an efficiency part of its own.
   for (const auto& c : data->chips) {
-    if (c.family.empty() || c.source_file.rfind(kBuiltinPrefix, 0) == 0) continue;
+    if (c.family.empty() || builtin_chips.count(c.id) != 0) continue;
     auto it = data->by_name.find(c.family);
     if (it != data->by_name.end()) {
       if (it->second.kind == PartKind::efficiency) continue;
@@ -904,7 +906,7 @@ std::shared_ptr<CatalogData> build(std::vector<RawPart> raw) {
 std::vector<RawPart> copy_raw(const CatalogData& d) {
   std::vector<RawPart> out;
   out.reserve(d.raw.size());
-  for (const auto& r : d.raw) out.push_back(RawPart{r.file, r.obj, {}, r.id});
+  for (const auto& r : d.raw) out.push_back(RawPart{r.file, r.obj, {}, r.id, r.builtin});
   return out;
 }
 
@@ -937,7 +939,8 @@ const Catalog& Catalog::builtin() {
     std::vector<RawPart> raw;
     for (std::size_t i = 0; i < perfmodel::detail::kBuiltinCatalogFilesCount; ++i) {
       const auto& f = perfmodel::detail::kBuiltinCatalogFiles[i];
-      raw.push_back(parse_raw(std::string(kBuiltinPrefix) + f.path, f.text));
+      raw.push_back(parse_raw(std::string("data/catalog/") + f.path, f.text));
+      raw.back().builtin = true;
     }
     return Catalog(build(std::move(raw)));
   }();

@@ -551,6 +551,7 @@ Roofline roofline(const Device& dev, Precision p) {
   const auto& f = dev.fractions();
   const std::string ps(hw::to_string(p));
   const auto& u = dev.chip().units(p);
+  if (!u.matrix.known() && !u.matrix.absent()) (void)dev.matrix_peak(p);  // an unknown matrix roof: say so
   if (u.matrix.known()) {
     const FlopRate m = u.matrix.value_or(FlopRate{});
     r.compute.push_back({ps + " matrix", m, false});

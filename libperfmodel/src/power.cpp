@@ -30,8 +30,8 @@ double need(const hw::Figure<double>& f, const hw::EfficiencyPolicy& p) {
 }
 
 std::optional<double> peak_of(const hw::Chip& c, Precision p) {
-  const hw::ComputeUnits& u = c.units(p);
-  if (u.matrix.known()) return u.matrix.require(c.id).value();
+  const hw::Figure<FlopRate>& f = c.units(p).gemm();  // where GEMMs run: FP32 on vector units costs energy too
+  if (f.known()) return f.require(c.id).value();
   return std::nullopt;
 }
 

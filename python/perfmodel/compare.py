@@ -217,13 +217,19 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     # parallel attention over every rank would copy the whole model onto each rank).
     heads = int(spec["heads"])
     tps = [t for t in (1, 2, 4, 8) if t <= ranks and heads % t == 0]
-    layout = dict(dp_attention=ranks, redundant_experts=(-routed) % ranks) if routed else dict(tp=tps)
-    try:
-        out["decode"] = best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len,
-                                       mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
-                                       overlap=[True, False], **layout, **common)
-    except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
-        out["decode"] = exc
+    # Each layout's best batch per chip, then the layout that serves most per system (whole
+    # instances: TP8 on a 12-chip system leaves 4 chips idle where TP4 fills it).
+    layouts = [dict(dp_attention=ranks, redundant_experts=(-routed) % ranks)] if routed else [dict(tp=t) for t in tps]
+    decodes: list[Any] = []
+    for layout in layouts:
+        try:
+            decodes.append(best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len,
+                                          mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
+                                          overlap=[True, False], **layout, **common))
+        except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
+            decodes.append(exc)
+    ok = [r for r in decodes if not isinstance(r, Exception)]
+    out["decode"] = max(ok, key=lambda r: r.output_tokens_per_s_per_system) if ok else decodes[-1]
     pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
     # (ranks, layout) of a prefill instance: pc chips of MoE ranks, or each TP size for dense models.
     shapes = [(pc * rpc, dict(dp_attention=pc * rpc))] if routed else [(t, dict(tp=t)) for t in tps]
@@ -236,7 +242,7 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
             except _core.InvalidArgument as exc:
                 tried.append(exc)
     fits = [r for r in tried if not isinstance(r, Exception)]
-    out["prefill"] = max(fits, key=lambda r: r.input_tokens_per_s_per_chip) if fits else tried[0]
+    out["prefill"] = max(fits, key=lambda r: r.input_tokens_per_s_per_system) if fits else tried[0]
     return out
 
 
@@ -294,7 +300,8 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
         missing = (dec if ok_dec else pre).to_dict()["energy_missing"] if ok_dec or ok_pre else "no plan fits"
         rows[sid].update({
             "Decode power per chip (W)": None if de is None else de["watts_per_chip"],
-            "Decode power per system (kW)": None if de is None else de["watts_per_chip"] * n / 1e3,
+            # Chips outside the whole instances idle (as cost() charges them).
+            "Decode power per system (kW)": None if de is None else _system_kw(dec, de, n),
             "Decode output tokens per joule": None if de is None else de["output_tokens_per_joule"],
             "Decode joules per output token": None if de is None else de["joules_per_output_token"],
             "Prefill power per chip (W)": None if pe is None else pe["watts_per_chip"],
@@ -443,6 +450,16 @@ def _basis(basis: str) -> str:
     """The energy rows' basis for a table cell: all-in (the system's power model: chips plus their
     share of CPUs, switches, optics, losses and cooling) or chips only, with the reason."""
     return "all-in (system power model)" if basis == "system" else basis  # whole: long cells become notes
+
+
+def _system_kw(r: Any, energy: dict[str, Any], chips: float) -> float:
+    """A phase's all-in draw per system: its instances busy, the rest of the chips idle."""
+    busy = min(chips, r.instances_per_system * r.chips_per_instance)
+    idle = 0.0
+    if busy < chips:
+        d = r.to_dict()
+        idle = (d["decode"] or d["prefill"])["energy"]["idle_watts_per_chip"]
+    return (energy["watts_per_chip"] * busy + idle * (chips - busy)) / 1e3
 
 
 def _layout(r: Any, moe: bool, chips: float) -> str:

@@ -82,9 +82,9 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     ``energy_basis`` column says which, and ``attrs["warnings"]`` flags a search that mixes them.
     A space where nothing fits gives an empty frame with the reasons, not an exception.
 
-    ``progress``: True/None draws a bar on a terminal, False stays quiet, or a callable
-    ``f(done, total)`` called with ``(0, total)`` before any work and then about every 0.1 s;
-    returning ``False`` (only ``False``) cancels the search (``attrs["cancelled"]``)."""
+    ``progress``: None draws a bar on a terminal or in a notebook, True always, False never; or a
+    callable ``f(done, total)`` called with ``(0, total)`` before any work and then about every
+    0.1 s; returning Python's ``False`` (only that) cancels the search (``attrs["cancelled"]``)."""
     dims = {"n_chips": n_chips, "precision": precision, "tp": tp, "cp": cp, "pp": pp, "dp": dp, "ep": ep,
             "virtual_stages": virtual_stages, "micro_batch": micro_batch, "recompute": recompute,
             "sharding": sharding, "sequence_parallel": sequence_parallel, "overlap_dp": overlap_dp,

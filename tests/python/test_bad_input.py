@@ -189,13 +189,25 @@ def test_a_new_family_near_an_existing_one_declares_itself(tmp_path):
     assert cat.get("enflame-s60")["family"] == "enflame-gcu"  # loads as before
 
 
-def test_unknown_matrix_peak_is_unknown_in_compare_too(tmp_path):
+def test_unknown_matrix_peak_is_unknown_in_compare_and_the_roofline_too(tmp_path):
     _part(tmp_path, {"id": "h100-x", "kind": "chip", "extends": "h100", "name": "x",
                      "compute": {"bf16": {"matrix": _unknown("not public")}}})
     _part(tmp_path, {"id": "dgx-x", "kind": "system", "extends": "dgx-h100", "name": "x", "chip": "h100-x"})
-    df = perfmodel.compare(["dgx-x", "dgx-h100"], catalog=perfmodel.catalog.load(tmp_path))
+    cat = perfmodel.catalog.load(tmp_path)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"compute\.bf16\.matrix is unknown \(not public\)"):
+        perfmodel.roofline_data("h100-x", "bf16", catalog=cat)  # it drew only the vector roof
+    df = perfmodel.compare(["dgx-x", "dgx-h100"], catalog=cat)
     assert df.loc["BF16 dense (PFLOP/s)", "dgx-x"] is pd.NA  # not the 134 TFLOP/s vector rate
     assert df.loc["BF16 dense (PFLOP/s)", "nvidia-dgx-h100"] == pytest.approx(8 * 0.9894, rel=1e-3)
+
+
+def test_gemms_on_vector_units_cost_energy():
+    # FP32 has no tensor-core peak on an H100: its GEMMs run on the vector units, and a
+    # compute-bound FP32 prefill drew idle power only (100 W against 596 W in BF16).
+    kw = dict(mode="prefill", batch=64, input_len=512)
+    fp32 = perfmodel.inference("llama-3.1-8b", "dgx-h100", precision="fp32", **kw).energy["chip_watts"]
+    idle = perfmodel.chip_energy("h100")["idle_watts"]
+    assert fp32 > 2 * idle
 
 
 def test_a_progress_callback_stops_a_search_only_by_returning_false():

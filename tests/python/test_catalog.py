@@ -301,3 +301,21 @@ def test_estimates_say_which_rumour_figures_they_rest_on():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "rests on figures of 'rumour' confidence" in out.stdout
     assert "  - nvidia-h20: " in out.stdout and "memory.main.bandwidth" in out.stdout
+
+
+def test_builtin_families_are_files_or_far_from_every_file():
+    # The typo check skips built-in chips; this keeps them honest instead: each family has its
+    # efficiency file, or is more than two edits from every file's id (a new family, not a typo).
+    def edits(a, b):
+        prev = list(range(len(b) + 1))
+        for i, ca in enumerate(a, 1):
+            cur = [i]
+            for j, cb in enumerate(b, 1):
+                cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+            prev = cur
+        return prev[-1]
+
+    files = set(catalog.names("efficiency"))
+    for chip in catalog.names("chip"):
+        fam = catalog.get(chip)["family"]
+        assert fam in files or all(edits(fam, f) > 2 for f in files - {"default"}), (chip, fam)

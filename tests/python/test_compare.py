@@ -173,6 +173,29 @@ def test_serving_recipe_runs_dense_models_as_tensor_parallel_instances():
     assert h100["Prefill tokens/s per chip"] is not None
 
 
+def test_serving_recipe_picks_the_layout_that_serves_most_per_system(tmp_path):
+    # On 12 H100s TP8 serves more per chip but leaves 4 chips idle; TP4 fills the system (3 x 4).
+    # The idle chips draw idle power in the per-system power row, as cost() charges them.
+    (tmp_path / "x12.json").write_text(json.dumps({"id": "h100-x12", "kind": "system", "extends": "dgx-h100",
+                                                   "name": "12 H100", "chips": {"value": 12, "source": "what-if",
+                                                   "confidence": "derived", "derived_from": "x"},
+                                                   "nodes": {"count": {"value": 1, "source": "what-if",
+                                                   "confidence": "derived", "derived_from": "x"}, "chips_per_node": 12},
+                                                   "scale_up": {"domain_size": {"value": 12, "source": "what-if",
+                                                   "confidence": "derived", "derived_from": "x"}}}))
+    cat = perfmodel.catalog.load(tmp_path)
+    col = perfmodel.serving_comparison(["h100-x12"], "llama-3.1-70b", tpot_ms=20, catalog=cat)["h100-x12"]
+    per_tp = {}
+    for tp in (4, 8):
+        r = perfmodel.best_inference("llama-3.1-70b", "h100-x12", tpot_ms=20, mode="decode", kv_len=4096, tp=tp,
+                                     precision="fp8", overlap=[True, False], catalog=cat)
+        per_tp[tp] = r
+    assert per_tp[8].output_tokens_per_s_per_chip > per_tp[4].output_tokens_per_s_per_chip
+    assert per_tp[4].output_tokens_per_s_per_system > per_tp[8].output_tokens_per_s_per_system
+    assert col["Decode layout"].startswith("TP4") and col["Decode layout"].endswith("3 x 4 chips")
+    assert col["Decode tokens/s per system"] == pytest.approx(per_tp[4].output_tokens_per_s_per_system)
+
+
 def test_serving_recipe_refuses_a_context_beyond_the_model_up_front():
     with pytest.raises(perfmodel.InvalidArgument, match=r"kv_len: 4096 cached \+ 1 new tokens exceed the 2048-token context of gpt-3-175b"):
         perfmodel.serving_comparison(["dgx-h100", "nvl72"], "gpt-3-175b")
