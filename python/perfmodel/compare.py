@@ -229,7 +229,14 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
         except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
             decodes.append(exc)
     ok = [r for r in decodes if not isinstance(r, Exception)]
-    out["decode"] = max(ok, key=lambda r: r.output_tokens_per_s_per_system) if ok else decodes[-1]
+    out["decode"] = max(ok, key=lambda r: r.output_tokens_per_s_per_system) if ok else decodes[0]
+    if not ok and len(layouts) > 1:  # best_inference's own summary of why no TP size fits
+        try:
+            best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, tp=tps,
+                           mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
+                           overlap=[True, False], **common)
+        except _core.InvalidArgument as exc:
+            out["decode"] = exc
     pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
     # (ranks, layout) of a prefill instance: pc chips of MoE ranks, or each TP size for dense models.
     shapes = [(pc * rpc, dict(dp_attention=pc * rpc))] if routed else [(t, dict(tp=t)) for t in tps]
