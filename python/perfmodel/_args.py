@@ -52,6 +52,22 @@ def number(name: str, value: Any, minimum: float | None = None, maximum: float |
     return out
 
 
+_SI_COUNT = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12, "P": 1e15}
+
+
+def count(name: str, value: Any) -> float:
+    """A positive count given as a number or as text with an SI multiplier ("15.6T" = 15.6e12,
+    "B" for billions), as the CLI takes it."""
+    if isinstance(value, str):
+        t = value.strip()
+        scale = _SI_COUNT.get(t[-1:], 1.0) if t else 1.0
+        try:
+            value = float(t[:-1] if scale != 1.0 else t) * scale
+        except ValueError:
+            raise _core.InvalidArgument(f"{name}: expected a count such as 15.6e12 or '15.6T', got {value!r}") from None
+    return number(name, value, minimum=0.0)
+
+
 def flag(name: str, value: Any) -> bool:
     """``value`` as a bool: True or False (numpy's too), never a number or string."""
     if isinstance(value, (bool, np.bool_)):

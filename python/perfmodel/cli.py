@@ -10,7 +10,7 @@ import os
 import sys
 from typing import Any, Sequence
 
-from . import Error, InvalidArgument, __version__, units
+from . import Error, InvalidArgument, __version__, _args, units
 from . import catalog as _catalog
 
 
@@ -38,16 +38,11 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> str:
     return "\n".join([line(header), sep, *(line(r) for r in rows)])
 
 
-_SI = {"k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "B": 1e9, "T": 1e12, "P": 1e15}
-
-
 def _token_count(text: str) -> float:
     """--train-tokens: a number, optionally with an SI multiplier (15.6T = 15.6e12)."""
-    t = text.strip()
-    scale = _SI.get(t[-1:], 1.0) if t else 1.0
     try:
-        return float(t[:-1] if scale != 1.0 else t) * scale
-    except ValueError:
+        return _args.count("train_tokens", text)
+    except InvalidArgument:
         raise argparse.ArgumentTypeError(f"expected a token count such as 15.6e12 or 15.6T, got {text!r}") from None
 
 

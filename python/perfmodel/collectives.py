@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -34,6 +35,10 @@ class CollectiveResult:
     algbw: float
     busbw: float
     algorithm: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict (a sweep's row takes them as columns)."""
+        return dataclasses.asdict(self)
 
     def __repr__(self) -> str:
         return (f"<CollectiveResult {self.kind} {self.size:.4g} B x{self.ranks} on {self.system}: "

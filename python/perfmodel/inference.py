@@ -144,8 +144,15 @@ class InferenceResult(DictResult):
 
 
 
+_PRECISION_KEYS = {"weights", "kv_cache", "attention"}  # a result's plan spells precision this way
+
+
 def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(kw) - _PLAN_KEYS)
+    given = sorted(_PRECISION_KEYS & set(kw))
+    if given and precision is not None:
+        raise _core.InvalidArgument(f"{given[0]}: give precision or weights/kv_cache/attention (as a result's plan "
+                                    f"has them), not both")
+    unknown = sorted(set(kw) - _PLAN_KEYS - _PRECISION_KEYS)
     if unknown:
         raise _core.InvalidArgument(
             f"{unknown[0]}: unknown serving option; expected one of precision, {', '.join(sorted(_PLAN_KEYS))}")
@@ -168,7 +175,10 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     """Serving estimate of ``model`` on the catalog ``system``.
 
     ``precision`` is the weight/GEMM precision (``"bf16"``, ``"fp8"``, ``"int8"`` for W8A8,
-    ``"fp4"``) or a dict with ``weights``, ``kv_cache`` and ``attention``. Options (see README):
+    ``"fp4"``) or a dict with ``weights``, ``kv_cache`` and ``attention`` (which may also be given
+    as keywords, as a result's ``plan`` holds them: ``inference(m, s, **r.plan)`` repeats an
+    estimate). Options (docs/explanation/serving.md; the CLI's ``infer`` searches the batch when
+    none is given, this function takes 1):
     ``mode`` ("serve", "prefill", "decode"), ``batch`` (sequences per instance), ``input_len``,
     ``output_len``, ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
     ``sequence_parallel`` (pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the

@@ -117,6 +117,8 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     cat = using(catalog)
     system = _args.text("system", system)
     plan = {k: v for k, v in options.items() if v is not None}
+    if isinstance(plan.get("train_tokens"), str):  # "15.6T", as the CLI takes it
+        plan["train_tokens"] = _args.count("train_tokens", plan["train_tokens"])
     if isinstance(plan.get("layout"), tuple):
         plan["layout"] = list(plan["layout"])
     rpc = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)

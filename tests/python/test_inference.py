@@ -145,6 +145,15 @@ def test_runtime_reserve_is_2_gib_plus_4_percent_of_hbm(system):
     assert m["buffers"] == pytest.approx(2 * 2**30 + 0.04 * m["capacity"], rel=1e-12)
 
 
+def test_a_results_plan_repeats_the_estimate():
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8, tp=2, precision={"weights": "fp8", "kv_cache": "fp8"})
+    assert r.plan["weights"] == "fp8" and r.plan["kv_cache"] == "fp8"
+    again = perfmodel.inference("llama-3.1-8b", "dgx-h100", **r.plan)
+    assert again.tpot_s == r.tpot_s and again.memory == r.memory
+    with pytest.raises(perfmodel.InvalidArgument, match="kv_cache: give precision or weights/kv_cache/attention"):
+        perfmodel.inference("llama-3.1-8b", "dgx-h100", precision="fp8", kv_cache="fp8")
+
+
 def test_a_phase_the_plan_does_not_run_has_no_latency():
     # A decode step has no TTFT and a prefill no TPOT: None, not a 0 ms that averages in.
     dec = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="decode", batch=8, kv_len=100)

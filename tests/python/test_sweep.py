@@ -100,6 +100,11 @@ def test_sweep_of_explicit_points_and_return_kinds():
     assert df.columns.tolist() == ["k", "s", "name", "error"]  # only scalars of summary()
     df = perfmodel.sweep([{"k": 1}], lambda k: Plain(), progress=False)
     assert df.columns.tolist() == ["k", "x", "error"]
+    # A collective's fields become columns (it gave one opaque 'value' column).
+    df = perfmodel.sweep({"size": ["1M", "1G"]}, perfmodel.collective,
+                         fixed={"system": "dgx-h100", "kind": "all_reduce"}, progress=False)
+    assert {"time_s", "busbw", "algorithm"} <= set(df.columns)
+    assert df["time_s"].iloc[1] > df["time_s"].iloc[0]
     # Missing keys of a point are missing values; an output named like a point key is renamed.
     df = perfmodel.sweep([{"k": 1}, {"j": 2}], lambda k=0, j=0: {"k": k + j, "error": "mine"},
                          progress=False)

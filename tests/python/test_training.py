@@ -253,6 +253,12 @@ def test_time_to_train_and_chip_hours():
     # (full recompute to fit our memory model) is the same order.
     assert 15e6 < r.chip_hours < 60e6
     assert perfmodel.training("llama-3.1-8b", "dgx-h100", tp=8).time_to_train_s is None
+    # Text with an SI multiplier, as the CLI's --train-tokens takes it.
+    plan = dict(TRAINING_CASES["LLAMA3-01"]["plan"], recompute="full")
+    assert perfmodel.training("llama-3.1-405b", "dgx-h100", train_tokens="15.6T", **plan).time_to_train_s == \
+        pytest.approx(r.time_to_train_s, rel=1e-12)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"train_tokens: expected a count such as 15\.6e12 or '15\.6T', got '15\.6X'"):
+        perfmodel.training("llama-3.1-8b", "dgx-h100", tp=8, train_tokens="15.6X")
 
 
 @pytest.mark.parametrize("opts, match", [
