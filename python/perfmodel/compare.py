@@ -338,7 +338,8 @@ _TRAIN_EP = [1, 8, 16, 32, 64, 128]  # MoE models only; dense models keep ep 1
 # data-parallel degrees that 72-, 384- and 768-rank systems leave (9, 18, 36, 72, 96, 128, 192, 768, ...).
 _TRAIN_BATCH = 2304
 _TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Model TFLOP/s per chip", "MFU (%)",
-               "Step time (s)", "Memory per chip (GB)", "Training bottleneck", "Training power per chip (W)",
+               "Step time (s)", "Memory per chip (GB)", "Memory limit per chip (GB)", "Training bottleneck",
+               "Training power per chip (W)",
                "Trained tokens per joule", "Days per trillion tokens (one system)", "Energy basis")
 
 
@@ -426,6 +427,9 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
             "MFU (%)": 100.0 * s["mfu"],
             "Step time (s)": s["step_time_s"],
             "Memory per chip (GB)": s["memory_per_chip_GB"],
+            # What the plan must fit in: the memory the driver reports (GB200 185 GiB = 198.6 GB),
+            # not the datasheet's rounder capacity the system rows show.
+            "Memory limit per chip (GB)": r.memory["capacity"] / 1e9,
             "Training bottleneck": s["bottleneck"],
             "Training power per chip (W)": s.get("watts_per_chip"),
             "Trained tokens per joule": s.get("tokens_per_joule"),

@@ -211,6 +211,10 @@ def _values(name: str, v: Any) -> list[Any]:
     return unique
 
 
+# cost()'s names for the search's per-token cost field (output, prefill-mode input, trained).
+_FIELD_ALIASES = {f"usd_per_million_{k}_tokens": "usd_per_million_tokens" for k in ("output", "input", "trained")}
+
+
 def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:
     items = [objective] if isinstance(objective, str) else list(objective) if isinstance(objective, Iterable) else None
     if not items or not all(isinstance(o, str) for o in items):
@@ -220,7 +224,7 @@ def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:
         sense, _, field = o.rpartition(":")
         if sense not in ("", "min", "max"):
             raise _core.InvalidArgument(f"objective: {o!r}: the prefix must be 'min:' or 'max:'")
-        out.append((field.strip(), sense or "auto"))
+        out.append((_FIELD_ALIASES.get(field.strip(), field.strip()), sense or "auto"))
     return out
 
 
@@ -233,7 +237,7 @@ def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[
             if not (isinstance(bounds, Sequence) and not isinstance(bounds, str) and len(bounds) == 2):
                 raise _core.InvalidArgument(f"constraints[{field!r}]: expected (min, max) with None for open, got {bounds!r}")
             lo, hi = (None if b is None else _number(f"constraints[{field!r}]", b) for b in bounds)
-            out.append((str(field), lo, hi))
+            out.append((_FIELD_ALIASES.get(str(field), str(field)), lo, hi))
         return out
     if isinstance(constraints, str) or not isinstance(constraints, Iterable):
         raise _core.InvalidArgument(f"constraints: expected a dict or a list of strings, got {constraints!r}")
@@ -245,6 +249,7 @@ def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[
         if match is None:
             raise _core.InvalidArgument(f"constraints: {c!r}: expected 'field <= value' or 'field >= value'")
         field, op, value = match.group(1), match.group(2), _number("constraints", match.group(3))
+        field = _FIELD_ALIASES.get(field, field)
         if op == "==":
             out.append((field, value, value))
         elif op in ("<=", "<"):  # a strict bound: the next double inside it

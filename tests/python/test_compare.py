@@ -303,7 +303,8 @@ def test_training_comparison_same_recipe_on_both_racks():
     for col, chips in ((cm, 384), (nv, 72)):
         assert col["Training tokens/s per system"] == pytest.approx(col["Training tokens/s per chip"] * chips)
         # Below what the driver reports (185 GiB = 198.6 GB on a GB200; the 910C's 128 GB is 2 x 64 GiB).
-        assert col["Memory per chip (GB)"] <= {384: 128 * 2**30 / 1e9, 72: 185 * 2**30 / 1e9}[chips]
+        limit = {384: 128 * 2**30 / 1e9, 72: 185 * 2**30 / 1e9}[chips]
+        assert col["Memory per chip (GB)"] <= limit and col["Memory limit per chip (GB)"] == pytest.approx(limit)
         assert 20 < col["MFU (%)"] < 70
         assert col["Days per trillion tokens (one system)"] == pytest.approx(
             1e12 / col["Training tokens/s per system"] / 86400)

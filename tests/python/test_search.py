@@ -167,6 +167,15 @@ def test_search_releases_the_gil(main_thread_share):
     assert share > 0.2, f"main thread ran at {share:.1%} of its rate beside a sleeping thread"
 
 
+def test_cost_field_takes_the_name_cost_uses():
+    # cost() calls it usd_per_million_output_tokens (input in prefill mode, trained in training).
+    kw = dict(tp=[1, 2], global_batch=64, seq_len=4096, cost={"capex": 400_000}, progress=False)
+    a = perfmodel.search_training("llama-3.1-8b", "dgx-h100", objective="usd_per_million_trained_tokens",
+                                  constraints=["usd_per_million_trained_tokens <= 1e9"], **kw)
+    b = perfmodel.search_training("llama-3.1-8b", "dgx-h100", objective="usd_per_million_tokens", **kw)
+    assert a.equals(b) and len(a) > 0
+
+
 def test_fields_listing():
     f = perfmodel.search_fields("serving")
     assert {"tpot_ms", "output_tokens_per_s_per_chip", "joules_per_output_token", "usd_per_million_tokens"} <= set(f["field"])
