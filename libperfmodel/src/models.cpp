@@ -211,10 +211,6 @@ class Obj {
   std::vector<std::string> used_;
 };
 
-bj::value parse_json(std::string_view text, const std::string& origin) {
-  return perfmodel::detail::parse_json_text(text, origin);
-}
-
 int to_int(std::int64_t v, const Obj& o, std::string_view k) {
   if (v < -2147483647 || v > 2147483647) o.fail(o.at(k), "out of range: " + std::to_string(v));
   return static_cast<int>(v);
@@ -499,7 +495,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
 }  // namespace
 
 TransformerModel model_from_json(std::string_view text, const std::string& origin) {
-  return parse_model(parse_json(text, origin), origin);
+  return parse_model(perfmodel::detail::parse_json_text(text, origin), origin);
 }
 
 TransformerModel load_model(const std::filesystem::path& file) {
@@ -509,7 +505,7 @@ TransformerModel load_model(const std::filesystem::path& file) {
 }
 
 TransformerModel model_from_hf_config_text(std::string_view text, const std::string& origin) {
-  return from_hf(parse_json(text, origin), origin);
+  return from_hf(perfmodel::detail::parse_json_text(text, origin), origin);
 }
 
 TransformerModel model_from_hf_config(const std::filesystem::path& config_json) {

@@ -220,23 +220,20 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
     # Each layout's best batch per chip, then the layout that serves most per system (whole
     # instances: TP8 on a 12-chip system leaves 4 chips idle where TP4 fills it).
     layouts = [dict(dp_attention=ranks, redundant_experts=(-routed) % ranks)] if routed else [dict(tp=t) for t in tps]
-    decodes: list[Any] = []
-    for layout in layouts:
+    drafts = _mtp_drafts(model, mtp_tokens)
+
+    def decode(**layout: Any) -> Any:  # no plan fits (memory, latency): a row of its own, not an abort
         try:
-            decodes.append(best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len,
-                                          mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
-                                          overlap=[True, False], **layout, **common))
-        except _core.InvalidArgument as exc:  # no plan fits (memory, latency): a row of its own, not an abort
-            decodes.append(exc)
-    ok = [r for r in decodes if not isinstance(r, Exception)]
-    out["decode"] = max(ok, key=lambda r: r.output_tokens_per_s_per_system) if ok else decodes[0]
-    if not ok and len(layouts) > 1:  # best_inference's own summary of why no TP size fits
-        try:
-            best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, tp=tps,
-                           mtp_tokens=_mtp_drafts(model, mtp_tokens), mtp_acceptance=mtp_acceptance,
-                           overlap=[True, False], **common)
+            return best_inference(model, sid, tpot_ms=tpot_ms, mode="decode", kv_len=kv_len, mtp_tokens=drafts,
+                                  mtp_acceptance=mtp_acceptance, overlap=[True, False], **layout, **common)
         except _core.InvalidArgument as exc:
-            out["decode"] = exc
+            return exc
+
+    decodes = [decode(**layout) for layout in layouts]
+    ok = [r for r in decodes if not isinstance(r, Exception)]
+    # None fits: one layout's reason, or best_inference's summary over every TP size at once.
+    out["decode"] = max(ok, key=lambda r: r.output_tokens_per_s_per_system) if ok else \
+        decodes[0] if len(layouts) == 1 else decode(tp=tps)
     pc = min(prefill_chips, n)  # a system smaller than the prefill instance is one instance
     # (ranks, layout) of a prefill instance: pc chips of MoE ranks, or each TP size for dense models.
     shapes = [(pc * rpc, dict(dp_attention=pc * rpc))] if routed else [(t, dict(tp=t)) for t in tps]
