@@ -340,13 +340,22 @@ _TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Mo
                "Trained tokens per joule", "Days per trillion tokens (one system)", "Energy basis")
 
 
+class _NoTrainingPlan(_core.InvalidArgument):
+    """training_results' error when the search refused every candidate; ``why`` lists the reasons."""
+
+    def __init__(self, message: str, why: str) -> None:
+        super().__init__(message)
+        self.why = why
+
+
 def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int = 8192,
                      global_batch: int = _TRAIN_BATCH, ranks_per_chip: int | None = None,
                      catalog: Catalog | None = None) -> dict[str, Any]:
     """The :class:`~perfmodel.TrainingResult` of the fastest plan for ``model`` on one whole system
     under the recipe of :func:`training_comparison`, with ``"system"``, ``"chips"``,
-    ``"ranks_per_chip"`` and ``"plan"``; ``"result"`` is None (and ``"reasons"`` says why) when no
-    plan of the recipe fits."""
+    ``"ranks_per_chip"``, ``"plan"`` and ``"reasons"`` (candidates the search refused, by reason).
+    Raises :class:`perfmodel.InvalidArgument` with those reasons when no plan of the recipe fits,
+    as :func:`serving_results` does."""
     from .models import get
     from .search import search_training
     from .training import training
@@ -368,10 +377,10 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
             reasons[why] = reasons.get(why, 0) + count
         if len(df) and (best is None or df.iloc[0]["tokens_per_s_per_chip"] > best[0]["tokens_per_s_per_chip"]):
             best = (df.iloc[0], layout)
-    out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "plan": None, "result": None,
-                           "reasons": reasons}
     if best is None:
-        return out
+        why = "; ".join(f"{k} ({v})" for k, v in reasons.items() if v) or "no candidate"
+        raise _NoTrainingPlan(f"training_results: no plan of the recipe fits {model} on {sid}: {why}", why)
+    out: dict[str, Any] = {"system": sid, "chips": n, "ranks_per_chip": rpc, "reasons": reasons}
     row, layout = best
     plan: dict[str, Any] = {k: (int(row[k]) if k in ("tp", "pp", "dp", "ep", "virtual_stages") else str(row[k]))
                             for k in ("tp", "pp", "dp", "ep", "virtual_stages", "recompute", "sharding")}
@@ -403,14 +412,13 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
         sid = _whole_system(given, None, cat, "training_comparison")[0]  # not a system: an argument error
         try:
             t = training_results(given, model, seq_len=seq_len, global_batch=global_batch, catalog=cat)
+        except _NoTrainingPlan as exc:  # the search refused every candidate: its reasons
+            rows[sid] = {"Plan": f"no plan of the recipe fits: {exc.why}", **{k: None for k in _TRAIN_ROWS}}
+            continue
         except _core.InvalidArgument as exc:  # a system the recipe cannot run (a figure it lacks): its column says why
             rows[sid] = {"Plan": f"no plan of the recipe fits: {exc}", **{k: None for k in _TRAIN_ROWS}}
             continue
         sid, n, r, p = t["system"], t["chips"], t["result"], t["plan"]
-        if r is None:
-            why = "; ".join(f"{k} ({v})" for k, v in t["reasons"].items() if v) or "no candidate"
-            rows[sid] = {"Plan": "no plan of the recipe fits: " + why, **{k: None for k in _TRAIN_ROWS}}
-            continue
         s = r.summary()
         ranks = f" on {n * t['ranks_per_chip']} die ranks" if t["ranks_per_chip"] > 1 else ""
         rows[sid] = {

@@ -326,6 +326,9 @@ def test_training_comparison_same_recipe_on_both_racks():
     h20 = perfmodel.training_comparison(["nvidia-hgx-h20"], "llama-3.1-405b")["nvidia-hgx-h20"]
     assert h20["Plan"].startswith("no plan of the recipe fits") and "exceeds memory" in h20["Plan"]
     assert h20["MFU (%)"] is None
+    # training_results raises on it, as serving_results does, with the same reasons.
+    with pytest.raises(perfmodel.InvalidArgument, match="no plan of the recipe fits llama-3.1-405b on nvidia-hgx-h20: .*exceeds memory"):
+        perfmodel.training_results("nvidia-hgx-h20")
     with pytest.raises(perfmodel.Error, match="takes systems"):
         perfmodel.training_comparison(["huawei-ascend-910c"])
     with pytest.raises(perfmodel.Error, match="list of one or more"):
