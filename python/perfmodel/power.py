@@ -3,7 +3,7 @@
 >>> import perfmodel
 >>> df = perfmodel.power("nvidia-dgx-h100")
 >>> round(df.attrs["it_watts"] / 1e3, 1)
-9.0
+8.7
 """
 
 from __future__ import annotations
