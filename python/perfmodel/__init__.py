@@ -30,11 +30,11 @@ from .operators import OpResult, attention, efficiency_policy, elementwise, embe
 __version__: str = _core.__version__
 
 
-def __getattr__(name: str):  # lazy: perfmodel.plot imports matplotlib only when first used
-    if name == "plot":
+def __getattr__(name: str):  # lazy: perfmodel.plot imports matplotlib, perfmodel.validation the cases, when first used
+    if name in ("plot", "validation"):
         import importlib
 
-        return importlib.import_module(".plot", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'perfmodel' has no attribute {name!r}")
 
 __all__ = [

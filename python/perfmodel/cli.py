@@ -382,7 +382,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", type=str.lower, help="all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv")
     p.add_argument("--ranks", type=int, default=None, help="ranks taking part (default: all)")
     p.add_argument("--sizes", default="1M:8G", help="LO:HI (powers of two) or a comma list (default: 1M:8G)")
-    p.add_argument("--algorithm", default=None, type=str.lower, help="ring, tree, in_network, direct, hierarchical (default: fastest)")
+    p.add_argument("--algorithm", default=None, type=str.lower, help="ring, tree, in_network, direct, hierarchical, auto (default: auto, the fastest)")
     p.add_argument("--nodes", type=int, default=1, help="copies of the system joined by scale-out")
     p.add_argument("--ranks-per-chip", type=int, default=1, help="ranks per chip (2: each 910C die is a rank)")
     p.add_argument("--oversubscription", type=float, default=None,
@@ -443,7 +443,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fp8-params", action="store_true", help="fp8 plans: weights held and gathered in 8 bits")
     p.add_argument("--recompute", choices=["none", "selective", "full"], default=None,
                    help="activation recomputation (default selective)")
-    p.add_argument("--sharding", default=None, help="none, zero1 (default), zero2, zero3/fsdp")
+    p.add_argument("--sharding", default=None, help="none/zero0, zero1/optimizer (default), zero2/gradients, zero3/fsdp/parameters")
     p.add_argument("--layout", type=_stage_layout, default=None,
                    help="even, lighter_ends, or layers per stage as a comma-separated list (e.g. 17,20,22,21)")
     p.add_argument("--moe-dispatcher", choices=["deepep", "alltoall"], default=None,

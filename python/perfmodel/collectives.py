@@ -154,7 +154,7 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
 
     ``kind``: all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv. ``size``
     in bytes (an int, a string like ``"8G"``, or an array -> DataFrame). ``ranks`` defaults to
-    the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None for
+    the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None (or "auto") for
     the fastest the topology supports. ``overrides``: ``torus_shape``, ``oversubscription``,
     ``switch_radix`` as in :func:`perfmodel.collectives.network`.
     """

@@ -682,7 +682,7 @@ TRAINING_CASES: dict[str, dict[str, Any]] = {
     "MEG-H100-02": dict(model="megatron-gpt-177b", system="nvidia-dgx-h100", flops="model",
                         # The README overlaps pipeline communication, which Megatron-Core does only in the
                         # interleaved schedule (the 1F1B one rejects overlap_p2p_comm): two virtual stages of
-                        # 8 layers, the least interleaving that implies (V = 2..16 give -1.3 % to +3.8 %).
+                        # 8 layers, the least interleaving that implies (V = 2..16 give -1.3 % to +3.7 %).
                         plan=dict(tp=8, pp=6, dp=48, virtual_stages=2, global_batch=1152, micro_batch=1, seq_len=4096,
                                   precision="bf16", recompute="selective", sharding="zero1", overlap_dp=True,
                                   overlap_tp=True, overlap_pp=True, loss_fusion=False),

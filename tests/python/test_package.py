@@ -56,3 +56,14 @@ def test_py_typed_and_stub_are_installed():
     pkg = pathlib.Path(perfmodel.__file__).parent
     assert (pkg / "py.typed").exists()
     assert (pkg / "_core.pyi").exists()
+
+
+def test_submodules_the_docs_name_load_on_first_use():
+    # The docs write perfmodel.validation.<name> and perfmodel.plot.<name> after a bare
+    # `import perfmodel`; neither is imported until then (matplotlib, the validation cases).
+    code = ("import sys, perfmodel; before = 'perfmodel.validation' in sys.modules; "
+            "n = len(perfmodel.validation.OUT_OF_SAMPLE_SERVING_CASES); print(before, n > 0, callable(perfmodel.plot.roofline))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]
+    with pytest.raises(AttributeError, match="no attribute 'validations'"):
+        perfmodel.validations  # noqa: B018
