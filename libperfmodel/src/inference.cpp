@@ -42,6 +42,14 @@ std::string fmt(double v, int prec = 3) {
 
 [[noreturn]] void bad(const std::string& field, const std::string& what) { throw InvalidArgument(field + ": " + what); }
 
+/// `e` with its FLOPs scaled by `useful` (time unchanged): the share of the op's work that is model
+/// work, for ops replicated over TP ranks or padded on the busiest rank. Step-part FLOPs are the
+/// mean rank's model FLOPs, so MFU and FLOP/s per watt count each token's work once.
+OpEstimate booked(OpEstimate e, double useful) {
+  e.flops = e.flops * std::min(1.0, useful);
+  return e;
+}
+
 constexpr std::size_t kFirstComm = static_cast<std::size_t>(StepPart::tp_collectives);
 static_assert(kFirstComm + 4 == kStepParts, "the four communication parts come last");
 
@@ -159,7 +167,9 @@ class PhaseModel {
       if (a.q_lora_rank > 0) {
         // Sequence parallel: the latent output is all-gathered (SGLang's reduce-scatter/all-gather TP path).
         const std::int64_t latent = a.q_lora_rank + a.kv_lora_rank + a.rope_dim;
-        L.add(StepPart::attention_proj, est(Gemm::of(Ts, latent, h, w)));
+        // Without sequence parallelism every TP rank projects all T tokens: one rank's work is model work.
+        const double replicated = static_cast<double>(T) / (static_cast<double>(Ts) * s_.par.tp);
+        L.add(StepPart::attention_proj, booked(est(Gemm::of(Ts, latent, h, w)), replicated));
         tp_allgather(L, T, latent);
         prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
         prologue(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
@@ -245,11 +255,15 @@ class PhaseModel {
     // slots then hold the routed rows between them.
     const double hit = 1.0 - std::pow(1.0 - std::min(1.0, static_cast<double>(e.top_k) / s_.slots), distinct);
     const int active = std::clamp(static_cast<int>(std::ceil(s_.experts_r * hit - 1e-9)), 1, s_.experts_r);
-    const double rows_per_slot = distinct * e.top_k / s_.slots * imbalance / hit;
+    // A token takes a slot at most once: a slot holds at most the stage's distinct tokens (the
+    // tail bound above overshoots at a few tokens per rank).
+    const double rows_per_slot = std::min(distinct, distinct * e.top_k / s_.slots * imbalance / hit);
     const std::int64_t Ts = seq_share(T);
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
     tp_allgather(L, T, m.hidden);
-    L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)));
+    // Under pure TP every rank routes all T tokens (replicated); with DP attention it routes its share.
+    L.add(moe_router_part(expert_part), booked(est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)),
+                                               static_cast<double>(T) / (static_cast<double>(Tm) * tp)));
     const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
     // Assumption: a normal-mode (prefill) exchange delivers tokens in arrival order; they are copied
     // into expert order at the dispatch width before the grouped GEMMs and gathered back, gate-weighted,
@@ -261,7 +275,10 @@ class PhaseModel {
       const Precision carried = a2a_element_bytes(w) < 2.0 ? Precision::fp8 : Precision::bf16;
       L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, carried}));
     }
-    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, active);
+    // Useful work is the mean rank's routed rows; the busiest rank's extra rows (imbalance, whole
+    // rows per slot) cost time but are not model FLOPs (MFU, FLOP/s per watt).
+    const double useful = distinct * e.top_k * s_.experts_r / s_.slots / (static_cast<double>(rows) * active);
+    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, active, useful);
     if (permute) L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, Precision::bf16}));
     if (e.shared_experts > 0) {
       // Assumption: with expert-parallel exchanges (DP attention) shared experts are replicated and
@@ -329,14 +346,15 @@ class PhaseModel {
 
   /// Gate/up GEMM, activation, down GEMM for `groups` experts of `rows` tokens and
   /// intermediate size `inter` (grouped GEMM when groups > 1).
-  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups) const {
+  /// `useful` scales the FLOPs booked (not the time): the share of the rows that is model work.
+  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups, double useful = 1.0) const {
     const auto& m = s_.m;
     const Precision w = s_.plan.precision.weights;
     const bool gated = m.activation == workload::FfnActivation::swiglu;
-    L.add(part, est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)));
-    L.add(part, est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation, rows * inter * groups,
-                                Precision::bf16}));
-    L.add(part, est(Gemm::of(rows, m.hidden, inter, w, groups)));
+    L.add(part, booked(est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
+    L.add(part, booked(est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation,
+                                       rows * inter * groups, Precision::bf16}), useful));
+    L.add(part, booked(est(Gemm::of(rows, m.hidden, inter, w, groups)), useful));
   }
 
   /// All-reduce closing a TP block; under sequence parallelism its reduce-scatter half (the

@@ -872,7 +872,6 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     x.flops = flops;
     x.bytes = bytes;
   };
-  const double L = L8 + L16;
   // Per-step sums over the slowest stage's layers: L8 at the plan's precision, L16 in bf16.
   auto layers = [&](auto&& of) { return mbs * (L8 * of(lc) + L16 * of(lc16)); };
   auto field = [](double Pass::*f) { return [f](const LayerCost& l) { return l.mix(f); }; };
@@ -882,20 +881,24 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
       layers(field(&Pass::fwd_bytes)) + mbs * H * head.fwd_bytes);
   set(TrainPart::backward, bwd_t, bwd_t, layers(field(&Pass::bwd_flops)) + mbs * H * head.bwd_flops,
       layers(field(&Pass::bwd_bytes)) + mbs * H * head.bwd_bytes);
-  const double rec_flops = plan.recompute == Recompute::full ? lc.mix(&Pass::fwd_flops)
-                           : plan.recompute == Recompute::selective ? lc.mix(&Pass::attn_flops) : 0.0;
+  const double rec_flops = plan.recompute == Recompute::full ? layers(field(&Pass::fwd_flops))
+                           : plan.recompute == Recompute::selective ? layers(field(&Pass::attn_flops)) : 0.0;
   const double rec_t = layers([](const LayerCost& l) { return l.recompute; });
   // Selective recompute's HBM traffic is not tracked separately (attention re-reads its Q/K/V: small).
-  set(TrainPart::recompute, rec_t, rec_t, mbs * L * rec_flops,
+  set(TrainPart::recompute, rec_t, rec_t, rec_flops,
       plan.recompute == Recompute::full ? layers(field(&Pass::fwd_bytes)) : 0.0);
   set(TrainPart::optimizer, opt_time, opt_time, 0, opt_bytes);
   set(TrainPart::bubble, bubble, bubble, 0, 0);
   const double comm_passes = plan.recompute == Recompute::full ? 3.0 : 2.0;
-  set(TrainPart::tp_comm, mbs * (L * lc.tp + H * h_tp), layers([](const LayerCost& l) { return l.tp_exposed; }) + mbs * H * h_tp,
-      0, mbs * L * lc.mix(&Pass::tp_bytes_fwd) * comm_passes);
-  set(TrainPart::cp_comm, mbs * L * lc.cp, layers([](const LayerCost& l) { return l.cp_exposed; }), 0,
-      mbs * L * 3.0 * lc.mix(&Pass::cp_bytes_fwd));
-  set(TrainPart::ep_comm, mbs * L * lc.ep, mbs * L * lc.ep, 0, mbs * L * lc.mix(&Pass::ep_bytes_fwd) * comm_passes);
+  // The bf16 end layers (L16) exchange 16-bit activations: every communication sum takes them
+  // from their own layer cost, as the step time does.
+  const double ep_t = layers([](const LayerCost& l) { return l.ep; });
+  set(TrainPart::tp_comm, layers([](const LayerCost& l) { return l.tp; }) + mbs * H * h_tp,
+      layers([](const LayerCost& l) { return l.tp_exposed; }) + mbs * H * h_tp, 0,
+      layers(field(&Pass::tp_bytes_fwd)) * comm_passes);
+  set(TrainPart::cp_comm, layers([](const LayerCost& l) { return l.cp; }), layers([](const LayerCost& l) { return l.cp_exposed; }),
+      0, 3.0 * layers(field(&Pass::cp_bytes_fwd)));
+  set(TrainPart::ep_comm, ep_t, ep_t, 0, layers(field(&Pass::ep_bytes_fwd)) * comm_passes);
   set(TrainPart::pp_comm, mbs * p2p, mbs * p2p_exposed, 0, mbs * p2p_bytes);
   set(TrainPart::dp_comm, dp_time, dp_exposed, 0, dp_bytes);
   // Each overlapped class hides up to eta x the compute it runs under, but the classes share that

@@ -625,3 +625,31 @@ def test_moe_decode_step_never_shrinks_as_the_batch_grows():
     kw = dict(mode="decode", precision="fp8", tp=16, dp_attention=4, kv_len=2048, overlap=True)
     t = [perfmodel.inference("qwen3-235b-a22b", "nvl72", batch=b, **kw).tpot_ms for b in range(4, 132, 4)]
     assert t == sorted(t)
+
+
+def test_step_flops_are_model_work_once_whatever_the_batch_or_imbalance():
+    # Step FLOPs (and so MFU and FLOP/s per watt) are each token's model work once: about 2 x the
+    # active parameters plus attention per token at every batch and expert imbalance. The busiest
+    # expert slot's extra rows and TP-replicated projections cost time, not model FLOPs; a batch of
+    # one read 545 GFLOP per Mixtral token before.
+    m = perfmodel.models.get("mixtral-8x7b").to_dict()
+    attention = 2 * 2 * m["heads"] * m["head_dim"] * 1025 * m["layers"]
+    expected = 2 * perfmodel.models.get("mixtral-8x7b").active_parameters + attention
+    per_token = [perfmodel.inference("mixtral-8x7b", "dgx-h100", mode="decode", precision="fp8", tp=8, batch=b,
+                                     kv_len=1024, expert_imbalance=imb).to_dict()["decode"]["flops"] / b
+                 for b in (1, 2, 64) for imb in (1.0, 2.0)]
+    assert per_token == pytest.approx([per_token[0]] * 6, rel=1e-9)
+    assert per_token[0] == pytest.approx(expected, rel=0.03)
+    # DeepSeek-V3 on 8 H200s: TP8 (down projections and router on every rank) books what TP1 does.
+    ds = [perfmodel.inference("deepseek-v3", "hgx-h200", mode="decode", precision="fp8", tp=tp, batch=64,
+                              kv_len=1024, check_memory=False).to_dict()["decode"]["flops"] for tp in (1, 8)]
+    assert ds[1] == pytest.approx(ds[0], rel=1e-3)
+
+
+def test_a_few_more_tokens_never_shorten_a_moe_decode_step():
+    # A slot holds at most the stage's tokens: the tail bound on the busiest slot charged 10 rows
+    # for one token and 8 for three on a GB300 at INT8 (compute bound at 165 TOPS), so 3 tokens
+    # stepped faster than 2 (2.66 vs 3.60 ms).
+    kw = dict(mode="decode", precision="int8", tp=8, kv_len=247, expert_imbalance=1.826)
+    t = [perfmodel.inference("mixtral-8x7b", "gb300-nvl72", batch=b, **kw).tpot_ms for b in range(1, 9)]
+    assert t == sorted(t) and t[-1] < 1.05 * t[0]
