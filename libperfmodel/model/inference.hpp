@@ -102,7 +102,8 @@ constexpr bool is_communication(StepPart p) noexcept { return p >= StepPart::tp_
 struct StepPartTime {
   double time = 0;     ///< seconds per step, summed over layers
   double exposed = 0;  ///< communication not hidden behind compute (== time for compute parts)
-  double flops = 0;
+  double flops = 0;    ///< model FLOPs: each token's work once (MFU, FLOP/s per watt)
+  double executed_flops = 0;  ///< what the ranks run, with work every TP rank repeats (energy)
   double bytes = 0;    ///< HBM bytes (compute) or bytes sent per rank (communication)
 };
 

@@ -42,11 +42,11 @@ std::string fmt(double v, int prec = 3) {
 
 [[noreturn]] void bad(const std::string& field, const std::string& what) { throw InvalidArgument(field + ": " + what); }
 
-/// `e` with its FLOPs scaled by `useful` (time unchanged): the share of the op's work that is model
-/// work, for ops replicated over TP ranks or padded on the busiest rank. Step-part FLOPs are the
-/// mean rank's model FLOPs, so MFU and FLOP/s per watt count each token's work once.
-OpEstimate booked(OpEstimate e, double useful) {
-  e.flops = e.flops * std::min(1.0, useful);
+/// `e` with its FLOPs scaled by `mean` (time unchanged): the mean rank's share of the busiest
+/// rank's work (rows the imbalance adds there are missing elsewhere), so step FLOPs times ranks
+/// is the instance's work.
+OpEstimate mean_rank(OpEstimate e, double mean) {
+  e.flops = e.flops * std::min(1.0, mean);
   return e;
 }
 
@@ -58,12 +58,15 @@ struct Layer {
   std::array<StepPartTime, kStepParts> parts{};
   /// `own_launch` false: the op runs inside another kernel (fused into it), so it keeps its
   /// compute and traffic but not its launch overhead.
-  void add(StepPart p, const OpEstimate& e, double count = 1.0, bool own_launch = true) {
+  /// `model_share`: the share of the op's FLOPs that is model work (below 1 for work every TP rank
+  /// repeats: it is run, and drawn for, but counts once in MFU).
+  void add(StepPart p, const OpEstimate& e, double count = 1.0, bool own_launch = true, double model_share = 1.0) {
     auto& x = parts[static_cast<std::size_t>(p)];
     const double t = (own_launch ? e.time.value() : e.time.value() - e.overhead.value()) * count;
     x.time += t;
     x.exposed += t;
-    x.flops += e.flops.value() * count;
+    x.flops += e.flops.value() * count * std::min(1.0, model_share);
+    x.executed_flops += e.flops.value() * count;
     x.bytes += e.hbm_bytes.value() * count;
   }
   void add_comm(StepPart p, double time, double bytes) {
@@ -85,6 +88,7 @@ struct Layer {
       x.time *= k;
       x.exposed *= k;
       x.flops *= k;
+      x.executed_flops *= k;
       x.bytes *= k;
     }
   }
@@ -103,6 +107,7 @@ struct Layer {
       parts[i].time += l.parts[i].time * count;
       parts[i].exposed += l.parts[i].exposed * count;
       parts[i].flops += l.parts[i].flops * count;
+      parts[i].executed_flops += l.parts[i].executed_flops * count;
       parts[i].bytes += l.parts[i].bytes * count;
     }
   }
@@ -169,7 +174,7 @@ class PhaseModel {
         const std::int64_t latent = a.q_lora_rank + a.kv_lora_rank + a.rope_dim;
         // Without sequence parallelism every TP rank projects all T tokens: one rank's work is model work.
         const double replicated = static_cast<double>(T) / (static_cast<double>(Ts) * s_.par.tp);
-        L.add(StepPart::attention_proj, booked(est(Gemm::of(Ts, latent, h, w)), replicated));
+        L.add(StepPart::attention_proj, est(Gemm::of(Ts, latent, h, w)), 1.0, true, replicated);
         tp_allgather(L, T, latent);
         prologue(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, T * a.q_lora_rank, Precision::bf16}));
         prologue(StepPart::attention_proj, est(Gemm::of(T, hr * (a.nope_dim + a.rope_dim), a.q_lora_rank, w)));
@@ -262,8 +267,8 @@ class PhaseModel {
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
     tp_allgather(L, T, m.hidden);
     // Under pure TP every rank routes all T tokens (replicated); with DP attention it routes its share.
-    L.add(moe_router_part(expert_part), booked(est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)),
-                                               static_cast<double>(T) / (static_cast<double>(Tm) * tp)));
+    L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)), 1.0, true,
+          static_cast<double>(T) / (static_cast<double>(Tm) * tp));
     const std::int64_t rows = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(rows_per_slot)));
     // Assumption: a normal-mode (prefill) exchange delivers tokens in arrival order; they are copied
     // into expert order at the dispatch width before the grouped GEMMs and gathered back, gate-weighted,
@@ -346,15 +351,15 @@ class PhaseModel {
 
   /// Gate/up GEMM, activation, down GEMM for `groups` experts of `rows` tokens and
   /// intermediate size `inter` (grouped GEMM when groups > 1).
-  /// `useful` scales the FLOPs booked (not the time): the share of the rows that is model work.
+  /// `useful`: the mean rank's share of these rows (FLOPs only; the time is the busiest rank's).
   void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups, double useful = 1.0) const {
     const auto& m = s_.m;
     const Precision w = s_.plan.precision.weights;
     const bool gated = m.activation == workload::FfnActivation::swiglu;
-    L.add(part, booked(est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
-    L.add(part, booked(est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation,
+    L.add(part, mean_rank(est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
+    L.add(part, mean_rank(est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation,
                                        rows * inter * groups, Precision::bf16}), useful));
-    L.add(part, booked(est(Gemm::of(rows, m.hidden, inter, w, groups)), useful));
+    L.add(part, mean_rank(est(Gemm::of(rows, m.hidden, inter, w, groups)), useful));
   }
 
   /// All-reduce closing a TP block; under sequence parallelism its reduce-scatter half (the
@@ -518,6 +523,7 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
       dst.time += mtp.parts[i].time;
       dst.exposed += mtp.parts[i].exposed;
       dst.flops += mtp.parts[i].flops;
+      dst.executed_flops += mtp.parts[i].executed_flops;
       dst.bytes += mtp.parts[i].bytes;
       mtp.parts[i] = StepPartTime{};
     }
@@ -721,11 +727,12 @@ std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const Infer
       continue;
     }
     a.hbm_bytes += x.bytes * k;
+    // Energy follows what the ranks run, work every TP rank repeats included.
     if (p == StepPart::norm_elementwise) {
-      a.vector_flops += x.flops * k;
+      a.vector_flops += x.executed_flops * k;
     } else {
       const Precision prec = p == StepPart::attention ? plan.precision.attention : plan.precision.weights;
-      a.matrix_flops[static_cast<std::size_t>(prec)] += x.flops * k;
+      a.matrix_flops[static_cast<std::size_t>(prec)] += x.executed_flops * k;
     }
   }
   return energy_of(*ctx.energy().chip, ctx.energy().overhead, a, e.chips);

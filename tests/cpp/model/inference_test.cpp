@@ -150,8 +150,12 @@ TEST_CASE("sequence parallelism moves token-wise work to 1/tp of the tokens and 
   const auto sp = model::estimate_inference(m, "nvidia-dgx-h100", p);
   const auto& a = *m.mla;
   // The step parts book model FLOPs (each token's projection once) either way; the 7/8 of the
-  // down projection that plain TP repeats on every rank shows in its time instead.
+  // down projection that plain TP repeats on every rank is run (time, energy), not model work.
+  const double down = 2.0 * 16384 * m.hidden * (a.q_lora_rank + a.kv_lora_rank + a.rope_dim) * m.layers;
   CHECK(part(ar, model::StepPart::attention_proj).flops == Approx(part(sp, model::StepPart::attention_proj).flops));
+  CHECK(part(ar, model::StepPart::attention_proj).executed_flops -
+            part(sp, model::StepPart::attention_proj).executed_flops ==
+        Approx(down * 7.0 / 8.0).epsilon(0.01));
   CHECK(part(ar, model::StepPart::attention_proj).time > 1.2 * part(sp, model::StepPart::attention_proj).time);
   CHECK(part(sp, model::StepPart::norm_elementwise).bytes < part(ar, model::StepPart::norm_elementwise).bytes);
   // Per layer: two reduce-scatters of the hidden state, an all-gather of the latent before attention
