@@ -34,18 +34,24 @@ class Catalog {
   /// `base` plus parts given as JSON text; `origin` names them in error messages.
   [[nodiscard]] Catalog with_json(const std::vector<std::pair<std::string, std::string>>& origin_and_text) const;
 
-  /// Canonical ids of all parts, sorted.
-  /// Ids of all chips and systems (efficiency policies are listed by names(PartKind::efficiency)).
+  /// Canonical ids of all chips and systems, sorted (efficiency policies are listed by
+  /// names(PartKind::efficiency); contains, resolve and kind accept their ids too).
   [[nodiscard]] std::vector<std::string> names() const;
   [[nodiscard]] std::vector<std::string> names(PartKind kind) const;
   [[nodiscard]] bool contains(std::string_view id_or_alias) const;
   /// Canonical id for an id or alias; throws NotFound with close matches.
   [[nodiscard]] std::string resolve(std::string_view id_or_alias) const;
   [[nodiscard]] PartKind kind(std::string_view id_or_alias) const;
-  [[nodiscard]] const hw::Chip& chip(std::string_view id_or_alias) const;
-  [[nodiscard]] const hw::System& system(std::string_view id_or_alias) const;
+  /// Parts live as long as the catalog that holds them: the rvalue overloads are deleted, so
+  /// `catalog::load(p).chip(id)` does not compile (it would return a dangling reference); keep
+  /// the Catalog in a variable first.
+  [[nodiscard]] const hw::Chip& chip(std::string_view id_or_alias) const&;
+  [[nodiscard]] const hw::System& system(std::string_view id_or_alias) const&;
   /// The efficiency policy of a chip family; falls back to "default" when the family has none.
-  [[nodiscard]] const hw::EfficiencyPolicy& efficiency(std::string_view family) const;
+  [[nodiscard]] const hw::EfficiencyPolicy& efficiency(std::string_view family) const&;
+  const hw::Chip& chip(std::string_view) const&& = delete;
+  const hw::System& system(std::string_view) const&& = delete;
+  const hw::EfficiencyPolicy& efficiency(std::string_view) const&& = delete;
   /// The part as JSON text after `extends` is applied (values keep their units and sources).
   [[nodiscard]] std::string json(std::string_view id_or_alias) const;
 

@@ -50,14 +50,17 @@ struct FabricLevel {
   }
   /// Mean links from a rank to the others of the torus (per ring of k: k/4 if k is even, (k²-1)/4k if odd).
   [[nodiscard]] double torus_mean_hops() const;
-  // Efficiency parameters of this fabric (data per chip family).
-  double efficiency = 0.7;
-  double in_network_efficiency = 0.6;
-  double step_latency = 5e-6;
-  double a2a_latency = 30e-6;
-  double dispatch_overhead = 0;
-  double a2a_sync_latency = 0;  ///< per log2(ranks) synchronisation round of a MoE exchange
-  double half_size = 0;
+  // Efficiency parameters of this fabric: data per chip family (efficiency/<family>.json
+  // `fabrics`), which Network applies. Assumption: where a family's fabric entry omits
+  // step_latency or a2a_latency the initialisers below stand (a switch hop plus synchronisation;
+  // an all-to-all's setup, as measured on H800); the two efficiencies are always the family's.
+  double efficiency = 0.7;             ///< achieved / link bandwidth for large ring or tree transfers
+  double in_network_efficiency = 0.6;  ///< the same for in-switch reduction (NVLS, SHARP)
+  double step_latency = 5e-6;          ///< [s] per algorithm step (hop plus synchronisation)
+  double a2a_latency = 30e-6;          ///< [s] fixed cost of an all-to-all or MoE exchange
+  double dispatch_overhead = 0;        ///< [s] per MoE dispatch/combine beyond the transfer
+  double a2a_sync_latency = 0;         ///< [s] per log2(ranks) synchronisation round of a MoE exchange
+  double half_size = 0;                ///< [B] message size at which half the bandwidth is reached (0: none)
 };
 
 /// How to build a Network beyond what the catalog says.
@@ -122,6 +125,9 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
 
 /// MoE token exchange (expert parallelism): dispatch sends each token's hidden state to the
 /// ranks holding its top-k experts, combine sends the results back.
+/// One MoE dispatch or combine. The defaults describe DeepSeek-V3 prefill on one 8-GPU node
+/// (4,096 tokens per rank, hidden 7,168, top-8 of 256 experts, 8-bit dispatch): set every field
+/// for another model.
 struct MoeExchange {
   enum class Phase { dispatch, combine };
   enum class Mode {
@@ -131,7 +137,7 @@ struct MoeExchange {
   Phase phase = Phase::dispatch;
   Mode mode = Mode::normal;
   std::int64_t tokens = 4096;        ///< tokens per rank
-  std::int64_t hidden = 7168;
+  std::int64_t hidden = 7168;        ///< elements per token (the model's hidden size)
   int topk = 8;
   int experts = 256;                 ///< routed experts, spread evenly over the ranks
   double bytes_per_element = 1.0;   ///< fp8/int8 dispatch 1, bf16 combine 2

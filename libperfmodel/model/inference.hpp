@@ -107,24 +107,25 @@ struct StepPartTime {
   double bytes = 0;    ///< HBM bytes (compute) or bytes sent per rank (communication)
 };
 
+/// Memory per chip, every field in bytes [B].
 struct MemoryUse {
-  double weights = 0;      ///< bytes per chip
-  double kv_cache = 0;
-  double activations = 0;
-  double buffers = 0;      ///< communication buffers and runtime reserve
-  double capacity = 0;     ///< HBM per chip
+  double weights = 0;      ///< [B] per chip
+  double kv_cache = 0;     ///< [B] per chip, the batch's cached keys and values
+  double activations = 0;  ///< [B] per chip, one layer's working set (not kept across layers)
+  double buffers = 0;      ///< [B] communication buffers and runtime reserve
+  double capacity = 0;     ///< [B] usable HBM per chip (driver-reported where the catalog has it)
   [[nodiscard]] double total() const { return weights + kv_cache + activations + buffers; }
   [[nodiscard]] bool fits() const { return total() <= capacity; }
 };
 
 struct PhaseEstimate {
   double time = 0;             ///< one forward (prefill) or one step (decode) [s]
-  double compute_time = 0;     ///< compute parts summed
-  double communication_time = 0;  ///< communication summed (exposed + hidden)
-  double exposed_communication = 0;
+  double compute_time = 0;     ///< [s] compute parts summed
+  double communication_time = 0;  ///< [s] communication summed (exposed + hidden)
+  double exposed_communication = 0;  ///< [s] communication not hidden behind compute
   double tokens = 0;           ///< tokens processed per instance (prefill: prompt tokens; decode: accepted)
   double chips = 0;            ///< chips per instance
-  double flops = 0;            ///< per step, summed over ranks of the instance
+  double flops = 0;            ///< model FLOPs per step, summed over ranks of the instance
   std::array<StepPartTime, kStepParts> parts{};
   MemoryUse memory;
   std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory

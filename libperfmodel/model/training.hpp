@@ -124,7 +124,7 @@ enum class TrainPart {
 };
 inline constexpr std::size_t kTrainParts = 10;
 std::string_view to_string(TrainPart p);
-bool is_communication(TrainPart p);
+constexpr bool is_communication(TrainPart p) noexcept { return p >= TrainPart::tp_comm; }
 
 struct TrainPartTime {
   double time = 0;     ///< seconds per step on the slowest rank

@@ -960,12 +960,21 @@ Catalog Catalog::load(const std::filesystem::path& path) const {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     std::vector<std::filesystem::path> found;
-    for (const auto& e : std::filesystem::recursive_directory_iterator(path)) {
-      if (e.is_regular_file() && e.path().extension() == ".json" &&
-          e.path().parent_path().filename() != "schema") {
+    // error_code overloads throughout: an unreadable subdirectory is a ConfigError naming it,
+    // not a std::filesystem::filesystem_error.
+    auto fail = [&](const std::filesystem::path& at) {
+      throw ConfigError(at.string() + ": cannot read directory (" + ec.message() + ")");
+    };
+    std::filesystem::recursive_directory_iterator it(path, ec), end;
+    if (ec) fail(path);
+    for (; it != end; it.increment(ec)) {
+      if (ec) fail(path);
+      const auto& e = *it;
+      if (e.is_regular_file(ec) && e.path().extension() == ".json" && e.path().parent_path().filename() != "schema") {
         found.push_back(e.path());
       }
     }
+    if (ec) fail(path);
     std::sort(found.begin(), found.end());
     if (found.empty()) throw ConfigError(path.string() + ": directory holds no .json part files");
     for (const auto& f : found) files.emplace_back(f.string(), read_file(f));
@@ -1047,23 +1056,34 @@ std::string Catalog::resolve(std::string_view name) const {
   throw NotFound(msg + " (list all with perfmodel list)");
 }
 
+namespace {
+std::string a_kind(PartKind k) {
+  switch (k) {
+    case PartKind::chip: return "a chip";
+    case PartKind::system: return "a system";
+    case PartKind::efficiency: return "an efficiency policy";
+  }
+  return "a part";
+}
+}  // namespace
+
 PartKind Catalog::kind(std::string_view name) const {
   return data_->by_name.at(resolve(name)).kind;
 }
 
-const hw::Chip& Catalog::chip(std::string_view name) const {
+const hw::Chip& Catalog::chip(std::string_view name) const& {
   const auto& e = data_->by_name.at(resolve(name));
-  if (e.kind != PartKind::chip) throw NotFound(units::quoted(name) + " is a system, not a chip");
+  if (e.kind != PartKind::chip) throw NotFound(units::quoted(name) + " is " + a_kind(e.kind) + ", not a chip");
   return data_->chips[e.index];
 }
 
-const hw::System& Catalog::system(std::string_view name) const {
+const hw::System& Catalog::system(std::string_view name) const& {
   const auto& e = data_->by_name.at(resolve(name));
-  if (e.kind != PartKind::system) throw NotFound(units::quoted(name) + " is a chip, not a system");
+  if (e.kind != PartKind::system) throw NotFound(units::quoted(name) + " is " + a_kind(e.kind) + ", not a system");
   return data_->systems[e.index];
 }
 
-const hw::EfficiencyPolicy& Catalog::efficiency(std::string_view family) const {
+const hw::EfficiencyPolicy& Catalog::efficiency(std::string_view family) const& {
   auto it = data_->by_name.find(std::string(family));
   if (it == data_->by_name.end() || it->second.kind != PartKind::efficiency) {
     it = data_->by_name.find("default");

@@ -399,6 +399,8 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
              (sys.scale_out_topology.empty() ? std::string("fat-tree") : sys.scale_out_topology) + ")";
     o.ranks = ranks_ / up_.ranks;
     o.bandwidth = chip.scale_out.bandwidth_per_direction.value_or(Bandwidth{}).value() / ranks_per_chip;
+    // Assumption: 10 us per step across the scale-out network (NIC, switch hops, RDMA completion)
+    // where the family's scale-out entry gives no step_latency.
     o.step_latency = 10e-6;
     apply_policy(o, cat, chip.family);
     // Assumption: 64-port switches (InfiniBand NDR Quantum-2) when the catalog gives no radix,
@@ -576,6 +578,11 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
                           " ranks of the group");
   }
   const int n_out = ranks / per_domain;
+  if (n_out > net.scale_out()->ranks) {
+    throw InvalidArgument("ranks: " + std::to_string(ranks) + " ranks at " + std::to_string(per_domain) +
+                          " per scale-up domain need " + std::to_string(n_out) + " domains; the network of " + net.system() +
+                          " has " + std::to_string(net.scale_out()->ranks));
+  }
   const FabricLevel& out = net.scale_out_for(n_out);
   Timing t;
   CollectiveResult r;

@@ -438,7 +438,9 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   u.kv_cache = seqs_rank * static_cast<double>(in.kv_max) * kv_elems * workload::bytes_per_element(s.plan.precision.kv_cache) *
                kv_layers * rpc;
   // Activations: the rank's tokens through one layer (hidden states, the widest FFN
-  // intermediate, logits), not kept across layers at inference.
+  // intermediate, logits), not kept across layers at inference. Assumption: six hidden-wide
+  // tensors live at once (residual, normed input, attention output, Q/K/V-sized projections), three
+  // FFN-wide ones (gate, up, their product), all bf16, and fp32 logits (4 B) on the vocabulary shard.
   const double T = seqs_rank * static_cast<double>(in.q_len) / (in.overlap ? 2.0 : 1.0);
   double widest = static_cast<double>(m.ffn) / par.dense_tensor_parallel();
   if (m.moe) {
@@ -565,6 +567,17 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
   pos(p.dp_attention, "dp_attention");
   pos(p.pp, "pp");
   pos(p.ranks_per_chip, "ranks_per_chip");
+  // Rank counts are 32-bit: bound each degree and their product (2^22 ranks, as training's chips)
+  // before anything multiplies them.
+  constexpr std::int64_t kMaxRanks = std::int64_t{1} << 22;
+  for (const auto& [v, f] : {std::pair{p.tp, "tp"}, {p.dp_attention, "dp_attention"}, {p.pp, "pp"},
+                             {p.ranks_per_chip, "ranks_per_chip"}, {p.ep, "ep"}, {p.dense_tp, "dense_tp"}}) {
+    if (v > kMaxRanks) bad(where + f, "must be <= 2^22 (" + std::to_string(kMaxRanks) + "), got " + std::to_string(v));
+  }
+  if (const std::int64_t ranks = std::int64_t{p.tp} * p.dp_attention * p.pp; ranks > kMaxRanks) {
+    bad(where + "ranks", "tp x dp_attention x pp = " + std::to_string(ranks) + " ranks exceed the supported 2^22 (" +
+                             std::to_string(kMaxRanks) + ")");
+  }
   if (p.ep < 0) bad(where + "ep", "must be >= 0 (0: all ranks of a stage), got " + std::to_string(p.ep));
   if (p.dense_tp < 0) bad(where + "dense_tp", "must be >= 0 (0: tp), got " + std::to_string(p.dense_tp));
   if (p.redundant_experts < 0 || p.redundant_experts > (1 << 20)) {  // slots are counted in 32 bits
@@ -618,7 +631,7 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
       bad(where + "ep", "the expert FFN size " + std::to_string(m.moe->expert_ffn) + " does not split over " +
                             std::to_string(moe_tp) + " ranks (tp x dp_attention / ep)");
     }
-    const int shared_ffn = m.moe->expert_ffn * m.moe->shared_experts;
+    const std::int64_t shared_ffn = std::int64_t{m.moe->expert_ffn} * m.moe->shared_experts;
     if (shared_ffn > 0 && !(p.dp_attention > 1 && ep > 1) && shared_ffn % p.tp != 0) {
       bad(where + "tp", "tp=" + std::to_string(p.tp) + " does not divide the shared experts' FFN size " +
                             std::to_string(shared_ffn) + " (tensor-parallel without expert-parallel exchanges)");
@@ -800,7 +813,8 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     }
   }
   if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: batch)");
-  if (plan.mtp_tokens < 0) bad("mtp_tokens", "must be >= 0, got " + std::to_string(plan.mtp_tokens));
+  // Deployed MTP chains draft 1 to 4 tokens; 64 bounds the chained modules a step runs.
+  if (plan.mtp_tokens < 0 || plan.mtp_tokens > 64) bad("mtp_tokens", "must be in [0, 64], got " + std::to_string(plan.mtp_tokens));
   if (plan.mtp_tokens > 0 && model.mtp_layers == 0) {
     bad("mtp_tokens", model.id + " has no multi-token-prediction modules; set mtp_tokens=0");
   }

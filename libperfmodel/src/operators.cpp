@@ -249,7 +249,8 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   fractions_.mla_decode_memory = policy_.mla_decode_memory.value_or(fractions_.memory);
   fractions_.swap_ab_rows = policy_.swap_ab_rows.value_or(0.0);
   if (!(fractions_.swap_ab_rows >= 0.0 && fractions_.swap_ab_rows <= 256.0)) {
-    throw InvalidArgument(where + ": swap_ab_rows must lie in [1, 256], got " + std::to_string(fractions_.swap_ab_rows));
+    throw InvalidArgument(where + ": swap_ab_rows must lie in [0, 256] (0: no swap-AB path), got " +
+                          std::to_string(fractions_.swap_ab_rows));
   }
   if (!(fractions_.mla_decode_rows >= 1.0 && fractions_.mla_decode_rows <= 4096.0)) {
     throw InvalidArgument(where + ": mla_decode_rows must lie in [1, 4096], got " + std::to_string(fractions_.mla_decode_rows));
@@ -267,7 +268,7 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
     if (t.m <= 0 || t.n <= 0) throw InvalidArgument(where + ": tile_shapes entries must be positive");
   }
   hbm_bw_ = chip_.main_memory.bandwidth.require(chip_.id, "memory.main.bandwidth").value();
-  if (!(hbm_bw_ > 0.0)) throw InvalidArgument(chip_.id + ": memory.main.bandwidth must be positive");
+  if (!(hbm_bw_ > 0.0 && std::isfinite(hbm_bw_))) throw InvalidArgument(chip_.id + ": memory.main.bandwidth must be positive and finite");
   for (Precision p : hw::kAllPrecisions) {
     const auto& u = chip_.units(p);
     const auto idx = static_cast<std::size_t>(p);
@@ -280,6 +281,10 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   for (Precision p : {Precision::fp32, Precision::bf16, Precision::fp16}) {
     if (chip_.units(p).vector.known()) {
       vector_ = chip_.units(p).vector.value_or(FlopRate{});
+      // As for the matrix peaks: elementwise time divides by it (0 gave 0/0 = NaN).
+      if (!(vector_->value() > 0.0 && std::isfinite(vector_->value()))) {
+        throw InvalidArgument(chip_.id + ": compute." + std::string(hw::to_string(p)) + ".vector peak must be a positive, finite rate");
+      }
       break;
     }
   }
@@ -435,6 +440,13 @@ OpEstimate estimate(const Device& dev, const Attention& op) {
   }
   if (op.shared_kv && op.head_dim_v > op.head_dim_qk) {
     throw InvalidArgument("attention: with shared_kv, head_dim_v must not exceed head_dim_qk");
+  }
+  // Sizes are checked below as products; their sums (q_len + 1, the two head dims) must not
+  // overflow first. 2^40 tokens or head dims is past anything the products could accept.
+  constexpr std::int64_t kMaxDim = std::int64_t{1} << 40;
+  for (const auto& [v, f] : {std::pair{op.q_len, "q_len"}, {op.kv_len, "kv_len"}, {op.head_dim_qk, "head_dim_qk"},
+                             {op.head_dim_v, "head_dim_v"}}) {
+    if (v > kMaxDim) throw InvalidArgument(std::string("attention: ") + f + ": must be <= 2^40, got " + std::to_string(v));
   }
   // Score pairs per (sequence, head): causal queries sit at the end of the context, so query i
   // (1-based) of q_len sees kv_len - q_len + i keys.

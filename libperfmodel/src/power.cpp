@@ -79,6 +79,10 @@ ChipEnergy chip_energy(const hw::Chip& c, const hw::EfficiencyPolicy& pol) {
   e.scale_up_j_per_byte = ep.scale_up_pj_per_bit.value_or(0.0) * 8.0 * kPico;
   e.scale_out_j_per_byte = ep.scale_out_pj_per_bit.value_or(0.0) * 8.0 * kPico;
   const double idle_f = need(ep.idle_fraction, pol);
+  // The catalog loader bounds it; a policy built in code is checked here (1 divided by zero below).
+  if (!(idle_f >= 0.0 && idle_f < 1.0)) {
+    throw InvalidArgument(where(pol) + ": energy.idle_fraction must lie in [0, 1), got " + std::to_string(idle_f));
+  }
   if (c.tdp.known()) {
     e.max_watts = c.tdp.require(c.id).value();
     e.max_basis = "tdp";

@@ -9,6 +9,7 @@
 #include <exception>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <libperfmodel/error.hpp>
@@ -369,7 +370,17 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   {
     std::vector<std::thread> pool;
     pool.reserve(n_threads);
-    for (std::size_t t = 0; t < n_threads; ++t) pool.emplace_back(work, std::ref(parts[t]));
+    try {
+      for (std::size_t t = 0; t < n_threads; ++t) pool.emplace_back(work, std::ref(parts[t]));
+    } catch (const std::system_error& e) {
+      // The threads that started stop at their next candidate and are joined (a joinable
+      // std::thread destroyed would terminate the process).
+      stop = true;
+      running -= n_threads - pool.size();
+      for (auto& t : pool) t.join();
+      throw InvalidArgument("threads: could not start worker " + std::to_string(pool.size() + 1) + " of " +
+                            std::to_string(n_threads) + " (" + e.what() + "); ask for fewer threads");
+    }
     const auto interval = std::chrono::duration<double>(std::max(0.001, opt.progress_interval));
     std::unique_lock<std::mutex> lock(mu);
     while (running > 0) {

@@ -655,7 +655,6 @@ std::string gb(double bytes) { return fmt(bytes / 1e9, 4) + " GB"; }
 }  // namespace
 
 std::string_view to_string(TrainPart p) { return detail::enum_name(p, kPartNames); }
-bool is_communication(TrainPart p) { return p >= TrainPart::tp_comm; }
 
 std::string_view to_string(Recompute r) {
   switch (r) {

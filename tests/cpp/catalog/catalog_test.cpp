@@ -82,7 +82,11 @@ TEST_CASE("values are parsed with units and links stored per direction", "[catal
 TEST_CASE("unknown names get NotFound with suggestions", "[catalog][errors]") {
   CHECK_THROWS_AS(Catalog::builtin().chip("h1000"), NotFound);
   CHECK_THROWS_WITH(Catalog::builtin().chip("nvidia-h100-sx"), Contains("did you mean") && Contains("nvidia-h100-sxm"));
-  CHECK_THROWS_AS(Catalog::builtin().system("h100"), NotFound);  // a chip, not a system
+  CHECK_THROWS_WITH(Catalog::builtin().system("h100"), Contains("\"h100\" is a chip, not a system"));
+  CHECK_THROWS_WITH(Catalog::builtin().chip("nvl72"), Contains("\"nvl72\" is a system, not a chip"));
+  // An efficiency policy's id resolves too; it is named for what it is (it said "a system").
+  CHECK_THROWS_WITH(Catalog::builtin().chip("nvidia-hopper"), Contains("is an efficiency policy, not a chip"));
+  CHECK_THROWS_WITH(Catalog::builtin().system("nvidia-hopper"), Contains("is an efficiency policy, not a system"));
 }
 
 TEST_CASE("a what-if part extends a catalog part and overrides fields", "[catalog]") {

@@ -71,6 +71,13 @@ TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors
   o.switch_radix = 4;
   o.nodes = 5;  // 5 domains on 4-port switches: two tiers
   CHECK(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o).scale_out()->tiers == 2);
+  // A group spread one rank per domain over more domains than the network has (16 over 2 nodes).
+  model::NetworkOptions two;
+  two.nodes = 2;
+  const model::Network n2(catalog::Catalog::builtin(), "nvidia-dgx-h100", two);
+  CHECK_THROWS_WITH(model::estimate_spread(n2, Collective::all_reduce, Bytes{1e6}, 16, 1),
+                    Contains("16 ranks at 1 per scale-up domain need 16 domains; the network of nvidia-dgx-h100 has 2"));
+  CHECK(model::estimate_spread(n2, Collective::all_reduce, Bytes{1e6}, 2, 1).time.value() > 0.0);
 }
 
 TEST_CASE("Benchmark: one collective estimate vs a baseline alpha-beta formula", "[!benchmark][collectives]") {

@@ -229,6 +229,18 @@ TEST_CASE("bad plans name the constraint") {
   q.output_len = 200;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
                     Catch::Contains("input_len + output_len: 4200 tokens exceed the 4096-token context of llama-2-70b"));
+  // Degrees whose product overflowed 32 bits (tp 128 x dp_attention 2^24) are refused before use.
+  q = p;
+  q.parallel.tp = 8;
+  q.parallel.dp_attention = 1 << 24;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q), Catch::Contains("dp_attention: must be <= 2^22"));
+  q.parallel.dp_attention = 1 << 20;
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", q),
+                    Catch::Contains("ranks: tp x dp_attention x pp = 8388608 ranks exceed the supported 2^22"));
+  q = p;
+  q.mtp_tokens = 65;
+  CHECK_THROWS_WITH(model::estimate_inference(workload::get_model("deepseek-v3"), "nvidia-dgx-h100", q),
+                    Catch::Contains("mtp_tokens: must be in [0, 64], got 65"));
 }
 
 TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {

@@ -328,6 +328,23 @@ TEST_CASE("A chip built in code is checked as the catalog loader checks one", "[
   const auto& bf16 = c.compute[static_cast<std::size_t>(P::bf16)].matrix;
   c.compute[static_cast<std::size_t>(P::bf16)].matrix = hw::Figure<FlopRate>::known_value(FlopRate{-989e12}, bf16.provenance(), bf16.field());
   CHECK_THROWS_WITH(Device(c, h100().policy()), Catch::Contains("compute.bf16 peak must be a positive, finite rate"));
+  // A zero vector peak gave elementwise times of 0/0 = NaN. FP32's is also its GEMM rate (no
+  // matrix units), checked as such; with FP32 unknown, elementwise work takes the BF16 vector rate.
+  c = h100().chip();
+  auto& f32 = c.compute[static_cast<std::size_t>(P::fp32)].vector;
+  f32 = hw::Figure<FlopRate>::known_value(FlopRate{0.0}, f32.provenance(), f32.field());
+  CHECK_THROWS_WITH(Device(c, h100().policy()), Catch::Contains("compute.fp32 peak must be a positive, finite rate"));
+  f32 = hw::Figure<FlopRate>::unknown("what-if");
+  auto& b16 = c.compute[static_cast<std::size_t>(P::bf16)].vector;
+  b16 = hw::Figure<FlopRate>::known_value(FlopRate{0.0}, b16.provenance(), b16.field());
+  CHECK_THROWS_WITH(Device(c, h100().policy()), Catch::Contains("compute.bf16.vector peak must be a positive, finite rate"));
+  // Sums of sizes are bounded before they can overflow (q_len + 1, the two head dims).
+  Attention a = Attention::gqa(Attention::Phase::prefill, 1, 8, 8, 8, 8, 64);
+  a.head_dim_qk = a.head_dim_v = std::numeric_limits<std::int64_t>::max();
+  CHECK_THROWS_WITH(model::estimate(h100(), a), Catch::Contains("attention: head_dim_qk: must be <= 2^40"));
+  a = Attention::gqa(Attention::Phase::prefill, 1, std::numeric_limits<std::int64_t>::max(),
+                     std::numeric_limits<std::int64_t>::max(), 8, 8, 64);
+  CHECK_THROWS_WITH(model::estimate(h100(), a), Catch::Contains("attention: q_len: must be <= 2^40"));
 }
 
 TEST_CASE("Efficiency policies come from the catalog, with a default fallback", "[model][catalog]") {

@@ -33,6 +33,16 @@ TEST_CASE("chip draw: idle plus work, capped at TDP", "[power]") {
   REQUIRE_THROWS_WITH(model::chip_draw(e, a), Contains("activity.seconds"));
 }
 
+TEST_CASE("a policy built in code is checked as the loader checks one", "[power]") {
+  const auto& cat = catalog::Catalog::builtin();
+  hw::EfficiencyPolicy pol = cat.efficiency("huawei-ascend-davinci");
+  pol.energy.idle_fraction = hw::Figure<double>::known_value(1.0, pol.energy.idle_fraction.provenance(),
+                                                              pol.energy.idle_fraction.field());
+  // The 910C has no TDP: its maximum divides by 1 - idle_fraction.
+  CHECK_THROWS_WITH(model::chip_energy(cat.chip("huawei-ascend-910c"), pol),
+                    Contains("energy.idle_fraction must lie in [0, 1), got 1"));
+}
+
 TEST_CASE("system power rebuilds the published figures from components", "[power]") {
   const auto& cat = catalog::Catalog::builtin();
   const model::SystemPower cm = model::system_power(cat, "huawei-cloudmatrix-384");
