@@ -316,14 +316,18 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   const hw::Chip& chip = cat.chip(sys.chip);
   system_ = sys.id;
   if (nodes < 1) throw InvalidArgument("nodes: must be >= 1, got " + std::to_string(nodes));
-  if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
+  // Ranks per chip are the devices a chip's software addresses (2 on a 910C); 64 bounds any part.
+  if (ranks_per_chip < 1 || ranks_per_chip > 64) {
+    throw InvalidArgument("ranks_per_chip: must be in [1, 64], got " + std::to_string(ranks_per_chip));
+  }
   // 0 means "the catalog's"; anything else must be a real fabric (-2 or NaN read as the default).
-  if (options.oversubscription != 0.0 && !(options.oversubscription >= 1.0 && std::isfinite(options.oversubscription))) {
-    throw InvalidArgument("oversubscription: must be 0 (the catalog's) or a finite number >= 1 (1 is non-blocking), got " +
+  // Built fabrics taper by 1:1 to about 1:8; 1000 bounds a what-if (1e308 gave inf times).
+  if (options.oversubscription != 0.0 && !(options.oversubscription >= 1.0 && options.oversubscription <= 1000.0)) {
+    throw InvalidArgument("oversubscription: must be 0 (the catalog's) or a number in [1, 1000] (1 is non-blocking), got " +
                           std::to_string(options.oversubscription));
   }
-  if (options.switch_radix != 0 && options.switch_radix < 4) {
-    throw InvalidArgument("switch_radix: must be 0 (the catalog's) or >= 4 ports, got " + std::to_string(options.switch_radix));
+  if (options.switch_radix != 0 && (options.switch_radix < 4 || options.switch_radix > 65536)) {
+    throw InvalidArgument("switch_radix: must be 0 (the catalog's) or 4 to 65536 ports, got " + std::to_string(options.switch_radix));
   }
   const int chips = sys.chip_count();
   const std::int64_t ranks = std::int64_t{chips} * nodes * ranks_per_chip;

@@ -217,7 +217,7 @@ void divide(hw::Figure<T>& f, double k) {
 }  // namespace
 
 hw::Chip per_rank_chip(hw::Chip c, int ranks_per_chip) {
-  if (ranks_per_chip < 1) throw InvalidArgument("ranks_per_chip: must be >= 1, got " + std::to_string(ranks_per_chip));
+  if (ranks_per_chip < 1 || ranks_per_chip > 64) throw InvalidArgument("ranks_per_chip: must be in [1, 64], got " + std::to_string(ranks_per_chip));
   if (ranks_per_chip == 1) return c;
   const double k = ranks_per_chip;
   for (auto& u : c.compute) {

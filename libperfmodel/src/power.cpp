@@ -166,6 +166,10 @@ void check_override_values(const std::string& sys, const PowerOverrides& ov) {
     if (!std::isfinite(v) || v < 0.0) {
       throw InvalidArgument(sys + ": overrides[\"" + name + "\"]: got " + std::to_string(v) + ", expected a finite value >= 0");
     }
+    // A chip drawing nothing at full load is not a what-if of a chip (shares divide by the total).
+    if (name == "chip_max_watts" && v <= 0.0) {
+      throw InvalidArgument(sys + ": overrides[\"chip_max_watts\"]: got " + std::to_string(v) + ", expected watts > 0");
+    }
     if ((name == "delivery_efficiency" && (v <= 0.0 || v > 1.0))) {
       throw InvalidArgument(sys + ": overrides[\"delivery_efficiency\"]: got " + std::to_string(v) + ", expected a fraction in (0, 1]");
     }

@@ -635,8 +635,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
   }
-  if (!(plan.train_tokens >= 0.0 && std::isfinite(plan.train_tokens))) {
-    bad("train_tokens", "must be >= 0 and finite, got " + fmt(plan.train_tokens));
+  // Whole tokens, up to 1e18 (a thousand times today's largest runs; 1e308 gave inf energy).
+  if (plan.train_tokens != 0.0 && !(plan.train_tokens >= 1.0 && plan.train_tokens <= 1e18)) {
+    bad("train_tokens", "must be 0 (not reported) or a count in [1, 1e18], got " + fmt(plan.train_tokens));
   }
   const Precision pr = plan.precision;
   if (pr != Precision::bf16 && pr != Precision::fp16 && pr != Precision::fp8) {
@@ -698,7 +699,7 @@ TrainingSystem::TrainingSystem(const catalog::Catalog& cat, std::string_view sys
     : cat_(cat),
       sys_(&cat_.system(system)),
       dev_([&] {
-        if (ranks_per_chip < 1) bad("parallel.ranks_per_chip", "must be >= 1, got " + num(ranks_per_chip));
+        if (ranks_per_chip < 1 || ranks_per_chip > 64) bad("parallel.ranks_per_chip", "must be in [1, 64], got " + num(ranks_per_chip));
         const hw::Chip& chip = cat_.chip(sys_->chip);
         return Device(per_rank_chip(chip, ranks_per_chip), cat_.efficiency(chip.family));
       }()),

@@ -120,6 +120,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare
 
     cat = _cat(args)
+    for flag, v in (("--serving", args.serving), ("--training", args.training)):  # '' dropped the section silently
+        if v is not None and not v.strip():
+            raise InvalidArgument(f"{flag}: expected a model id (e.g. deepseek-r1), got an empty string")
     if args.tpot_ms is not None and not args.serving:
         raise InvalidArgument("--tpot-ms: sets the serving recipe's latency limit; give --serving MODEL with it")
     if args.tpot_ms is not None and not (args.tpot_ms > 0 and math.isfinite(args.tpot_ms)):  # before any table
@@ -242,6 +245,12 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
 
     cat = _cat(args)
     ids = args.ids or cat.names("chip")
+    seen: dict[str, str] = {}
+    for cid in ids:  # a chip named twice (an alias and its id too) printed its row twice
+        canonical = cat.resolve(cid)
+        if canonical in seen:
+            raise InvalidArgument(f"export-control: {cid!r} names {canonical}, already given as {seen[canonical]!r}")
+        seen[canonical] = cid
     rows, notes = [], []
     for cid in ids:
         ec = export_control(cid, cat)
@@ -486,12 +495,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not os.path.isfile(args.calibration_csv):
         what = "is a directory, expected a CSV file" if os.path.isdir(args.calibration_csv) else "no such file"
         raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: {what}")
+    if args.out is not None and not args.out.strip():
+        raise InvalidArgument("--out: expected a file path, got an empty string (omit --out to print the report)")
     if args.out and os.path.exists(args.out) and os.path.samefile(args.out, args.calibration_csv):
         raise InvalidArgument(f"--out: {args.out} is the calibration file itself; the report would overwrite it")
     text = report(args.calibration_csv)
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:  # a full or read-only device fails on write or close, without a file name
+            raise OSError(exc.errno, exc.strerror or str(exc), args.out) from exc
     else:
         print(text, end="")
     return 0
@@ -525,7 +539,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
         return 0
     rows = [[r.component[:64], _num(r.count), _num(r.watts_each), _num(r.watts), f"{r.watts / a['facility_watts']:.1%}",
              r.confidence] for r in df.itertuples()]
-    print(f"{a['system']}: power at chip utilization {a['utilization']:g}" + (f", PUE {a['pue']:g}" if a["pue"] > 1 else ""))
+    print(f"{a['system']}: power at chip utilization {a['utilization'] + 0.0:g}" + (f", PUE {a['pue']:g}" if a["pue"] > 1 else ""))
     print(_table(["component", "count", "W each", "W", "share", "confidence"], rows, {1, 2, 3, 4}))
     def kw(w: float) -> str:
         return f"{w / 1e3:,.1f}" if abs(w) < 1e15 else f"{w / 1e3:.3g}"
@@ -605,6 +619,8 @@ def _cmd_infer(args: argparse.Namespace) -> int:
                               "takes --input-len and --output-len)")
     if args.output_len is not None and args.mode == "prefill":
         raise InvalidArgument("--output-len: a prefill-only estimate has no outputs; use --mode serve (or drop it)")
+    if args.mtp_acceptance is not None and not args.mtp_tokens:  # it would change nothing
+        raise InvalidArgument("--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N (N >= 1) with it")
     opts: dict[str, Any] = {"mode": args.mode, "input_len": 1024 if args.input_len is None else args.input_len,
                             "output_len": 128 if args.output_len is None else args.output_len,
                             "kv_len": args.kv_len, "overlap": {"on": True, "off": False, "best": [True, False]}.get(
@@ -719,10 +735,18 @@ def _cmd_topology(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "func", None) is None:
-        parser.print_help()
-        return 0
+    given = list(sys.argv[1:] if argv is None else argv)
+    for i, arg in enumerate(given, 1):  # undecodable bytes arrive as lone surrogates, which C++ cannot take
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            print(f"perfmodel: error: argument {i} ({arg.encode('utf-8', 'backslashreplace').decode()}) is not valid "
+                  "UTF-8 text", file=sys.stderr)
+            return 2
+    args = parser.parse_args(given)
+    if getattr(args, "func", None) is None:  # no subcommand: usage on stderr, as for any missing argument
+        parser.print_help(sys.stderr)
+        return 2
     try:
         return int(args.func(args))
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
@@ -735,7 +759,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"perfmodel: error: {text}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file named on the command line cannot be read or written
-        print(f"perfmodel: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"perfmodel: error: {exc.filename or 'standard output'}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except UnicodeDecodeError as exc:
         print(f"perfmodel: error: a file named on the command line is not UTF-8 text ({exc.reason} at byte "

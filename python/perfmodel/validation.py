@@ -215,8 +215,11 @@ def _row_value(rows: dict[str, dict[str, str]], cid: str, where: str) -> tuple[f
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number for {cid}, got {raw!r}")
+    # Every row is a rate, time or share of order 1e-3 to 1e9 in its unit; 1e-6 to 1e12 bounds a
+    # typo (5e-324 gave an error of +inf %) without judging the figure.
+    if not (math.isfinite(value) and 1e-6 <= value <= 1e12):
+        raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number in [1e-6, 1e12] for "
+                                f"{cid}, got {raw!r}")
     if " ".join(unit.split()).lower() == want.lower():
         return value, unit
     try:  # the same kind in other units: GB/s for TB/s, ms for us

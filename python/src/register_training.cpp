@@ -1,5 +1,6 @@
 // The training estimate.
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 #include <pybind11/stl.h>
@@ -79,8 +80,10 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "n_chips", p.chips);
   take(d, "train_tokens", p.train_tokens);
   if (chips_given && p.chips < 1) throw InvalidArgument("n_chips: expected a positive integer, got " + std::to_string(p.chips));
-  if (tokens_given && !(std::isfinite(p.train_tokens) && p.train_tokens > 0)) {
-    throw InvalidArgument("train_tokens: expected a positive finite number, got " + std::to_string(p.train_tokens));
+  if (tokens_given && !(p.train_tokens >= 1.0 && p.train_tokens <= 1e18)) {
+    char got[32];
+    std::snprintf(got, sizeof got, "%g", p.train_tokens);
+    throw InvalidArgument(std::string("train_tokens: expected a count of tokens in [1, 1e18], got ") + got);
   }
   take(d, "check_memory", p.check_memory);
   if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": unknown training option");

@@ -73,7 +73,7 @@ H100 = "nvidia-dgx-h100"
          ["ffn: expected a positive integer, got -5"]),
         (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, n_chips=0), ["n_chips: expected a positive"]),
         (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, train_tokens=float("inf")),
-         ["train_tokens: expected a positive finite number"]),
+         ["train_tokens: expected a count of tokens in [1, 1e18], got inf"]),
         (lambda: perfmodel.attention("h100", variant="mla", rope_dim=-1), ["rope_dim must be a positive integer"]),
         (lambda: perfmodel.attention("h100", heads=8, kv_heads=-8), ["kv_heads must be a positive integer"]),
         (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, kv_len=-1), ["kv_len: must be >= 0"]),
@@ -302,6 +302,19 @@ def test_integral_numpy_values_are_accepted():
     (["infer", "llama-3.1-8b", H100, "--batch", "99999999999999999999"], ["batch: expected an integer under 2^31"]),
     (["show", "nvidia-h100"], ['did you mean "nvidia-h100-sxm"']),
     (["infer", "{list_json}", H100], ["top level: expected a JSON object, got []"]),
+    # From the CLI fuzz: each exited 0 with inf or a dropped section, or ended in a traceback.
+    (["power", H100, "--override", "chip_max_watts=0"], ['overrides["chip_max_watts"]: got 0', "expected watts > 0"]),
+    (["collective", H100, "all_reduce", "--nodes", "1000", "--oversubscription", "1e308"],
+     ["oversubscription: must be 0 (the catalog's) or a number in [1, 1000]"]),
+    (["train", "llama-3.1-8b", H100, "--tp", "8", "--train-tokens", "1e308"], ["train_tokens", "[1, 1e18]"]),
+    (["train", "llama-3.1-8b", H100, "--tp", "8", "--train-tokens", "0.5"], ["train_tokens", "[1, 1e18]"]),
+    (["validate", "{good}", "--out", ""], ["--out: expected a file path, got an empty string"]),
+    (["validate", "{good}", "--out", "/dev/full"], ["/dev/full: No space left on device"]),
+    (["compare", "nvl72", "cm384", "--serving", ""], ["--serving: expected a model id"]),
+    (["export-control", "h100", "nvidia-h100-sxm"], ["'nvidia-h100-sxm' names nvidia-h100-sxm, already given as 'h100'"]),
+    (["infer", "llama-3.1-70b", H100, "--tp", "8", "--batch", "8", "--mtp-acceptance", "0.5"],
+     ["--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N"]),
+    (["collective", "nvl72", "all_reduce", "--ranks-per-chip", "1000000"], ["ranks_per_chip: must be in [1, 64]"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"
@@ -439,7 +452,9 @@ def _set(cid: str, column: str, value: str):
 
 @pytest.mark.parametrize("edit, words", [
     # Each used to end in a Python traceback (ZeroDivisionError, ValueError, TypeError, KeyError).
-    (_set("AZ-H100-01", "value", "0"), ["cal.csv: line ", "column value: expected a positive number for AZ-H100-01, got '0'"]),
+    (_set("AZ-H100-01", "value", "0"), ["cal.csv: line ", "column value: expected a positive number in [1e-6, 1e12] for AZ-H100-01, got '0'"]),
+    # A subnormal published value gave an error column of +inf % (exit 0).
+    (_set("CM384-PF-01", "value", "5e-324"), ["column value: expected a positive number in [1e-6, 1e12] for CM384-PF-01"]),
     (_set("AZ-H100-01", "value", "1.2k"), ["column value", "got '1.2k'"]),
     (lambda rows: rows + [next(r for r in rows if r[0] == "CM384-DC-01")], ["column id: 'CM384-DC-01' repeats line 3"]),
     (lambda rows: [r for r in rows if r[0] != "MEG-A100-01"], ["no row with id 'MEG-A100-01'"]),
@@ -501,3 +516,13 @@ def test_model_fields_are_integers_not_floats():
         with pytest.raises(perfmodel.ConfigError, match=r"layers: expected an integer, got"):
             perfmodel.models.define(layers=bad, **spec)
     assert perfmodel.models.define(layers=np.int64(32), **spec).to_dict()["layers"] == 32
+
+
+def test_cli_refuses_undecodable_arguments_and_a_missing_subcommand():
+    # Bytes that are not UTF-8 reached the C++ binding as lone surrogates (a TypeError traceback).
+    p = subprocess.run([sys.executable, "-m", "perfmodel", "show", "h\udcff"], capture_output=True, text=True,
+                       timeout=120, errors="surrogateescape")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert "perfmodel: error: argument 2 (h\\udcff) is not valid UTF-8 text" in p.stderr
+    p = subprocess.run([sys.executable, "-m", "perfmodel"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 2 and p.stdout == "" and "usage: perfmodel" in p.stderr

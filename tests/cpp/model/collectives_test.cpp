@@ -67,7 +67,7 @@ TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors
   model::NetworkOptions o;
   o.nodes = 3;
   o.switch_radix = 2;
-  CHECK_THROWS_WITH(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o), Contains("switch_radix: must be 0 (the catalog's) or >= 4 ports, got 2"));
+  CHECK_THROWS_WITH(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o), Contains("switch_radix: must be 0 (the catalog's) or 4 to 65536 ports, got 2"));
   o.switch_radix = 4;
   o.nodes = 5;  // 5 domains on 4-port switches: two tiers
   CHECK(model::Network(catalog::Catalog::builtin(), "nvidia-dgx-h100", o).scale_out()->tiers == 2);

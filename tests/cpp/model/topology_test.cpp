@@ -84,14 +84,17 @@ TEST_CASE("Topology: catalog systems and network options", "[model][topology]") 
   CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, 0.5, 0}),
                     Contains("oversubscription"));
   // Only 0 means "the catalog's": -2, NaN and a 3-port switch were read as the default.
-  for (double bad : {-2.0, std::nan(""), 1.0 / 0.0}) {
+  // Past 1000 a taper is no fabric (1e308 gave inf times and a 0 TB/s bisection).
+  for (double bad : {-2.0, std::nan(""), 1.0 / 0.0, 1e308, 1000.5}) {
     CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, bad, 0}),
-                      Contains("oversubscription: must be 0 (the catalog's) or a finite number >= 1"));
+                      Contains("oversubscription: must be 0 (the catalog's) or a number in [1, 1000]"));
   }
-  for (int radix : {-5, 3}) {
+  for (int radix : {-5, 3, 65537}) {
     CHECK_THROWS_WITH(model::Network(cat, "nvidia-dgx-h100", model::NetworkOptions{4, 1, {}, 0, radix}),
-                      Contains("switch_radix: must be 0 (the catalog's) or >= 4"));
+                      Contains("switch_radix: must be 0 (the catalog's) or 4 to 65536 ports"));
   }
+  CHECK_THROWS_WITH(model::Network(cat, "nvidia-gb200-nvl72", model::NetworkOptions{1, 1000000, {}, 0, 0}),
+                    Contains("ranks_per_chip: must be in [1, 64], got 1000000"));
 
   // Oversubscription slows traffic that leaves a leaf switch by its ratio, not traffic inside one.
   const model::Network flat(cat, "nvidia-dgx-h100", model::NetworkOptions{128, 1, {}, 0, 0});
