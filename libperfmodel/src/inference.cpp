@@ -896,7 +896,11 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     PhaseEstimate e = run_phase(s, in);
     e.tokens = static_cast<double>(pbatch) * plan.input_len;
     res.prefill = e;
-    res.ttft = e.time;
+    // Assumption: the forward's time is the pipeline's steady state (micro-batches x the slowest
+    // stage), what throughput is priced at; its first token waits for the last micro-batch to
+    // leave the last stage, through the fill and drain: (micro-batches + pp - 1) stage slots.
+    const double mbs = static_cast<double>(pp.pp) * (ov ? 2.0 : 1.0);
+    res.ttft = e.time * (mbs + pp.pp - 1) / mbs;
   }
   if (want_decode) {
     const Network* net = network_for(pd, net_d, "parallel.");

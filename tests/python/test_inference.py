@@ -653,3 +653,14 @@ def test_a_few_more_tokens_never_shorten_a_moe_decode_step():
     kw = dict(mode="decode", precision="int8", tp=8, kv_len=247, expert_imbalance=1.826)
     t = [perfmodel.inference("mixtral-8x7b", "gb300-nvl72", batch=b, **kw).tpot_ms for b in range(1, 9)]
     assert t == sorted(t) and t[-1] < 1.05 * t[0]
+
+
+def test_prefill_ttft_includes_the_pipeline_fill():
+    # The forward's time is the pipeline's steady state (what throughput is priced at); the first
+    # token waits for the last of pp micro-batches to leave the last stage: (pp + pp - 1) slots.
+    for pp, overlap in ((1, False), (2, False), (8, False), (4, True)):
+        r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=1, input_len=1024, pp=pp, overlap=overlap)
+        mbs = pp * (2 if overlap else 1)
+        step = r.to_dict()["prefill"]["time_s"]
+        assert r.ttft_s == pytest.approx(step * (mbs + pp - 1) / mbs, rel=1e-12)
+        assert r.input_tokens_per_s_per_chip == pytest.approx(1024 / step / pp, rel=1e-9)
