@@ -980,6 +980,8 @@ Catalog Catalog::load(const std::filesystem::path& path) const {
     for (const auto& f : found) files.emplace_back(f.string(), read_file(f));
   } else if (std::filesystem::is_regular_file(path, ec)) {
     files.emplace_back(path.string(), read_file(path));
+  } else if (std::filesystem::exists(path, ec)) {  // a device, pipe or socket (/dev/null)
+    throw ConfigError(path.string() + ": not a regular file or a directory of .json part files");
   } else {
     throw ConfigError(path.string() + ": no such file or directory");
   }

@@ -85,10 +85,23 @@ void TransformerModel::validate(const std::string& origin) const {
   auto need = [&](bool ok, const char* field, auto&& what) {
     if (!ok) throw ConfigError(origin + ": " + field + ": " + std::string(what()));
   };
+  // Upper bounds far past any published model (DeepSeek-V3: hidden 7,168, 256 experts, vocab
+  // 129,280): sizes whose products must stay in 64-bit counts (hidden 2^40 overflowed a GEMM).
+  auto upto = [&](std::int64_t v, std::int64_t hi, const char* field) {
+    need(v <= hi, field, [&] { return "expected at most " + std::to_string(hi) + ", got " + std::to_string(v); });
+  };
   need(!id.empty(), "id", [] { return "expected a non-empty model id"; });
   need(layers > 0, "layers", [&] { return "expected a positive integer, got " + std::to_string(layers); });
   need(hidden > 0, "hidden", [&] { return "expected a positive integer, got " + std::to_string(hidden); });
   need(heads > 0, "heads", [&] { return "expected a positive integer, got " + std::to_string(heads); });
+  upto(layers, 4096, "layers");
+  upto(hidden, std::int64_t{1} << 20, "hidden");
+  upto(heads, 65536, "heads");
+  upto(head_dim, 65536, "head_dim");
+  upto(ffn, std::int64_t{1} << 24, "ffn");
+  upto(vocab, std::int64_t{1} << 24, "vocab");
+  upto(mtp_layers, 64, "mtp_layers");
+  upto(max_context, std::int64_t{1} << 30, "max_context");
   need(kv_heads > 0 && kv_heads <= heads && heads % kv_heads == 0, "kv_heads", [&] {
     return "expected a positive divisor of heads=" + std::to_string(heads) + ", got " + std::to_string(kv_heads);
   });
@@ -111,6 +124,11 @@ void TransformerModel::validate(const std::string& origin) const {
     need(mla->rope_dim > 0, "mla.rope_dim", [&] { return "expected a positive integer"; });
     need(mla->nope_dim > 0, "mla.nope_dim", [&] { return "expected a positive integer"; });
     need(mla->v_head_dim > 0, "mla.v_head_dim", [&] { return "expected a positive integer"; });
+    upto(mla->q_lora_rank, std::int64_t{1} << 20, "mla.q_lora_rank");
+    upto(mla->kv_lora_rank, std::int64_t{1} << 20, "mla.kv_lora_rank");
+    upto(mla->rope_dim, 65536, "mla.rope_dim");
+    upto(mla->nope_dim, 65536, "mla.nope_dim");
+    upto(mla->v_head_dim, 65536, "mla.v_head_dim");
   }
   if (moe) {
     need(moe->routed_experts > 0, "moe.routed_experts", [&] {
@@ -126,6 +144,9 @@ void TransformerModel::validate(const std::string& origin) const {
     need(moe->expert_ffn > 0, "moe.expert_ffn", [&] {
       return "expected a positive integer, got " + std::to_string(moe->expert_ffn);
     });
+    upto(moe->routed_experts, 65536, "moe.routed_experts");
+    upto(moe->shared_experts, 256, "moe.shared_experts");
+    upto(moe->expert_ffn, std::int64_t{1} << 24, "moe.expert_ffn");
   }
 }
 

@@ -497,6 +497,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
                              {plan.seq_len, "seq_len"}}) {
     if (v > kMaxCount) bad(f, "must be at most 2^31, got " + num(v));
   }
+  // Attention counts seq_len^2 score pairs per head: 2^24 tokens (past any trained context) keeps
+  // them, times heads and batch, in 64 bits (1e9 overflowed inside the attention estimate).
+  if (plan.seq_len > (std::int64_t{1} << 24)) bad("seq_len", "must be at most 2^24 (16,777,216) tokens, got " + num(plan.seq_len));
   pos(p.ranks_per_chip, "parallel.ranks_per_chip");
   const int rpc = p.ranks_per_chip;
   if (rpc != sys.ranks_per_chip()) {

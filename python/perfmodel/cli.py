@@ -493,7 +493,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from .validation import report
 
     if not os.path.isfile(args.calibration_csv):
-        what = "is a directory, expected a CSV file" if os.path.isdir(args.calibration_csv) else "no such file"
+        what = ("is a directory, expected a CSV file" if os.path.isdir(args.calibration_csv)
+                else "not a regular file, expected a CSV file" if os.path.exists(args.calibration_csv) else "no such file")
         raise InvalidArgument(f"calibration_csv: {args.calibration_csv}: {what}")
     if args.out is not None and not args.out.strip():
         raise InvalidArgument("--out: expected a file path, got an empty string (omit --out to print the report)")
@@ -656,14 +657,15 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     s = r.summary()
     print(f"{s['model']} on {s['system']} ({s['chip']}), {s['mode']}, batch {r.plan.get('batch')}")
     serve = s["mode"] == "serve"
-    notes = {"ttft_ms": "one prefill chunk, steady state (no queueing)" if serve else "the prefill forward",
+    notes = {"ttft_ms": "one prefill chunk through the pipeline (no queueing)" if serve else "the prefill forward through the pipeline",
              "joules_per_input_token": "prefill energy per prompt token",
              "joules_per_output_token": "decode energy per output token",
              "output_tokens_per_joule": "over all serving energy, prefill included" if serve else "",
              "watts_per_chip": "all-in: chip and its share of the system" if s.get("energy_basis") == "system"
              else "chip only (no system power model)",
              "max_batch": "largest batch that fits in memory",
-             "instances_per_system": "whole instances in one system"}
+             "instances_per_system": "whole instances in one system" if (s.get("instances_per_system") or 0) >= 1
+             else "an instance spans several systems: the share of one it takes"}
     basis = str(s.get("energy_basis", s.get("energy", "")))
     if ":" in basis:  # "chips only: <reason>" / "unknown: <reason>": the reason goes to the note column
         head, why = basis.split(":", 1)
@@ -756,6 +758,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The library's hint names Python calls; on the command line a MODEL may be a config.json path.
         text = str(exc).replace("; or load a file with perfmodel.models.load(path) / perfmodel.models.from_hf_config(path)",
                                 "; or give the path of a Hugging Face config.json (infer, train)")
+        text = text.replace("; supply an override or a what-if part that sets it",  # the flags that do that here
+                            "; give --catalog PATH with a what-if part that sets it (docs/howto/own-catalog.md)"
+                            + (", or --override" if getattr(args, "override", None) is not None else ""))
         print(f"perfmodel: error: {text}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file named on the command line cannot be read or written

@@ -315,12 +315,21 @@ def test_integral_numpy_values_are_accepted():
     (["infer", "llama-3.1-70b", H100, "--tp", "8", "--batch", "8", "--mtp-acceptance", "0.5"],
      ["--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N"]),
     (["collective", "nvl72", "all_reduce", "--ranks-per-chip", "1000000"], ["ranks_per_chip: must be in [1, 64]"]),
+    (["train", "llama-3.1-8b", H100, "--tp", "8", "--seq-len", "1000000000"], ["seq_len: must be at most 2^24"]),
+    (["show", "h100", "--catalog", "/dev/null"], ["/dev/null: not a regular file or a directory"]),
+    (["validate", "/dev/null"], ["calibration_csv: /dev/null: not a regular file"]),
+    (["roofline", "metax-c550"], ["compute.bf16.matrix is unknown", "give --catalog PATH with a what-if part"]),
+    (["infer", "{big_hf}", H100], ["hidden_size: expected at most 1048576, got 1099511627776"]),
 ])
 def test_cli_reports_one_line_without_a_traceback(argv, words, tmp_path, calibration_csv):
     bad = tmp_path / "bad.csv"
     bad.write_bytes(b"id,value\n\xff\xfe,1\n")
     (tmp_path / "list.json").write_text("[]")
-    argv = [a.format(bad=bad, good=calibration_csv, dir=tmp_path, list_json=tmp_path / "list.json") for a in argv]
+    hf = {"architectures": ["LlamaForCausalLM"], "hidden_size": 2**40, "num_hidden_layers": 2, "num_attention_heads": 8,
+          "num_key_value_heads": 8, "intermediate_size": 64, "vocab_size": 100}
+    (tmp_path / "config.json").write_text(json.dumps(hf))
+    argv = [a.format(bad=bad, good=calibration_csv, dir=tmp_path, list_json=tmp_path / "list.json",
+                     big_hf=tmp_path / "config.json") for a in argv]
     p = subprocess.run([sys.executable, "-m", "perfmodel", *argv], capture_output=True, text=True, timeout=120)
     assert p.returncode == 2
     assert "Traceback" not in p.stderr and len(p.stderr.strip().splitlines()) == 1
