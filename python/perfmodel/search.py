@@ -144,6 +144,9 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
     sys_list = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, Iterable) else None
     if not sys_list or not all(isinstance(s, str) for s in sys_list):
         raise _core.InvalidArgument(f"systems: expected a catalog system id or a non-empty list of them, got {systems!r}")
+    # Rows name systems by catalog id, as estimates do (an alias typed here came back as typed);
+    # an unknown name is left for the search's own did-you-mean error.
+    sys_list = [cat.resolve(s) if s in cat else s for s in sys_list]
     space = {k: _values(k, v) for k, v in dims.items() if v is not None}
     if kind == "serving" and "precision" in fixed:
         raise _core.InvalidArgument("precision: pass it as a dimension (a value or a list)")
@@ -151,7 +154,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
     threads = _args.integer("threads", threads, 0, _args.INT32_MAX)  # 0: one per core
     options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": _args.flag("keep_all", keep_all),
                "threads": threads,
-               "constraints": _constraints(constraints), "cost": _cost(cost, sys_list)}
+               "constraints": _constraints(constraints), "cost": _cost(cost, sys_list, cat)}
     total = math.prod(len(v) for v in space.values()) * len(sys_list)
     report, close = make_callback(progress, desc=f"search {kind}")
     try:
@@ -269,7 +272,7 @@ def _number(where: str, v: Any) -> float:
     return x
 
 
-def _cost(cost: Mapping[str, Any] | None, systems: list[str]) -> dict[str, Any]:
+def _cost(cost: Mapping[str, Any] | None, systems: list[str], cat: Catalog) -> dict[str, Any]:
     """Prices; ``capex`` is USD per system: a number (one system searched) or {system: USD}."""
     if cost is None:
         return {}
@@ -281,7 +284,8 @@ def _cost(cost: Mapping[str, Any] | None, systems: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {k: _number(f"cost.{k}", v) for k, v in cost.items() if v is not None and k != "capex"}
     capex = cost.get("capex")
     if isinstance(capex, Mapping):
-        out["capex"] = {str(k): _number(f"cost.capex[{k!r}]", v) for k, v in capex.items()}
+        out["capex"] = {(cat.resolve(str(k)) if str(k) in cat else str(k)): _number(f"cost.capex[{k!r}]", v)
+                        for k, v in capex.items()}
     elif capex is not None:
         if len(systems) != 1:
             raise _core.InvalidArgument("cost.capex: several systems are searched; give a dict {system: USD per system}")

@@ -93,12 +93,13 @@ def test_serving_search_under_tpot_limit():
     assert a["pruned"] + a["evaluated"] == a["total"] == 2 * 2 * 4 * 2 * 10
     assert a["reasons"]["precision not supported by the chip"] == 80  # the 910C has no FP8
     assert (df["tpot_ms"] <= 50).all()
-    assert set(df["system"]) == {"cloudmatrix-384", "gb200-nvl72"}
+    # Rows name systems by catalog id whatever alias was searched (estimates do the same).
+    assert set(df["system"]) == {"huawei-cloudmatrix-384", "nvidia-gb200-nvl72"}
     # CM384 has no public price: its cost is <NA> (nullable), never NaN; GB200's is known.
-    cm = df[df["system"] == "cloudmatrix-384"]
+    cm = df[df["system"] == "huawei-cloudmatrix-384"]
     assert str(df["usd_per_million_tokens"].dtype) == "Float64"
     assert cm["usd_per_million_tokens"].isna().all()
-    assert df[df["system"] == "gb200-nvl72"]["usd_per_million_tokens"].notna().all()
+    assert df[df["system"] == "nvidia-gb200-nvl72"]["usd_per_million_tokens"].notna().all()
     # A capex for CM384 prices its rows; a bare number is ambiguous with two systems.
     priced = perfmodel.search_inference("deepseek-r1", ["cloudmatrix-384", "gb200-nvl72"], mode="decode", kv_len=4096,
                                         precision="int8", dp_attention=[16], batch=[256], progress=False, keep_all=True,
@@ -226,7 +227,7 @@ def test_energy_basis_is_labelled_per_system():
     df = perfmodel.search_training("llama-3.1-8b", ["dgx-h100", "atlas-800t-a2"], n_chips=8, global_batch=64,
                                    seq_len=4096, tp=[1, 2, 4, 8], micro_batch=[1, 2], keep_all=True, progress=False)
     basis = {s: list(v) for s, v in df.groupby("system")["energy_basis"].unique().items()}
-    assert basis == {"dgx-h100": ["system"], "atlas-800t-a2": ["chips only"]}   # systems as the caller named them
+    assert basis == {"nvidia-dgx-h100": ["system"], "huawei-atlas-800t-a2": ["chips only"]}   # by catalog id
     assert any("atlas-800t-a2" in w and "chips only" in w for w in df.attrs["warnings"])
     one = perfmodel.search_training("llama-3.1-8b", "dgx-h100", n_chips=8, global_batch=64, seq_len=4096,
                                     tp=[1, 2], progress=False)
@@ -272,7 +273,7 @@ def test_serving_search_spans_several_systems_per_instance():
         again = perfmodel.inference("deepseek-r1", "hgx-h20", systems=int(r.systems), mode="decode",
                                     kv_len=4096, precision="fp8", dp_attention=16, batch=int(r.batch))
         assert again.tpot_ms == pytest.approx(r.tpot_ms, rel=1e-12)
-    assert "nvidia-h20: memory.main.bandwidth" in df.attrs["rumour"]["hgx-h20"]
+    assert "nvidia-h20: memory.main.bandwidth" in df.attrs["rumour"]["nvidia-hgx-h20"]
     with pytest.raises(perfmodel.InvalidArgument, match="systems: expected a positive integer"):
         perfmodel.search_inference("deepseek-r1", "hgx-h20", systems=0)
     # search_training has no plan option of that name: its systems may still be given by keyword.
