@@ -72,7 +72,10 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     ``"min:"``; a list of 2 or 3 returns their Pareto front. ``constraints``: ``{field: (lo, hi)}``
     (None: open) or strings such as ``"memory_per_chip_GB <= 70"``. ``cost``: ``price_per_kwh``,
     ``pue``, ``years``, ``utilization``, ``capex`` (USD per system, or ``{system: USD}``) for the
-    ``usd_*`` fields.
+    ``usd_*`` fields; :func:`perfmodel.cost`'s name for the per-token cost is taken for
+    ``usd_per_million_tokens`` where it is the same figure (trained tokens here; output tokens in a
+    serving search, input tokens in prefill mode), and refused where it is not. Systems come back
+    by catalog id.
 
     Returns a DataFrame (the best ``top_k`` rows, the front, or with ``keep_all`` every feasible
     candidate, best first) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
@@ -126,7 +129,7 @@ def search_inference(model: str | Model, systems: str | Sequence[str], /, *,
     dims = {"ranks_per_chip": ranks_per_chip, "precision": precision, "tp": tp, "dp_attention": dp_attention,
             "pp": pp, "ep": ep, "prefill_parallel": prefill_parallel, "mtp_tokens": mtp_tokens, "batch": batch,
             "overlap": overlap}
-    cons = _constraints(constraints)
+    cons = _constraints(constraints, "serving", str(fixed.get("mode", "serve")))
     for name, limit in (("tpot_ms", tpot_ms), ("ttft_ms", ttft_ms)):
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
@@ -152,9 +155,11 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         raise _core.InvalidArgument("precision: pass it as a dimension (a value or a list)")
     top_k = _args.integer("top_k", top_k, 1, _args.INT32_MAX)
     threads = _args.integer("threads", threads, 0, _args.INT32_MAX)  # 0: one per core
-    options = {"objectives": _objectives(objective), "top_k": top_k, "keep_all": _args.flag("keep_all", keep_all),
-               "threads": threads,
-               "constraints": _constraints(constraints), "cost": _cost(cost, sys_list, cat)}
+    mode = str(fixed.get("mode", "serve"))
+    options = {"objectives": _objectives(objective, kind, mode), "top_k": top_k,
+               "keep_all": _args.flag("keep_all", keep_all), "threads": threads,
+               "constraints": _constraints(constraints, kind, mode), "cost": _cost(cost, sys_list, cat)}
+    _check_fields(kind, mode, options["objectives"], options["constraints"])
     total = math.prod(len(v) for v in space.values()) * len(sys_list)
     report, close = make_callback(progress, desc=f"search {kind}")
     try:
@@ -216,9 +221,44 @@ def _values(name: str, v: Any) -> list[Any]:
 
 # cost()'s names for the search's per-token cost field (output, prefill-mode input, trained).
 _FIELD_ALIASES = {f"usd_per_million_{k}_tokens": "usd_per_million_tokens" for k in ("output", "input", "trained")}
+# Fields a serving mode has no value for: the phase it lacks (a limit on them removed every row).
+_NO_FIELD_IN_MODE = {
+    "prefill": ("tpot_ms", "output_tokens_per_s_per_chip", "output_tokens_per_s_per_instance",
+                "output_tokens_per_s_per_system", "joules_per_output_token", "output_tokens_per_joule"),
+    "decode": ("ttft_ms", "input_tokens_per_s_per_chip", "joules_per_input_token"),
+}
 
 
-def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:
+def _priced_tokens(kind: str, mode: str) -> str:
+    """Which tokens usd_per_million_tokens counts in this search: cost()'s name for it is the alias."""
+    return "trained" if kind == "training" else "input" if mode == "prefill" else "output"
+
+
+def _alias(where: str, field: str, kind: str, mode: str) -> str:
+    """``field`` with cost()'s name for the per-token cost mapped to the search's; a cost alias for
+    tokens this search does not price is refused (it would rank or filter on another figure)."""
+    if field not in _FIELD_ALIASES:
+        return field
+    tokens = _priced_tokens(kind, mode)
+    if field != f"usd_per_million_{tokens}_tokens":
+        what = "a training search" if kind == "training" else f"a {mode}-mode search"
+        raise _core.InvalidArgument(f"{where}: {field}: {what} prices {tokens} tokens; use "
+                                    f"usd_per_million_{tokens}_tokens (or usd_per_million_tokens)")
+    return _FIELD_ALIASES[field]
+
+
+def _check_fields(kind: str, mode: str, objectives: list[tuple[str, str]], constraints: list[tuple[str, Any, Any]]) -> None:
+    """(Serving) refuse a field the mode has no value for, naming the argument: a limit on it removed
+    every row, an objective on it ranked nothing."""
+    for where, names in (("objective", [f for f, _ in objectives]), ("constraints", [c[0] for c in constraints])):
+        for f in names:
+            if kind == "serving" and f in _NO_FIELD_IN_MODE.get(mode, ()):
+                raise _core.InvalidArgument(f"{where}: {f}: a {mode}-only plan (mode={mode!r}) has no "
+                                            f"{'decode' if mode == 'prefill' else 'prefill'} phase to give it; "
+                                            "use mode='serve', or drop it")
+
+
+def _objectives(objective: str | Sequence[str], kind: str, mode: str) -> list[tuple[str, str]]:
     items = [objective] if isinstance(objective, str) else list(objective) if isinstance(objective, Iterable) else None
     if not items or not all(isinstance(o, str) for o in items):
         raise _core.InvalidArgument(f"objective: expected a field name or a list of 2-3, got {objective!r}")
@@ -227,11 +267,12 @@ def _objectives(objective: str | Sequence[str]) -> list[tuple[str, str]]:
         sense, _, field = o.rpartition(":")
         if sense not in ("", "min", "max"):
             raise _core.InvalidArgument(f"objective: {o!r}: the prefix must be 'min:' or 'max:'")
-        out.append((_FIELD_ALIASES.get(field.strip(), field.strip()), sense or "auto"))
+        out.append((_alias("objective", field.strip(), kind, mode), sense or "auto"))
     return out
 
 
-def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[tuple[str, float | None, float | None]]:
+def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None, kind: str,
+                 mode: str) -> list[tuple[str, float | None, float | None]]:
     if constraints is None:
         return []
     out: list[tuple[str, float | None, float | None]] = []
@@ -240,7 +281,7 @@ def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[
             if not (isinstance(bounds, Sequence) and not isinstance(bounds, str) and len(bounds) == 2):
                 raise _core.InvalidArgument(f"constraints[{field!r}]: expected (min, max) with None for open, got {bounds!r}")
             lo, hi = (None if b is None else _number(f"constraints[{field!r}]", b) for b in bounds)
-            out.append((_FIELD_ALIASES.get(str(field), str(field)), lo, hi))
+            out.append((_alias("constraints", str(field), kind, mode), lo, hi))
         return out
     if isinstance(constraints, str) or not isinstance(constraints, Iterable):
         raise _core.InvalidArgument(f"constraints: expected a dict or a list of strings, got {constraints!r}")
@@ -252,7 +293,7 @@ def _constraints(constraints: Mapping[str, Any] | Sequence[str] | None) -> list[
         if match is None:
             raise _core.InvalidArgument(f"constraints: {c!r}: expected 'field <= value' or 'field >= value'")
         field, op, value = match.group(1), match.group(2), _number("constraints", match.group(3))
-        field = _FIELD_ALIASES.get(field, field)
+        field = _alias("constraints", field, kind, mode)
         if op == "==":
             out.append((field, value, value))
         elif op in ("<=", "<"):  # a strict bound: the next double inside it
@@ -309,8 +350,11 @@ def _frame(rows: Mapping[str, Any], fields: list[str]) -> pd.DataFrame:
     cols["bottleneck"] = list(rows["bottleneck"])
     df = pd.DataFrame(cols)
     if "prefill_tp" in df and df["prefill_tp"].isna().any():
-        for c in ("prefill_tp", "prefill_dp_attention"):
-            df[c] = pd.array(df[c].tolist(), dtype="Int64")
+        # Rows without a prefill instance leave these empty: integers that may be missing (a float
+        # prefill_pp of 1.0 could not be passed back to inference()).
+        for c in ("prefill_tp", "prefill_dp_attention", "prefill_pp"):
+            if c in df:
+                df[c] = pd.array([None if pd.isna(v) else int(v) for v in df[c].tolist()], dtype="Int64")
     return df
 
 

@@ -312,3 +312,41 @@ def test_strict_constraints_exclude_the_bound():
     ge = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", constraints=[f"tpot_ms >= {top!r}"], **kw)
     gt = perfmodel.search_inference("llama-3.1-8b", "dgx-h100", constraints=[f"tpot_ms > {top!r}"], **kw)
     assert len(ge) == 1 and len(gt) == 0
+
+
+def test_search_refuses_fields_its_mode_or_kind_does_not_have():
+    # A cost alias for tokens the search does not price ranked or filtered on another figure (a
+    # serve-mode "usd_per_million_input_tokens <= v" filtered on the output-token cost), and a limit
+    # on a phase the mode lacks emptied the frame; both now name the argument.
+    kw = dict(mode="serve", input_len=1024, output_len=256, tp=[1, 2], batch=[8, 32], progress=False)
+    with pytest.raises(perfmodel.InvalidArgument, match="constraints: usd_per_million_input_tokens: a serve-mode "
+                                                        "search prices output tokens; use usd_per_million_output_tokens"):
+        perfmodel.search_inference("llama-3.1-8b", "gb200-nvl72", constraints=["usd_per_million_input_tokens <= 1"], **kw)
+    with pytest.raises(perfmodel.InvalidArgument, match="objective: usd_per_million_output_tokens: a training search "
+                                                        "prices trained tokens"):
+        perfmodel.search_training("llama-3.1-8b", "dgx-h100", n_chips=8, global_batch=64, seq_len=2048, tp=[1, 8],
+                                  objective="usd_per_million_output_tokens", progress=False)
+    df = perfmodel.search_inference("llama-3.1-8b", "gb200-nvl72", objective="usd_per_million_output_tokens",
+                                    constraints=["usd_per_million_output_tokens <= 1e9"], **kw)
+    assert len(df) == 4 and df["usd_per_million_tokens"].is_monotonic_increasing
+    dec = dict(mode="decode", kv_len=1024, tp=[1, 8], batch=[8, 16], progress=False)
+    with pytest.raises(perfmodel.InvalidArgument, match="ttft_ms: a decode-only plan .* has no prefill phase"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", ttft_ms=1000, **dec)
+    with pytest.raises(perfmodel.InvalidArgument, match="objective: input_tokens_per_s_per_chip: a decode-only plan"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", objective="input_tokens_per_s_per_chip", **dec)
+    with pytest.raises(perfmodel.InvalidArgument, match="tpot_ms: a prefill-only plan .* has no decode phase"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", mode="prefill", input_len=1024, tp=[1, 8], batch=[1, 2],
+                                   tpot_ms=50, progress=False)
+
+
+def test_rows_with_and_without_a_prefill_instance_pass_back_to_inference():
+    # prefill_pp came back as a float column (1.0 / NaN) when some rows had no prefill instance,
+    # which inference() refuses as a degree.
+    kw = dict(mode="serve", input_len=1024, output_len=256, tp=1, batch=64)
+    df = perfmodel.search_inference("llama-3.1-8b", "hgx-h200", prefill_parallel=[None, {"tp": 8}], keep_all=True,
+                                    progress=False, **kw)
+    assert str(df["prefill_pp"].dtype) == "Int64" and df["prefill_pp"].isna().sum() == 1
+    row = df[df["prefill_tp"].notna()].iloc[0]
+    r = perfmodel.inference("llama-3.1-8b", "hgx-h200", prefill_parallel={
+        "tp": row["prefill_tp"], "dp_attention": row["prefill_dp_attention"], "pp": row["prefill_pp"]}, **kw)
+    assert r.output_tokens_per_s_per_chip == pytest.approx(row["output_tokens_per_s_per_chip"], rel=1e-12)
