@@ -149,7 +149,11 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         raise _core.InvalidArgument(f"systems: expected a catalog system id or a non-empty list of them, got {systems!r}")
     # Rows name systems by catalog id, as estimates do (an alias typed here came back as typed);
     # an unknown name is left for the search's own did-you-mean error.
-    sys_list = [cat.resolve(s) if s in cat else s for s in sys_list]
+    given, sys_list = sys_list, [cat.resolve(s) if s in cat else s for s in sys_list]
+    if len(set(sys_list)) < len(sys_list):
+        dup = next(s for i, s in enumerate(sys_list) if s in sys_list[:i])
+        names = [g for g, s in zip(given, sys_list) if s == dup]
+        raise _core.InvalidArgument(f"systems: {' and '.join(map(repr, names))} name the same system ({dup})")
     space = {k: _values(k, v) for k, v in dims.items() if v is not None}
     if kind == "serving" and "precision" in fixed:
         raise _core.InvalidArgument("precision: pass it as a dimension (a value or a list)")

@@ -339,6 +339,12 @@ def test_search_refuses_fields_its_mode_or_kind_does_not_have():
                                    tpot_ms=50, progress=False)
 
 
+def test_a_system_named_twice_is_refused():
+    with pytest.raises(perfmodel.InvalidArgument, match="systems: 'nvl72' and 'nvidia-gb200-nvl72' name the same system"):
+        perfmodel.search_inference("llama-3.1-8b", ["nvl72", "nvidia-gb200-nvl72"], mode="decode", kv_len=1024,
+                                   tp=[1, 2], batch=[8], progress=False)
+
+
 def test_rows_with_and_without_a_prefill_instance_pass_back_to_inference():
     # prefill_pp came back as a float column (1.0 / NaN) when some rows had no prefill instance,
     # which inference() refuses as a degree.
