@@ -210,6 +210,8 @@ def rumour_inputs(system: str, precisions: Iterable[str] = ("bf16",), *, energy:
     chip = cat.get(sysd["chip"]).to_dict()
     if isinstance(precisions, str):
         precisions = [precisions]
+    if not isinstance(precisions, Iterable):  # None or a number: not a list of formats
+        raise _core.InvalidArgument(f"precisions: expected a format such as 'fp8' or a list of them, got {precisions!r}")
     precs = {_args.text("precisions", p).lower() for p in precisions} | {"bf16"}
     if precs - set(_PRECISIONS):
         raise _core.InvalidArgument(f"precisions: unknown {sorted(precs - set(_PRECISIONS))[0]!r}; expected "

@@ -86,8 +86,11 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown,
     ``df.attrs["rumour"]`` which rest on figures of ``rumour`` confidence (per system, see
     :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses."""
-    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
-        raise _core.InvalidArgument("compare() needs a list of one or more system ids")
+    # A list or tuple: the first system is the numerator of every ratio column, so the order must
+    # be the caller's (a set's is not).
+    if not isinstance(systems, (list, tuple)) or len(systems) == 0:
+        raise _core.InvalidArgument(f"compare() needs a list of one or more system ids (the first is the ratios' "
+                                    f"numerator), got {type(systems).__name__}")
     cat = using(catalog)
     ids = [cat.resolve(s) for s in systems]
     for given, sid in zip(systems, ids):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 import numpy as np
 
-from . import _core
+from . import _args, _core
 from .catalog import Catalog
 from .operators import OpResult, attention, device, elementwise, gemm, roofline_data
 
@@ -50,6 +50,8 @@ def _save_format(path: PathLike | None) -> str | None:
     """The format for ``path`` from its extension; InvalidArgument if it is not PNG or SVG."""
     if path is None:
         return None
+    if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+        raise _core.InvalidArgument(f"path: expected a file path ending in .png or .svg, got {path!r}")
     ext = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     if ext not in SAVE_FORMATS:
         allowed = ", ".join("." + f for f in SAVE_FORMATS)
@@ -61,6 +63,10 @@ def _save_format(path: PathLike | None) -> str | None:
 def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
     """``ax`` and its root figure, or a new pyplot-free figure with one axes."""
     if ax is not None:
+        from matplotlib.axes import Axes as _Axes
+
+        if not isinstance(ax, _Axes):
+            raise _core.InvalidArgument(f"ax: expected a matplotlib Axes (or None for a new figure), got {ax!r}")
         return ax.figure.figure, ax  # SubFigure.figure and Figure.figure are the root figure
     from matplotlib.figure import Figure
 
@@ -70,7 +76,10 @@ def _axes(ax: Axes | None) -> tuple[Figure, Axes]:
 
 def _finish(fig: Figure, path: PathLike | None, fmt: str | None) -> Figure:
     if path is not None:
-        fig.savefig(path, format=fmt)
+        try:
+            fig.savefig(path, format=fmt)
+        except OSError as exc:  # a missing directory, no permission: the path, not a FileNotFoundError
+            raise _core.InvalidArgument(f"path: cannot write {os.fspath(path)}: {exc.strerror or exc}") from None
     return fig
 
 
@@ -104,8 +113,13 @@ def _op_label(op: OpResult) -> str:
 def _ops(ops: Iterable[OpLike] | None, chips: Sequence[str], precision: str | None = None) -> list[tuple[str, OpResult]]:
     """``ops`` as (label, OpResult) pairs, checked to be plottable against ``chips`` (and, when
     given, estimated at the rooflines' ``precision``: an FP8 GEMM above a BF16 roof misleads)."""
+    if ops is None:
+        return []
+    if isinstance(ops, OpResult) or not isinstance(ops, (list, tuple)):  # a DataFrame, one op, a generator
+        raise _core.InvalidArgument(f"ops: expected a list of OpResult or (label, OpResult), got {type(ops).__name__} "
+                                    "(a gemm over an array of sizes returns a DataFrame: estimate single shapes)")
     out = []
-    for item in ops or ():
+    for item in ops:
         label, op = (_op_label(item), item) if isinstance(item, OpResult) else (None, None)
         if op is None and isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], OpResult):
             label, op = str(item[0]), item[1]
@@ -145,9 +159,8 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     given. Returns the figure. A chip without ``precision`` raises :class:`perfmodel.Error`.
     """
     fmt = _save_format(path)
-    names = [chips] if isinstance(chips, str) else list(chips)
-    if not names:
-        raise _core.InvalidArgument("roofline: no chips given")
+    names = _names("roofline", "chips", chips)
+    achievable = _args.flag("achievable", achievable)  # "no" drew the achievable lines
     datas = [roofline_data(c, precision, catalog) for c in names]
     ids = [d["chip"] for d in datas]
     dupes = sorted({c for c in ids if ids.count(c) > 1})
@@ -185,15 +198,18 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     ax.set_xlim(lo, hi)
     ax.set_ylim(ymin, ymax)
     labels = []  # (y in TFLOP/s, text, colour): compute ceilings, placed without overlaps below
+    ops_unit = "TOP/s" if precision.lower().startswith("int") else "TFLOP/s"  # integer formats count operations
+    per_byte = "OP/byte" if ops_unit == "TOP/s" else "FLOP/byte"
     for n, (i, kind, compute, tier) in enumerate(lines):
         d, color, style = datas[i], f"C{i % 10}", "--" if kind else "-"
         what = "achievable" if kind else "peak"
         top, bw = compute[0]["flops"] / _TERA, tier["bandwidth"] / _TERA
         ridge = top / bw
         ax.plot([lo, ridge, hi], [bw * lo, top, top], style, color=color, lw=2,
-                label=f"{d['chip']} {what} ({tier['name'].replace(' (achievable)', '')} {bw * 1e3:,.0f} GB/s)")
+                label=f"{d['chip']} {what}: {top:,.4g} {ops_unit}, "
+                      f"{tier['name'].replace(' (achievable)', '')} {bw * 1e3:,.0f} GB/s")
         ax.plot([ridge], [top], "o", color=color, ms=4)
-        ax.annotate(f"{d['chip']} {what}: ridge {ridge:.3g} FLOP/byte", (ridge, top), xycoords="data",
+        ax.annotate(f"{d['chip']} {what}: ridge {ridge:.3g} {per_byte}", (ridge, top), xycoords="data",
                     xytext=(0.02, 0.98 - 0.04 * n), textcoords="axes fraction", ha="left", va="top",
                     color=color, fontsize=7,
                     arrowprops=dict(arrowstyle="->", color=color, lw=0.5, alpha=0.5, shrinkA=2, shrinkB=3))
@@ -204,15 +220,19 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
                 mbw = m["bandwidth"] / _TERA
                 ax.plot([lo, top / mbw], [mbw * lo, top], style, color=color, lw=0.8, alpha=0.7,
                         label=f"_{d['chip']} {m['name']}")
-        labels += [(c["flops"] / _TERA, f"{c['name'].removeprefix(precision + ' ')} {c['flops'] / _TERA:,.4g} TFLOP/s",
+        labels += [(c["flops"] / _TERA, f"{c['name'].removeprefix(precision + ' ')} {c['flops'] / _TERA:,.4g} {ops_unit}",
                     color) for c in compute]
-    # Compute-ceiling labels at the right edge, nudged up so that no two overlap.
+    # Compute-ceiling labels at the right edge, just above their lines, spread apart where they
+    # would overlap. Where that moves any label more than two label heights off its line, or out
+    # of the axes (many chips with close ceilings), none is drawn: the legend gives every value.
     height_pt = ax.get_position().height * fig.get_size_inches()[1] * 72
     gap = 11.5 / height_pt * math.log10(ymax / ymin)  # a 7-pt label in its box is ~11 pt tall
-    prev = -math.inf
-    for y, text, color in sorted(labels):
-        prev = max(math.log10(y) + 0.1 * gap, prev + gap)
-        ax.text(hi / 1.15, 10.0 ** prev, text, ha="right", va="bottom", color=color, fontsize=7, bbox=_BOX)
+    placed = _spread([math.log10(y) + 0.1 * gap for y, _, _ in sorted(labels)], gap)
+    targets = [math.log10(y) + 0.1 * gap for y, _, _ in sorted(labels)]
+    if all(abs(p - t) <= 2 * gap for p, t in zip(placed, targets)) and \
+            all(math.log10(ymin) <= p and p + gap <= math.log10(ymax) for p in placed):
+        for (y, text, color), pos in zip(sorted(labels), placed):
+            ax.text(hi / 1.15, 10.0 ** pos, text, ha="right", va="bottom", color=color, fontsize=7, bbox=_BOX)
 
     for i, d in enumerate(datas):
         mine = [p for p in points if p[1].chip == d["chip"]]
@@ -223,8 +243,8 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
             ax.annotate(label, (x, y), textcoords="offset points", xytext=(7, -3), fontsize=7, color=f"C{i % 10}",
                         bbox=_BOX)
 
-    ax.set_xlabel("arithmetic intensity (FLOP/byte)")
-    ax.set_ylabel("TFLOP/s")
+    ax.set_xlabel(f"arithmetic intensity ({per_byte})")
+    ax.set_ylabel(ops_unit)
     ax.set_title(f"Roofline ({precision}; solid = peak, dashed = achievable)" if achievable
                  else f"Roofline ({precision})")
     ax.grid(True, which="major", alpha=0.3)
@@ -232,12 +252,54 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     return _finish(fig, path, fmt)
 
 
+def _spread(targets: list[float], gap: float) -> list[float]:
+    """Positions for labels wanted at ``targets`` (sorted, log units) at least ``gap`` apart, each
+    run of crowded labels centred on its targets (clusters merge until none overlap)."""
+    clusters = [[t] for t in targets]  # each: its members' targets; placed from a start position
+    starts = list(targets)
+    merged = True
+    while merged:
+        merged = False
+        for k in range(len(clusters) - 1):
+            if starts[k] + len(clusters[k]) * gap > starts[k + 1] + 1e-12:
+                members = clusters[k] + clusters[k + 1]
+                start = sum(t - j * gap for j, t in enumerate(members)) / len(members)
+                clusters[k:k + 2], starts[k:k + 2] = [members], [start]
+                merged = True
+                break
+    return [start + j * gap for members, start in zip(clusters, starts) for j in range(len(members))]
+
+
+def _unique(where: str, name: str, ids: list[str], canonical: Any) -> list[str]:
+    """``ids`` with none naming the same part twice (two identical curves, one legend entry)."""
+    seen: dict[str, str] = {}
+    for i in ids:
+        c = canonical(i)
+        if c in seen:
+            raise _core.InvalidArgument(f"{where}: {name}: {i!r} and {seen[c]!r} name the same part ({c})")
+        seen[c] = i
+    return ids
+
+
+def _names(where: str, name: str, value: Any) -> list[str]:
+    """One id or a list/tuple of ids (a set or dict has no order for the rows it makes)."""
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise _core.InvalidArgument(f"{where}: {name}: expected an id or a non-empty list of ids, got {value!r}")
+    return items
+
+
 def _sizes(sizes: Any, family: str) -> np.ndarray:
     if sizes is None:
         return 2 ** np.arange(10, 31, 2) if family == "elementwise" else 2 ** np.arange(6, 16)
     a = np.asarray(sizes)
-    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iuf" or not np.all(a > 0):
-        raise _core.InvalidArgument(f"efficiency: sizes must be a non-empty list of positive integers, got {sizes!r}")
+    # Whole sizes whose FLOP counts fit 64 bits: a GEMM or attention size cubed or squared, an
+    # elementwise length as is (2^40 overflowed a GEMM; 100.5 was reported as 'm').
+    top = 40 if family == "elementwise" else 20
+    if a.ndim != 1 or a.size == 0 or a.dtype.kind not in "iuf" or not np.all(np.isfinite(a)) \
+            or not np.all(a > 0) or not np.all(a == np.floor(a)) or not np.all(a <= 2 ** top):
+        raise _core.InvalidArgument(f"efficiency: sizes must be a non-empty list of positive integers up to 2^{top}, "
+                                    f"got {sizes!r}")
     return a
 
 
@@ -268,13 +330,11 @@ def efficiency(chip: str | Sequence[str], op_family: str = "gemm", sizes: Sequen
     two 64..32768 (2**10..2**30 in steps of 4x for elementwise). Draws on ``ax`` or a new figure,
     saves to ``path`` (``.png``/``.svg``) if given, and returns the figure.
     """
-    if op_family not in EFFICIENCY_FAMILIES:
+    if not isinstance(op_family, str) or op_family not in EFFICIENCY_FAMILIES:
         raise _core.InvalidArgument(
-            f"efficiency: unknown op_family {op_family!r}; valid: {', '.join(EFFICIENCY_FAMILIES)}")
+            f"efficiency: op_family: unknown {op_family!r}; valid: {', '.join(EFFICIENCY_FAMILIES)}")
     fmt = _save_format(path)
-    names = [chip] if isinstance(chip, str) else list(chip)
-    if not names:
-        raise _core.InvalidArgument("efficiency: no chips given")
+    names = _unique("efficiency", "chip", _names("efficiency", "chip", chip), lambda c: device(c, catalog).chip)
     x = _sizes(sizes, op_family)
     curves = [(device(c, catalog).chip, _efficiency_values(c, op_family, x, precision, catalog)) for c in names]
 
@@ -286,6 +346,8 @@ def efficiency(chip: str | Sequence[str], op_family: str = "gemm", sizes: Sequen
     ymax = max(float(np.nanmax(y)) for _, y in curves)
     ax.set_ylim(0, max(1.05, ymax * 1.05))
     xlabel, ylabel = EFFICIENCY_FAMILIES[op_family]
+    if str(precision).lower().startswith("int"):  # integer formats count operations, not FLOPs
+        ylabel = ylabel.replace("FLOP/s", "OP/s")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(f"{op_family} efficiency ({precision})")
@@ -299,10 +361,10 @@ def busbw(systems: str | Sequence[str], kind: str = "all_reduce", sizes: str = "
     """Bus bandwidth vs message size (log x) for several systems, like nccl-tests curves."""
     from .collectives import busbw_table
 
+    from .catalog import using
+
     fmt = _save_format(path)
-    names = [systems] if isinstance(systems, str) else list(systems)
-    if not names:
-        raise _core.InvalidArgument("busbw: systems must name at least one system")
+    names = _unique("busbw", "systems", _names("busbw", "systems", systems), using(None).resolve)
     df = busbw_table(names, kind, sizes, ranks)
     fig, axes = _axes(ax)
     for system, g in df.groupby("system", sort=False):
@@ -320,8 +382,11 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
                         ax: Axes | None = None, path: PathLike | None = None, **cost_options: Any) -> Figure:
     """Throughput per chip against power per chip (``x="power"``, all-in watts) or against cost
     (``x="cost"``, USD per million tokens from :func:`perfmodel.cost` with ``cost_options``; give
-    ``capex`` as ``{system: USD}`` when the systems' prices differ) for serving or training results. Points of the same system are joined in the order given, so a
-    batch sweep draws that system's curve; the upper-left envelope is the efficiency frontier."""
+    ``capex`` as ``{system: USD}`` when the systems' prices differ) for serving or training
+    results. Points of the same system (and kind: prefill, decode/serve, training) are joined in
+    the order given, so a batch sweep draws that system's curve; ``labels`` (one string per
+    result) name the series instead, and points with equal labels form one curve. The upper-left
+    envelope is the efficiency frontier."""
     from .inference import InferenceResult
     from .power import cost, mixed_basis_warning
     from .training import TrainingResult
@@ -329,9 +394,18 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
     fmt = _save_format(path)
     if x not in ("power", "cost"):
         raise _core.InvalidArgument(f"efficiency_frontier: x must be 'power' or 'cost', got {x!r}")
+    if x == "power" and cost_options:  # they price the x axis of x="cost" only: ignored here
+        raise _core.InvalidArgument(f"efficiency_frontier: {', '.join(sorted(cost_options))}: cost options apply to "
+                                    "x='cost'; the power axis takes none")
+    if isinstance(results, (InferenceResult, TrainingResult)) or not isinstance(results, (list, tuple)):
+        raise _core.InvalidArgument(f"efficiency_frontier: results: expected a list of InferenceResult or "
+                                    f"TrainingResult, got {type(results).__name__}")
     items = list(results)
     if not items:
         raise _core.InvalidArgument("efficiency_frontier: results must hold at least one estimate")
+    if labels is not None and (isinstance(labels, str) or not isinstance(labels, (list, tuple))
+                               or not all(isinstance(v, str) for v in labels)):
+        raise _core.InvalidArgument(f"efficiency_frontier: labels: expected a list of strings, one per result, got {labels!r}")
     if labels is not None and len(labels) != len(items):
         raise _core.InvalidArgument(f"efficiency_frontier: {len(labels)} labels for {len(items)} results")
     series: dict[tuple[str, str], list[tuple[float, float]]] = {}
@@ -359,6 +433,8 @@ def efficiency_frontier(results: Sequence[Any], x: str = "power", *, labels: Seq
         else:
             try:
                 c = cost(r, **cost_options)
+            except TypeError as exc:  # an option cost() does not take
+                raise _core.InvalidArgument(f"efficiency_frontier: {exc} (cost options: see perfmodel.cost)") from None
             except _core.NotFound as exc:
                 raise _core.NotFound(f"efficiency_frontier: results[{i}] ({d['system']}): {exc}; for systems of your "
                                      "own catalog pass catalog=... (it is passed on to perfmodel.cost)") from exc

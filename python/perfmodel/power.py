@@ -39,6 +39,8 @@ def power(system: str, utilization: float = 1.0, *, pue: float = 1.0, overrides:
     d = _core.system_power(cat._core, _args.text("system", system), _args.number("utilization", utilization),
                            _args.number("pue", pue), ov)
     df = pd.DataFrame([list(r) for r in d["rows"]], columns=_COLUMNS)
+    if (df["count"] == df["count"].round()).all():  # counts of parts are whole: integers, not 8.0
+        df["count"] = df["count"].astype("int64")
     totals = [d[k] for k in ("chip_watts", "it_watts", "facility_watts")]
     if not (all(math.isfinite(x) for x in totals) and all(math.isfinite(x) for x in df["watts"])):
         raise _core.InvalidArgument(f"power of {system}: the figures overflow (pue={pue!r}, overrides={dict(ov)!r}); "
@@ -177,7 +179,12 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
     out = CostResult(system=d["system"], chips_per_system=chips, price_per_kwh=price, years=yrs, utilization=u, pue=float(pue))
     unknown: dict[str, str] = {}
     if isinstance(capex, Mapping):  # prices per system; the result's system may not be among them
-        given = {cat.resolve(_args.text("capex", k)): v for k, v in capex.items()}
+        given = {}
+        for k, v in capex.items():
+            try:
+                given[cat.resolve(_args.text("capex", k))] = v
+            except _core.NotFound as exc:  # the key, named as an argument, not a bare lookup failure
+                raise _core.InvalidArgument(f"capex: key {k!r}: {exc}") from None
         capex = given.get(cat.resolve(d["system"]))
     if capex is not None:
         out["capex_usd"] = _positive("capex", capex)

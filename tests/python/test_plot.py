@@ -104,7 +104,7 @@ def test_roofline_bad_extension_names_path_and_allowed(tmp_path):
 def test_roofline_missing_precision_and_no_chips():
     with pytest.raises(perfmodel.Error, match="huawei-ascend-910b.*fp8"):
         plot.roofline(["h100", "huawei-ascend-910b"], precision="fp8")
-    with pytest.raises(perfmodel.InvalidArgument, match="no chips"):
+    with pytest.raises(perfmodel.InvalidArgument, match="chips: expected an id or a non-empty list of ids, got \\[\\]"):
         plot.roofline([])
     with pytest.raises(perfmodel.InvalidArgument, match="more than once"):
         plot.roofline(["h100", "nvidia-h100-sxm"])
@@ -163,3 +163,53 @@ def test_roofline_refuses_an_op_of_another_precision():
     # The op is a one-point line at its intensity and achieved TFLOP/s.
     points = [tuple(map(tuple, ln.get_xydata())) for ln in fig.axes[0].lines if len(ln.get_xydata()) == 1]
     assert ((op.intensity, op.achieved_flops / 1e12),) in points
+
+
+def test_ceiling_labels_sit_by_their_lines_or_are_left_to_the_legend():
+    # Labels were only ever pushed up: with six chips five sat above the axes (one at 34x its
+    # value); with three, "matrix 989.4" sat at 2,286 TFLOP/s. Now each drawn label is within two
+    # label heights of its line and inside the axes, else none is drawn and the legend has them.
+    for chips in (["h100", "910b", "910c"], ["h100", "h200", "b200", "910b", "910c", "mi300x"]):
+        fig = plot.roofline(chips)
+        ax = fig.axes[0]
+        lo, hi = ax.get_ylim()
+        texts = [t for t in ax.texts if "TFLOP/s" in t.get_text()]
+        for t in texts:
+            y = t.get_position()[1]
+            value = float(t.get_text().split()[-2].replace(",", ""))
+            assert lo <= y <= hi and value / 10 ** 0.5 <= y <= value * 10 ** 0.5, (t.get_text(), y)
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert all("TFLOP/s" in entry for entry in legend if " peak: " in entry or " achievable: " in entry)
+    assert texts == []  # six chips' ceilings crowd 0.5 decades: the legend carries them
+    # Integer formats count operations.
+    ax = plot.roofline("h100", precision="int8").axes[0]
+    assert ax.get_ylabel() == "TOP/s" and "OP/byte" in ax.get_xlabel()
+
+
+def test_plot_arguments_are_checked_by_name():
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="decode", batch=8, kv_len=1024, tp=1)
+    cases = [
+        (lambda: plot.roofline("h100", ops=perfmodel.gemm("h100", [1024, 2048], 1024, 1024)), "ops: expected a list"),
+        (lambda: plot.roofline("h100", ops=perfmodel.gemm("h100", 1024, 1024, 1024)), "ops: expected a list"),
+        (lambda: plot.roofline(None), "chips: expected an id"),
+        (lambda: plot.roofline("h100", achievable="no"), "achievable: expected True or False"),
+        (lambda: plot.roofline("h100", ax="x"), "ax: expected a matplotlib Axes"),
+        (lambda: plot.roofline("h100", path=5), "path: expected a file path"),
+        (lambda: plot.roofline("h100", path="/nonexistent-dir/a.png"), "path: cannot write /nonexistent-dir/a.png"),
+        (lambda: plot.efficiency("h100", ["gemm"]), "op_family: unknown"),
+        (lambda: plot.efficiency(["h100", "nvidia-h100-sxm"]), "'nvidia-h100-sxm' and 'h100' name the same part"),
+        (lambda: plot.efficiency("h100", sizes=[100.5]), "sizes must be a non-empty list of positive integers"),
+        (lambda: plot.efficiency("h100", sizes=[2 ** 40]), "sizes must be a non-empty list of positive integers up to 2\\^20"),
+        (lambda: plot.busbw(["dgx-h100", "nvidia-dgx-h100"]), "name the same part"),
+        (lambda: plot.efficiency_frontier(r), "results: expected a list"),
+        (lambda: plot.efficiency_frontier([r], labels=5), "labels: expected a list of strings"),
+        (lambda: plot.efficiency_frontier([r], x="power", price_per_kwh=0.1), "cost options apply to x='cost'"),
+        (lambda: plot.efficiency_frontier([r], x="cost", price=0.1), "unexpected keyword argument 'price'"),
+        (lambda: perfmodel.cost(r, capex={"nope": 1}), "capex: key 'nope': no catalog part"),
+        (lambda: perfmodel.catalog.rumour_inputs("cm384", None), "precisions: expected a format"),
+        (lambda: perfmodel.compare({"dgx-h100", "dgx-a100"}), "compare\\(\\) needs a list"),
+    ]
+    for call, words in cases:
+        with pytest.raises(perfmodel.Error, match=words):
+            call()
+    assert str(perfmodel.power("dgx-h100")["count"].dtype) == "int64"
