@@ -49,6 +49,7 @@ import math
 import numbers
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 from ._core import Error, InvalidArgument
@@ -162,14 +163,20 @@ def _is_scalar(v: object) -> bool:
 
 
 def _outputs(result: Any) -> dict[str, Any]:
-    """What one evaluation contributes to its row."""
+    """What one evaluation contributes to its row (numpy scalars as Python ones, so a column of
+    np.bool_ with gaps is boolean, not object)."""
+    if isinstance(result, (pd.DataFrame, pd.Series, np.ndarray)):  # its to_dict kept nothing: an empty success
+        raise InvalidArgument(f"evaluate returned a {type(result).__name__}; a sweep keeps one row of scalar outputs "
+                              "per point: return a dict, a result object or a number (estimate one shape per call)")
     if isinstance(result, Mapping):
-        return dict(result)
-    if callable(getattr(result, "to_dict", None)):
+        d = dict(result)
+    elif callable(getattr(result, "to_dict", None)):
         summary = getattr(result, "summary", None)
         d = summary() if callable(summary) else result.to_dict()
-        return {k: v for k, v in d.items() if _is_scalar(v)}
-    return {"value": result}
+        d = {k: v for k, v in d.items() if _is_scalar(v)}
+    else:
+        d = {"value": result}
+    return {k: v.item() if isinstance(v, np.generic) else v for k, v in d.items()}
 
 
 Row = tuple[dict[str, Any], dict[str, Any], "str | None"]
@@ -246,7 +253,8 @@ def sweep(space: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
     varying fastest) or a list of dicts (explicit points). ``evaluate`` returns a mapping (every
     value becomes a column, an object column where it is not a number or a string), an object
     with ``to_dict()`` (its ``summary()`` is used if it has one, and only its numbers, strings,
-    bools and Nones are kept; perfmodel results work directly) or a single value (column ``value``). ``fixed``:
+    bools and Nones are kept; perfmodel results work directly) or a single value (column ``value``);
+    a DataFrame, Series or array is not one row, and its point gets an ``error`` saying so. ``fixed``:
     arguments common to every point. ``client``: a ``dask.distributed.Client`` to run on, split
     into ``chunks`` contiguous ranges of points [4 per worker]. ``progress``: None (a bar in a
     terminal or notebook), True, False or a callable ``f(done, total)``.

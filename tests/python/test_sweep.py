@@ -6,6 +6,7 @@ import re
 import sys
 import types
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -370,3 +371,17 @@ def test_make_callback():
     close()
     with pytest.raises(perfmodel.InvalidArgument, match="progress: expected None, True, False"):
         make_callback(1)
+
+
+def test_an_evaluate_returning_a_table_says_so_and_numpy_scalars_keep_their_dtype():
+    # A DataFrame's to_dict holds no scalars: every row looked like a success with no outputs.
+    df = perfmodel.sweep({"system": ["dgx-h100", "nvl72"]}, perfmodel.power)
+    assert df["error"].str.contains("evaluate returned a DataFrame; a sweep keeps one row of scalar outputs").all()
+    # np.bool_ outputs with a gap are a nullable boolean column (they were object).
+    def flag(x):
+        if x == 2:
+            raise perfmodel.InvalidArgument("x: two")
+        return {"big": np.bool_(x > 1), "half": np.float64(x / 2)}
+    out = perfmodel.sweep({"x": [1, 2, 3]}, flag)
+    assert str(out["big"].dtype) == "boolean" and str(out["half"].dtype) == "Float64"
+    assert out["big"].tolist()[::2] == [False, True]
