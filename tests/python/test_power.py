@@ -83,6 +83,13 @@ def test_component_rows_add_up_and_carry_sources():
     assert set(df["confidence"]) <= {"official", "vendor-paper", "analyst", "rumour", "derived", "override"}
 
 
+def test_a_rumour_grade_count_makes_its_row_rumour_grade():
+    # 112 L2 switch chips is a rumour-grade count; the row showed its derived watts' label.
+    rows = perfmodel.power(CM384).set_index("component")
+    assert rows.loc["UB L2 switch chips", "confidence"] == "rumour"
+    assert rows.loc["UB L1 switch chips (on-board)", "confidence"] == "derived"  # vendor-paper count, derived watts
+
+
 def test_override_replaces_one_component():
     base = perfmodel.power(CM384)
     more = perfmodel.power(CM384, overrides={"Kunpeng 920 CPU": 300})
