@@ -618,6 +618,10 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     if args.kv_len is not None and args.mode != "decode":
         raise InvalidArgument(f"--kv-len: a decode step's cache length; add --mode decode (--mode {args.mode} "
                               "takes --input-len and --output-len)")
+    if args.kv_len is not None and (args.input_len is not None or args.output_len is not None):
+        flag = "--input-len" if args.input_len is not None else "--output-len"  # they only set the default cache length
+        raise InvalidArgument(f"{flag}: a decode step given --kv-len takes its cache length from it; drop {flag} "
+                              "(without --kv-len the cache holds input-len + output-len / 2 tokens)")
     if args.output_len is not None and args.mode == "prefill":
         raise InvalidArgument("--output-len: a prefill-only estimate has no outputs; use --mode serve (or drop it)")
     if args.mtp_acceptance is not None and not args.mtp_tokens:  # it would change nothing

@@ -316,6 +316,8 @@ def test_integral_numpy_values_are_accepted():
      ["--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N"]),
     (["collective", "nvl72", "all_reduce", "--ranks-per-chip", "1000000"], ["ranks_per_chip: must be in [1, 64]"]),
     (["train", "llama-3.1-8b", H100, "--tp", "8", "--seq-len", "1000000000"], ["seq_len: must be at most 2^24"]),
+    (["infer", "llama-3.1-8b", H100, "--mode", "decode", "--kv-len", "50", "--input-len", "100", "--batch", "1"],
+     ["--input-len: a decode step given --kv-len takes its cache length from it"]),
     (["show", "h100", "--catalog", "/dev/null"], ["/dev/null: not a regular file or a directory"]),
     (["validate", "/dev/null"], ["calibration_csv: /dev/null: not a regular file"]),
     (["roofline", "metax-c550"], ["compute.bf16.matrix is unknown", "give --catalog PATH with a what-if part"]),
