@@ -152,7 +152,7 @@ struct InferenceResult {
   InferencePlan plan;
   std::optional<PhaseEstimate> prefill;  ///< one prefill forward of prefill_batch sequences
   std::optional<PhaseEstimate> decode;   ///< one decode step of batch sequences
-  double ttft = 0;               ///< time to first token [s] (the prefill forward)
+  double ttft = 0;               ///< time to first token [s]: the prefill forward through the pipeline (x (mb + pp - 1) / mb)
   double tpot = 0;               ///< time per output token [s] (decode step / accepted tokens)
   double accepted_tokens_per_step = 1;
   double output_tokens_per_second_per_chip = 0;

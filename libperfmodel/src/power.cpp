@@ -305,7 +305,7 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
       row.source = source_of(c.watts_each.provenance());
       row.confidence = std::string(hw::to_string(c.watts_each.provenance().confidence));
       // The row is count x watts: a rumour-grade count (e.g. CloudMatrix's 112 L2 switch chips)
-      // makes the row rumour-grade whatever its watts' label.
+      // makes the row rumour-grade whatever its catalog watts' label (an overridden row says so).
       if (c.count.known() && c.count.provenance().confidence == hw::Confidence::rumour) row.confidence = "rumour";
     } else {
       throw InvalidArgument(s.source_file + ": " + field + ".watts_each (" + c.name + "): is unknown" +

@@ -856,7 +856,7 @@ const std::vector<FieldInfo>& training_fields() {
 
 const std::vector<FieldInfo>& serving_fields() {
   static const std::vector<FieldInfo> f = {
-      {"ttft_ms", Sense::minimize, "time to first token (the prefill forward) [ms]"},
+      {"ttft_ms", Sense::minimize, "time to first token (the prefill forward through the pipeline) [ms]"},
       {"tpot_ms", Sense::minimize, "time per output token [ms]"},
       {"output_tokens_per_s_per_chip", Sense::maximize, "output tokens per second per chip"},
       {"input_tokens_per_s_per_chip", Sense::maximize, "prompt tokens per second per chip (prefill)"},

@@ -639,8 +639,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
   }
   // Whole tokens, up to 1e18 (a thousand times today's largest runs; 1e308 gave inf energy).
-  if (plan.train_tokens != 0.0 && !(plan.train_tokens >= 1.0 && plan.train_tokens <= 1e18)) {
-    bad("train_tokens", "must be 0 (not reported) or a count in [1, 1e18], got " + fmt(plan.train_tokens));
+  if (plan.train_tokens != 0.0 &&
+      !(plan.train_tokens >= 1.0 && plan.train_tokens <= 1e18 && std::floor(plan.train_tokens) == plan.train_tokens)) {
+    bad("train_tokens", "must be 0 (not reported) or a whole count in [1, 1e18], got " + fmt(plan.train_tokens));
   }
   const Precision pr = plan.precision;
   if (pr != Precision::bf16 && pr != Precision::fp16 && pr != Precision::fp8) {

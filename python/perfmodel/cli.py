@@ -626,8 +626,10 @@ def _cmd_infer(args: argparse.Namespace) -> int:
         raise InvalidArgument("--output-len: a prefill-only estimate has no outputs; use --mode serve (or drop it)")
     if args.mtp_acceptance is not None and not args.mtp_tokens:  # it would change nothing
         raise InvalidArgument("--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N (N >= 1) with it")
-    opts: dict[str, Any] = {"mode": args.mode, "input_len": 1024 if args.input_len is None else args.input_len,
-                            "output_len": 128 if args.output_len is None else args.output_len,
+    given_kv = args.kv_len is not None  # a decode step then takes its cache from --kv-len alone
+    opts: dict[str, Any] = {"mode": args.mode,
+                            "input_len": None if given_kv else 1024 if args.input_len is None else args.input_len,
+                            "output_len": None if given_kv else 128 if args.output_len is None else args.output_len,
                             "kv_len": args.kv_len, "overlap": {"on": True, "off": False, "best": [True, False]}.get(
                                 args.overlap or "", None),
                             "sequence_parallel": args.sequence_parallel or None}

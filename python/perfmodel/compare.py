@@ -80,17 +80,21 @@ def _modelled_power(system: str, cat: Catalog) -> tuple[float | None, str | None
         return None, f"{system}: modelled power unknown ({str(exc)[:140]})"
 
 
+def _system_list(where: str, systems: Any) -> None:
+    """A list or tuple of ids: columns follow its order and the first is the ratios' numerator, so
+    the order must be the caller's (a set's is not; arrays and Series: pass list(...))."""
+    if not isinstance(systems, (list, tuple)) or len(systems) == 0:
+        raise _core.InvalidArgument(f"{where}() needs a list or tuple of one or more system ids (the first is the "
+                                    f"ratios' numerator), got {type(systems).__name__}")
+
+
 def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
-    """Compare systems: one column per system (canonical id), one row per headline metric, and a
-    ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
+    """Compare systems (a list or tuple of ids): one column per system (canonical id), one row per
+    headline metric, and a ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
     (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown,
     ``df.attrs["rumour"]`` which rest on figures of ``rumour`` confidence (per system, see
     :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses."""
-    # A list or tuple: the first system is the numerator of every ratio column, so the order must
-    # be the caller's (a set's is not).
-    if not isinstance(systems, (list, tuple)) or len(systems) == 0:
-        raise _core.InvalidArgument(f"compare() needs a list of one or more system ids (the first is the ratios' "
-                                    f"numerator), got {type(systems).__name__}")
+    _system_list("compare", systems)
     cat = using(catalog)
     ids = [cat.resolve(s) for s in systems]
     for given, sid in zip(systems, ids):
@@ -274,8 +278,7 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     throughput counts the whole instances that fit in the system, as the results do (GB200 NVL72
     prefill: four 16-chip instances, 8 chips idle; the layout row says so). A phase with no plan that fits shows None in its
     rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
-    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
-        raise _core.InvalidArgument("serving_comparison() needs a list of one or more system ids")
+    _system_list("serving_comparison", systems)
     cat = using(catalog)
     moe = _routed_experts(model) > 0
     rows: dict[str, dict[str, float | str | None]] = {}
@@ -405,8 +408,7 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     exactly. The default batch, 2,304 sequences, divides over the data-parallel degrees of 72-,
     384- and 768-rank systems. Rows per system; per-system figures are
     per-chip figures times the chips. The underlying results: :func:`training_results`."""
-    if isinstance(systems, (str, bytes)) or not hasattr(systems, "__len__") or len(systems) == 0:
-        raise _core.InvalidArgument("training_comparison() needs a list of one or more system ids")
+    _system_list("training_comparison", systems)
     cat = using(catalog)
     for name, v in (("seq_len", seq_len), ("global_batch", global_batch)):  # argument errors, not a column's
         _args.integer(name, v, 1, _args.INT32_MAX)

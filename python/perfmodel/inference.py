@@ -35,16 +35,17 @@ class InferenceResult(DictResult):
     :meth:`breakdown` lays the parts out as a DataFrame.
 
     In serve mode TTFT is one prefill forward (a chunk of about 8,192 prompt tokens per attention
-    group, or ``prefill_batch``): the steady-state wait of a request admitted into a running batch,
-    without queueing behind other prompts. Energy (``energy``): ``joules_per_input_token`` is
+    group, or ``prefill_batch``): the wait of a request admitted into a running batch, without
+    queueing behind other prompts. With pipeline stages it includes the pipeline's fill and drain:
+    the forward's steady-state time x (micro-batches + pp - 1) / micro-batches. Energy (``energy``): ``joules_per_input_token`` is
     prefill energy per prompt token, ``joules_per_output_token`` decode energy per output token,
     and ``output_tokens_per_joule`` output tokens per joule of all serving energy, prefill
     included, so in serve mode it is not the reciprocal of ``joules_per_output_token``."""
 
     @property
     def ttft_s(self) -> float | None:
-        """Time to first token: one prefill forward (serve mode: one chunk, steady state); None
-        in decode mode, which has no prefill."""
+        """Time to first token: one prefill forward through the pipeline (serve mode: one chunk);
+        None in decode mode, which has no prefill."""
         return None if self.plan.get("mode") == "decode" else self._get("ttft_s")
 
     @property
@@ -192,6 +193,14 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     m = get_model(model)
     cat = using(catalog)
     system = _args.text("system", system)
+    # Options that would change nothing (as the CLI refuses them): an acceptance rate with no
+    # drafts asked, prompt lengths for a decode step whose cache length is given.
+    if "mtp_acceptance" in options and "mtp_tokens" not in options:
+        raise _core.InvalidArgument("mtp_acceptance: the acceptance rate of MTP drafts; give mtp_tokens >= 1 with it")
+    if options.get("kv_len") is not None and options.get("mode") == "decode":
+        for k in ("input_len", "output_len"):
+            if options.get(k) is not None:
+                raise _core.InvalidArgument(f"{k}: a decode step given kv_len takes its cache length from it; drop {k}")
     plan = _plan(precision, options)
     rpc = plan["ranks_per_chip"] = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
     prepared = cat._prepared(("serving", system, rpc), lambda: _core.ServingSystem(cat._core, system, rpc))

@@ -182,9 +182,12 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         given = {}
         for k, v in capex.items():
             try:
-                given[cat.resolve(_args.text("capex", k))] = v
+                sid = cat.resolve(_args.text("capex", k))
             except _core.NotFound as exc:  # the key, named as an argument, not a bare lookup failure
                 raise _core.InvalidArgument(f"capex: key {k!r}: {exc}") from None
+            if sid in given:  # an alias and the id: which price wins would depend on their order
+                raise _core.InvalidArgument(f"capex: key {k!r} names {sid}, which another key already prices")
+            given[sid] = v
         capex = given.get(cat.resolve(d["system"]))
     if capex is not None:
         out["capex_usd"] = _positive("capex", capex)

@@ -134,6 +134,7 @@ def search_inference(model: str | Model, systems: str | Sequence[str], /, *,
         if limit is not None:
             if isinstance(limit, bool) or not isinstance(limit, (int, float)) or not limit > 0:
                 raise _core.InvalidArgument(f"{name}: expected a positive number of milliseconds, got {limit!r}")
+            _check_fields("serving", str(fixed.get("mode", "serve")), [], [(name, None, None)], where=name)
             cons.append((name, None, float(limit)))
     return _run("serving", model, systems, dims, fixed, objective, cons, top_k, keep_all, threads, progress,
                 cost, catalog)
@@ -251,13 +252,15 @@ def _alias(where: str, field: str, kind: str, mode: str) -> str:
     return _FIELD_ALIASES[field]
 
 
-def _check_fields(kind: str, mode: str, objectives: list[tuple[str, str]], constraints: list[tuple[str, Any, Any]]) -> None:
-    """(Serving) refuse a field the mode has no value for, naming the argument: a limit on it removed
-    every row, an objective on it ranked nothing."""
-    for where, names in (("objective", [f for f, _ in objectives]), ("constraints", [c[0] for c in constraints])):
+def _check_fields(kind: str, mode: str, objectives: list[tuple[str, str]], constraints: list[tuple[str, Any, Any]],
+                  where: str | None = None) -> None:
+    """(Serving) refuse a field the mode has no value for, naming the argument (``where``, else
+    objective or constraints): a limit on it removed every row, an objective on it ranked nothing."""
+    for arg, names in (("objective", [f for f, _ in objectives]), ("constraints", [c[0] for c in constraints])):
         for f in names:
             if kind == "serving" and f in _NO_FIELD_IN_MODE.get(mode, ()):
-                raise _core.InvalidArgument(f"{where}: {f}: a {mode}-only plan (mode={mode!r}) has no "
+                head = where if where else f"{arg}: {f}"
+                raise _core.InvalidArgument(f"{head}: a {mode}-only plan (mode={mode!r}) has no "
                                             f"{'decode' if mode == 'prefill' else 'prefill'} phase to give it; "
                                             "use mode='serve', or drop it")
 
@@ -329,8 +332,14 @@ def _cost(cost: Mapping[str, Any] | None, systems: list[str], cat: Catalog) -> d
     out: dict[str, Any] = {k: _number(f"cost.{k}", v) for k, v in cost.items() if v is not None and k != "capex"}
     capex = cost.get("capex")
     if isinstance(capex, Mapping):
-        out["capex"] = {(cat.resolve(str(k)) if str(k) in cat else str(k)): _number(f"cost.capex[{k!r}]", v)
-                        for k, v in capex.items()}
+        out["capex"] = {}
+        for k, v in capex.items():
+            if str(k) not in cat:
+                raise _core.InvalidArgument(f"cost.capex[{k!r}]: no catalog system of that name")
+            sid = cat.resolve(str(k))
+            if sid in out["capex"]:  # an alias and the id: which price wins would depend on their order
+                raise _core.InvalidArgument(f"cost.capex[{k!r}]: names {sid}, which another key already prices")
+            out["capex"][sid] = _number(f"cost.capex[{k!r}]", v)
     elif capex is not None:
         if len(systems) != 1:
             raise _core.InvalidArgument("cost.capex: several systems are searched; give a dict {system: USD per system}")

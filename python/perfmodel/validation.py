@@ -215,19 +215,26 @@ def _row_value(rows: dict[str, dict[str, str]], cid: str, where: str) -> tuple[f
         value = float(raw)
     except ValueError:
         value = math.nan
-    # Every row is a rate, time or share of order 1e-3 to 1e9 in its unit; 1e-6 to 1e12 bounds a
-    # typo (5e-324 gave an error of +inf %) without judging the figure.
-    if not (math.isfinite(value) and 1e-6 <= value <= 1e12):
-        raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number in [1e-6, 1e12] for "
-                                f"{cid}, got {raw!r}")
+    if not (math.isfinite(value) and value > 0):
+        raise _core.ConfigError(f"{where}: line {line}, column value: expected a positive number for {cid}, got {raw!r}")
+
+    def bounded(v: float) -> float:
+        # In the model's unit every row is a rate, time or share of order 1e-3 to 1e9; 1e-6 to
+        # 1e12 bounds a typo (5e-324 gave an error of +inf %) without judging the figure.
+        if not 1e-6 <= v <= 1e12:
+            raise _core.ConfigError(f"{where}: line {line}, column value: {raw} {unit} for {cid} is {v:.3g} {want}; "
+                                    "expected 1e-6 to 1e12 in that unit (a typo?)")
+        return v
+
     if " ".join(unit.split()).lower() == want.lower():
-        return value, unit
+        return bounded(value), unit
     try:  # the same kind in other units: GB/s for TB/s, ms for us
         have_q, want_q = parse(f"1 {unit}"), parse(f"1 {want}")
-        if have_q.dimension == want_q.dimension:
-            return value * have_q.value / want_q.value, want
+        same = have_q.dimension == want_q.dimension
     except _core.Error:
-        pass
+        same = False
+    if same:
+        return bounded(value * have_q.value / want_q.value), want
     raise _core.ConfigError(f"{where}: line {line}, column unit: {cid} is given in {unit!r}; the model predicts it "
                             f"in {want!r}")
 

@@ -80,10 +80,10 @@ TrainingPlan training_plan_from(const py::dict& in) {
   take(d, "n_chips", p.chips);
   take(d, "train_tokens", p.train_tokens);
   if (chips_given && p.chips < 1) throw InvalidArgument("n_chips: expected a positive integer, got " + std::to_string(p.chips));
-  if (tokens_given && !(p.train_tokens >= 1.0 && p.train_tokens <= 1e18)) {
+  if (tokens_given && !(p.train_tokens >= 1.0 && p.train_tokens <= 1e18 && std::floor(p.train_tokens) == p.train_tokens)) {
     char got[32];
     std::snprintf(got, sizeof got, "%g", p.train_tokens);
-    throw InvalidArgument(std::string("train_tokens: expected a count of tokens in [1, 1e18], got ") + got);
+    throw InvalidArgument(std::string("train_tokens: expected a whole count of tokens in [1, 1e18], got ") + got);
   }
   take(d, "check_memory", p.check_memory);
   if (!d.empty()) throw InvalidArgument(std::string(py::str(d.begin()->first)) + ": unknown training option");

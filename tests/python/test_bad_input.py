@@ -73,7 +73,7 @@ H100 = "nvidia-dgx-h100"
          ["ffn: expected a positive integer, got -5"]),
         (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, n_chips=0), ["n_chips: expected a positive"]),
         (lambda: perfmodel.training("llama-3.1-8b", H100, tp=8, dp=1, train_tokens=float("inf")),
-         ["train_tokens: expected a count of tokens in [1, 1e18], got inf"]),
+         ["train_tokens: expected a whole count of tokens in [1, 1e18], got inf"]),
         (lambda: perfmodel.attention("h100", variant="mla", rope_dim=-1), ["rope_dim must be a positive integer"]),
         (lambda: perfmodel.attention("h100", heads=8, kv_heads=-8), ["kv_heads must be a positive integer"]),
         (lambda: perfmodel.inference("llama-3.1-8b", H100, batch=8, kv_len=-1), ["kv_len: must be >= 0"]),
@@ -308,6 +308,7 @@ def test_integral_numpy_values_are_accepted():
      ["oversubscription: must be 0 (the catalog's) or a number in [1, 1000]"]),
     (["train", "llama-3.1-8b", H100, "--tp", "8", "--train-tokens", "1e308"], ["train_tokens", "[1, 1e18]"]),
     (["train", "llama-3.1-8b", H100, "--tp", "8", "--train-tokens", "0.5"], ["train_tokens", "[1, 1e18]"]),
+    (["train", "llama-3.1-8b", H100, "--tp", "8", "--train-tokens", "1.5"], ["train_tokens", "whole count"]),
     (["validate", "{good}", "--out", ""], ["--out: expected a file path, got an empty string"]),
     (["validate", "{good}", "--out", "/dev/full"], ["/dev/full: No space left on device"]),
     (["compare", "nvl72", "cm384", "--serving", ""], ["--serving: expected a model id"]),
@@ -463,9 +464,11 @@ def _set(cid: str, column: str, value: str):
 
 @pytest.mark.parametrize("edit, words", [
     # Each used to end in a Python traceback (ZeroDivisionError, ValueError, TypeError, KeyError).
-    (_set("AZ-H100-01", "value", "0"), ["cal.csv: line ", "column value: expected a positive number in [1e-6, 1e12] for AZ-H100-01, got '0'"]),
-    # A subnormal published value gave an error column of +inf % (exit 0).
-    (_set("CM384-PF-01", "value", "5e-324"), ["column value: expected a positive number in [1e-6, 1e12] for CM384-PF-01"]),
+    (_set("AZ-H100-01", "value", "0"), ["cal.csv: line ", "column value: expected a positive number for AZ-H100-01, got '0'"]),
+    # A subnormal published value gave an error column of +inf % (exit 0); the bound applies in
+    # the model's unit, so the same figure in base units (B/s for TB/s) is still taken.
+    (_set("CM384-PF-01", "value", "5e-324"), ["column value: 5e-324 tokens/s/NPU for CM384-PF-01 is",
+                                               "expected 1e-6 to 1e12 in that unit"]),
     (_set("AZ-H100-01", "value", "1.2k"), ["column value", "got '1.2k'"]),
     (lambda rows: rows + [next(r for r in rows if r[0] == "CM384-DC-01")], ["column id: 'CM384-DC-01' repeats line 3"]),
     (lambda rows: [r for r in rows if r[0] != "MEG-A100-01"], ["no row with id 'MEG-A100-01'"]),
@@ -501,6 +504,11 @@ def test_validate_converts_units_reads_a_bom_and_lists_rows_it_does_not_predict(
     df = validation.operator_accuracy(gbs).set_index("row")
     ref = validation.operator_accuracy(calibration_csv).set_index("row")
     assert df.loc["AZ-H100-02", "error"] == pytest.approx(ref.loc["AZ-H100-02", "error"], rel=1e-3)
+    # In base units the raw number is past the plausibility bound; it applies after conversion.
+    base = _edited_calibration(calibration_csv, tmp_path / "bs.csv",
+                               lambda rows: _set("AZ-H100-02", "unit", "B/s")(_set("AZ-H100-02", "value", "2970000000000")(rows)))
+    assert validation.operator_accuracy(base).set_index("row").loc["AZ-H100-02", "error"] == \
+        pytest.approx(ref.loc["AZ-H100-02", "error"], rel=1e-3)
     bom = tmp_path / "bom.csv"
     bom.write_bytes(b"\xef\xbb\xbf" + calibration_csv.read_bytes())  # as a spreadsheet saves it
     assert validation.read_calibration(bom).keys() == validation.read_calibration(calibration_csv).keys()

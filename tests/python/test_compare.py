@@ -243,7 +243,7 @@ def test_serving_comparison_bad_input():
 
     with pytest.raises(perfmodel.Error, match="takes systems"):
         serving_comparison(["huawei-ascend-910c"])
-    with pytest.raises(perfmodel.Error, match="list of one or more"):
+    with pytest.raises(perfmodel.Error, match="list or tuple of one or more"):
         serving_comparison("cm384")
     # A latency limit nothing meets: serving_results raises; the comparison keeps the system's
     # column, with no figures and the reason where its bottleneck would be (prefill still runs).
@@ -331,7 +331,7 @@ def test_training_comparison_same_recipe_on_both_racks():
         perfmodel.training_results("nvidia-hgx-h20")
     with pytest.raises(perfmodel.Error, match="takes systems"):
         perfmodel.training_comparison(["huawei-ascend-910c"])
-    with pytest.raises(perfmodel.Error, match="list of one or more"):
+    with pytest.raises(perfmodel.Error, match="list or tuple of one or more"):
         perfmodel.training_comparison("cm384")
     out = _cli("compare", "cm384", "nvl72", "--training", "llama-3.1-405b")
     assert out.returncode == 0, out.stderr

@@ -207,7 +207,9 @@ def test_plot_arguments_are_checked_by_name():
         (lambda: plot.efficiency_frontier([r], x="cost", price=0.1), "unexpected keyword argument 'price'"),
         (lambda: perfmodel.cost(r, capex={"nope": 1}), "capex: key 'nope': no catalog part"),
         (lambda: perfmodel.catalog.rumour_inputs("cm384", None), "precisions: expected a format"),
-        (lambda: perfmodel.compare({"dgx-h100", "dgx-a100"}), "compare\\(\\) needs a list"),
+        (lambda: perfmodel.compare({"dgx-h100", "dgx-a100"}), "compare\\(\\) needs a list or tuple"),
+        (lambda: perfmodel.serving_comparison({"nvl72"}), "serving_comparison\\(\\) needs a list or tuple"),
+        (lambda: perfmodel.training_comparison({"nvl72"}), "training_comparison\\(\\) needs a list or tuple"),
     ]
     for call, words in cases:
         with pytest.raises(perfmodel.Error, match=words):

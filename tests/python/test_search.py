@@ -330,13 +330,26 @@ def test_search_refuses_fields_its_mode_or_kind_does_not_have():
                                     constraints=["usd_per_million_output_tokens <= 1e9"], **kw)
     assert len(df) == 4 and df["usd_per_million_tokens"].is_monotonic_increasing
     dec = dict(mode="decode", kv_len=1024, tp=[1, 8], batch=[8, 16], progress=False)
-    with pytest.raises(perfmodel.InvalidArgument, match="ttft_ms: a decode-only plan .* has no prefill phase"):
+    with pytest.raises(perfmodel.InvalidArgument, match="^ttft_ms: a decode-only plan .* has no prefill phase"):
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", ttft_ms=1000, **dec)
+    with pytest.raises(perfmodel.InvalidArgument, match="^constraints: ttft_ms: a decode-only plan"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", constraints=["ttft_ms <= 1000"], **dec)
     with pytest.raises(perfmodel.InvalidArgument, match="objective: input_tokens_per_s_per_chip: a decode-only plan"):
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", objective="input_tokens_per_s_per_chip", **dec)
-    with pytest.raises(perfmodel.InvalidArgument, match="tpot_ms: a prefill-only plan .* has no decode phase"):
+    with pytest.raises(perfmodel.InvalidArgument, match="^tpot_ms: a prefill-only plan .* has no decode phase"):
         perfmodel.search_inference("llama-3.1-8b", "dgx-h100", mode="prefill", input_len=1024, tp=[1, 8], batch=[1, 2],
                                    tpot_ms=50, progress=False)
+
+
+def test_capex_keys_name_one_system_each():
+    kw = dict(mode="decode", kv_len=1024, tp=[1], batch=[8], progress=False)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"cost.capex\['nvidia-dgx-h100'\]: names nvidia-dgx-h100, which another"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", cost={"capex": {"dgx-h100": 1e6, "nvidia-dgx-h100": 3e5}}, **kw)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"cost.capex\['dgx-h100x'\]: no catalog system"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", cost={"capex": {"dgx-h100x": 1e6}}, **kw)
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="decode", kv_len=1024, batch=8)
+    with pytest.raises(perfmodel.InvalidArgument, match="capex: key 'nvidia-dgx-h100' names nvidia-dgx-h100, which another"):
+        perfmodel.cost(r, capex={"dgx-h100": 1e6, "nvidia-dgx-h100": 3e5})
 
 
 def test_a_system_named_twice_is_refused():

@@ -411,7 +411,8 @@ def test_fp8_keeps_gemm_inputs_and_optionally_weights_in_8_bits():
 def test_published_fp8_configurations_fit_in_memory():
     # Megatron-Bridge ran these FP8 plans (NeMo 25.11 table); with 8-bit saved GEMM inputs, FP8
     # parameters and the memory the driver reports (GB200 185 GiB, GB300 276.5 GiB, not the
-    # datasheets' 186 and 279 GB) the memory model accepts all nine. With the datasheet figures
+    # catalog's 186 and 279 GB stored until session 21; GB300's is NVIDIA's 288 GB now) the memory
+    # model accepts all nine. With those capacity figures
     # GB200 405B (197 GB) and GB300 405B (294 GB) were rejected.
     from perfmodel.validation import BRIDGE_2511_DENSE
 
