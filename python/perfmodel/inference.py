@@ -186,7 +186,9 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     tokens), ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated
     prefill instance), ``prefill_batch``, ``overlap``, ``prefill_overlap`` (the disaggregated
     prefill instance's own micro-batch overlap), ``mtp_tokens``, ``mtp_acceptance``,
-    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system).
+    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system). Options that
+    would change nothing are refused: ``mtp_acceptance`` without ``mtp_tokens``, and
+    ``input_len``/``output_len`` beside a decode step's ``kv_len``.
 
     Results (and :class:`TrainingResult`) carry ``rumour_inputs``: the catalog figures of
     ``rumour`` confidence the estimate rests on (:func:`perfmodel.catalog.rumour_inputs`)."""

@@ -664,3 +664,15 @@ def test_prefill_ttft_includes_the_pipeline_fill():
         step = r.to_dict()["prefill"]["time_s"]
         assert r.ttft_s == pytest.approx(step * (mbs + pp - 1) / mbs, rel=1e-12)
         assert r.input_tokens_per_s_per_chip == pytest.approx(1024 / step / pp, rel=1e-9)
+
+
+def test_options_that_would_change_nothing_are_refused():
+    kw = dict(mode="decode", batch=8, tp=1)
+    with pytest.raises(perfmodel.InvalidArgument, match="^mtp_acceptance: the acceptance rate of MTP drafts"):
+        perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1024, mtp_acceptance=0.5, **kw)
+    with pytest.raises(perfmodel.InvalidArgument, match="^input_len: a decode step given kv_len"):
+        perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=50, input_len=100, **kw)
+    # Without kv_len the prompt lengths set the cache (input + output / 2), so they are taken.
+    a = perfmodel.inference("llama-3.1-8b", "dgx-h100", input_len=1000, output_len=100, **kw)
+    b = perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1050, **kw)
+    assert a.tpot_ms == pytest.approx(b.tpot_ms, rel=1e-12)
