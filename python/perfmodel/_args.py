@@ -83,7 +83,13 @@ def path(name: str, value: Any) -> str:
 
 
 def text(name: str, value: Any) -> str:
-    """``value`` as a non-empty string."""
+    """``value`` as a non-empty string the C++ side can take (UTF-8: a lone surrogate from
+    undecodable bytes was a pybind TypeError)."""
     if not isinstance(value, str) or not value:
         raise _core.InvalidArgument(f"{name}: expected a non-empty string, got {_describe(value)}")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise _core.InvalidArgument(f"{name}: {value!r} is not valid UTF-8 text") from None
     return value

@@ -114,11 +114,14 @@ def topology(system: str, nodes: int = 1, ranks_per_chip: int = 1, check: bool =
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([KMGT]?)\s*$", re.IGNORECASE)
 
 
+_MAX_SIZE = 2 ** 62  # bytes: a size times a handful of copies stays inside 64-bit counts
+
+
 def _size(text: Any, name: str = "sizes") -> int:
     """A size in bytes: a positive integer, or a string such as '64M' naming a whole number of bytes
     (errors name the argument ``name``)."""
     if not isinstance(text, str):
-        return _args.integer(name, text)
+        return _args.integer(name, text, 1, _MAX_SIZE)
     m = _SIZE.match(text)
     if not m:
         raise _core.InvalidArgument(f"{name}: cannot read '{text}'; expected e.g. 1K, 64M, 8G (powers of 1024)")
@@ -126,6 +129,8 @@ def _size(text: Any, name: str = "sizes") -> int:
     value = float(m.group(1)) * (1024 ** ("KMGT".find(unit) + 1) if unit else 1)
     if value != int(value) or value <= 0:
         raise _core.InvalidArgument(f"{name}: '{text}' is not a positive whole number of bytes")
+    if value > _MAX_SIZE:  # as for a number (2^62): the string form skipped the bound
+        raise _core.InvalidArgument(f"{name}: '{text}' is {value:.3g} bytes; at most 2^62 are modelled")
     return int(value)
 
 
@@ -161,7 +166,16 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
     net = _network(system, nodes, ranks_per_chip, catalog, overrides)
     n = _args.integer("ranks", ranks, 1, _args.INT32_MAX) if ranks is not None else net.ranks
     scalar = not isinstance(size, (list, tuple, np.ndarray, pd.Series))
-    sizes = [size] if scalar else list(np.asarray(size).ravel())
+    if scalar:
+        sizes = [size]
+    elif isinstance(size, (list, tuple)):  # each element as given: numpy would turn True into 1, 1.5 into floats
+        sizes = list(size)
+        if any(isinstance(s, (list, tuple, np.ndarray)) for s in sizes):
+            raise _core.InvalidArgument("size: expected a flat list of sizes, got nested lists")
+    else:
+        sizes = list(np.asarray(size).ravel())
+    if not sizes:
+        raise _core.InvalidArgument("size: expected at least one size")
     values = np.array([_size(s, "size") for s in sizes], dtype=float)
     algo = "auto" if algorithm is None else _args.text("algorithm", algorithm)
     time, algbw, busbw, algs = net.collective(_args.text("kind", kind), values, n, algo)
@@ -206,5 +220,9 @@ def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: i
 
 def busbw_table(systems: Sequence[str], kind: str = "all_reduce", sizes: str = "1M:8G",
                 ranks: int | None = None) -> pd.DataFrame:
-    """Bus bandwidth vs size for several systems (long format), as plotted by ``plot.busbw``."""
-    return pd.concat([collective(s, kind, parse_sizes(sizes), ranks) for s in systems], ignore_index=True)  # type: ignore[misc]
+    """Bus bandwidth vs size for several systems (a system id or a list of them; long format), as
+    plotted by ``plot.busbw``."""
+    names = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, (list, tuple)) else None
+    if not names:  # a string iterated by character; an empty list left pandas nothing to concatenate
+        raise _core.InvalidArgument(f"systems: expected a system id or a non-empty list of them, got {systems!r}")
+    return pd.concat([collective(s, kind, parse_sizes(sizes), ranks) for s in names], ignore_index=True)  # type: ignore[misc]

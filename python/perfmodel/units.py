@@ -12,6 +12,7 @@ Decimal prefixes (k, M, G, T, P, E) are powers of 1000; binary ones (Ki ... Ei) 
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from . import _args, _core
@@ -29,6 +30,8 @@ def parse(text: str, dimension: str | None = None, *, allow_negative: bool = Fal
     """
     if not isinstance(text, str):
         raise _core.InvalidArgument(f"text: expected a string such as '3.35 TB/s', got {text!r}")
+    if text:
+        _args.text("text", text)  # a lone surrogate (undecodable bytes) is named, not a TypeError
     q = _core.parse_quantity(text, _args.flag("allow_negative", allow_negative))
     if dimension is not None:
         _, expected = _core.parse_unit(_args.text("dimension", dimension))
@@ -59,6 +62,21 @@ def format(
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):  # NaN and inf print as such
         raise _core.InvalidArgument(f"value: expected a number, got {type(value).__name__} {value!r}")
-    return _core.format_quantity(float(value), _args.text("dimension", dimension),
-                                 _args.integer("significant", significant, 1, 17), _args.text("prefixes", prefixes),
-                                 _args.flag("bits", bits))
+    try:
+        x = float(value)
+    except OverflowError:  # an int past a double (10**400)
+        raise _core.InvalidArgument(f"value: an integer of {len(str(abs(int(value))))} digits is beyond a double") from None
+    out = _core.format_quantity(x, _args.text("dimension", dimension),
+                                _args.integer("significant", significant, 1, 15), _args.text("prefixes", prefixes),
+                                _args.flag("bits", bits))
+    # A finite value must print as one that reads back: near the top of a double, bits (x 8) or a
+    # rounded figure times its prefix overflow ('inf Eb' for 1e308 bytes).
+    if math.isfinite(x) and abs(x) >= 1e290:
+        try:
+            ok = math.isfinite(_core.parse_quantity(out, True).value)
+        except _core.Error:
+            ok = False
+        if not ok:
+            raise _core.InvalidArgument(f"value: {x:.3g} prints as {out!r}, which does not read back as a finite "
+                                        "quantity; too large to format")
+    return out

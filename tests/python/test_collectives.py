@@ -242,3 +242,17 @@ def test_all_to_all_across_nodes_pays_per_peer_and_auto_is_never_beaten():
     auto = perfmodel.collective("dgx-h100", "all_to_all", "1G", nodes=64)
     for alg in ("ring", "hierarchical"):
         assert auto.time_s <= perfmodel.collective("dgx-h100", "all_to_all", "1G", nodes=64, algorithm=alg).time_s
+
+
+def test_sizes_are_checked_as_given():
+    # A size string skipped the 2^62 cap; numpy turned True into 1 byte and a ragged list into a
+    # ValueError; busbw_table iterated a system id by character and concatenated nothing for [].
+    cases = [(lambda: perfmodel.collective("dgx-h100", "all_reduce", "99999999999T", 8), "at most 2\\^62"),
+             (lambda: perfmodel.collective("dgx-h100", "all_reduce", [1024, True], 8), "size: expected an integer, got bool"),
+             (lambda: perfmodel.collective("dgx-h100", "all_reduce", [[1024], [2048, 4096]], 8), "flat list"),
+             (lambda: perfmodel.collectives.busbw_table([]), "systems: expected a system id")]
+    for call, words in cases:
+        with pytest.raises(perfmodel.InvalidArgument, match=words):
+            call()
+    one = perfmodel.collectives.busbw_table("dgx-h100", sizes="1M,2M")
+    assert list(one["system"].unique()) == ["nvidia-dgx-h100"] and len(one) == 2

@@ -142,3 +142,15 @@ def test_words_that_end_in_a_unit_symbol_are_not_reported_as_prefixes(text, word
 
 def test_greek_mu_and_micro_sign_both_mean_micro():
     assert units.parse("1 \u03bcs").value == units.parse("1 \u00b5s").value == pytest.approx(1e-6)
+
+
+def test_format_refuses_what_would_not_read_back_and_parse_names_bad_text():
+    # 1e308 bytes as bits printed 'inf Eb'; 10**400 raised a bare OverflowError; a lone surrogate
+    # (undecodable bytes) was a pybind TypeError.
+    for call, words in ((lambda: perfmodel.units.format(1e308, "B", bits=True), "does not read back as a finite quantity"),
+                        (lambda: perfmodel.units.format(10 ** 400, "B"), "an integer of 401 digits is beyond a double"),
+                        (lambda: perfmodel.units.format(1.0, "B", significant=16), "significant"),
+                        (lambda: perfmodel.units.parse("1 \udce9B"), "is not valid UTF-8 text")):
+        with pytest.raises(perfmodel.InvalidArgument, match=words):
+            call()
+    assert perfmodel.units.parse(perfmodel.units.format(1e308, "B")).value == pytest.approx(1e308, rel=1e-2)
