@@ -82,6 +82,15 @@ def path(name: str, value: Any) -> str:
     return str(os.fspath(value))
 
 
+def ids(where: str, value: Any, expected: str) -> list[str]:
+    """One id or a list/tuple of ids, non-empty (a string is one id, not its characters; a set or
+    dict has no order for the rows it makes); ``where: expected ..., got ...`` otherwise."""
+    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
+    if not items or not all(isinstance(v, str) and v for v in items):
+        raise _core.InvalidArgument(f"{where}: expected {expected}, got {value!r}")
+    return items
+
+
 def text(name: str, value: Any) -> str:
     """``value`` as a non-empty string the C++ side can take (UTF-8: a lone surrogate from
     undecodable bytes was a pybind TypeError)."""

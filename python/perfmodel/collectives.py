@@ -222,7 +222,6 @@ def busbw_table(systems: Sequence[str], kind: str = "all_reduce", sizes: str = "
                 ranks: int | None = None) -> pd.DataFrame:
     """Bus bandwidth vs size for several systems (a system id or a list of them; long format), as
     plotted by ``plot.busbw``."""
-    names = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, (list, tuple)) else None
-    if not names:  # a string iterated by character; an empty list left pandas nothing to concatenate
-        raise _core.InvalidArgument(f"systems: expected a system id or a non-empty list of them, got {systems!r}")
+    # A string was iterated by character; an empty list left pandas nothing to concatenate.
+    names = _args.ids("systems", systems, "a system id or a non-empty list of them")
     return pd.concat([collective(s, kind, parse_sizes(sizes), ranks) for s in names], ignore_index=True)  # type: ignore[misc]

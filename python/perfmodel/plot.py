@@ -227,11 +227,12 @@ def roofline(chips: str | Sequence[str], ops: Iterable[OpLike] | None = None, pr
     # of the axes (many chips with close ceilings), none is drawn: the legend gives every value.
     height_pt = ax.get_position().height * fig.get_size_inches()[1] * 72
     gap = 11.5 / height_pt * math.log10(ymax / ymin)  # a 7-pt label in its box is ~11 pt tall
-    placed = _spread([math.log10(y) + 0.1 * gap for y, _, _ in sorted(labels)], gap)
-    targets = [math.log10(y) + 0.1 * gap for y, _, _ in sorted(labels)]
+    labels.sort()
+    targets = [math.log10(y) + 0.1 * gap for y, _, _ in labels]
+    placed = _spread(targets, gap)
     if all(abs(p - t) <= 2 * gap for p, t in zip(placed, targets)) and \
             all(math.log10(ymin) <= p and p + gap <= math.log10(ymax) for p in placed):
-        for (y, text, color), pos in zip(sorted(labels), placed):
+        for (y, text, color), pos in zip(labels, placed):
             ax.text(hi / 1.15, 10.0 ** pos, text, ha="right", va="bottom", color=color, fontsize=7, bbox=_BOX)
 
     for i, d in enumerate(datas):
@@ -282,11 +283,7 @@ def _unique(where: str, name: str, ids: list[str], canonical: Any) -> list[str]:
 
 
 def _names(where: str, name: str, value: Any) -> list[str]:
-    """One id or a list/tuple of ids (a set or dict has no order for the rows it makes)."""
-    items = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else None
-    if not items or not all(isinstance(v, str) and v for v in items):
-        raise _core.InvalidArgument(f"{where}: {name}: expected an id or a non-empty list of ids, got {value!r}")
-    return items
+    return _args.ids(f"{where}: {name}", value, "an id or a non-empty list of ids")
 
 
 def _sizes(sizes: Any, family: str) -> np.ndarray:
