@@ -19,7 +19,7 @@ struct TopologyMetrics {
   int endpoints = 0;     ///< ranks in one instance of the level (scale-out: domains on one rail's tree)
   int instances = 1;     ///< parallel copies (scale-out: one tree per rail, i.e. per rank of a domain)
   double injection_bandwidth = 0;  ///< per rank, per direction [B/s]
-  double bisection_bandwidth = 0;  ///< per direction across an even split along the structure, all instances [B/s]
+  double bisection_bandwidth = 0;  ///< per direction from the first half of the ranks (in switch/ring order) to the rest, all instances [B/s]
   int diameter = 0;                ///< links on the longest shortest path between two ranks
   double mean_hops = 0;            ///< mean links between two distinct ranks
   int switch_tiers = 0;            ///< 0 for direct networks (mesh, torus)

@@ -47,6 +47,39 @@ double pairs_within(long n, long size) {
 
 int per_dim_links(const FabricLevel& lv) { return 2 * static_cast<int>(lv.torus_dims.size()); }
 
+/// Min cut between the first `h` ranks and the rest of a switch hierarchy (ranks fill groups in
+/// order; a group's uplink carries its members' bandwidth, / oversubscription above a scale-out
+/// leaf). Per group, the cheapest cut below it with its switch on the first side (a) or the
+/// second (b); a leaf split by the cut keeps its local pairs at full bandwidth, so a split that
+/// is not leaf-aligned exceeds h x bandwidth / oversubscription.
+double tree_cut(const FabricLevel& lv, const std::vector<long>& groups, bool scale_out, long h) {
+  const long n = lv.ranks;
+  const double b = lv.bandwidth;
+  struct Cost {
+    double a = 0, b = 0;
+    long first = 0, members = 0;
+  };
+  std::vector<Cost> level;
+  for (long lo = 0; lo < n; lo += groups[0]) {  // leaf switches: cut the links to ranks on the other side
+    const long members = std::min(groups[0], n - lo), in_a = std::clamp(h - lo, 0L, members);
+    level.push_back({static_cast<double>(members - in_a) * b, static_cast<double>(in_a) * b, lo, members});
+  }
+  for (std::size_t t = 1; t < groups.size(); ++t) {
+    const double taper = scale_out ? lv.oversubscription : 1.0;
+    std::vector<Cost> up(static_cast<std::size_t>((n + groups[t] - 1) / groups[t]));
+    for (std::size_t g = 0; g < up.size(); ++g) up[g].first = static_cast<long>(g) * groups[t];
+    for (const Cost& c : level) {
+      Cost& p = up[static_cast<std::size_t>(c.first / groups[t])];
+      const double link = static_cast<double>(c.members) * b / taper;
+      p.a += std::min(c.a, c.b + link);
+      p.b += std::min(c.b, c.a + link);
+      p.members += c.members;
+    }
+    level = std::move(up);
+  }
+  return std::min(level.front().a, level.front().b);
+}
+
 // --- explicit graph --------------------------------------------------------------------------
 
 struct Link {
@@ -197,7 +230,7 @@ TopologyMetrics describe(const FabricLevel& lv, bool scale_out, int instances) {
     }
     m.mean_hops = hops / (static_cast<double>(n) * (n - 1.0));
     m.oversubscription = scale_out && groups.size() > 1 ? lv.oversubscription : 1.0;
-    m.bisection_bandwidth = half * lv.bandwidth / m.oversubscription;
+    m.bisection_bandwidth = tree_cut(lv, groups, scale_out, n / 2);
   }
   m.bisection_bandwidth *= instances;
   return m;

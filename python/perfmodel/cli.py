@@ -406,7 +406,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--oversubscription", type=float, default=None,
                    help="scale-out taper above the leaf switches (default: catalog, else 1)")
     p.add_argument("--switch-radix", type=int, default=None, help="scale-out switch ports (default: catalog, else 64)")
-    p.add_argument("--check", action="store_true", help="also search the explicit graph (up to 4,096 endpoints)")
+    p.add_argument("--check", action="store_true", help="also search the explicit graph (up to 4,096 endpoints); exit 1 if it disagrees with the closed forms")
     p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
     p.set_defaults(func=_cmd_topology)
 
@@ -738,6 +738,8 @@ def _cmd_topology(args: argparse.Namespace) -> int:
             f"{r.level} diameter {r.graph_diameter}, mean hops {r.graph_mean_hops:.2f}, "
             f"bisection {r.graph_bisection_bandwidth / 1e12:,.2f} TB/s" for r in df.itertuples())
             + (" (agrees)" if ok else " (DISAGREES with the closed forms)"))
+        if not ok:  # a failed check is a failure, as any test's would be
+            return 1
     return 0
 
 

@@ -117,6 +117,19 @@ def test_topology_closed_forms_agree_with_graph_search(system, kw):
     assert np.allclose(df["graph_bisection_bandwidth"], df["bisection_bandwidth"], rtol=1e-9)
 
 
+def test_topology_bisection_of_a_split_leaf():
+    # 100 DGX H100 on 32-domain leaves at 2:1: the first 50 domains fill one leaf and 18 of the
+    # next, whose 14 others stay reachable at full NIC bandwidth (50 GB/s) inside that leaf. The
+    # cut takes the other leaves' tapered uplinks (36 x 25 GB/s) and the split leaf's 14 links:
+    # 1.6 TB/s per rail, not 50 x 25 GB/s.
+    df = perfmodel.topology("dgx-h100", nodes=100, oversubscription=2, check=True).set_index("level")
+    assert df.loc["scale-out", "bisection_bandwidth"] == pytest.approx(8 * (36 * 25e9 + 14 * 50e9))
+    assert df.loc["scale-out", "graph_bisection_bandwidth"] == pytest.approx(df.loc["scale-out", "bisection_bandwidth"])
+    # Leaf-aligned (128 domains): every sender crosses the taper.
+    aligned = perfmodel.topology("dgx-h100", nodes=128, oversubscription=2).set_index("level")
+    assert aligned.loc["scale-out", "bisection_bandwidth"] == pytest.approx(8 * 64 * 25e9)
+
+
 def test_topology_figures_and_scaling():
     h100 = perfmodel.topology("dgx-h100", nodes=64).set_index("level")
     # 8 rails of 64 NICs at 50 GB/s: half of each rail's NICs send across the cut.
@@ -162,6 +175,23 @@ def test_topology_cli(capsys):
     out = capsys.readouterr().out
     assert "two-tier-clos" in out and "(agrees)" in out and "75.26" in out
     assert main(["topology", "dgx-h100", "--nodes", "4", "--oversubscription", "0"]) == 2
+
+
+def test_topology_cli_fails_a_disagreeing_check(capsys, monkeypatch):
+    # A closed form the graph contradicts must fail the command, not only print it.
+    import perfmodel.collectives as coll
+    from perfmodel.cli import main
+
+    real = coll.topology
+
+    def off_by_one_hop(*args, **kwargs):
+        df = real(*args, **kwargs)
+        df["diameter"] += 1
+        return df
+
+    monkeypatch.setattr(coll, "topology", off_by_one_hop)
+    assert main(["topology", "dgx-h100", "--nodes", "4", "--check"]) == 1
+    assert "DISAGREES" in capsys.readouterr().out
 
 
 def test_moe_synchronisation_rounds_and_low_latency_scaling():

@@ -60,6 +60,15 @@ TEST_CASE("Topology: closed forms equal the graph search", "[model][topology]") 
     CHECK(model::describe(ft, true).switch_tiers == ft.tiers);
     CHECK(model::describe(ft, true).diameter == 2 * ft.tiers);
   }
+  // A split the leaves do not align with: 100 endpoints on 32-endpoint leaves (radix 64) at 2:1;
+  // the first 50 fill leaf 0 and 18 of leaf 1. The cheapest cut takes the uplinks of the 36
+  // second-half endpoints on whole leaves (x 25 GB/s) and leaf 1's links to its other 14 (x 50).
+  auto split = level(hw::Topology::single_hop_switched, 100, 50e9);
+  split.switch_radix = 64;
+  split.tiers = 2;
+  split.oversubscription = 2.0;
+  check_against_graph(split, true);
+  CHECK(model::describe(split, true).bisection_bandwidth == Approx(36 * 25e9 + 14 * 50e9));
 }
 
 TEST_CASE("Topology: catalog systems and network options", "[model][topology]") {
