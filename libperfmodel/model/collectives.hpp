@@ -106,6 +106,10 @@ struct CollectiveResult {
   Bandwidth busbw{};
   Algorithm algorithm = Algorithm::ring;
   Seconds latency{};   ///< the step-latency part of time
+  /// The automatic choice ran a reduce-scatter, all-gather or broadcast as an all-reduce of the
+  /// same buffer (keeping the shard or the root's data), with `algorithm`'s all-reduce: it was
+  /// faster than each of the collective's own algorithms.
+  bool as_all_reduce = false;
 };
 
 /// `size` is the nccl-tests message size (the whole buffer for all-reduce, the gathered

@@ -225,7 +225,9 @@ bool bounded_by_all_reduce(Collective kind) {
   return kind == Collective::reduce_scatter || kind == Collective::all_gather || kind == Collective::broadcast;
 }
 
-Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, Algorithm* chosen) {
+/// The fastest algorithm on one level; `chosen` (when given) records it, and whether it is the
+/// all-reduce of the same buffer that bounds reduce-scatter, all-gather and broadcast.
+Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, CollectiveResult* chosen) {
   // With the link count unknown an all-to-all (a direct exchange by nature) says so; the others
   // choose among the algorithms that do not need it (the result names the one chosen).
   if (kind == Collective::all_to_all) (void)wave_links(lv);
@@ -235,15 +237,18 @@ Timing best_one_level(const FabricLevel& lv, Collective kind, double s, int n, A
     const Timing t = one_level(lv, kind, s, n, alg);
     if (t.time < best.time) {
       best = t;
-      if (chosen) *chosen = alg;
+      if (chosen) chosen->algorithm = alg;
     }
   }
   if (bounded_by_all_reduce(kind)) {
-    Algorithm via = Algorithm::automatic;
+    CollectiveResult via;
     const Timing ar = best_one_level(lv, Collective::all_reduce, s, n, &via);
     if (ar.time < best.time) {
       best = ar;
-      if (chosen) *chosen = via;
+      if (chosen) {
+        chosen->algorithm = via.algorithm;
+        chosen->as_all_reduce = true;
+      }
     }
   }
   return best;
@@ -452,7 +457,7 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
   Timing t;
   if (ranks <= up.ranks) {
     if (algorithm == Algorithm::automatic) {
-      t = best_one_level(up, kind, s, ranks, &r.algorithm);
+      t = best_one_level(up, kind, s, ranks, &r);
     } else {
       if (!supports(up, kind, algorithm)) throw InvalidArgument(algorithm_error(net, up, kind, algorithm));
       t = one_level(up, kind, s, ranks, algorithm);
@@ -551,6 +556,8 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
     if (ar.time.value() < t.time) {
       t.time = ar.time.value();
       t.latency = ar.latency.value();
+      r.algorithm = ar.algorithm;
+      r.as_all_reduce = true;
     }
   }
   r.time = Seconds{t.time};
@@ -592,7 +599,7 @@ CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size
   CollectiveResult r;
   r.algorithm = Algorithm::hierarchical;
   if (per_domain == 1) {
-    t = best_one_level(out, kind, s, n_out, &r.algorithm);
+    t = best_one_level(out, kind, s, n_out, &r);
   } else {
     // Two levels as in estimate(): in-domain phase over per_domain ranks, cross-domain phase on
     // 1/per_domain of the data (all-reduce: reduce-scatter, all-reduce, all-gather).

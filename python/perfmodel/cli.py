@@ -699,7 +699,7 @@ def _cmd_collective(args: argparse.Namespace) -> int:
         print(df.to_csv(index=False), end="")
         return 0
     rows = [[_binary_size(int(r.size)), f"{r.time_s * 1e6:,.1f}", f"{r.algbw / 1e9:,.1f}", f"{r.busbw / 1e9:,.1f}",
-             r.algorithm] for r in df.itertuples()]
+             r.algorithm + (" (as all_reduce)" if r.as_all_reduce else "")] for r in df.itertuples()]
     print(f"{df['system'].iloc[0]}: {args.kind}, {int(df['ranks'].iloc[0])} ranks")
     print(_table(["size", "time (us)", "algbw (GB/s)", "busbw (GB/s)", "algorithm"], rows, {0, 1, 2, 3}))
     return 0

@@ -25,7 +25,11 @@ __all__ = ["CollectiveResult", "collective", "moe_exchange", "network", "parse_s
 
 @dataclass(frozen=True)
 class CollectiveResult:
-    """One collective: time [s], algorithm and bus bandwidth [B/s] (nccl-tests definitions)."""
+    """One collective: time [s], algorithm and bus bandwidth [B/s] (nccl-tests definitions).
+
+    ``as_all_reduce``: the automatic choice ran a reduce-scatter, all-gather or broadcast as an
+    all-reduce of the same buffer (``algorithm`` names that all-reduce's), faster than any of the
+    collective's own algorithms."""
 
     system: str
     kind: str
@@ -35,6 +39,7 @@ class CollectiveResult:
     algbw: float
     busbw: float
     algorithm: str
+    as_all_reduce: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (a sweep's row takes them as columns)."""
@@ -43,7 +48,7 @@ class CollectiveResult:
     def __repr__(self) -> str:
         return (f"<CollectiveResult {self.kind} {self.size:.4g} B x{self.ranks} on {self.system}: "
                 f"{self.time_s * 1e6:.4g} us, algbw {self.algbw / 1e9:.4g} GB/s, busbw {self.busbw / 1e9:.4g} GB/s, "
-                f"{self.algorithm}>")
+                f"{self.algorithm}{' (as all_reduce)' if self.as_all_reduce else ''}>")
 
 
 def network(system: str, nodes: int = 1, ranks_per_chip: int = 1, catalog: Catalog | None = None,
@@ -160,7 +165,8 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
     ``kind``: all_reduce, reduce_scatter, all_gather, all_to_all, broadcast, send_recv. ``size``
     in bytes (an int, a string like ``"8G"``, or an array -> DataFrame). ``ranks`` defaults to
     the whole network. ``algorithm``: ring, tree, in_network, direct, hierarchical, or None (or "auto") for
-    the fastest the topology supports. ``overrides``: ``torus_shape``, ``oversubscription``,
+    the fastest the topology supports (for reduce-scatter, all-gather and broadcast possibly an
+    all-reduce of the same buffer: ``as_all_reduce``). ``overrides``: ``torus_shape``, ``oversubscription``,
     ``switch_radix`` as in :func:`perfmodel.collectives.network`.
     """
     net = _network(system, nodes, ranks_per_chip, catalog, overrides)
@@ -178,12 +184,12 @@ def collective(system: str, kind: str, size: Any, ranks: int | None = None, algo
         raise _core.InvalidArgument("size: expected at least one size")
     values = np.array([_size(s, "size") for s in sizes], dtype=float)
     algo = "auto" if algorithm is None else _args.text("algorithm", algorithm)
-    time, algbw, busbw, algs = net.collective(_args.text("kind", kind), values, n, algo)
+    time, algbw, busbw, algs, via = net.collective(_args.text("kind", kind), values, n, algo)
     if scalar:
         return CollectiveResult(net.system, kind, float(values[0]), n, float(time[0]), float(algbw[0]),
-                                float(busbw[0]), algs[0])
+                                float(busbw[0]), algs[0], bool(via[0]))
     return pd.DataFrame({"system": net.system, "kind": kind, "size": values, "ranks": n, "time_s": time,
-                         "algbw": algbw, "busbw": busbw, "algorithm": algs})
+                         "algbw": algbw, "busbw": busbw, "algorithm": algs, "as_all_reduce": via})
 
 
 def moe_exchange(system: str, phase: str = "dispatch", ranks: int = 8, tokens: int = 4096, hidden: int = 7168,

@@ -105,6 +105,7 @@ void register_collectives(py::module_& m) {
             py::array_t<double> time(static_cast<py::ssize_t>(count)), algbw(static_cast<py::ssize_t>(count)),
                 busbw(static_cast<py::ssize_t>(count));
             std::vector<std::string> algs(count);
+            std::vector<bool> via(count);
             const double* ps = sizes.data();
             double *pt = time.mutable_data(), *pa = algbw.mutable_data(), *pb = busbw.mutable_data();
             {
@@ -115,9 +116,10 @@ void register_collectives(py::module_& m) {
                 pa[i] = r.algbw.value();
                 pb[i] = r.busbw.value();
                 algs[i] = std::string(model::to_string(r.algorithm));
+                via[i] = r.as_all_reduce;
               }
             }
-            return py::make_tuple(time, algbw, busbw, algs);
+            return py::make_tuple(time, algbw, busbw, algs, via);
           },
           py::arg("kind"), py::arg("sizes"), py::arg("ranks"), py::arg("algorithm") = "auto")
       .def(

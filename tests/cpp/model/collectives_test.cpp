@@ -52,6 +52,22 @@ TEST_CASE("Collectives: small messages take the low-latency protocol, in-network
   CHECK(bytes_time(1e6, Algorithm::in_network) > 10.0 * nvls_step);
 }
 
+TEST_CASE("Collectives: a broadcast run as an all-reduce says so", "[model][collectives]") {
+  // 1 GB over the 910B's 8-way mesh: the root's seven direct copies cost more than a
+  // reduce-scatter + all-gather of the buffer, so the automatic choice runs that all-reduce.
+  const model::Network mesh(catalog::Catalog::builtin(), "huawei-atlas-800t-a2");
+  const auto ar = model::estimate(mesh, Collective::all_reduce, Bytes{1e9}, 8);
+  const auto bc = model::estimate(mesh, Collective::broadcast, Bytes{1e9}, 8);
+  CHECK(bc.as_all_reduce);
+  CHECK(bc.algorithm == ar.algorithm);
+  CHECK(bc.time.value() == Approx(ar.time.value()));
+  const auto direct = model::estimate(mesh, Collective::broadcast, Bytes{1e9}, 8, Algorithm::direct);
+  CHECK_FALSE(direct.as_all_reduce);
+  CHECK(direct.time.value() > bc.time.value());
+  CHECK_FALSE(model::estimate(mesh, Collective::broadcast, Bytes{1024}, 8).as_all_reduce);
+  CHECK_FALSE(ar.as_all_reduce);
+}
+
 TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors]") {
   using Catch::Matchers::Contains;
   CHECK_THROWS_WITH(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e6}, 9), Contains("ranks"));
