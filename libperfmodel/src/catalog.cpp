@@ -60,11 +60,7 @@ namespace {
 using detail::CatalogData;
 using detail::RawPart;
 
-std::string show(const bj::value& v) {
-  std::string s = bj::serialize(v);
-  if (s.size() > 80) s = s.substr(0, 77) + "...";
-  return s;
-}
+std::string show(const bj::value& v) { return perfmodel::detail::show_json(v); }
 
 // Reads one JSON object, remembering which keys were consumed so unknown keys are rejected.
 class Reader {

@@ -31,4 +31,19 @@ inline boost::json::value parse_json_text(std::string_view text, const std::stri
   return p.release();
 }
 
+/// A JSON value as an error message shows it: serialized (control characters escaped, so a NUL
+/// cannot cut the message short), at most `limit` bytes, cut on a UTF-8 character boundary.
+inline std::string show_json(const boost::json::value& v, std::size_t limit = 80) {
+  std::string s = boost::json::serialize(v);
+  if (s.size() <= limit) return s;
+  std::size_t cut = limit - 3;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;  // not inside a character
+  return s.substr(0, cut) + "...";
+}
+
+/// A string as an error message shows it: quoted as JSON, like show_json.
+inline std::string show_json(std::string_view text, std::size_t limit = 80) {
+  return show_json(boost::json::value(boost::json::string(text)), limit);
+}
+
 }  // namespace perfmodel::detail

@@ -119,11 +119,13 @@ void TransformerModel::validate(const std::string& origin) const {
     return "expected a non-negative integer (0: not stated), got " + std::to_string(max_context);
   });
   if (mla) {
-    need(mla->q_lora_rank >= 0, "mla.q_lora_rank", [&] { return "expected >= 0 (0: no query compression)"; });
-    need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", [&] { return "expected a positive integer"; });
-    need(mla->rope_dim > 0, "mla.rope_dim", [&] { return "expected a positive integer"; });
-    need(mla->nope_dim > 0, "mla.nope_dim", [&] { return "expected a positive integer"; });
-    need(mla->v_head_dim > 0, "mla.v_head_dim", [&] { return "expected a positive integer"; });
+    need(mla->q_lora_rank >= 0, "mla.q_lora_rank", [&] {
+      return "expected >= 0 (0: no query compression), got " + std::to_string(mla->q_lora_rank);
+    });
+    need(mla->kv_lora_rank > 0, "mla.kv_lora_rank", [&] { return "expected a positive integer, got " + std::to_string(mla->kv_lora_rank); });
+    need(mla->rope_dim > 0, "mla.rope_dim", [&] { return "expected a positive integer, got " + std::to_string(mla->rope_dim); });
+    need(mla->nope_dim > 0, "mla.nope_dim", [&] { return "expected a positive integer, got " + std::to_string(mla->nope_dim); });
+    need(mla->v_head_dim > 0, "mla.v_head_dim", [&] { return "expected a positive integer, got " + std::to_string(mla->v_head_dim); });
     upto(mla->q_lora_rank, std::int64_t{1} << 20, "mla.q_lora_rank");
     upto(mla->kv_lora_rank, std::int64_t{1} << 20, "mla.kv_lora_rank");
     upto(mla->rope_dim, 65536, "mla.rope_dim");
@@ -137,7 +139,9 @@ void TransformerModel::validate(const std::string& origin) const {
     need(moe->top_k > 0 && moe->top_k <= moe->routed_experts, "moe.top_k", [&] {
       return "expected 1..routed_experts=" + std::to_string(moe->routed_experts) + ", got " + std::to_string(moe->top_k);
     });
-    need(moe->shared_experts >= 0, "moe.shared_experts", [&] { return "expected >= 0"; });
+    need(moe->shared_experts >= 0, "moe.shared_experts", [&] {
+      return "expected a non-negative integer, got " + std::to_string(moe->shared_experts);
+    });
     need(moe->dense_layers >= 0 && moe->dense_layers < layers, "moe.dense_layers", [&] {
       return "expected 0..layers-1=" + std::to_string(layers - 1) + ", got " + std::to_string(moe->dense_layers);
     });
@@ -156,13 +160,15 @@ namespace {
 
 // --- strict JSON reading ----------------------------------------------------------------------
 
+using perfmodel::detail::show_json;
+
 class Obj {
  public:
   /// `null_is_absent`: Hugging Face configs write null for "not set"; perfmodel's own files
   /// refuse it (a null "moe" would otherwise read as a dense model without a word).
   Obj(const bj::value& v, std::string path, const std::string& origin, bool null_is_absent = false)
       : path_(std::move(path)), origin_(origin), null_is_absent_(null_is_absent) {
-    if (!v.is_object()) fail(path_.empty() ? "top level" : path_, "expected a JSON object, got " + bj::serialize(v).substr(0, 40));
+    if (!v.is_object()) fail(path_.empty() ? "top level" : path_, "expected a JSON object, got " + show_json(v));
     o_ = &v.as_object();
   }
   [[noreturn]] void fail(const std::string& field, const std::string& what) const {
@@ -186,17 +192,17 @@ class Obj {
       fail(at(k), "missing; expected an integer");
     }
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64()) fail(at(k), "out of range: " + bj::serialize(*v) + "; expected an integer below 2^63");
+    if (v->is_uint64()) fail(at(k), "out of range: " + show_json(*v) + "; expected an integer below 2^63");
     if (v->is_double()) {
       const double d = v->as_double();  // cast only what an int64 holds (beyond is undefined)
       if (std::abs(d) < 9.2e18 && d == std::trunc(d)) return static_cast<std::int64_t>(d);
     }
-    fail(at(k), "expected an integer, got " + bj::serialize(*v));
+    fail(at(k), "expected an integer, got " + show_json(*v));
   }
   bool boolean(std::string_view k, bool dflt) {
     const bj::value* v = find(k);
     if (v == nullptr) return dflt;
-    if (!v->is_bool()) fail(at(k), "expected true or false, got " + bj::serialize(*v));
+    if (!v->is_bool()) fail(at(k), "expected true or false, got " + show_json(*v));
     return v->as_bool();
   }
   std::string text(std::string_view k, std::optional<std::string> dflt = std::nullopt) {
@@ -205,7 +211,11 @@ class Obj {
       if (dflt) return *dflt;
       fail(at(k), "missing; expected a string");
     }
-    if (!v->is_string()) fail(at(k), "expected a string, got " + bj::serialize(*v));
+    if (!v->is_string()) fail(at(k), "expected a string, got " + show_json(*v));
+    // A NUL would end every message that quotes the text (C strings), hiding what follows it.
+    if (v->as_string().find('\0') != bj::string::npos) {
+      fail(at(k), "expected text without NUL characters, got " + show_json(*v));
+    }
     return std::string(v->as_string());
   }
   bool has(std::string_view k) const {
@@ -233,7 +243,9 @@ class Obj {
 };
 
 int to_int(std::int64_t v, const Obj& o, std::string_view k) {
-  if (v < -2147483647 || v > 2147483647) o.fail(o.at(k), "out of range: " + std::to_string(v));
+  if (v < -2147483647 || v > 2147483647) {
+    o.fail(o.at(k), "out of range: got " + std::to_string(v) + "; expected at most 2147483647 in magnitude");
+  }
   return static_cast<int>(v);
 }
 
@@ -247,7 +259,7 @@ TransformerModel parse_model(const bj::value& root, const std::string& origin) {
   if (const bj::value* a = o.find("aliases")) {
     if (!a->is_array()) o.fail("aliases", "expected an array of strings");
     for (const auto& s : a->as_array()) {
-      if (!s.is_string()) o.fail("aliases", "expected an array of strings, got " + bj::serialize(s));
+      if (!s.is_string()) o.fail("aliases", "expected an array of strings, got " + show_json(s));
       m.aliases.emplace_back(s.as_string());
     }
   }
@@ -294,7 +306,13 @@ TransformerModel parse_model(const bj::value& root, const std::string& origin) {
 
 std::string read_text(const std::filesystem::path& p) {
   std::error_code ec;
-  if (std::filesystem::is_directory(p, ec)) throw NotFound(p.string() + ": is a directory, expected a JSON file");
+  const auto st = std::filesystem::status(p, ec);
+  if (ec && ec != std::errc::no_such_file_or_directory) throw NotFound(p.string() + ": " + ec.message());
+  if (std::filesystem::is_directory(st)) throw NotFound(p.string() + ": is a directory, expected a JSON file");
+  // A pipe or device would block the read or never end (a FIFO hung the reader).
+  if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st)) {
+    throw NotFound(p.string() + ": not a regular file (a pipe, socket or device); expected a JSON file");
+  }
   std::ifstream in(p, std::ios::binary);
   if (!in) throw NotFound(p.string() + ": cannot open the file");
   std::ostringstream ss;
@@ -336,15 +354,46 @@ std::string lower(std::string_view s) {
 
 TransformerModel from_hf(const bj::value& root, const std::string& origin) {
   Obj o(root, "", origin, true);
+  // The class names a config can give and the model_type each belongs to (transformers picks the
+  // class from model_type, so the two must agree; the type then decides how the file is read).
+  static constexpr std::pair<std::string_view, std::string_view> kKinds[] = {
+      {"LlamaForCausalLM", "llama"},        {"MistralForCausalLM", "mistral"},     {"MixtralForCausalLM", "mixtral"},
+      {"Qwen2ForCausalLM", "qwen2"},        {"Qwen3ForCausalLM", "qwen3"},         {"Qwen2MoeForCausalLM", "qwen2_moe"},
+      {"Qwen3MoeForCausalLM", "qwen3_moe"}, {"DeepseekV2ForCausalLM", "deepseek_v2"},
+      {"DeepseekV3ForCausalLM", "deepseek_v3"}, {"GPT2LMHeadModel", "gpt2"}};
+  auto unsupported = [&](const std::string& what) {
+    std::string list;
+    for (const auto& [cls, type] : kKinds) list += (list.empty() ? "" : ", ") + std::string(cls);
+    o.fail("architectures", what + " is not supported; expected one of " + list);
+  };
   std::string arch;
-  if (const bj::value* a = o.find("architectures"); a != nullptr && a->is_array() && !a->as_array().empty() &&
-                                                     a->as_array()[0].is_string()) {
+  if (const bj::value* a = o.find("architectures")) {
+    if (!a->is_array() || a->as_array().empty() || !a->as_array()[0].is_string()) {
+      o.fail("architectures", "expected a list of class names such as [\"LlamaForCausalLM\"], got " + show_json(*a));
+    }
     arch = std::string(a->as_array()[0].as_string());
   }
   const std::string model_type = o.text("model_type", "");
+  std::string type;  // the model_type the file is read as
+  if (!arch.empty()) {
+    const auto* k = std::find_if(std::begin(kKinds), std::end(kKinds), [&](const auto& e) { return e.first == arch; });
+    if (k == std::end(kKinds)) unsupported(show_json(arch));
+    type = k->second;
+    if (!model_type.empty() && model_type != type) {
+      o.fail("model_type", show_json(model_type) + " does not match architectures " + show_json(arch) + " (a " +
+                               show_json(type) + " model); which one is meant?");
+    }
+  } else {
+    const auto* k = std::find_if(std::begin(kKinds), std::end(kKinds), [&](const auto& e) { return e.second == model_type; });
+    if (k == std::end(kKinds)) unsupported(model_type.empty() ? "a config with neither architectures nor model_type"
+                                                              : "model_type " + show_json(model_type));
+    type = model_type;
+  }
   TransformerModel m;
-  m.id = model_type.empty() ? "hf-model" : model_type;
-  m.name = arch.empty() ? m.id : arch;
+  // The repository the config names (_name_or_path) identifies it better than its type ("llama").
+  const std::string named = o.has("_name_or_path") ? o.text("_name_or_path") : "";
+  m.id = !named.empty() ? named : type;
+  m.name = arch.empty() ? type : arch;
   m.source = origin;
   m.source_file = origin;
   // Sizes and counts are checked here, under the config's own key names (validate() would name
@@ -363,7 +412,11 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
       o.fail("num_key_value_heads", "expected a divisor of num_attention_heads=" + std::to_string(m.heads) + ", got " +
                                         std::to_string(m.kv_heads));
     }
-    m.head_dim = pint("head_dim", std::max<std::int64_t>(1, m.hidden / m.heads));
+    if (!o.has("head_dim") && m.hidden % m.heads != 0) {  // transformers refuses such a config too
+      o.fail("hidden_size", "expected a multiple of num_attention_heads=" + std::to_string(m.heads) +
+                                " (or a head_dim key), got " + std::to_string(m.hidden));
+    }
+    m.head_dim = pint("head_dim", m.hidden / m.heads);
     m.ffn = pint("intermediate_size");
     m.vocab = pint("vocab_size");
     m.tied_embeddings = o.boolean("tie_word_embeddings", false);
@@ -381,18 +434,16 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
       }
     }
   };
-  const std::string a = arch.empty() ? model_type : arch;
   // perfmodel field -> the config's key, for what validate() finds wrong (it names the former).
   std::vector<std::pair<std::string_view, std::string_view>> names = {
       {"layers", "num_hidden_layers"}, {"hidden", "hidden_size"}, {"heads", "num_attention_heads"},
       {"kv_heads", "num_key_value_heads"}, {"head_dim", "head_dim (or hidden_size / num_attention_heads)"},
       {"ffn", "intermediate_size"}, {"vocab", "vocab_size"}, {"max_context", "max_position_embeddings"},
       {"moe.top_k", "num_experts_per_tok"}, {"moe.expert_ffn", "moe_intermediate_size"}};
-  if (a == "LlamaForCausalLM" || a == "MistralForCausalLM" || a == "Qwen2ForCausalLM" || a == "Qwen3ForCausalLM" ||
-      a == "llama" || a == "mistral" || a == "qwen2" || a == "qwen3") {
+  if (type == "llama" || type == "mistral" || type == "qwen2" || type == "qwen3") {
     llama_like();
-    m.family = model_type.rfind("qwen", 0) == 0 ? "qwen" : model_type == "mistral" ? "mistral" : "llama";
-  } else if (a == "MixtralForCausalLM" || a == "mixtral") {
+    m.family = type.rfind("qwen", 0) == 0 ? "qwen" : type == "mistral" ? "mistral" : "llama";
+  } else if (type == "mixtral") {
     llama_like();
     m.family = "mistral";
     Moe x;
@@ -401,7 +452,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     x.top_k = to_int(o.integer("num_experts_per_tok"), o, "num_experts_per_tok");
     x.expert_ffn = m.ffn;
     m.moe = x;
-  } else if (a == "Qwen3MoeForCausalLM" || a == "Qwen2MoeForCausalLM" || a == "qwen3_moe" || a == "qwen2_moe") {
+  } else if (type == "qwen3_moe" || type == "qwen2_moe") {
     llama_like();
     m.family = "qwen";
     Moe x;
@@ -421,18 +472,23 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
         o.fail("shared_expert_intermediate_size", "expected a multiple of moe_intermediate_size=" +
                                                       std::to_string(x.expert_ffn) + ", got " + std::to_string(shared));
       }
+      if (shared / x.expert_ffn > 256) {  // checked before the count is narrowed to an int
+        o.fail("shared_expert_intermediate_size", "expected at most 256 x moe_intermediate_size=" +
+                                                      std::to_string(x.expert_ffn) + ", got " + std::to_string(shared));
+      }
       x.shared_experts = static_cast<int>(shared / x.expert_ffn);
     }
     if (o.integer("decoder_sparse_step", 1) != 1) o.fail("decoder_sparse_step", "only 1 (every layer MoE) is supported");
-    if (const bj::value* v = o.find("mlp_only_layers"); v != nullptr && v->is_array() && !v->as_array().empty()) {
-      o.fail("mlp_only_layers", "dense layers interleaved with MoE layers are not supported");
+    if (const bj::value* v = o.find("mlp_only_layers")) {
+      if (!v->is_array()) o.fail("mlp_only_layers", "expected a list of layer indices, got " + show_json(*v));
+      if (!v->as_array().empty()) o.fail("mlp_only_layers", "dense layers interleaved with MoE layers are not supported");
     }
     m.moe = x;
-  } else if (a == "DeepseekV3ForCausalLM" || a == "DeepseekV2ForCausalLM" || a == "deepseek_v3" || a == "deepseek_v2") {
+  } else if (type == "deepseek_v3" || type == "deepseek_v2") {
     m.family = "deepseek";
     names.insert(names.end(), {{"mla.q_lora_rank", "q_lora_rank"}, {"mla.kv_lora_rank", "kv_lora_rank"},
                                {"mla.rope_dim", "qk_rope_head_dim"}, {"mla.nope_dim", "qk_nope_head_dim"},
-                               {"mla.v_head_dim", "v_head_dim"}, {"head_dim", "qk_nope_head_dim + qk_rope_head_dim"},
+                               {"mla.v_head_dim", "v_head_dim"}, {"head_dim", "v_head_dim"},
                                {"moe.routed_experts", "n_routed_experts"}, {"moe.shared_experts", "n_shared_experts"},
                                {"moe.dense_layers", "first_k_dense_replace"}, {"mtp_layers", "num_nextn_predict_layers"}});
     m.layers = to_int(pint("num_hidden_layers"), o, "num_hidden_layers");
@@ -442,13 +498,18 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.ffn = pint("intermediate_size");
     m.vocab = pint("vocab_size");
     m.tied_embeddings = o.boolean("tie_word_embeddings", false);
+    // Absent and null differ here: transformers defaults a missing q_lora_rank to 1536 and a
+    // missing n_routed_experts to a MoE, where null means none; guessing either is refused.
+    for (const char* k : {"q_lora_rank", "n_routed_experts"}) {
+      if (!o.raw().contains(k)) o.fail(k, "missing; expected an integer, or null for none");
+    }
     Mla x;
     x.q_lora_rank = o.integer("q_lora_rank", 0);
     x.kv_lora_rank = o.integer("kv_lora_rank");
     x.rope_dim = o.integer("qk_rope_head_dim");
     x.nope_dim = o.integer("qk_nope_head_dim");
     x.v_head_dim = o.integer("v_head_dim");
-    m.head_dim = x.nope_dim + x.rope_dim;
+    m.head_dim = x.v_head_dim;  // as the built-in DeepSeek models give it (MLA's own dims are in mla)
     m.mla = x;
     if (o.has("n_routed_experts")) {
       Moe e;
@@ -461,7 +522,7 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
       m.moe = e;
     }
     m.mtp_layers = to_int(o.integer("num_nextn_predict_layers", 0), o, "num_nextn_predict_layers");
-  } else if (a == "GPT2LMHeadModel" || a == "gpt2") {
+  } else {  // gpt2, the last of kKinds
     m.family = "gpt";
     names.insert(names.end(), {{"layers", "n_layer"}, {"hidden", "n_embd"}, {"heads", "n_head"},
                                {"head_dim", "n_embd / n_head"}, {"ffn", "n_inner"}, {"max_context", "n_positions"}});
@@ -469,33 +530,51 @@ TransformerModel from_hf(const bj::value& root, const std::string& origin) {
     m.hidden = pint("n_embd");
     m.heads = to_int(pint("n_head"), o, "n_head");
     m.kv_heads = m.heads;
-    m.head_dim = m.heads > 0 ? m.hidden / m.heads : 0;
+    if (m.hidden % m.heads != 0) {
+      o.fail("n_embd", "expected a multiple of n_head=" + std::to_string(m.heads) + ", got " + std::to_string(m.hidden));
+    }
+    m.head_dim = m.hidden / m.heads;
     m.ffn = o.integer("n_inner", 4 * m.hidden);
     m.vocab = o.integer("vocab_size");
-    m.tied_embeddings = true;
+    m.tied_embeddings = o.boolean("tie_word_embeddings", true);
+    // One up projection whatever the function (GPT-2's default is gelu_new).
+    const std::string act = o.text("activation_function", "gelu_new");
+    if (act != "gelu_new" && act != "gelu" && act != "gelu_fast" && act != "gelu_pytorch_tanh" && act != "relu" &&
+        act != "silu" && act != "tanh" && act != "quick_gelu") {
+      o.fail("activation_function", "expected a transformers activation such as gelu_new, got " + show_json(act));
+    }
     m.activation = FfnActivation::gelu;
-  } else {
-    o.fail("architectures",
-           "'" + (a.empty() ? std::string("(none)") : a) +
-               "' is not supported; expected one of LlamaForCausalLM, MistralForCausalLM, MixtralForCausalLM, "
-               "Qwen2ForCausalLM, Qwen3ForCausalLM, Qwen2MoeForCausalLM, Qwen3MoeForCausalLM, "
-               "DeepseekV2ForCausalLM, DeepseekV3ForCausalLM, GPT2LMHeadModel");
   }
-  m.max_context = o.integer(a == "GPT2LMHeadModel" || a == "gpt2" ? "n_positions" : "max_position_embeddings", 0);
+  m.max_context = o.integer(type == "gpt2" ? "n_positions" : "max_position_embeddings", 0);
   // RoPE scaling of the YaRN, linear and dynamic kinds stretches the context: original (or the
   // stated maximum) times the factor, where that exceeds the stated maximum (Qwen3 with YaRN x4:
   // 32,768 -> 131,072; DeepSeek-V3 states its scaled maximum already). Llama 3's "llama3" kind
   // reshapes frequencies under a stated maximum (Llama 3.2: 131,072 with factor 32): not stretched.
-  if (const bj::value* rs = o.find("rope_scaling"); rs != nullptr && m.max_context > 0) {
+  if (const bj::value* rs = o.find("rope_scaling")) {  // checked even where no context is stated
     Obj s(*rs, "rope_scaling", origin, true);
     const std::string kind = s.has("rope_type") ? s.text("rope_type") : s.text("type", "");
     const bj::value* f = s.find("factor");
-    if (f != nullptr && !f->is_number()) s.fail("rope_scaling.factor", "expected a number, got " + bj::serialize(*f));
+    if (f != nullptr && !f->is_number()) s.fail("rope_scaling.factor", "expected a number, got " + show_json(*f));
     const double factor = f != nullptr ? f->to_number<double>() : 1.0;
-    if (!(factor >= 1.0 && factor <= 1024.0)) s.fail("rope_scaling.factor", "expected a number in [1, 1024]");
+    if (!(factor >= 1.0 && factor <= 1024.0)) {
+      std::ostringstream text;
+      text << "expected a number in [1, 1024], got " << factor;
+      s.fail("rope_scaling.factor", text.str());
+    }
     const std::int64_t base = s.integer("original_max_position_embeddings", m.max_context);
-    if (kind == "yarn" || kind == "linear" || kind == "dynamic") {
-      m.max_context = std::max(m.max_context, static_cast<std::int64_t>(static_cast<double>(base) * factor));
+    constexpr std::int64_t kMaxContext = std::int64_t{1} << 30;  // validate()'s bound on max_context
+    if (s.has("original_max_position_embeddings") && (base < 1 || base > kMaxContext)) {
+      s.fail("rope_scaling.original_max_position_embeddings",
+             "expected a positive integer up to 2^30, got " + std::to_string(base));
+    }
+    if (m.max_context > 0 && (kind == "yarn" || kind == "linear" || kind == "dynamic")) {
+      const double stretched = static_cast<double>(base) * factor;  // <= 2^40: exact in a double
+      if (stretched > static_cast<double>(kMaxContext)) {
+        std::ostringstream text;
+        text << "original_max_position_embeddings " << base << " x factor " << factor << " is past 2^30 tokens";
+        s.fail("rope_scaling", text.str());
+      }
+      m.max_context = std::max(m.max_context, static_cast<std::int64_t>(stretched));
     }
   }
   try {
@@ -531,7 +610,8 @@ TransformerModel model_from_hf_config_text(std::string_view text, const std::str
 
 TransformerModel model_from_hf_config(const std::filesystem::path& config_json) {
   std::filesystem::path p = config_json;
-  if (std::filesystem::is_directory(p)) p /= "config.json";
+  std::error_code ec;  // a path the OS refuses (too long, a symlink loop) is named by read_text
+  if (std::filesystem::is_directory(p, ec)) p /= "config.json";
   return model_from_hf_config_text(read_text(p), p.string());
 }
 

@@ -76,10 +76,19 @@ def flag(name: str, value: Any) -> bool:
 
 
 def path(name: str, value: Any) -> str:
-    """``value`` as a file-system path (a str or os.PathLike)."""
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+    """``value`` as a file-system path (a str or os.PathLike) the C++ side can open: UTF-8, no NUL."""
+    out = os.fsdecode(os.fspath(value)) if isinstance(value, os.PathLike) else value
+    if not isinstance(out, str) or not out:
         raise _core.InvalidArgument(f"{name}: expected a file or directory path, got {_describe(value)}")
-    return str(os.fspath(value))
+    if "\0" in out:
+        raise _core.InvalidArgument(f"{name}: {out!r} contains a NUL character; no file has such a name")
+    if not out.isascii():
+        try:
+            out.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in a file name arrive as lone surrogates
+            raise _core.InvalidArgument(f"{name}: {out!r} is not valid UTF-8; perfmodel opens files by UTF-8 "
+                                        "names (rename the file or a directory on its path)") from None
+    return out
 
 
 def ids(where: str, value: Any, expected: str) -> list[str]:
@@ -96,6 +105,8 @@ def text(name: str, value: Any) -> str:
     undecodable bytes was a pybind TypeError)."""
     if not isinstance(value, str) or not value:
         raise _core.InvalidArgument(f"{name}: expected a non-empty string, got {_describe(value)}")
+    if "\0" in value:  # C++ messages end at a NUL: 'llama-3.1-8b\0x' was named as 'llama-3.1-8b'
+        raise _core.InvalidArgument(f"{name}: {value!r} contains a NUL character")
     if not value.isascii():
         try:
             value.encode("utf-8")

@@ -232,9 +232,9 @@ def _model_arg(text: str) -> Any:
     """MODEL of infer/train: a built-in id, or a Hugging Face config.json (a file or its directory)."""
     from . import models
 
-    if os.path.exists(text):
+    if text and os.path.exists(text):
         return models.from_hf_config(text)
-    if text.endswith(".json") or os.sep in text:
+    if not text or text.endswith(".json") or os.sep in text:
         raise InvalidArgument(f"model: no such file {text!r}; expected a built-in model id "
                               f"({', '.join(models.names())}) or the path of a config.json")
     return text

@@ -23,8 +23,13 @@ __all__ = ["Model", "names", "get", "load", "define", "from_hf_config", "table"]
 
 
 class Model:
-    """A decoder-only transformer. Attributes mirror ``data/models/FORMAT.md``; ``parameters``
-    and ``active_parameters`` count weights (embedding and LM head included, norms ignored)."""
+    """A decoder-only transformer. Attributes mirror ``data/models/FORMAT.md``. Weights, norms
+    ignored: ``parameters`` counts the model as model cards do (embedding and LM head included,
+    MTP modules not); ``active_parameters`` the weights one token multiplies (the LM head, not
+    the input embedding, a lookup: vocab x hidden below published "activated" counts, DeepSeek-V3
+    36.5B against its 37B); ``mtp_parameters`` one multi-token-prediction module (its own layer
+    and projection; embedding and head shared). A Model pickles (a built-in one by id), so it can
+    go to Dask workers in a :func:`perfmodel.sweep`."""
 
     def __init__(self, core: Any):
         self._core = core
@@ -45,8 +50,18 @@ class Model:
         return self._core.active_parameters()
 
     @property
+    def mtp_parameters(self) -> float:
+        return self._core.mtp_parameters()
+
+    @property
     def source_file(self) -> str:
         return self._core.source_file
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # The core object does not pickle; a built-in model is its id, any other its fields.
+        if self._d["id"] in names() and get(self._d["id"]).to_dict() == self._d:
+            return get, (self._d["id"],)
+        return _rebuild, (self.to_dict(),)
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self._d)
@@ -79,7 +94,7 @@ def get(name: str | Model) -> Model:
     if not isinstance(name, str):
         raise _core.InvalidArgument(f"model: expected a model id (a string) or a perfmodel Model, "
                                     f"got {type(name).__name__} {name!r}")
-    m = _CACHE.get(name)
+    m = _CACHE.get(_args.text("model", name))
     if m is None:
         try:
             m = _CACHE[name] = Model(_core.get_model(name))
@@ -136,11 +151,18 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
     return Model(_core.model_from_json(text, origin))
 
 
+def _rebuild(fields: dict[str, Any]) -> Model:
+    """A model from ``Model.to_dict()`` (what a pickled Model holds)."""
+    return define({k: v for k, v in fields.items() if k != "source_file"})
+
+
 def from_hf_config(path: str | os.PathLike[str]) -> Model:
     """A model from a local Hugging Face ``config.json`` (or a directory holding one).
 
     Supported: Llama, Mistral, Mixtral, Qwen2/Qwen3, Qwen2-MoE/Qwen3-MoE, DeepSeek-V2/V3, GPT-2.
-    Any other architecture raises ``perfmodel.ConfigError`` naming it; nothing is guessed."""
+    Any other architecture, or ``architectures`` and ``model_type`` naming different ones, raises
+    ``perfmodel.ConfigError`` naming them; nothing is guessed. The model's id is the config's
+    ``_name_or_path`` where it has one, else its ``model_type``."""
     return Model(_core.model_from_hf_config(_args.path("path", path)))
 
 

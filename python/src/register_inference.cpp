@@ -210,6 +210,7 @@ void register_inference(py::module_& m) {
       .def_readonly("aliases", &TransformerModel::aliases)
       .def("parameters", &TransformerModel::parameters)
       .def("active_parameters", &TransformerModel::active_parameters)
+      .def("mtp_parameters", &TransformerModel::mtp_parameters)
       .def("kv_elements_per_token", &TransformerModel::kv_elements_per_token)
       .def("to_dict", &model_dict);
   m.def("model_names", &workload::model_names);

@@ -57,7 +57,7 @@ def test_hf_config_reader_matches_builtin(tmp_path):
 def test_bad_model_files_name_file_and_field(tmp_path):
     p = tmp_path / "config.json"
     p.write_text(json.dumps({"architectures": ["MambaForCausalLM"], "hidden_size": 10}))
-    with pytest.raises(perfmodel.ConfigError, match=r"config.json: architectures: 'MambaForCausalLM' is not supported"):
+    with pytest.raises(perfmodel.ConfigError, match=r'config.json: architectures: "MambaForCausalLM" is not supported'):
         models.from_hf_config(p)
     p.write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "num_hidden_layers": 2}))
     with pytest.raises(perfmodel.ConfigError, match="hidden_size: missing"):
@@ -73,6 +73,86 @@ def test_bad_model_files_name_file_and_field(tmp_path):
         models.load(q)
     with pytest.raises(perfmodel.NotFound, match="llama-2-7b"):
         models.get("llama-2-7")
+
+
+LLAMA_8B_HF = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 4096,
+               "num_hidden_layers": 32, "num_attention_heads": 32, "num_key_value_heads": 8,
+               "intermediate_size": 14336, "vocab_size": 128256, "max_position_embeddings": 131072,
+               "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "original_max_position_embeddings": 8192}}
+
+
+@pytest.mark.parametrize("change, message", [
+    # transformers picks the class from model_type: two names for different models is not guessed
+    (dict(model_type="mixtral"), r'model_type: "mixtral" does not match architectures "LlamaForCausalLM"'),
+    (dict(architectures="LlamaForCausalLM"), r"architectures: expected a list of class names"),
+    # hidden / heads rounded down to a head size transformers refuses
+    (dict(hidden_size=4100), r"hidden_size: expected a multiple of num_attention_heads=32 \(or a head_dim key\), got 4100"),
+    (dict(rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": -5}),
+     r"rope_scaling.original_max_position_embeddings: expected a positive integer up to 2\^30, got -5"),
+    # the stretched context is named as rope_scaling's, not as max_position_embeddings
+    (dict(rope_scaling={"rope_type": "yarn", "factor": 8.0, "original_max_position_embeddings": 2**28}),
+     r"rope_scaling: original_max_position_embeddings 268435456 x factor 8 is past 2\^30"),
+    (dict(max_position_embeddings=None, rope_scaling="junk"), r"rope_scaling: expected a JSON object"),
+    # a message cut inside a two-byte character was undecodable (UnicodeDecodeError)
+    (dict(rope_scaling="\u00e9" * 40), r'rope_scaling: expected a JSON object, got "\u00e9+\.\.\.'),
+    (dict(model_type="lla\u0000ma"), r'model_type: expected text without NUL characters, got "lla\\u0000ma"'),
+])
+def test_hf_config_refuses_what_transformers_would_not_read_alike(tmp_path, change, message):
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps({**LLAMA_8B_HF, **change}))
+    with pytest.raises(perfmodel.ConfigError, match=message):
+        models.from_hf_config(p)
+
+
+def test_hf_config_names_its_own_keys_and_its_repository(tmp_path):
+    qwen2_moe = {"architectures": ["Qwen2MoeForCausalLM"], "model_type": "qwen2_moe", "hidden_size": 2048,
+                 "num_hidden_layers": 24, "num_attention_heads": 16, "intermediate_size": 5632, "vocab_size": 151936,
+                 "num_experts": 60, "num_experts_per_tok": 4, "moe_intermediate_size": 1408,
+                 "shared_expert_intermediate_size": 5632, "_name_or_path": "Qwen/Qwen1.5-MoE-A2.7B"}
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(qwen2_moe))
+    m = models.from_hf_config(p)
+    assert m.id == "Qwen/Qwen1.5-MoE-A2.7B" and m.moe["shared_experts"] == 4
+    assert m.parameters / 1e9 == pytest.approx(14.3, abs=0.05)  # the model card's 14.3B
+    # 1408 x 2^32 narrowed to an int read as 0 shared experts; now refused under the config's key
+    p.write_text(json.dumps({**qwen2_moe, "shared_expert_intermediate_size": 1408 * 2**32}))
+    with pytest.raises(perfmodel.ConfigError, match="shared_expert_intermediate_size: expected at most 256 x"):
+        models.from_hf_config(p)
+    p.write_text(json.dumps({**qwen2_moe, "mlp_only_layers": 5}))
+    with pytest.raises(perfmodel.ConfigError, match="mlp_only_layers: expected a list of layer indices, got 5"):
+        models.from_hf_config(p)
+
+
+def test_hf_config_paths_the_core_cannot_open_are_named(tmp_path):
+    import os
+    import pickle
+
+    fifo = tmp_path / "fifo.json"
+    os.mkfifo(fifo)  # reading it blocked forever
+    with pytest.raises(perfmodel.NotFound, match="not a regular file"):
+        models.from_hf_config(fifo)
+    with pytest.raises(perfmodel.NotFound, match="not a regular file"):
+        models.load(fifo)
+    with pytest.raises(perfmodel.NotFound, match="File name too long"):
+        models.from_hf_config(tmp_path / ("a" * 300))
+    with pytest.raises(perfmodel.InvalidArgument, match="contains a NUL character"):
+        models.from_hf_config(str(tmp_path) + "/x\0y")
+    with pytest.raises(perfmodel.InvalidArgument, match="is not valid UTF-8"):
+        models.from_hf_config(os.fsdecode(bytes(tmp_path) + b"/caf\xe9.json"))
+    with pytest.raises(perfmodel.InvalidArgument, match="contains a NUL character"):
+        models.get("llama-3.1-8b\0x")
+
+    class BytesPath:
+        def __fspath__(self) -> bytes:
+            return bytes(tmp_path / "config.json")
+
+    (tmp_path / "config.json").write_text(json.dumps(LLAMA_8B_HF))
+    m = models.from_hf_config(BytesPath())  # was read as the path "b'/...'"
+    assert m.parameters / 1e9 == pytest.approx(8.03, abs=0.005)
+    # A Model pickles (for Dask workers): a built-in one by id, a loaded one by its fields.
+    again = pickle.loads(pickle.dumps(m))
+    assert again.to_dict() == m.to_dict() and again.parameters == m.parameters
+    assert pickle.loads(pickle.dumps(models.get("deepseek-r1"))) is models.get("deepseek-r1")
 
 
 def test_models_defined_in_python_match_files_and_name_bad_fields():

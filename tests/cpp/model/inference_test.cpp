@@ -55,7 +55,7 @@ TEST_CASE("built-in models have the published parameter counts") {
   CHECK(workload::get_model("mixtral-8x7b").parameters() / 1e9 == Approx(46.7).epsilon(0.01));
   CHECK_THROWS_AS(workload::get_model("no-such-model"), NotFound);
   CHECK_THROWS_WITH(workload::model_from_hf_config_text(R"({"architectures":["RWKV"]})", "cfg.json"),
-                    Catch::Contains("cfg.json: architectures: 'RWKV' is not supported"));
+                    Catch::Contains("cfg.json: architectures: \"RWKV\" is not supported"));
   // A zero expert FFN used to divide by zero (SIGFPE) before it was checked.
   CHECK_THROWS_WITH(workload::model_from_hf_config_text(
                         R"({"architectures":["Qwen2MoeForCausalLM"],"num_hidden_layers":4,"hidden_size":512,
