@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "explanation" / "main-job.md"
 README = ROOT / "README.md"
 SAMPLE_ROWS = ["BF16 dense (PFLOP/s)", "HBM bandwidth (TB/s)", "System power (kW)", "Decode tokens/s per chip",
-               "Decode tokens/s per system", "Prefill tokens/s per system", "Decode output tokens per joule"]
+               "Decode tokens/s per system", "Decode tokens/s per rack", "Prefill tokens/s per system",
+               "Decode output tokens per joule"]
 ARGS = ["compare", "huawei-cloudmatrix-384", "nvidia-gb200-nvl72", "--serving", "deepseek-r1",
         "--training", "llama-3.1-405b"]
 

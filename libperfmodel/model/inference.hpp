@@ -153,18 +153,22 @@ struct InferenceResult {
   std::optional<PhaseEstimate> prefill;  ///< one prefill forward of prefill_batch sequences
   std::optional<PhaseEstimate> decode;   ///< one decode step of batch sequences
   double ttft = 0;               ///< time to first token [s]: the prefill forward through the pipeline (x (mb + pp - 1) / mb)
-  double tpot = 0;               ///< time per output token [s] (decode step / accepted tokens)
+  double tpot = 0;               ///< time per output token [s]: decode step / accepted tokens (serve mode: per delivered token, the last step's unused drafts included)
   double accepted_tokens_per_step = 1;
   double output_tokens_per_second_per_chip = 0;
   double input_tokens_per_second_per_chip = 0;
-  double output_tokens_per_second_per_instance = 0;
+  double output_tokens_per_second_per_instance = 0;  ///< the decode instance's output rate
   double chips_per_instance = 0;     ///< decode instance (prefill instance in prefill mode)
   double prefill_chip_share = 0;     ///< serve mode: fraction of chips doing prefill
   double system_chips = 0;
   /// Whole instances one system holds (72 chips hold one 48-chip instance), or the share of an
   /// instance that spans systems (1/9 of a 72-GPU instance per 8-GPU node). Disaggregated plans
-  /// (prefill_parallel): the system's chips over the decode instance's, the instance mix assumed to fill it.
+  /// (prefill_parallel, serve mode): the system's chips over a decode instance's plus its share of
+  /// prefill chips (chips_per_instance / (1 - prefill_chip_share)), the mix assumed to fill it.
   double instances_per_system = 0;
+  /// Chips of one system the plan's instances keep busy (instances x chips per instance, and
+  /// disaggregated their prefill share); the rest idle under this plan.
+  double busy_chips_per_system = 0;
   double output_tokens_per_second_per_system = 0;
   double input_tokens_per_second_per_system = 0;
   double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the weight precision

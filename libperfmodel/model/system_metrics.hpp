@@ -18,7 +18,7 @@ struct SystemTotals {
   std::string system;
   std::string chip;
   int chips = 0;
-  std::array<std::optional<FlopRate>, hw::kPrecisionCount> peak{};  ///< dense, whole system
+  std::array<std::optional<FlopRate>, hw::kPrecisionCount> peak{};  ///< dense, whole system (FP32: the vector units, IEEE)
   std::optional<Bytes> memory_capacity;
   std::optional<Bandwidth> memory_bandwidth;
   std::optional<Bandwidth> scale_up_per_direction;   ///< sum over chips, one direction

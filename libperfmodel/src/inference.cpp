@@ -973,24 +973,31 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     } else {
       prefill_part = d.chips * p.time / static_cast<double>(pbatch);  // chunked: pbatch prompts per forward
       per_request = prefill_part + d.chips * d.time * steps / static_cast<double>(plan.batch);
-      res.tpot = d.time / accepted;
     }
+    // Per delivered token, as the throughput counts them: the last step's unused drafts included
+    // (3 drafts, 1 output token: one whole step for it, not a quarter).
+    res.tpot = d.time * steps / static_cast<double>(plan.output_len);
     res.chips_per_instance = d.chips;
     res.prefill_chip_share = prefill_part / per_request;
     res.output_tokens_per_second_per_chip = static_cast<double>(plan.output_len) / per_request;
     res.input_tokens_per_second_per_chip = static_cast<double>(plan.input_len) / per_request;
-    res.output_tokens_per_second_per_instance = res.output_tokens_per_second_per_chip * d.chips;
+    // Disaggregated, the decode instance with its share of prefill chips is the unit that fills a
+    // system; its rate is the decode instance's own.
+    const double unit = plan.prefill_parallel ? d.chips / (1.0 - res.prefill_chip_share) : d.chips;
+    res.output_tokens_per_second_per_instance = res.output_tokens_per_second_per_chip * unit;
     res.model_flops_utilization =
         (p.flops / static_cast<double>(pbatch) + d.flops * steps / static_cast<double>(plan.batch)) / per_request / peak;
     res.bottleneck = bottleneck_of(d);
   }
   // Per system, whole instances only: chips left over when the instance does not divide the
   // system serve nothing under this plan; an instance spanning systems occupies whole systems.
-  const double ic = res.chips_per_instance;
-  res.instances_per_system = plan.prefill_parallel ? res.system_chips / ic
+  const bool disaggregated = plan.mode == InferencePlan::Mode::serve && plan.prefill_parallel;
+  const double ic = disaggregated ? res.chips_per_instance / (1.0 - res.prefill_chip_share) : res.chips_per_instance;
+  res.instances_per_system = disaggregated ? res.system_chips / ic
                              : ic <= res.system_chips ? std::floor(res.system_chips / ic)
                                                       : 1.0 / std::ceil(ic / res.system_chips);
   const double used = res.instances_per_system * ic;
+  res.busy_chips_per_system = used;
   res.output_tokens_per_second_per_system = res.output_tokens_per_second_per_chip * used;
   res.input_tokens_per_second_per_system = res.input_tokens_per_second_per_chip * used;
 
@@ -1015,7 +1022,12 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   }
   if (res.decode && res.decode->energy) {
     const EnergyEstimate& de = *res.decode->energy;
-    se.joules_per_output_token = de.joules / res.decode->tokens;
+    // Serve mode: per delivered token (ceil(output_len / accepted) steps per request), as tpot.
+    se.joules_per_output_token =
+        plan.mode == InferencePlan::Mode::serve
+            ? de.joules * std::ceil(static_cast<double>(plan.output_len) / accepted) /
+                  (static_cast<double>(plan.batch) * static_cast<double>(plan.output_len))
+            : de.joules / res.decode->tokens;
     se.chip_watts += (1.0 - share) * de.chip_watts;
     se.watts_per_chip += (1.0 - share) * de.watts_per_chip;
     se.capped = se.capped || de.capped;

@@ -278,7 +278,15 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
     chip_src = "user override";
     chip_conf = "override";
   }
-  if (auto v = ov.take("chip_idle_watts")) ce.idle_watts = *v;
+  const auto idle = ov.take("chip_idle_watts");
+  const bool idle_given = idle.has_value();
+  if (idle) ce.idle_watts = *idle;
+  // Below full load the row also stands on the idle draw: the family's idle fraction (an
+  // assumption) unless given, so it is no better than derived.
+  if (opt.utilization < 1.0 && chip_conf != "override") {
+    chip_conf = idle_given ? "override" : "derived";
+    chip_src += idle_given ? "; idle: user override" : "; idle: the family's energy.idle_fraction of it";
+  }
   if (ce.idle_watts > ce.max_watts) {
     throw InvalidArgument(s.id + ": chip_idle_watts: " + fmt_w(ce.idle_watts) + " exceeds the chip maximum " + fmt_w(ce.max_watts));
   }

@@ -794,8 +794,10 @@ struct ServingProblem {
     const PhaseEstimate& main = r.decode ? *r.decode : *r.prefill;
     const bool fits = (!r.decode || r.decode->memory.fits()) && (!r.prefill || r.prefill->memory.fits());
     const bool out = r.decode.has_value();
-    // Cost per instance: the decode instance plus, in serve mode, its share of prefill chips.
-    const double chips = r.chips_per_instance / (out && r.prefill_chip_share < 1 ? 1.0 - r.prefill_chip_share : 1.0);
+    // Cost per instance: the decode instance plus, disaggregated, its share of prefill chips
+    // (co-located, prefill runs on the instance's own chips).
+    const double chips = p.prefill_parallel && out ? r.chips_per_instance / (1.0 - r.prefill_chip_share)
+                                                   : r.chips_per_instance;
     std::optional<EnergyEstimate> e;
     if (r.energy) {
       e = main.energy;

@@ -23,7 +23,10 @@ SystemTotals system_totals(const catalog::Catalog& cat, const hw::System& s) {
   for (hw::Precision p : hw::kAllPrecisions) {
     const hw::ComputeUnits& u = c.units(p);
     if (!u.supported()) continue;
-    if (auto v = take(u.gemm(), c.id, t.missing)) t.peak[static_cast<std::size_t>(p)] = *v * n;
+    // FP32 is IEEE FP32 on the vector units, as NVIDIA's tables quote it; a cube path that runs
+    // FP32 GEMMs at reduced internal precision (Ascend's, HF32-like) is not the same number.
+    const bool ieee_fp32 = p == hw::Precision::fp32 && !u.vector.absent();
+    if (auto v = take(ieee_fp32 ? u.vector : u.gemm(), c.id, t.missing)) t.peak[static_cast<std::size_t>(p)] = *v * n;
   }
   if (auto v = take(c.main_memory.capacity, c.id, t.missing)) t.memory_capacity = *v * n;
   if (auto v = take(c.main_memory.bandwidth, c.id, t.missing)) t.memory_bandwidth = *v * n;

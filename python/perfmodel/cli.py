@@ -19,11 +19,11 @@ def _num(v: Any, ratio: bool = False) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or str(v) == "<NA>":
         return "unknown"
     v = float(v)
-    if ratio:
-        return f"{v:.2f}x"
+    if ratio:  # 3 significant digits below 1 (8 chips against 384 gave 0.00x and 0.01x for 0.0086 and 0.0139)
+        return f"{v:.2f}x" if abs(v) >= 1 else f"{v:.3g}x"
     if abs(v) >= 1e15:  # a 300-digit integer helps nobody (what-if inputs reach these)
         return f"{v:.3g}"
-    if abs(v) >= 1000:
+    if abs(v) >= 999.5:  # .3g would round these to '1e+03'
         return f"{v:,.0f}"
     if v == int(v):
         return f"{int(v)}"
@@ -538,7 +538,7 @@ def _cmd_power(args: argparse.Namespace) -> int:
                           "chip_watts": a["chip_watts"], "it_watts": a["it_watts"], "facility_watts": a["facility_watts"],
                           "published_watts": a["published_watts"], "rows": df.to_dict(orient="records")}, indent=2))
         return 0
-    rows = [[r.component[:64], _num(r.count), _num(r.watts_each), _num(r.watts), f"{r.watts / a['facility_watts']:.1%}",
+    rows = [[r.component, _num(r.count), _num(r.watts_each), _num(r.watts), f"{r.watts / a['facility_watts']:.1%}",
              r.confidence] for r in df.itertuples()]
     print(f"{a['system']}: power at chip utilization {a['utilization'] + 0.0:g}" + (f", PUE {a['pue']:g}" if a["pue"] > 1 else ""))
     print(_table(["component", "count", "W each", "W", "share", "confidence"], rows, {1, 2, 3, 4}))

@@ -287,10 +287,12 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
                             prefill_seqs_per_chip, None, cat)
         sid, n, dec, pre = r["system"], r["chips"], r["decode"], r["prefill"]
         ok_dec, ok_pre = not isinstance(dec, Exception), not isinstance(pre, Exception)
+        racks = _racks(sid, cat)
         rows[sid] = {
             "GEMM precision": r["precision"].upper(),
             "Decode tokens/s per chip": dec.output_tokens_per_s_per_chip if ok_dec else None,
             "Decode tokens/s per system": dec.output_tokens_per_s_per_system if ok_dec else None,
+            "Decode tokens/s per rack": _per_rack(dec.output_tokens_per_s_per_system if ok_dec else None, racks),
             "Decode batch per chip": dec.plan["batch"] / dec.chips_per_instance if ok_dec else None,
             "Decode TPOT (ms)": dec.tpot_ms if ok_dec else None,
             "Decode layout": _layout(dec, moe, n) if ok_dec else None,
@@ -298,6 +300,7 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
             "Decode bottleneck": dec.bottleneck if ok_dec else f"no decode plan fits: {dec}",
             "Prefill tokens/s per chip": pre.input_tokens_per_s_per_chip if ok_pre else None,
             "Prefill tokens/s per system": pre.input_tokens_per_s_per_system if ok_pre else None,
+            "Prefill tokens/s per rack": _per_rack(pre.input_tokens_per_s_per_system if ok_pre else None, racks),
             "Prefill TTFT (ms)": pre.ttft_ms if ok_pre else None,
             "Prefill layout": _layout(pre, moe, n) if ok_pre else None,
             "Prefill micro-batch overlap": ("on" if pre.plan.get("overlap") else "off") if ok_pre else None,
@@ -340,7 +343,8 @@ _TRAIN_EP = [1, 8, 16, 32, 64, 128]  # MoE models only; dense models keep ep 1
 # 2,304 sequences (2^8 x 9) per step: about Llama 3's 16M tokens at 8K, and divisible by the
 # data-parallel degrees that 72-, 384- and 768-rank systems leave (9, 18, 36, 72, 96, 128, 192, 768, ...).
 _TRAIN_BATCH = 2304
-_TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Model TFLOP/s per chip", "MFU (%)",
+_TRAIN_ROWS = ("Training tokens/s per chip", "Training tokens/s per system", "Training tokens/s per rack",
+               "Model TFLOP/s per chip", "MFU (%)",
                "Step time (s)", "Memory per chip (GB)", "Memory limit per chip (GB)", "Training bottleneck",
                "Training power per chip (W)",
                "Trained tokens per joule", "Days per trillion tokens (one system)", "Energy basis")
@@ -433,6 +437,7 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
                      + f"{p['recompute']} recompute, " + ("FSDP" if p["sharding"] == "parameters" else "ZeRO-1")),
             "Training tokens/s per chip": s["tokens_per_s_per_chip"],
             "Training tokens/s per system": s["tokens_per_s_per_chip"] * n,
+            "Training tokens/s per rack": _per_rack(s["tokens_per_s_per_chip"] * n, _racks(sid, cat)),
             "Model TFLOP/s per chip": s["tflops_per_chip"],
             "MFU (%)": 100.0 * s["mfu"],
             "Step time (s)": s["step_time_s"],
@@ -473,9 +478,20 @@ def _basis(basis: str) -> str:
     return "all-in (system power model)" if basis == "system" else basis  # whole: long cells become notes
 
 
+def _racks(system: str, cat: Catalog) -> int | None:
+    """Racks the system occupies (CloudMatrix 384: 12 compute + 4 switch racks), None if unknown."""
+    fig = cat.get(system).to_dict().get("racks") or {}
+    value = fig.get("value") if isinstance(fig, dict) else None
+    return int(value) if isinstance(value, (int, float)) and value > 0 else None
+
+
+def _per_rack(value: float | None, racks: int | None) -> float | None:
+    return None if value is None or racks is None else value / racks
+
+
 def _system_kw(r: Any, energy: dict[str, Any], chips: float) -> float:
     """A phase's all-in draw per system: its instances busy, the rest of the chips idle."""
-    busy = min(chips, r.instances_per_system * r.chips_per_instance)
+    busy = min(chips, r.to_dict()["busy_chips_per_system"])
     idle = 0.0
     if busy < chips:
         d = r.to_dict()

@@ -122,6 +122,9 @@ class InferenceResult(DictResult):
                 out["joules_per_output_token"] = e["joules_per_output_token"]
                 out["output_tokens_per_joule"] = e["output_tokens_per_joule"]
             out["energy_basis"] = e["basis"]
+            # The work-based draw passed the chip's maximum: watts are held at it, the step time is
+            # not slowed (the efficiencies already carry measured clocks), so joules are a floor.
+            out["chip_draw_capped"] = bool(e["capped"])
         else:
             out["energy"] = "unknown: " + d["energy_missing"]
         return out

@@ -163,7 +163,7 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
         tokens_per_s_per_chip = d["output_tokens_per_s_per_chip"] or d["input_tokens_per_s_per_chip"]
         token_kind = "output" if d["output_tokens_per_s_per_chip"] else "input"
         # Chips the plan's whole instances occupy; the rest of the system idles (and still costs).
-        busy_chips = d["instances_per_system"] * d["chips_per_instance"]
+        busy_chips = d["busy_chips_per_system"]
     elif isinstance(result, TrainingResult):
         e = d["energy"]
         busy_w = None if e is None else e["watts_per_chip"]

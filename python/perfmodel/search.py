@@ -80,7 +80,8 @@ def search_training(model: str | Model, systems: str | Sequence[str], *,
     Returns a DataFrame (the best ``top_k`` rows, the front, or with ``keep_all`` every feasible
     candidate, best first) with the plan columns, the output fields and the bottleneck. ``df.attrs`` holds
     the counts (``total``, ``pruned``, ``evaluated``, ``feasible``), ``reasons`` (why candidates
-    were rejected), ``seconds``, ``candidates_per_second``, ``threads`` and a one-line ``summary``.
+    were rejected), ``seconds``, ``candidates_per_second``, ``threads`` and a one-line ``summary``;
+    with ``cost``, ``cost_unknown`` names each searched system without a price (catalog or capex).
     Energy fields are all-in for systems with a power model and chips-only otherwise: the
     ``energy_basis`` column says which, and ``attrs["warnings"]`` flags a search that mixes them.
     A space where nothing fits gives an empty frame with the reasons, not an exception.
@@ -182,6 +183,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
     if kind == "serving" and "system" in df:  # rows pass back to inference(): the copies of the system it may use
         df.insert(df.columns.get_loc("system") + 1, "systems", int(fixed.get("systems", 1)))
     _label_energy_basis(df, cat, sys_list, f"search_{kind if kind == 'training' else 'inference'}")
+    _label_unpriced(df, cat, sys_list, options["cost"])
     # Figures of 'rumour' confidence the searched systems rest on, at the precisions searched.
     from .catalog import rumour_inputs
 
@@ -390,6 +392,27 @@ def _label_energy_basis(df: pd.DataFrame, cat: Catalog, searched: Sequence[str],
                               [s for s, b in basis.items() if b == "chips only"])
     if msg:
         df.attrs["warnings"] = [msg + " (the energy_basis column)"]
+
+
+def _label_unpriced(df: pd.DataFrame, cat: Catalog, searched: Sequence[str], cost: Mapping[str, Any]) -> None:
+    """With cost options, a system with neither a catalog price nor a cost['capex'] has no usd_*
+    figures (<NA> in its rows; the columns are left out when no row has them): say why, as
+    cost() does under "unknown"."""
+    if not cost:
+        return
+    why: dict[str, str] = {}
+    for s in searched:
+        sid = cat.resolve(s)
+        price = cat.get(sid).to_dict().get("price")
+        if sid in cost.get("capex", {}) or (isinstance(price, Mapping) and "value" in price):
+            continue
+        note = price.get("note") if isinstance(price, Mapping) else None
+        why[sid] = ("the catalog has no price" + (f" ({note})" if note else "") +
+                    " and cost['capex'] gives none: its usd_* fields are unknown")
+    if why:
+        df.attrs["cost_unknown"] = why
+        df.attrs["warnings"] = [*df.attrs.get("warnings", []),
+                                "usd_* fields unknown for " + ", ".join(sorted(why)) + " (attrs['cost_unknown'])"]
 
 
 def _summary(a: Mapping[str, Any]) -> str:

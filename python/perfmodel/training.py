@@ -71,6 +71,7 @@ class TrainingResult(DictResult):
             if d["energy_to_train_j"] is not None:
                 out["energy_to_train_MWh"] = d["energy_to_train_j"] / 3.6e9
             out["energy_basis"] = d["energy"]["basis"]
+            out["chip_draw_capped"] = bool(d["energy"]["capped"])  # as in InferenceResult.summary()
         else:
             out["energy"] = "unknown: " + d["energy_missing"]
         return out

@@ -177,6 +177,7 @@ py::dict result_dict(const model::InferenceResult& r) {
   d["prefill_chip_share"] = r.prefill_chip_share;
   d["system_chips"] = r.system_chips;
   d["instances_per_system"] = r.instances_per_system;
+  d["busy_chips_per_system"] = r.busy_chips_per_system;
   d["output_tokens_per_s_per_system"] = r.output_tokens_per_second_per_system;
   d["input_tokens_per_s_per_system"] = r.input_tokens_per_second_per_system;
   d["mfu"] = r.model_flops_utilization;
@@ -241,6 +242,7 @@ void register_inference(py::module_& m) {
       .def_readonly("prefill_chip_share", &R::prefill_chip_share)
       .def_readonly("system_chips", &R::system_chips)
       .def_readonly("instances_per_system", &R::instances_per_system)
+      .def_readonly("busy_chips_per_system", &R::busy_chips_per_system)
       .def_readonly("output_tokens_per_s_per_system", &R::output_tokens_per_second_per_system)
       .def_readonly("input_tokens_per_s_per_system", &R::input_tokens_per_second_per_system)
       .def_readonly("mfu", &R::model_flops_utilization)

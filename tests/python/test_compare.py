@@ -378,3 +378,29 @@ def test_energy_basis_of_a_chip_without_energy_data_is_said_once_and_whole():
     basis = df.loc["Energy basis", "amd-mi300x-platform"]
     assert basis.startswith("unknown: data/catalog/efficiency/amd-cdna3.json") and "unknown: unknown" not in basis
     assert basis.endswith("so its power cannot be modelled")
+
+
+def test_fp32_row_is_ieee_vector_and_small_ratios_keep_their_digits(capsys):
+    from perfmodel.cli import main
+
+    df = perfmodel.compare(["huawei-cloudmatrix-384", "nvidia-gb200-nvl72"])
+    # 384 x 22 TFLOP/s of vector FP32 against 72 x 80: the 910C's 199 TFLOP/s cube path (HF32-like)
+    # made the row 76.4 PFLOP/s, 13.3x.
+    assert df.loc["FP32 dense (PFLOP/s)", "huawei-cloudmatrix-384"] == pytest.approx(384 * 22e12 / 1e15)
+    assert df.loc["FP32 dense (PFLOP/s)", "nvidia-gb200-nvl72"] == pytest.approx(72 * 80e12 / 1e15)
+    # Ratios below 1 in 3 significant digits (0.0086 and 0.0139 both printed 0.01x).
+    assert main(["compare", "dgx-a100", "cm384", "nvl72"]) == 0
+    bf16 = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("BF16 dense"))
+    assert bf16.split()[-2:] == ["0.00864x", "0.0139x"]
+
+
+def test_serving_and_training_rows_per_rack():
+    # CloudMatrix 384 fills 16 racks (12 compute, 4 switch), an NVL72 one: per system and per rack
+    # differ by that count (the tutorial printed per-system figures as per rack).
+    t = perfmodel.training_comparison(["cm384", "nvl72"], "llama-3.1-405b")
+    for sid, racks in (("huawei-cloudmatrix-384", 16), ("nvidia-gb200-nvl72", 1)):
+        assert t.loc["Training tokens/s per rack", sid] == pytest.approx(t.loc["Training tokens/s per system", sid] / racks)
+    s = perfmodel.serving_comparison(["cm384", "nvl72", "dgx-h100"], "llama-3.1-8b")
+    assert s.loc["Decode tokens/s per rack", "huawei-cloudmatrix-384"] == pytest.approx(
+        s.loc["Decode tokens/s per system", "huawei-cloudmatrix-384"] / 16)
+    assert s.loc["Prefill tokens/s per rack", "nvidia-dgx-h100"] is None  # the catalog does not give its racks

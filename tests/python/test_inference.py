@@ -305,6 +305,43 @@ def test_serving_and_disaggregation_and_search():
     assert worse.tpot_ms > 20 or worse.memory["total"] > worse.memory["capacity"]
 
 
+def test_serve_mode_units_agree_with_its_throughput():
+    import math as m
+
+    # MTP with 3 drafts: a request of L output tokens takes ceil(L / accepted) decode steps, so the
+    # time and joules per delivered token carry the last step's unused drafts (tpot was step /
+    # accepted: 6.81 ms against 17.2 ms per delivered token at L = 1).
+    kw = dict(mode="serve", batch=512, dp_attention=32, precision="fp8", input_len=1024, mtp_tokens=3)
+    for out in (1, 3, 128):
+        r = perfmodel.inference("deepseek-r1", "nvl72", output_len=out, **kw)
+        steps = m.ceil(out / r.accepted_tokens_per_step)
+        assert r.tpot_s == pytest.approx(r.decode["time_s"] * steps / out)
+        e = r.energy
+        per_out = (1024 * e["joules_per_input_token"] + out * e["joules_per_output_token"]) / out
+        assert 1 / e["output_tokens_per_joule"] == pytest.approx(per_out, rel=1e-9)
+    # Disaggregated: the unit filling a system is a decode instance plus its share of prefill
+    # chips (4 GPUs / (1 - 0.57) = 9.3 here, so 0.86 per 8-GPU node), and the per-instance rate
+    # is the decode instance's own (it was that rate x (1 - share)).
+    d = perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="serve", tp=4, batch=64, precision="fp8",
+                            input_len=2048, output_len=256, prefill_parallel={"tp": 4})
+    unit = d.chips_per_instance / (1 - d.prefill_chip_share)
+    assert d.instances_per_system == pytest.approx(8 / unit)
+    assert d.output_tokens_per_s_per_instance == pytest.approx(d.decode["tokens"] / d.decode["time_s"])
+    assert d.output_tokens_per_s_per_system == pytest.approx(d.output_tokens_per_s_per_chip * 8)
+    # Search rows price what cost() prices: co-located, prefill runs on the instance's own chips
+    # (usd_per_hour was / (1 - share), 2.45x, while usd per million tokens agreed).
+    for extra in ({}, {"prefill_parallel": {"tp": 4}}):
+        plan = dict(mode="serve", tp=8 if not extra else 4, batch=64, precision="fp8", input_len=2048,
+                    output_len=256, **extra)
+        row = perfmodel.search_inference("llama-3.1-70b", "nvidia-dgx-h100", cost={"capex": 3e5}, progress=False,
+                                         **{k: [v] if k in ("tp", "batch") else v for k, v in plan.items()}).iloc[0]
+        c = perfmodel.cost(perfmodel.inference("llama-3.1-70b", "nvidia-dgx-h100", **plan), capex=3e5)
+        assert row["usd_per_million_tokens"] == pytest.approx(c["usd_per_million_output_tokens"], rel=1e-9)
+        instances = 1 / (row["chips_per_instance"] / (1 - (0 if not extra else
+                         perfmodel.inference("llama-3.1-70b", "nvidia-dgx-h100", **plan).prefill_chip_share)) / 8)
+        assert row["usd_per_hour"] * instances == pytest.approx(c["usd_per_hour"], rel=1e-9)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(batch=0), r"batch: must be in \[1, 2\^31\] sequences, got 0"),
     (dict(batch=8, input_len=0), r"input_len: must be >= 1"),

@@ -374,3 +374,25 @@ def test_cost_says_which_power_basis_it_charged():
     with pytest.warns(UserWarning, match="mix bases"):
         fig = plot.efficiency_frontier(rs, x="cost", capex={"hgx-h800": 300000, "dgx-h100": 300000})
     assert "chips only for nvidia-hgx-h800" in fig.axes[0].get_xlabel()
+
+
+def test_capped_draw_and_idle_rows_say_what_they_rest_on(capsys):
+    # H20 INT8 decode: the work-based draw passes 400 W; the watts are held there (the step is not
+    # slowed), and the summary says so (it printed watts_per_chip 400 with no word).
+    r = perfmodel.inference("llama-3.1-70b", "hgx-h20", mode="decode", batch=64, kv_len=1024, tp=2, dp_attention=2,
+                            precision="int8")
+    assert r.summary()["chip_draw_capped"] and r.energy["chip_watts"] == pytest.approx(400)
+    assert perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8).summary()["chip_draw_capped"] is False
+    # Below full load the chip row stands on the family's idle fraction: derived, whatever the TDP's grade.
+    idle = perfmodel.power(NVL72, 0.0).iloc[0]
+    assert idle["confidence"] == "derived" and "idle_fraction" in idle["source"]
+    assert perfmodel.power(NVL72, 1.0).iloc[0]["confidence"] == "official"
+    given = perfmodel.power(NVL72, 0.5, overrides={"chip_idle_watts": 150}).iloc[0]
+    assert given["confidence"] == "override"
+    # Component names are printed whole (the 910C row lost '(chip)' at 64 characters).
+    assert cli.main(["power", "cm384"]) == 0
+    assert "Atlas 900 A3 SuperPoD) (chip)" in capsys.readouterr().out
+    # A value just under 1,000 prints as 1,000, not 1e+03.
+    assert cli.main(["power", "dgx-h100", "--override", "chip_max_watts=999.7"]) == 0
+    row = next(line for line in capsys.readouterr().out.splitlines() if "(chip)" in line)
+    assert "1,000" in row and "e+03" not in row

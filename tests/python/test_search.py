@@ -369,3 +369,14 @@ def test_rows_with_and_without_a_prefill_instance_pass_back_to_inference():
     r = perfmodel.inference("llama-3.1-8b", "hgx-h200", prefill_parallel={
         "tp": row["prefill_tp"], "dp_attention": row["prefill_dp_attention"], "pp": row["prefill_pp"]}, **kw)
     assert r.output_tokens_per_s_per_chip == pytest.approx(row["output_tokens_per_s_per_chip"], rel=1e-12)
+
+
+def test_cost_without_a_price_says_why():
+    df = perfmodel.search_inference("llama-3.1-70b", ["nvidia-dgx-h100", "nvl72"], mode="decode", tp=[8], batch=[64],
+                                    precision="fp8", kv_len=2048, cost={"price_per_kwh": 0.1}, progress=False)
+    assert list(df.attrs["cost_unknown"]) == ["nvidia-dgx-h100"]  # the NVL72 has a (rumour-grade) price
+    assert "no price" in df.attrs["cost_unknown"]["nvidia-dgx-h100"]
+    assert df.loc[df["system"] == "nvidia-dgx-h100", "usd_per_hour"].isna().all()
+    priced = perfmodel.search_inference("llama-3.1-70b", "nvidia-dgx-h100", mode="decode", tp=[8], batch=[64],
+                                        precision="fp8", kv_len=2048, cost={"capex": 3e5}, progress=False)
+    assert "cost_unknown" not in priced.attrs and priced["usd_per_hour"].notna().all()
