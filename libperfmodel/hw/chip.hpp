@@ -68,6 +68,7 @@ struct Chip {
   Figure<std::string> process;
   Figure<double> dies;
   Figure<double> devices;  ///< devices the runtime addresses per package (absent: 1); recipes run a rank on each
+  Figure<double> packages;  ///< integrated circuits the entry holds (absent: 1; a two-chip card: 2); figures are the entry's
   Figure<double> die_area_mm2;  ///< per die
   Figure<double> transistors_billion;
   Figure<Hertz> clock;

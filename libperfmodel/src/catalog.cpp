@@ -386,6 +386,11 @@ hw::Chip parse_chip(const RawPart& part) {
     r.fail_key("devices", "is " + std::to_string(std::llround(c.devices.require(c.id))) + " but the package has " +
                               std::to_string(std::llround(c.dies.require(c.id))) + " dies; expected at most one device per die");
   }
+  c.packages = count(r, "packages", "packages");
+  if (c.packages.known() && c.dies.known() && c.packages.require(c.id) > c.dies.require(c.id)) {
+    r.fail_key("packages", "is " + std::to_string(std::llround(c.packages.require(c.id))) + " but the entry has " +
+                               std::to_string(std::llround(c.dies.require(c.id))) + " dies; expected at least one die per package");
+  }
   c.die_area_mm2 = number(r, "die_area_mm2", "die_area_mm2");
   c.transistors_billion = number(r, "transistors_billion", "transistors_billion");
   c.clock = quantity<units::dim::frequency>(r, "clock", "clock");

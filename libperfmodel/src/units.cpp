@@ -138,37 +138,54 @@ constexpr std::array<BaseUnit, 14> kBaseUnits{{
 
 struct Prefix {
   std::string_view symbol;
-  double scale;
+  double scale;  ///< binary prefixes (exact powers of two); 1 for SI ones
+  int exp10;     ///< SI prefixes as powers of ten, applied once per unit (1 B/ns is 1e9 B/s exactly)
   bool binary;
   bool small;
 };
 
 constexpr std::array<Prefix, 18> kPrefixes{{
-    {"k", 1e3, false, false},   {"M", 1e6, false, false},   {"G", 1e9, false, false},
-    {"T", 1e12, false, false},  {"P", 1e15, false, false},  {"E", 1e18, false, false},
-    {"Ki", 1024.0, true, false}, {"Mi", 1048576.0, true, false},
-    {"Gi", 1073741824.0, true, false}, {"Ti", 1099511627776.0, true, false},
-    {"Pi", 1125899906842624.0, true, false}, {"Ei", 1152921504606846976.0, true, false},
-    {"m", 1e-3, false, true},   {"u", 1e-6, false, true},   {"\xC2\xB5", 1e-6, false, true},   {"\xCE\xBC", 1e-6, false, true},
-    {"n", 1e-9, false, true},   {"p", 1e-12, false, true},
+    {"k", 1.0, 3, false, false},   {"M", 1.0, 6, false, false},   {"G", 1.0, 9, false, false},
+    {"T", 1.0, 12, false, false},  {"P", 1.0, 15, false, false},  {"E", 1.0, 18, false, false},
+    {"Ki", 1024.0, 0, true, false}, {"Mi", 1048576.0, 0, true, false},
+    {"Gi", 1073741824.0, 0, true, false}, {"Ti", 1099511627776.0, 0, true, false},
+    {"Pi", 1125899906842624.0, 0, true, false}, {"Ei", 1152921504606846976.0, 0, true, false},
+    {"m", 1.0, -3, false, true},   {"u", 1.0, -6, false, true},   {"\xC2\xB5", 1.0, -6, false, true},
+    {"\xCE\xBC", 1.0, -6, false, true}, {"n", 1.0, -9, false, true},   {"p", 1.0, -12, false, true},
 }};
+
+/// One term of a unit: scale x 10^exp10 in base units.
+struct Term {
+  double scale = 1.0;
+  int exp10 = 0;
+  Dim dim{};
+};
+
+/// scale x 10^e with one rounding where the power is exact (|e| <= 22 per factor).
+double times_pow10(double scale, int e) {
+  static constexpr std::array<double, 23> k{1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+  for (; e > 22; e -= 22) scale *= k[22];
+  for (; e < -22; e += 22) scale /= k[22];
+  return e >= 0 ? scale * k[static_cast<std::size_t>(e)] : scale / k[static_cast<std::size_t>(-e)];
+}
 
 [[noreturn]] void bad_unit(std::string_view unit, const std::string& why) {
   throw InvalidArgument("unknown unit \"" + std::string(unit) + "\": " + why);
 }
 
-UnitInfo parse_term(std::string_view term, std::string_view whole) {
+Term parse_term(std::string_view term, std::string_view whole) {
   if (term.empty()) bad_unit(whole, "empty unit between '/'");
-  if (term == "%") return {0.01, dim::none};
-  if (term == "h") return {3600.0, dim::time};
-  if (term == "$") return {1.0, dim::money};
+  if (term == "%") return {1.0, -2, dim::none};
+  if (term == "h") return {3600.0, 0, dim::time};
+  if (term == "$") return {1.0, 0, dim::money};
   if (term == "FLOPs" || term.ends_with("FLOPs")) {
     bad_unit(whole, "\"FLOPs\" is ambiguous; write FLOP for a count or FLOP/s for a rate");
   }
   for (const auto& base : kBaseUnits) {
     if (!term.ends_with(base.symbol)) continue;
     std::string_view pre = term.substr(0, term.size() - base.symbol.size());
-    if (pre.empty()) return {base.scale, base.dim};
+    if (pre.empty()) return {base.scale, 0, base.dim};
     if (pre == "K") {
       bad_unit(whole, "prefix 'K' is ambiguous; use 'k' (10^3) or 'Ki' (2^10)");
     }
@@ -186,7 +203,7 @@ UnitInfo parse_term(std::string_view term, std::string_view whole) {
                             std::string(base.symbol) + "'" +
                             (p.binary ? " (binary prefixes are for bytes and bits only)" : ""));
       }
-      return {p.scale * base.scale, base.dim};
+      return {p.scale * base.scale, p.exp10, base.dim};
     }
     // A one- or two-character head is a mistyped prefix; anything longer is another word that
     // happens to end in a unit symbol ("bytes", "watts", "GBps"): say the unit is unknown.
@@ -217,22 +234,26 @@ UnitInfo parse_unit(std::string_view unit) {
   unit = trim(unit);
   UnitInfo out{};
   if (unit.empty() || unit == "1") return out;
+  Term acc;
   bool first = true;
   std::size_t start = 0;
   while (start <= unit.size()) {
     std::size_t slash = unit.find('/', start);
     std::string_view term = trim(unit.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
-    UnitInfo t = parse_term(term, unit);
+    const Term t = parse_term(term, unit);
     if (first) {
-      out = t;
+      acc = t;
       first = false;
     } else {
-      out.scale /= t.scale;
-      out.dim = out.dim / t.dim;
+      acc.scale /= t.scale;
+      acc.exp10 -= t.exp10;
+      acc.dim = acc.dim / t.dim;
     }
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
+  out.scale = times_pow10(acc.scale, acc.exp10);
+  out.dim = acc.dim;
   return out;
 }
 
@@ -390,7 +411,15 @@ std::string format(double v, Dim d, FormatOptions o) {
         }
       }
     }
-    if (bin != nullptr) return mantissa(round_significant(x / bin->factor, digits), digits) + " " + bin->prefix + unit;
+    if (bin != nullptr) {
+      double r = round_significant(x / bin->factor, digits);
+      // Rounding can reach the next prefix (1023.99 TiB at 3 digits is 1024 TiB): say 1 PiB.
+      if (std::fabs(r) >= 1024.0 && bin != &kBinary.back()) {
+        ++bin;
+        r = round_significant(x / bin->factor, digits);
+      }
+      return mantissa(r, digits) + " " + bin->prefix + unit;
+    }
     return with_prefix(x, unit, digits, false);
   }
   if (d == dim::none) return mantissa(round_significant(v, digits), digits);

@@ -240,6 +240,16 @@ def _model_arg(text: str) -> Any:
     return text
 
 
+def _shown(v: float, decimals: int, thresholds: Sequence[float]) -> str:
+    """``v`` with the fewest decimals that keep it on its side of every threshold (PD 5.9195 as
+    5.92 sat beside a class that needs PD < 5.92)."""
+    for d in range(decimals, decimals + 7):
+        text = f"{v:.{d}f}"
+        if all((float(text) >= t) == (v >= t) for t in thresholds):
+            return text
+    return text
+
+
 def _cmd_export_control(args: argparse.Namespace) -> int:
     from .compare import export_control
 
@@ -255,13 +265,20 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
     for cid in ids:
         ec = export_control(cid, cat)
         cls = ec["classification"]
-        # Classes that are not plain say why underneath (unknown figures, lower bounds).
-        if cls == "undetermined" or " or " in cls:
-            notes.append(f"[{len(notes) + 1}] {ec['chip']}: {ec['reason']}")
+        # Classes that are not plain say why underneath (unknown figures, lower bounds, a board of
+        # several ICs, figures of rumour confidence).
+        weak = ec["rumour_inputs"]
+        if cls == "undetermined" or " or " in cls or weak or "per integrated circuit" in ec["reason"]:
+            rumour = f" (rests on rumour-grade {', '.join(weak)})" if weak else ""
+            notes.append(f"[{len(notes) + 1}] {ec['chip']}: {ec['reason']}{rumour}")
             cls += f" [{len(notes)}]"
-        rows.append([ec["chip"], _num(ec["tpp"]), ec["tpp_precision"] or "-",
-                     _num(ec["die_area_mm2"]), "unknown" if ec["performance_density"] is None else f"{ec['performance_density']:.2f}",
-                     cls])
+        pd = ec["performance_density"]
+        tpp = ec["tpp"]
+        tpp_text = _num(tpp)
+        if tpp is not None and any((float(tpp_text.replace(",", "")) >= t) != (tpp >= t) for t in (1600, 2400, 4800)):
+            tpp_text = _shown(tpp, 0, (1600, 2400, 4800))
+        rows.append([ec["chip"], tpp_text, ec["tpp_precision"] or "-", _num(ec["die_area_mm2"]),
+                     "unknown" if pd is None else _shown(pd, 2, (1.6, 3.2, 5.92)), cls])
     print(_table(["chip", "TPP", "at", "die mm2", "PD", "3A090"], rows, {1, 3, 4}))
     if notes:
         print("\n".join(["", *notes]))

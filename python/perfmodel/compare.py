@@ -25,7 +25,11 @@ def system_totals(system: str, catalog: Catalog | None = None) -> dict:
 
 
 def export_control(chip: str, catalog: Catalog | None = None) -> dict:
-    """TPP, performance density and the ECCN 3A090 classification of a chip, with the reason."""
+    """TPP, performance density and the ECCN 3A090 classification of a chip, with the reason:
+    keys ``tpp``, ``tpp_precision``, ``die_area_mm2``, ``performance_density``, ``classification``,
+    ``reason``, ``rumour_inputs`` (catalog fields of rumour confidence the class rests on) and
+    ``rule``. Per integrated circuit (a board entry with ``packages`` > 1 is divided); datacenter
+    parts are assumed (Note 2 to 3A090 exempts others below TPP 4800)."""
     cat = using(catalog)
     return dict(cat._core.export_control(cat.resolve(chip)))
 

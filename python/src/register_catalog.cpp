@@ -56,6 +56,7 @@ py::dict export_dict(const Catalog& cat, const std::string& name) {
   d["performance_density"] = e.performance_density ? py::object(py::float_(*e.performance_density)) : py::object(py::none());
   d["classification"] = e.classification;
   d["reason"] = e.reason;
+  d["rumour_inputs"] = e.rumour_inputs;
   d["rule"] = model::kEccn3A090Rule;
   return d;
 }

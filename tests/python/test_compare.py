@@ -80,7 +80,39 @@ def test_export_control_with_unknown_precisions_is_a_lower_bound(tmp_path):
     assert "PD 3.38 in [3.2, 5.92)" in ec["reason"] and "lower bound" in ec["reason"]
     out = _cli("export-control", "h20-unk", "h20", "--catalog", str(tmp_path))
     assert out.returncode == 0 and "3A090.b or 3A090.a [1]" in out.stdout
-    assert "[1] h20-unk: TPP 2368 (tf32)" in out.stdout
+    assert "[1] h20-unk: TPP 2368 (bf16)" in out.stdout  # TF32 ties; its 32-bit count is an assumption
+
+
+def test_export_control_per_ic_rumour_inputs_and_threshold_digits(tmp_path):
+    # The MLU370-X8 entry is a card of two Siyuan 370s; 3A090 applies per integrated circuit:
+    # 256 INT8 TOPS x 8 / 2 = 1,024 < 1,600 (the card's 2,048 read as undetermined).
+    mlu = perfmodel.export_control("mlu370-x8")
+    assert mlu["tpp"] == pytest.approx(1024) and mlu["classification"] == "below 3A090"
+    assert "per integrated circuit: the entry holds 2" in mlu["reason"]
+    # Classes resting on rumour-grade figures name them (C600's one FP8 figure; H20's die area).
+    assert perfmodel.export_control("c600")["rumour_inputs"] == ["compute.fp8.matrix"]
+    assert "die_area_mm2" in perfmodel.export_control("h20")["rumour_inputs"]
+    assert perfmodel.export_control("h100")["rumour_inputs"] == []
+    # Ties go to a format whose bit length is not an assumption (A100: TF32 = BF16 = INT8 = 4,992).
+    assert perfmodel.export_control("a100")["tpp_precision"] == "bf16"
+    # Near a threshold the numbers shown keep their side of it: TPP 4,799.52 and PD 5.9195 were
+    # printed '4800' and '5.92' beside a 3A090.b class.
+    fig = {"source": "what-if", "confidence": "derived", "derived_from": "assumption"}
+    (tmp_path / "c.json").write_text(json.dumps({
+        "id": "edge", "kind": "chip", "vendor": "v", "name": "edge",
+        "compute": {"bf16": {"matrix": {"value": "299.97 TFLOP/s", **fig}}},
+        "dies": {"value": 1, **fig}, "die_area_mm2": {"value": 810.78, **fig}}))
+    (tmp_path / "d.json").write_text(json.dumps({
+        "id": "dies-unknown", "kind": "chip", "vendor": "v", "name": "d", "compute": {"bf16": {"matrix": {"value": "200 TFLOP/s", **fig}}},
+        "dies": {"unknown": True, "note": "n"}, "die_area_mm2": {"value": 800, **fig}}))
+    cat = perfmodel.catalog.load(tmp_path)
+    edge = perfmodel.export_control("edge", cat)
+    assert edge["classification"] == "3A090.b"
+    assert "TPP 4799.5 " in edge["reason"] and "PD 5.92 " not in edge["reason"]
+    out = _cli("export-control", "edge", "--catalog", str(tmp_path))
+    row = next(line for line in out.stdout.splitlines() if line.startswith("edge"))
+    assert "4,800" not in row and " 5.92 " not in row
+    assert "the number of dies is unknown" in perfmodel.export_control("dies-unknown", cat)["reason"]
 
 
 def _cli(*args):

@@ -54,6 +54,9 @@ def test_str_uses_sensible_prefixes():
     assert units.format(50e9, "B/s", bits=True) == "400 Gb/s"
     assert units.format(3.35, "TB/s") == "3.35 TB/s"
     assert units.format(989.4e12, "FLOP/s", significant=4) == "989.4 TFLOP/s"
+    # Rounding that reaches the next binary prefix moves to it (was '1024 TiB').
+    assert units.format(1023.999 * 2**40, "B", prefixes="iec", significant=4) == "1 PiB"
+    assert units.format(1023.4 * 2**40, "B", prefixes="iec", significant=5) == "1023.4 TiB"
 
 
 def test_quantity_to_and_repr():
@@ -154,3 +157,13 @@ def test_format_refuses_what_would_not_read_back_and_parse_names_bad_text():
         with pytest.raises(perfmodel.InvalidArgument, match=words):
             call()
     assert perfmodel.units.parse(perfmodel.units.format(1e308, "B")).value == pytest.approx(1e308, rel=1e-2)
+
+
+def test_prefixes_combine_before_rounding():
+    # A unit's SI prefixes are powers of ten summed first: 1 B/ns is 1e9 B/s exactly (1 / 1e-9 was
+    # one bit below), and units that name the same rate parse to the same double.
+    same = [("1 B/ns", "1 GB/s"), ("1 kB/ms", "1 MB/s"), ("3 mW", "0.003 W"), ("1 Gbps", "125 MB/s"),
+            ("1 pJ/B", "1e-12 J/B"), ("50 %", "0.5")]
+    for a, b in same:
+        assert units.parse(a).value == units.parse(b).value, (a, b)
+
