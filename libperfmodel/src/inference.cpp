@@ -356,10 +356,10 @@ class PhaseModel {
     const auto& m = s_.m;
     const Precision w = s_.plan.precision.weights;
     const bool gated = m.activation == workload::FfnActivation::swiglu;
-    L.add(part, mean_rank(est(Gemm::of(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
+    L.add(part, mean_rank(est(Gemm::grouped_experts(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
     L.add(part, mean_rank(est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation,
                                        rows * inter * groups, Precision::bf16}), useful));
-    L.add(part, mean_rank(est(Gemm::of(rows, m.hidden, inter, w, groups)), useful));
+    L.add(part, mean_rank(est(Gemm::grouped_experts(rows, m.hidden, inter, w, groups)), useful));
   }
 
   /// All-reduce closing a TP block; under sequence parallelism its reduce-scatter half (the

@@ -145,47 +145,42 @@ TilePlan plan_tiles(const Device& dev, const Gemm& op, double rate) {
   const double m = static_cast<double>(op.m), n = static_cast<double>(op.n), k = static_cast<double>(op.k);
   const double batch = static_cast<double>(op.batch);
   const double k_chunks = floor_pos(k * (1.0 / 256.0));
+  const double k_padded = std::ceil(k * (1.0 / 256.0)) * 256.0;
+  // Work scheduled for `tiles` output tiles of `area` elements each. Fewer tiles than units: one
+  // wave of K-chunks (at least 256 deep) on every unit, the deepest chunk setting the time; a
+  // kernel may zero-pad K to the next 256 to split once more (511 runs as 2 x 256, not 1 x 511),
+  // so a deeper K is never scheduled faster.
+  auto schedule = [&](double tiles, double area) {
+    if (u <= 0.0) return tiles * 2.0 * area * k;  // unknown unit count: padding only, no wave quantization
+    if (tiles >= u) return ceil_div(tiles, u, inv_u) * u * 2.0 * area * k;
+    const double by_units = floor_pos(u / tiles);
+    const double exact = u * 2.0 * area * k / std::max(1.0, std::min(by_units, k_chunks));
+    const double padded = u * 2.0 * area * k_padded / std::max(1.0, std::min(by_units, k_padded * (1.0 / 256.0)));
+    return std::min(exact, padded);
+  };
   TilePlan best;
   double best_scheduled = std::numeric_limits<double>::infinity();
   for (const auto& s : dev.tiles()) {
     const double tiles_m = ceil_div(m, s.m, s.inv_m);
     const double tiles_n = ceil_div(n, s.n, s.inv_n);
-    const double tiles = tiles_m * tiles_n * batch;
-    const double tile_flops = 2.0 * s.m * s.n * k;
-    double scheduled = 0;
-    if (u > 0.0) {
-      if (tiles < u) {
-        const double split = std::max(1.0, std::min(floor_pos(u / tiles), k_chunks));
-        scheduled = u * tile_flops / split;  // one wave of K-chunks on every unit
-      } else {
-        scheduled = ceil_div(tiles, u, inv_u) * u * tile_flops;
-      }
-    } else {
-      scheduled = tiles * tile_flops;  // unknown unit count: padding only, no wave quantization
-    }
+    const double scheduled = schedule(tiles_m * tiles_n * batch, s.m * s.n);
     if (scheduled < best_scheduled) {
       best_scheduled = scheduled;
       best = TilePlan{0.0, scheduled, static_cast<int>(s.m), static_cast<int>(s.n), tiles_m, tiles_n};
     }
   }
-  // Fewer rows than the smallest tile: a library GEMM swaps A and B, so the rows take the narrow
-  // side of the instruction (padded to swap_ab_rows) and N is tiled by the tile's long side.
-  // Assumption: grouped (MoE) GEMMs keep their row tiles (DeepGEMM's masked layout pads to 64).
+  // Fewer rows than the smallest tile: a library GEMM (batched too, per batch element) swaps A
+  // and B, so the rows take the narrow side of the instruction (padded to swap_ab_rows) and N is
+  // tiled by the tile's long side. Assumption: grouped (MoE) GEMMs keep their row tiles
+  // (DeepGEMM's masked layout pads to 64).
   const double r = dev.fractions().swap_ab_rows;
   double smallest = std::numeric_limits<double>::infinity();
   for (const auto& s : dev.tiles()) smallest = std::min(smallest, s.m);
-  if (r > 0.0 && batch == 1.0 && m < smallest) {
+  if (r > 0.0 && op.kernel != Gemm::Kernel::grouped && m < smallest) {
     const double rows = std::ceil(m / r) * r;
     for (const auto& s : dev.tiles()) {
       const double tiles_n = ceil_div(n, s.m, s.inv_m);
-      const double tile_flops = 2.0 * rows * s.m * k;
-      double scheduled = 0;
-      if (u > 0.0) {
-        scheduled = tiles_n < u ? u * tile_flops / std::max(1.0, std::min(floor_pos(u / tiles_n), k_chunks))
-                                : ceil_div(tiles_n, u, inv_u) * u * tile_flops;
-      } else {
-        scheduled = tiles_n * tile_flops;
-      }
+      const double scheduled = schedule(tiles_n * batch, rows * s.m);
       if (scheduled < best_scheduled) {
         best_scheduled = scheduled;
         best = TilePlan{0.0, scheduled, static_cast<int>(rows), static_cast<int>(s.m), 1.0, tiles_n};
@@ -325,7 +320,7 @@ double check_gemm(const Device& dev, const Gemm& op) {
   positive(op.batch, kOp, "batch");
   product(kOp, "2·m·n·k·batch", {2, op.m, op.n, op.k, op.batch});
   product(kOp, "m·n·batch", {op.m, op.n, op.batch});  // output elements; m·k and k·n are <= mnk
-  detail::check_enum(op.kernel, Gemm::Kernel::library, Gemm::Kernel::microbenchmark, "gemm: kernel", "Gemm::Kernel");
+  detail::check_enum(op.kernel, Gemm::Kernel::library, Gemm::Kernel::grouped, "gemm: kernel", "Gemm::Kernel");
   for (const auto& [p, f] : {std::pair{op.input, "input"}, {op.output, "output"}}) {
     if (!hw::is_valid(p)) throw InvalidArgument(std::string("gemm: ") + f + ": not a hw::Precision value (" + std::to_string(static_cast<int>(p)) + ")");
   }

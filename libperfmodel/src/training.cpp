@@ -96,7 +96,8 @@ void gemm(const Ctx& c, Pass& p, std::int64_t m, std::int64_t n, std::int64_t k,
   // width (fp32 unless grad_reduce_bytes = 2): the weight-gradient GEMM reads and writes it
   // (Megatron-Core's gradient-accumulation fusion into main_grad).
   const auto [f, di, dw] =
-      estimate_training_gemms(c.sys.device(), Gemm::of(m, n, k, prec, groups), c.grad_precision, c.accumulate_grads);
+      estimate_training_gemms(c.sys.device(), Gemm::grouped_experts(m, n, k, prec, groups), c.grad_precision,
+                              c.accumulate_grads);
   p.fwd += f.time.value();
   p.gemm_fwd += f.time.value();
   p.fwd_flops += f.flops.value();

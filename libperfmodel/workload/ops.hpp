@@ -44,8 +44,9 @@ constexpr Precision default_output(Precision input) {
 /// (batched, or grouped with equal groups) run in one kernel launch.
 struct Gemm {
   enum class Kernel {
-    library,         ///< a library GEMM streaming A and B from HBM (cuBLAS, CANN, DeepGEMM)
+    library,         ///< a library GEMM streaming A and B from HBM (cuBLAS, CANN, DeepGEMM); batched: strided
     microbenchmark,  ///< a vendor peak-throughput loop whose operands stay on chip (ascend-dmi)
+    grouped,         ///< MoE experts as groups in a masked layout (DeepGEMM, CANN GroupedMatmul): rows pad to the row tile
   };
   std::int64_t m = 0;
   std::int64_t n = 0;
@@ -60,6 +61,11 @@ struct Gemm {
   static constexpr Gemm of(std::int64_t m, std::int64_t n, std::int64_t k, Precision input = Precision::bf16,
                            std::int64_t batch = 1) {
     return Gemm{m, n, k, batch, input, default_output(input), Kernel::library};
+  }
+  /// `experts` MoE expert GEMMs of `m` rows each in one grouped launch.
+  static constexpr Gemm grouped_experts(std::int64_t m, std::int64_t n, std::int64_t k, Precision input,
+                                        std::int64_t experts) {
+    return Gemm{m, n, k, experts, input, default_output(input), experts > 1 ? Kernel::grouped : Kernel::library};
   }
 };
 
@@ -113,15 +119,24 @@ struct Attention {
     a.heads = heads;
     if (phase == Phase::decode) {
       a.kv_heads = 1;
-      a.head_dim_qk = kv_lora_rank + rope_dim;
+      a.head_dim_qk = size_sum(kv_lora_rank, rope_dim);
       a.head_dim_v = kv_lora_rank;
       a.shared_kv = true;
     } else {
       a.kv_heads = heads;
-      a.head_dim_qk = nope_dim + rope_dim;
+      a.head_dim_qk = size_sum(nope_dim, rope_dim);
       a.head_dim_v = v_head_dim;
     }
     return a;
+  }
+
+ private:
+  /// a + b for sizes, saturated beyond +-2^40 (estimate() refuses those; 2^62 + 2^62 overflowed).
+  static constexpr std::int64_t size_sum(std::int64_t a, std::int64_t b) {
+    constexpr std::int64_t lim = std::int64_t{1} << 40;
+    if (a > lim || b > lim) return lim + 1;
+    if (a < -lim || b < -lim) return -1;
+    return a + b;
   }
 };
 

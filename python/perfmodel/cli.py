@@ -295,6 +295,7 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
         roofline(args.ids, ops=ops, precision=args.precision, path=args.out, catalog=cat)
     except OSError as exc:
         raise InvalidArgument(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+    op_name = "OP" if args.precision.startswith("int") else "FLOP"  # integer formats count operations, as the plot does
     for chip in args.ids:
         data = roofline_data(chip, args.precision, cat)
         parts = []
@@ -302,13 +303,13 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
             ceilings = roofline_ceilings(data, kind)
             if ceilings is not None:
                 (top, *_), tier = ceilings
-                parts.append(f"{'achievable' if kind else 'peak'} {_num(top['flops'] / 1e12)} TFLOP/s, "
+                parts.append(f"{'achievable' if kind else 'peak'} {_num(top['flops'] / 1e12)} T{op_name}/s, "
                              f"{tier['name'].replace(' (achievable)', '')} {_num(tier['bandwidth'] / 1e9)} GB/s, "
-                             f"ridge {_num(top['flops'] / tier['bandwidth'])} FLOP/byte")
+                             f"ridge {_num(top['flops'] / tier['bandwidth'])} {op_name}/byte")
         print(f"{data['chip']} ({args.precision}): " + "; ".join(parts))
     for op in ops:
         print(f"  {op.chip}: gemm {op.params['m']}x{op.params['n']}x{op.params['k']} at "
-              f"{_num(op.intensity)} FLOP/byte -> {_num(op.achieved_flops / 1e12)} TFLOP/s "
+              f"{_num(op.intensity)} {op_name}/byte -> {_num(op.achieved_flops / 1e12)} T{op_name}/s "
               f"({op.fraction_of_peak:.1%} of peak, {op.bound}-bound)")
     print(f"wrote {args.out}")
     return 0
@@ -321,12 +322,13 @@ def _cmd_gemm(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
         return 0
+    op_name = "OP" if r.params["dtype"].startswith("int") else "FLOP"
     rows = [
         ["time", f"{r.time_s * 1e6:.4g} us"],
-        ["throughput", f"{_num(r.achieved_flops / 1e12)} TFLOP/s"],
-        ["fraction of peak", f"{r.fraction_of_peak:.1%} (peak {_num(r.peak_flops / 1e12)} TFLOP/s)"],
+        ["throughput", f"{_num(r.achieved_flops / 1e12)} T{op_name}/s"],
+        ["fraction of peak", f"{r.fraction_of_peak:.1%} (peak {_num(r.peak_flops / 1e12)} T{op_name}/s)"],
         ["bandwidth", f"{_num(r.achieved_bandwidth / 1e9)} GB/s"],
-        ["intensity", f"{_num(r.intensity)} FLOP/byte"],
+        ["intensity", f"{_num(r.intensity)} {op_name}/byte"],
         ["bound", r.bound],
         ["tile", "x".join(map(str, r.tile)) if r.tile else "-"],
         ["wave efficiency", f"{r.wave_efficiency:.1%}"],

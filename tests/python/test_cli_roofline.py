@@ -78,3 +78,12 @@ def test_cli_gemm_fp8_on_910b_exits_2_naming_fp8():
     assert r.returncode == 2
     assert r.stdout == ""
     assert r.stderr.startswith("perfmodel: error: ") and "fp8" in r.stderr
+
+
+def test_integer_formats_print_operations(tmp_path):
+    # INT8 counts operations, as the plot labels them (the text said TFLOP/s and FLOP/byte).
+    for args in (["gemm", "h100", "4096", "4096", "4096", "--dtype", "int8"],
+                 ["roofline", "h100", "--precision", "int8", "--out", str(tmp_path / "r.png")]):
+        out = _cli(*args)
+        assert out.returncode == 0, out.stderr
+        assert "TOP/s" in out.stdout and "OP/byte" in out.stdout and "FLOP" not in out.stdout

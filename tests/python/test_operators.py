@@ -222,3 +222,55 @@ def test_efficiency_policy_output_feeds_back_as_overrides():
     assert slower.time_s == pytest.approx(same.time_s + 10e-6)
     with pytest.raises(perfmodel.InvalidArgument, match="not both"):
         perfmodel.gemm("h100", 8, 8, 8, efficiency={"launch_overhead_s": 1e-6, "launch_overhead": "1 us"})
+
+
+def test_gemm_time_never_falls_as_k_or_batch_grow():
+    # Split-K over idle SMs pads K to the next 256 where that splits once more: 511 deep ran in
+    # 1.8x the time of 512 (A100 FP32 128 x 128: 32 us vs 18 us).
+    for chip, dtype in (("a100", "fp32"), ("h800", "fp64"), ("h20", "bf16"), ("h100", "bf16")):
+        t = perfmodel.gemm(chip, 128, 128, np.arange(64, 4097), dtype=dtype)["time_s"].to_numpy()
+        assert (np.diff(t) >= 0).all(), chip
+    # A strided batched GEMM swaps A and B per element like a single one: batch 2 of a 16-row
+    # decode GEMM costs two weight reads (it padded to 64 rows: 4.8x batch 1 on an H20).
+    one, two = (perfmodel.gemm("h20", 16, 8192, 8192, batch=b).time_s for b in (1, 2))
+    assert two <= 2 * one
+    assert two == pytest.approx(2 * one, rel=0.05)
+
+
+@pytest.mark.parametrize("call, words", [
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"attention_backward": "0.5"}), ["'attention_backward'", "number"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={1: 0.5}), ["override names are strings"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"swap_ab_rows": 2**70}), ["'swap_ab_rows'", "<= 4096"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"tile_shapes": [(128.5, 128)]}), ["'tile_shapes'", "integer"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"tile_shapes": 5}), ["list of (m, n) pairs"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency={"launch_overhead": None}), ["'launch_overhead'", "number"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, efficiency=0), ["efficiency: expected a dict"]),
+    (lambda: perfmodel.gemm("h100", [[1], [2, 3]], 8, 8), ["m: expected a flat list or array of integers"]),
+    (lambda: perfmodel.gemm("h100", np.array([1e20]), 8, 8), ["m: expected integers <= 4611686018427387904"]),
+    (lambda: perfmodel.gemm("h100\x00x", 8, 8, 8), ["chip:", "NUL"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, dtype="bogus"), ["dtype: unknown precision 'bogus'"]),
+    (lambda: perfmodel.gemm("h100", 8, 8, 8, out_dtype="fp7"), ["out_dtype: unknown precision 'fp7'"]),
+    (lambda: perfmodel.attention("h100", "decode", "mha", heads=32, kv_heads=8), ["kv_heads: variant='mha' has 32"]),
+    (lambda: perfmodel.attention("h100", "decode", "mla", kv_heads=8), ["kv_heads: MLA's heads share one latent"]),
+    (lambda: perfmodel.attention("h100", "decode", "gqa", kv_heads=8, kv_lora_rank=512), ["apply to variant='mla' only"]),
+    (lambda: perfmodel.attention("h100", "decode", "mla", kv_lora_rank=2**62, rope_dim=2**62), ["kv_lora_rank: expected"]),
+    (lambda: perfmodel.attention("h100", head_dim=0), ["head_dim: expected a positive integer"]),
+    (lambda: perfmodel.lm_head("h100", 0, 8, 8), ["tokens: expected a positive integer"]),
+    (lambda: perfmodel.embedding("h100", 2**31, 2**31), ["tokens x hidden", "at most 2^40"]),
+    (lambda: perfmodel.roofline_data("h100", "bogus"), ["precision: unknown precision"]),
+])
+def test_operator_bad_input_is_named(call, words):
+    with pytest.raises(perfmodel.InvalidArgument) as exc:
+        call()
+    for w in words:
+        assert w in str(exc.value)
+
+
+def test_operator_results_carry_their_arguments():
+    import json
+
+    a = perfmodel.attention("h100", "decode", "gqa", heads=np.int64(32), kv_heads=8, kv_dtype="fp8")
+    d = a.to_dict()
+    assert (d["heads"], d["kv_heads"], d["head_dim"], d["kv_dtype"], d["causal"]) == (32, 8, 128, "fp8", True)
+    json.dumps(d)  # numpy integers made this fail
+    assert perfmodel.gemm("h100", 64, 64, 64, dtype="fp8", out_dtype="fp32").to_dict()["out_dtype"] == "fp32"

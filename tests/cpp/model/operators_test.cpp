@@ -301,6 +301,22 @@ TEST_CASE("Attention: an MLA decode kernel streams its cache at the family's mea
   CHECK(h100().fractions().mla_decode_memory == h100().fractions().memory);
 }
 
+TEST_CASE("GEMM: a deeper K is never faster (split-K pads K to the next 256)", "[model][operators]") {
+  // 128 x 128 output tiles leave most SMs idle, so K is split across them in chunks of >= 256:
+  // 511 deep ran as one chunk (32 us on an A100 in FP32) where 512 ran as two (18 us).
+  const Device a100 = Device::from_catalog(catalog::Catalog::builtin(), "nvidia-a100-sxm-80gb");
+  for (const P p : {P::fp32, P::bf16}) {
+    double prev = 0;
+    for (std::int64_t k = 64; k <= 8192; k += 1) {
+      const double t = model::estimate(a100, Gemm::of(128, 128, k, p)).time.value();
+      REQUIRE(t >= prev);
+      prev = t;
+    }
+  }
+  CHECK(model::estimate(a100, Gemm::of(128, 128, 511, P::fp32)).time.value() ==
+        Approx(model::estimate(a100, Gemm::of(128, 128, 512, P::fp32)).time.value()));
+}
+
 TEST_CASE("GEMM: below the smallest tile a library GEMM swaps A and B", "[model][operators]") {
   // An H20 (148 BF16 TFLOP/s, 4 TB/s) decoding one token through an 8192 x 8192 weight: padded
   // to a 64-row tile it would be compute bound (~104 us); swapped, the token takes wgmma's N side,
@@ -315,9 +331,15 @@ TEST_CASE("GEMM: below the smallest tile a library GEMM swaps A and B", "[model]
   CHECK(model::estimate(h20, Gemm::of(16, 8192, 8192, P::bf16)).bound == Bound::memory);
   CHECK(model::estimate(h20, Gemm::of(48, 8192, 8192, P::bf16)).bound == Bound::compute);
   // Grouped (MoE) GEMMs keep their row tiles: one row per group costs a 64-row tile's compute.
-  const auto grouped = model::estimate(h20, Gemm::of(1, 8192, 8192, P::bf16, 4));
+  const auto grouped = model::estimate(h20, Gemm::grouped_experts(1, 8192, 8192, P::bf16, 4));
   CHECK(grouped.tile_m == 64);
   CHECK(grouped.bound == Bound::compute);
+  // A strided batched library GEMM swaps per batch element: 4 of them cost 4 weight reads (the
+  // 64-row padding made batch 2 cost 4.8x batch 1).
+  const auto batched = model::estimate(h20, Gemm::of(1, 8192, 8192, P::bf16, 4));
+  CHECK(batched.tile_m == 8);
+  CHECK(batched.time.value() - batched.overhead.value() ==
+        Approx(4.0 * (one.time.value() - one.overhead.value())).epsilon(1e-9));
   // Families without the figure pad to their smallest tile, as before.
   CHECK(ascend910b().fractions().swap_ab_rows == 0.0);
   CHECK(model::estimate(ascend910b(), Gemm::of(1, 8192, 8192, P::bf16)).tile_m >= 64);
