@@ -249,6 +249,18 @@ def test_dask_plan_searches_per_system_equal_local(client):
     assert local.loc[~found, "rejected"].str.len().gt(0).all()
 
 
+def test_dask_sweep_of_a_model_defined_in_python_equals_local(client):
+    # A Model travels to the workers (it pickled neither built in nor defined: a TypeError).
+    small = perfmodel.models.define(id="small-gpt", layers=8, hidden=1024, heads=16, ffn=4096, vocab=32000,
+                                    activation="gelu")
+    space = {"tp": [1, 2], "batch": [8, 64]}
+    fixed = {"model": small, "system": "dgx-h100", "mode": "decode", "kv_len": 2048}
+    local = perfmodel.sweep(space, perfmodel.inference, fixed=fixed, progress=False)
+    remote = perfmodel.sweep(space, perfmodel.inference, fixed=fixed, client=client, chunks=2, progress=False)
+    pd.testing.assert_frame_equal(remote, local)
+    assert local["error"].isna().all() and (local["model"] == "small-gpt").all()
+
+
 def test_dask_sweep_raises_other_exceptions(client):
     with pytest.raises(ZeroDivisionError):
         perfmodel.sweep({"x": [1, 2, 0, 4]}, lambda x: 1 / x, client=client, chunks=4,
