@@ -283,9 +283,13 @@ SystemPower system_power(const catalog::Catalog& cat, std::string_view name, con
   if (idle) ce.idle_watts = *idle;
   // Below full load the row also stands on the idle draw: the family's idle fraction (an
   // assumption) unless given, so it is no better than derived.
-  if (opt.utilization < 1.0 && chip_conf != "override") {
-    chip_conf = idle_given ? "override" : "derived";
-    chip_src += idle_given ? "; idle: user override" : "; idle: the family's energy.idle_fraction of it";
+  if (opt.utilization < 1.0 && !idle_given) {
+    // derived, or rumour where the maximum itself is (never an upgrade)
+    if (chip_conf != "rumour") chip_conf = "derived";
+    chip_src += "; idle: the family's energy.idle_fraction of it";
+  } else if (opt.utilization < 1.0 && chip_conf != "override") {
+    chip_conf = "override";
+    chip_src += "; idle: user override";
   }
   if (ce.idle_watts > ce.max_watts) {
     throw InvalidArgument(s.id + ": chip_idle_watts: " + fmt_w(ce.idle_watts) + " exceeds the chip maximum " + fmt_w(ce.max_watts));

@@ -458,15 +458,19 @@ void check_cost(const CostModel& c) {
   }
 }
 
-/// USD per busy hour of `chips` chips of `sys` drawing `e` (NaN when the price or energy is unknown).
-double usd_per_hour(const CostModel& c, const hw::System& sys, const std::optional<EnergyEstimate>& e, double chips) {
+/// USD per busy hour of `chips` chips of `sys` drawing `e`, plus `idle_chips` the plan leaves
+/// idle beside them (their capital, and their idle draw throughout), as perfmodel.cost() charges
+/// a system (NaN when the price or energy is unknown).
+double usd_per_hour(const CostModel& c, const hw::System& sys, const std::optional<EnergyEstimate>& e, double chips,
+                    double idle_chips = 0.0) {
   const auto own = c.capex.find(sys.id);
   const double capex = own != c.capex.end() ? own->second : sys.price.known() ? sys.price.require(sys.id).value() : kNaN;
   if (!e || std::isnan(capex)) return kNaN;
   const double hours = c.years * 8760.0 * c.utilization;
-  const double capex_h = capex * chips / sys.chip_count() / hours;
+  const double capex_h = capex * (chips + idle_chips) / sys.chip_count() / hours;
   const double avg_w = e->watts_per_chip + (1.0 - c.utilization) / c.utilization * e->idle_watts_per_chip;
-  return capex_h + avg_w * chips * c.pue / 1e3 * c.price_per_kwh;
+  const double idle_w = e->idle_watts_per_chip / c.utilization;
+  return capex_h + (avg_w * chips + idle_w * idle_chips) * c.pue / 1e3 * c.price_per_kwh;
 }
 
 template <class T>
@@ -803,7 +807,10 @@ struct ServingProblem {
       e = main.energy;
       if (e) e->watts_per_chip = r.energy->watts_per_chip;
     }
-    const double usd_h = usd_per_hour(cost, sys(c).system(), e, chips);
+    // Its share of the chips whole instances leave idle (48-chip instances on a 72-chip rack: 24).
+    const double idle = r.instances_per_system > 0
+                            ? std::max(0.0, r.system_chips / r.instances_per_system - chips) : 0.0;
+    const double usd_h = usd_per_hour(cost, sys(c).system(), e, chips, idle);
     const double tok_s = out ? r.output_tokens_per_second_per_chip : r.input_tokens_per_second_per_chip;
     v[0] = r.prefill ? r.ttft * 1e3 : kNaN;
     v[1] = out ? r.tpot * 1e3 : kNaN;
@@ -872,7 +879,7 @@ const std::vector<FieldInfo>& serving_fields() {
       {"joules_per_output_token", Sense::minimize, "decode energy per output token [J]"},
       {"joules_per_input_token", Sense::minimize, "prefill energy per prompt token [J]"},
       {"output_tokens_per_joule", Sense::maximize, "output tokens per all-in joule"},
-      {"usd_per_hour", Sense::minimize, "capital + power cost per busy hour of an instance [USD]"},
+      {"usd_per_hour", Sense::minimize, "capital + power cost per busy hour of an instance, with its share of chips the plan leaves idle [USD]"},
       {"usd_per_million_tokens", Sense::minimize, "cost per million output tokens (prefill mode: input) [USD]"},
   };
   return f;

@@ -228,13 +228,12 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-}  // namespace
-
-UnitInfo parse_unit(std::string_view unit) {
+/// A unit expression as one term: its binary/base scale and its power of ten kept apart, so a
+/// value is multiplied by them with one rounding ("5 us" is 5e-6 exactly as written).
+Term parse_terms(std::string_view unit) {
   unit = trim(unit);
-  UnitInfo out{};
-  if (unit.empty() || unit == "1") return out;
   Term acc;
+  if (unit.empty() || unit == "1") return acc;
   bool first = true;
   std::size_t start = 0;
   while (start <= unit.size()) {
@@ -252,9 +251,14 @@ UnitInfo parse_unit(std::string_view unit) {
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }
-  out.scale = times_pow10(acc.scale, acc.exp10);
-  out.dim = acc.dim;
-  return out;
+  return acc;
+}
+
+}  // namespace
+
+UnitInfo parse_unit(std::string_view unit) {
+  const Term t = parse_terms(unit);
+  return {times_pow10(t.scale, t.exp10), t.dim};
 }
 
 std::string quoted(std::string_view text) {
@@ -288,13 +292,13 @@ AnyQuantity parse(std::string_view text, ParseOptions options) {
     throw InvalidArgument("cannot parse " + shown +
                           ": digit separators are not allowed; write 1200 not 1,200");
   }
-  UnitInfo u{};
+  Term u{};
   try {
-    u = parse_unit(std::string_view(ptr, static_cast<std::size_t>(last - ptr)));
+    u = parse_terms(std::string_view(ptr, static_cast<std::size_t>(last - ptr)));
   } catch (const InvalidArgument& e) {
     throw InvalidArgument("cannot parse " + shown + ": " + e.what());
   }
-  double value = number * u.scale;
+  double value = times_pow10(number * u.scale, u.exp10);
   if (!std::isfinite(value)) {
     throw InvalidArgument("cannot parse " + shown + ": value overflows a double");
   }

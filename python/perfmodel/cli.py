@@ -20,7 +20,7 @@ def _num(v: Any, ratio: bool = False) -> str:
         return "unknown"
     v = float(v)
     if ratio:  # 3 significant digits below 1 (8 chips against 384 gave 0.00x and 0.01x for 0.0086 and 0.0139)
-        return f"{v:.2f}x" if abs(v) >= 1 else f"{v:.3g}x"
+        return f"{v:.2f}x" if abs(v) >= 0.995 else f"{v:.3g}x"  # 0.9996 is 1.00x, as 1.0 is
     if abs(v) >= 1e15:  # a 300-digit integer helps nobody (what-if inputs reach these)
         return f"{v:.3g}"
     if abs(v) >= 999.5:  # .3g would round these to '1e+03'
@@ -232,20 +232,24 @@ def _model_arg(text: str) -> Any:
     """MODEL of infer/train: a built-in id, or a Hugging Face config.json (a file or its directory)."""
     from . import models
 
-    if text and os.path.exists(text):
+    if not text:
+        raise InvalidArgument(f"model: expected a built-in model id ({', '.join(models.names())}) or the path of a "
+                              "config.json, got ''")
+    if os.path.exists(text):
         return models.from_hf_config(text)
-    if not text or text.endswith(".json") or os.sep in text:
+    if text.endswith(".json") or os.sep in text:
         raise InvalidArgument(f"model: no such file {text!r}; expected a built-in model id "
                               f"({', '.join(models.names())}) or the path of a config.json")
     return text
 
 
-def _shown(v: float, decimals: int, thresholds: Sequence[float]) -> str:
+def _shown(v: float, decimals: int, thresholds: Sequence[float], thousands: bool = False) -> str:
     """``v`` with the fewest decimals that keep it on its side of every threshold (PD 5.9195 as
     5.92 sat beside a class that needs PD < 5.92)."""
+    sep = "," if thousands else ""
     for d in range(decimals, decimals + 7):
-        text = f"{v:.{d}f}"
-        if all((float(text) >= t) == (v >= t) for t in thresholds):
+        text = f"{v:{sep}.{d}f}"
+        if all((float(text.replace(",", "")) >= t) == (v >= t) for t in thresholds):
             return text
     return text
 
@@ -276,7 +280,7 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
         tpp = ec["tpp"]
         tpp_text = _num(tpp)
         if tpp is not None and any((float(tpp_text.replace(",", "")) >= t) != (tpp >= t) for t in (1600, 2400, 4800)):
-            tpp_text = _shown(tpp, 0, (1600, 2400, 4800))
+            tpp_text = _shown(tpp, 0, (1600, 2400, 4800), thousands=True)
         rows.append([ec["chip"], tpp_text, ec["tpp_precision"] or "-", _num(ec["die_area_mm2"]),
                      "unknown" if pd is None else _shown(pd, 2, (1.6, 3.2, 5.92)), cls])
     print(_table(["chip", "TPP", "at", "die mm2", "PD", "3A090"], rows, {1, 3, 4}))
@@ -737,9 +741,13 @@ def _cmd_topology(args: argparse.Namespace) -> int:
 
     df = topology(args.system, nodes=args.nodes, ranks_per_chip=args.ranks_per_chip, check=args.check,
                   catalog=_cat(args), oversubscription=args.oversubscription, switch_radix=args.switch_radix)
+    ok = not args.check or (
+        all(df["graph_connected"]) and (df["graph_diameter"] == df["diameter"]).all()
+        and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(df["graph_mean_hops"], df["mean_hops"]))
+        and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(df["graph_bisection_bandwidth"], df["bisection_bandwidth"])))
     if args.json:
         print(json.dumps(df.to_dict(orient="records"), indent=2, default=str))
-        return 0
+        return 0 if ok else 1  # a failed check is a failure, as any test's would be
     head = ["level", "topology", "endpoints", "x", "inject (GB/s)", "bisection (TB/s)", "diameter", "mean hops",
             "tiers", "oversub."]
     rows = [[r.level, r.topology + (" " + "x".join(map(str, r.shape)) if len(r.shape) else ""), f"{r.endpoints:,}",
@@ -749,17 +757,11 @@ def _cmd_topology(args: argparse.Namespace) -> int:
     print(f"{df['system'].iloc[0]}: fabric levels (bandwidths per direction; hops count links)")
     print(_table(head, rows, {2, 3, 4, 5, 6, 7, 8, 9}))
     if args.check:
-        ok = (all(df["graph_connected"]) and (df["graph_diameter"] == df["diameter"]).all()
-              and all(math.isclose(a, b, rel_tol=1e-9) for a, b in zip(df["graph_mean_hops"], df["mean_hops"]))
-              and all(math.isclose(a, b, rel_tol=1e-9)
-                      for a, b in zip(df["graph_bisection_bandwidth"], df["bisection_bandwidth"])))
         print("graph search: " + ", ".join(
             f"{r.level} diameter {r.graph_diameter}, mean hops {r.graph_mean_hops:.2f}, "
             f"bisection {r.graph_bisection_bandwidth / 1e12:,.2f} TB/s" for r in df.itertuples())
             + (" (agrees)" if ok else " (DISAGREES with the closed forms)"))
-        if not ok:  # a failed check is a failure, as any test's would be
-            return 1
-    return 0
+    return 0 if ok else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,9 @@ _PRECISION_LABEL = {"fp64": "FP64", "fp32": "FP32", "tf32": "TF32", "bf16": "BF1
 
 def system_totals(system: str, catalog: Catalog | None = None) -> dict:
     """Totals of one system in SI units (FLOP/s, B, B/s, W, USD); unknown inputs are None and
-    listed under ``"missing"``."""
+    listed under ``"missing"``. Peaks are dense; FP32 is the IEEE figure of the vector units where
+    the chip lists one (a cube path running FP32 GEMMs at reduced internal precision, Ascend's, is
+    not the same number), else its only figure (BR100, MLU370-X8)."""
     cat = using(catalog)
     return dict(cat._core.system_totals(cat.resolve(system)))
 
@@ -94,7 +96,8 @@ def _system_list(where: str, systems: Any) -> None:
 
 def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
     """Compare systems (a list or tuple of ids): one column per system (canonical id), one row per
-    headline metric, and a ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
+    headline metric (peaks as :func:`system_totals` takes them: dense, FP32 on the vector units),
+    and a ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
     (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown,
     ``df.attrs["rumour"]`` which rest on figures of ``rumour`` confidence (per system, see
     :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses."""

@@ -152,8 +152,9 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
 
 
 def _rebuild(fields: dict[str, Any]) -> Model:
-    """A model from ``Model.to_dict()`` (what a pickled Model holds)."""
-    return define({k: v for k, v in fields.items() if k != "source_file"})
+    """A model from ``Model.to_dict()`` (what a pickled Model holds; its ``source`` travels, the
+    file path it was read from does not)."""
+    return define(fields)
 
 
 def from_hf_config(path: str | os.PathLike[str]) -> Model:

@@ -114,8 +114,8 @@ def _overrides(efficiency: Any) -> dict[str, Any] | None:
             out[key] = v if isinstance(v, str) else _args.number(where, v, 0.0)
         elif key == "epilogue_overlap":
             out[key] = _args.flag(where, v)
-        elif key in ("mla_decode_rows", "swap_ab_rows"):
-            out[key] = _args.integer(where, v, 0, 4096)
+        elif key in ("mla_decode_rows", "swap_ab_rows"):  # the core's ranges: [1, 4096] and [0, 256]
+            out[key] = _args.integer(where, v, 1, 4096) if key == "mla_decode_rows" else _args.integer(where, v, 0, 256)
         elif key == "tile_shapes":
             if not isinstance(v, (list, tuple)):
                 raise _core.InvalidArgument(f"{where}: expected a list of (m, n) pairs, got {v!r}")
@@ -185,8 +185,9 @@ def _int_columns(**xs: Any) -> dict[str, np.ndarray]:
                 raise _core.InvalidArgument(f"{name}: expected integers, got non-integral or non-finite values")
         elif a.dtype.kind not in "iu":
             raise _core.InvalidArgument(f"{name}: expected integers, got dtype {a.dtype}")
-        if a.dtype.kind != "b" and np.any(np.abs(a.astype(float)) > _args.INT64_MAX):  # the cast would wrap
-            raise _core.InvalidArgument(f"{name}: expected integers <= {_args.INT64_MAX}, got {a.max()}")
+        big = np.abs(a.astype(float)) > _args.INT64_MAX  # the int64 cast would wrap
+        if a.dtype.kind != "b" and big.any():
+            raise _core.InvalidArgument(f"{name}: expected integers <= {_args.INT64_MAX}, got {a.ravel()[big.ravel()][0]}")
         arrays[name] = a
     try:
         shaped = np.broadcast_arrays(*arrays.values())
@@ -250,6 +251,8 @@ def attention(chip: str, phase: str = "prefill", variant: str = "gqa", batch: in
     """
     dev = device(chip, catalog, efficiency)
     phase, variant = _args.text("phase", phase), _args.text("variant", variant)
+    if variant not in ("mha", "gqa", "mqa", "mla"):
+        raise _core.InvalidArgument(f"variant: expected mha, gqa, mqa or mla, got {variant!r}")
     if q_len is None:
         q_len = kv_len if phase == "prefill" else 1
     heads = _args.integer("heads", heads, 1, _MAX_DIM)
@@ -323,8 +326,9 @@ def lm_head(chip: str, tokens: Any, hidden: int, vocab: int, dtype: str = "bf16"
         return gemm(chip, tokens, vocab, hidden, dtype=dtype, catalog=catalog, efficiency=efficiency)
     except _core.InvalidArgument as exc:  # the GEMM's m, n, k are this call's tokens, vocab, hidden
         text = str(exc)
+        text = text.replace("2·m·n·k·batch", "2·tokens·vocab·hidden").replace("gemm:", "lm_head:")
         for dim, name in (("m", "tokens"), ("n", "vocab"), ("k", "hidden")):
-            text = text.replace(f"gemm: {dim} ", f"lm_head: {name} ").replace(f"{dim}: expected", f"{name}: expected")
+            text = text.replace(f"lm_head: {dim} ", f"lm_head: {name} ").replace(f"{dim}: expected", f"{name}: expected")
         raise _core.InvalidArgument(text) from None
 
 

@@ -294,7 +294,7 @@ def test_integral_numpy_values_are_accepted():
     (["compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--tpot-ms", "-3"], ["--tpot-ms: expected a positive"]),
     (["compare", "cm384", "nvl72", "--serving", "deepseek-r1", "--tpot-ms", "inf"], ["--tpot-ms: expected a positive, finite"]),
     # Listed every built-in name as "close" and pointed CLI users to a Python call.
-    (["infer", "", H100], ["model: no such file ''; expected a built-in model id", "or the path of a config.json"]),
+    (["infer", "", H100], ["model: expected a built-in model id", "or the path of a config.json, got ''"]),
     (["validate", "{dir}"], ["is a directory, expected a CSV file"]),
     (["power", "nvl72", "--override", "chip_max_watts=1.5 TB"], ["'1.5 TB' is a data size; expected watts"]),
     (["infer", "llama-3.1-8b", H100, "--redundant-experts", "8"], ["redundant_experts: llama-3.1-8b has no experts"]),

@@ -192,6 +192,8 @@ def test_topology_cli_fails_a_disagreeing_check(capsys, monkeypatch):
     monkeypatch.setattr(coll, "topology", off_by_one_hop)
     assert main(["topology", "dgx-h100", "--nodes", "4", "--check"]) == 1
     assert "DISAGREES" in capsys.readouterr().out
+    assert main(["topology", "dgx-h100", "--nodes", "4", "--check", "--json"]) == 1  # returned 0 before the check
+    assert main(["topology", "dgx-h100", "--nodes", "4", "--json"]) == 0  # no check asked: nothing failed
 
 
 def test_moe_synchronisation_rounds_and_low_latency_scaling():

@@ -83,10 +83,12 @@ LLAMA_8B_HF = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hi
 
 @pytest.mark.parametrize("change, message", [
     # transformers picks the class from model_type: two names for different models is not guessed
-    (dict(model_type="mixtral"), r'model_type: "mixtral" does not match architectures "LlamaForCausalLM"'),
     (dict(architectures="LlamaForCausalLM"), r"architectures: expected a list of class names"),
     # hidden / heads rounded down to a head size transformers refuses
-    (dict(hidden_size=4100), r"hidden_size: expected a multiple of num_attention_heads=32 \(or a head_dim key\), got 4100"),
+    (dict(hidden_size=4100), r"hidden_size: expected a multiple of num_attention_heads=32 \(or a head_dim value\), got 4100"),
+    # two supported models named at once are not guessed between
+    (dict(model_type="qwen2"), r'model_type: "qwen2" does not match architectures "LlamaForCausalLM"'),
+    (dict(architectures=[], model_type="gemma2"), r'model_type: "gemma2" is not supported; expected one of llama, '),
     (dict(rope_scaling={"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": -5}),
      r"rope_scaling.original_max_position_embeddings: expected a positive integer up to 2\^30, got -5"),
     # the stretched context is named as rope_scaling's, not as max_position_embeddings
@@ -102,6 +104,24 @@ def test_hf_config_refuses_what_transformers_would_not_read_alike(tmp_path, chan
     p.write_text(json.dumps({**LLAMA_8B_HF, **change}))
     with pytest.raises(perfmodel.ConfigError, match=message):
         models.from_hf_config(p)
+
+
+def test_hf_config_reads_a_type_of_its_own_as_its_class(tmp_path):
+    # Kimi-K2 ships DeepseekV3ForCausalLM with model_type "kimi_k2" (run as DeepSeek-V3); an empty
+    # architectures list reads as absent; a local _name_or_path is not an id.
+    ds = {"architectures": ["DeepseekV3ForCausalLM"], "model_type": "kimi_k2", "hidden_size": 7168,
+          "num_hidden_layers": 61, "num_attention_heads": 64, "intermediate_size": 18432, "vocab_size": 163840,
+          "q_lora_rank": 1536, "kv_lora_rank": 512, "qk_rope_head_dim": 64, "qk_nope_head_dim": 128,
+          "v_head_dim": 128, "n_routed_experts": 384, "n_shared_experts": 1, "num_experts_per_tok": 8,
+          "first_k_dense_replace": 1, "moe_intermediate_size": 2048, "_name_or_path": "/home/me/ckpt/k2"}
+    p = tmp_path / "config.json"
+    p.write_text(json.dumps(ds))
+    k2 = models.from_hf_config(p)
+    assert k2.moe["routed_experts"] == 384 and k2.id == "deepseek_v3"
+    assert k2.parameters / 1e9 == pytest.approx(1026, rel=0.01)  # Kimi-K2's card: 1T total, 32B active
+    assert k2.active_parameters / 1e9 == pytest.approx(32, rel=0.05)
+    p.write_text(json.dumps({**LLAMA_8B_HF, "architectures": []}))
+    assert models.from_hf_config(p).parameters / 1e9 == pytest.approx(8.03, abs=0.005)
 
 
 def test_hf_config_names_its_own_keys_and_its_repository(tmp_path):
@@ -312,10 +332,17 @@ def test_serve_mode_units_agree_with_its_throughput():
     # time and joules per delivered token carry the last step's unused drafts (tpot was step /
     # accepted: 6.81 ms against 17.2 ms per delivered token at L = 1).
     kw = dict(mode="serve", batch=512, dp_attention=32, precision="fp8", input_len=1024, mtp_tokens=3)
+    one = perfmodel.inference("deepseek-r1", "nvl72", output_len=1, **kw)
+    assert one.tpot_s == pytest.approx(one.decode["time_s"])  # one token: one whole step
+    long = perfmodel.inference("deepseek-r1", "nvl72", output_len=4096, **kw)
+    steady = long.decode["time_s"] / long.accepted_tokens_per_step  # the decode-mode TPOT
+    assert steady <= long.tpot_s <= 1.001 * steady
     for out in (1, 3, 128):
         r = perfmodel.inference("deepseek-r1", "nvl72", output_len=out, **kw)
-        steps = m.ceil(out / r.accepted_tokens_per_step)
-        assert r.tpot_s == pytest.approx(r.decode["time_s"] * steps / out)
+        # Time per delivered token times the tokens is the requests' decode time, which the
+        # throughput charges: output_len / (chip-seconds per request) per chip.
+        decode_s = r.tpot_s * out
+        assert decode_s >= r.decode["time_s"] * out / r.accepted_tokens_per_step
         e = r.energy
         per_out = (1024 * e["joules_per_input_token"] + out * e["joules_per_output_token"]) / out
         assert 1 / e["output_tokens_per_joule"] == pytest.approx(per_out, rel=1e-9)
@@ -330,6 +357,13 @@ def test_serve_mode_units_agree_with_its_throughput():
     assert d.output_tokens_per_s_per_system == pytest.approx(d.output_tokens_per_s_per_chip * 8)
     # Search rows price what cost() prices: co-located, prefill runs on the instance's own chips
     # (usd_per_hour was / (1 - share), 2.45x, while usd per million tokens agreed).
+    # 16-GPU instances on a 72-GPU rack leave 8 GPUs idle: a row's dollars carry its share of them.
+    idle_plan = dict(mode="serve", tp=16, batch=64, precision="fp8", input_len=2048, output_len=256)
+    row = perfmodel.search_inference("llama-3.1-70b", "nvl72", cost={"capex": 3e6}, progress=False,
+                                     **{k: [v] if k in ("tp", "batch") else v for k, v in idle_plan.items()}).iloc[0]
+    c = perfmodel.cost(perfmodel.inference("llama-3.1-70b", "nvl72", **idle_plan), capex=3e6)
+    assert row["usd_per_million_tokens"] == pytest.approx(c["usd_per_million_output_tokens"], rel=1e-9)
+    assert row["usd_per_hour"] * 4 == pytest.approx(c["usd_per_hour"], rel=1e-9)  # 4 instances per rack
     for extra in ({}, {"prefill_parallel": {"tp": 4}}):
         plan = dict(mode="serve", tp=8 if not extra else 4, batch=64, precision="fp8", input_len=2048,
                     output_len=256, **extra)

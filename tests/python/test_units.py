@@ -166,4 +166,9 @@ def test_prefixes_combine_before_rounding():
             ("1 pJ/B", "1e-12 J/B"), ("50 %", "0.5")]
     for a, b in same:
         assert units.parse(a).value == units.parse(b).value, (a, b)
+    # The number meets the power of ten once: 5 us is the double 5e-6 (5 x 1e-6 was one bit off),
+    # for every small prefix and value.
+    for prefix, exp in (("m", -3), ("u", -6), ("n", -9), ("p", -12)):
+        for n in range(1, 100):
+            assert units.parse(f"{n} {prefix}s").value == float(f"{n}e{exp}"), (n, prefix)
 
