@@ -947,6 +947,9 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   }
 
   const double peak = dev.matrix_rate(plan.precision.weights) * plan.parallel.ranks_per_chip;  // per chip
+  // Chips one instance occupies: disaggregated, the decode instance with its share of prefill
+  // chips is the unit that fills a system (set below); otherwise chips_per_instance.
+  double unit = 0;
   if (plan.mode == InferencePlan::Mode::prefill) {
     const auto& e = *res.prefill;
     res.chips_per_instance = e.chips;
@@ -981,18 +984,17 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     res.prefill_chip_share = prefill_part / per_request;
     res.output_tokens_per_second_per_chip = static_cast<double>(plan.output_len) / per_request;
     res.input_tokens_per_second_per_chip = static_cast<double>(plan.input_len) / per_request;
-    // Disaggregated, the decode instance with its share of prefill chips is the unit that fills a
-    // system; its rate is the decode instance's own.
-    const double unit = plan.prefill_parallel ? d.chips / (1.0 - res.prefill_chip_share) : d.chips;
-    res.output_tokens_per_second_per_instance = res.output_tokens_per_second_per_chip * unit;
+    if (plan.prefill_parallel) unit = d.chips / (1.0 - res.prefill_chip_share);
+    // Per instance: the decode instance's own rate (its unit's output).
+    res.output_tokens_per_second_per_instance = res.output_tokens_per_second_per_chip * (unit > 0 ? unit : d.chips);
     res.model_flops_utilization =
         (p.flops / static_cast<double>(pbatch) + d.flops * steps / static_cast<double>(plan.batch)) / per_request / peak;
     res.bottleneck = bottleneck_of(d);
   }
   // Per system, whole instances only: chips left over when the instance does not divide the
   // system serve nothing under this plan; an instance spanning systems occupies whole systems.
-  const bool disaggregated = plan.mode == InferencePlan::Mode::serve && plan.prefill_parallel;
-  const double ic = disaggregated ? res.chips_per_instance / (1.0 - res.prefill_chip_share) : res.chips_per_instance;
+  const bool disaggregated = unit > 0;
+  const double ic = disaggregated ? unit : res.chips_per_instance;
   res.instances_per_system = disaggregated ? res.system_chips / ic
                              : ic <= res.system_chips ? std::floor(res.system_chips / ic)
                                                       : 1.0 / std::ceil(ic / res.system_chips);
