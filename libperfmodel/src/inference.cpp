@@ -411,25 +411,51 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   MemoryUse u;
   const double wb = s.weight_bytes;
   const int lps = m.layers / par.pp;
-  const int dense_in_stage = std::min(m.dense_layers(), lps);
-  const int moe_in_stage = std::min(m.moe_layers(), lps);
-  double params = lps * m.attention_parameters() / par.tp + dense_in_stage * m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
-  double moe_rank = 0;
+  // Weights as the step holds them: the attention projections every TP rank repeats (MLA's down
+  // projections; GQA's K/V once tp passes kv_heads) whole, the rest split; the embedding, LM
+  // head and router in bf16 whatever the weight format, as lm_head(), embedding() and the
+  // router GEMM run them.
+  const double h = static_cast<double>(m.hidden);
+  double attn = 0;
+  if (m.mla) {
+    const double repeated = (m.mla->q_lora_rank > 0 ? h * static_cast<double>(m.mla->q_lora_rank) : 0.0) +
+                            h * static_cast<double>(m.mla->kv_lora_rank + m.mla->rope_dim);
+    attn = repeated + (m.attention_parameters() - repeated) / par.tp;
+  } else {
+    const double d = static_cast<double>(m.head_dim);
+    attn = 2.0 * h * d * m.heads / par.tp + 2.0 * h * d * s.kv_heads_r;
+  }
+  const double dense_ffn = m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
+  double moe_ffn = 0, router = 0;
   if (m.moe) {
     const bool a2a = par.dp_attention > 1 && s.ep > 1;  // replicated shared experts, as in moe()
-    moe_rank = s.experts_r * m.ffn_parameters(m.moe->expert_ffn) / s.moe_tp +
-               m.moe->shared_experts * m.ffn_parameters(m.moe->expert_ffn) / (a2a ? 1 : par.tp) +
-               static_cast<double>(m.hidden) * m.moe->routed_experts;
-    params += moe_in_stage * moe_rank;
+    moe_ffn = s.experts_r * m.ffn_parameters(m.moe->expert_ffn) / s.moe_tp +
+              m.moe->shared_experts * m.ffn_parameters(m.moe->expert_ffn) / (a2a ? 1 : par.tp);
+    router = h * m.moe->routed_experts;
   }
   const double emb = m.embedding_parameters() / par.tp;
-  params += par.pp == 1 ? emb * (m.tied_embeddings ? 1.0 : 2.0) : emb;
-  if (s.plan.mtp_tokens > 0 && m.mtp_layers > 0) {
-    const double ffn_part = m.moe ? moe_rank : m.ffn_parameters(m.ffn) / par.dense_tensor_parallel();
-    params += m.mtp_layers * (m.attention_parameters() / par.tp + ffn_part + 2.0 * m.hidden * m.hidden);
+  const bool mtp = s.plan.mtp_tokens > 0 && m.mtp_layers > 0;
+  // The fullest pipeline stage: dense layers come first, the embedding sits on the first stage,
+  // the LM head (and MTP modules) on the last (a stage held both FFN kinds' counts before).
+  double heaviest = 0;
+  for (int st = 0; st < par.pp; ++st) {
+    const int first = st * lps;
+    const int dense_here = std::clamp(m.dense_layers() - first, 0, lps);
+    const int moe_here = lps - dense_here;
+    double w = lps * attn + dense_here * dense_ffn + moe_here * moe_ffn;
+    double w16 = moe_here * router;
+    if (st == 0) w16 += emb;
+    if (st == par.pp - 1) {
+      if (!(m.tied_embeddings && par.pp == 1)) w16 += emb;
+      if (mtp) {
+        w += m.mtp_layers * (attn + (m.moe ? moe_ffn : dense_ffn) + 2.0 * h * h);
+        w16 += m.moe ? m.mtp_layers * router : 0.0;
+      }
+    }
+    heaviest = std::max(heaviest, w * wb + w16 * 2.0);
   }
   const double rpc = par.ranks_per_chip;
-  u.weights = params * wb * rpc;
+  u.weights = heaviest * rpc;
   // KV cache: MLA latents are replicated over TP ranks; GQA heads split until tp > kv_heads.
   const double seqs_rank = static_cast<double>(seqs) / par.dp_attention;
   double kv_elems = m.kv_elements_per_token();
@@ -553,9 +579,9 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   const MemoryUse more = memory_use(s, in, in.seqs + par.dp_attention);
   const double per_group = more.total() - r.memory.total();
   const double fixed = r.memory.total() - per_group * (static_cast<double>(in.seqs) / par.dp_attention);
-  r.max_batch = per_group > 0 && fixed < more.capacity
-                    ? static_cast<std::int64_t>(std::floor((more.capacity - fixed) / per_group)) * par.dp_attention
-                    : 0;
+  // Capped where a plan's batch is (2^31 sequences): a larger figure could not be asked for.
+  const double groups = per_group > 0 && fixed < more.capacity ? std::floor((more.capacity - fixed) / per_group) : 0.0;
+  r.max_batch = static_cast<std::int64_t>(std::min(groups * par.dp_attention, 2147483648.0 / par.dp_attention * par.dp_attention));
   return r;
 }
 
@@ -594,6 +620,12 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
   if (m.heads % p.tp != 0) {
     bad(where + "tp", "tp=" + std::to_string(p.tp) + " does not divide the " + std::to_string(m.heads) + " attention heads of " +
                           m.id + " (" + fmt(static_cast<double>(m.heads) / p.tp) + " heads per rank)");
+  }
+  // K/V heads split over TP ranks, or each replicated over tp / kv_heads of them: a tp that is
+  // neither (8 KV heads at tp=3) leaves ranks with parts of heads no kernel runs.
+  if (!m.mla && m.kv_heads % p.tp != 0 && p.tp % m.kv_heads != 0) {
+    bad(where + "tp", "tp=" + std::to_string(p.tp) + " neither divides nor is a multiple of the " +
+                          std::to_string(m.kv_heads) + " KV heads of " + m.id);
   }
   if (m.layers % p.pp != 0) {
     bad(where + "pp", "pp=" + std::to_string(p.pp) + " does not divide the " + std::to_string(m.layers) + " layers of " +
