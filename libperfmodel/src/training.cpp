@@ -817,43 +817,54 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const double params_r = dense_params + expert_params;
   const int dp_group = par.dp * par.cp;
   const std::int64_t dp_stride = par.tp;
+  // Experts are replicated over the expert-data-parallel group, tp x cp x dp / ep ranks (each
+  // expert lives on one rank of every EP group; Megatron-Core's expert_data_parallel_size), not
+  // over dp x cp: their gradients reduce, and their state shards, over that group.
+  const int edp_group = m.moe ? par.tp * par.cp * par.dp / par.ep : 1;
+  const std::int64_t edp_stride = par.ep;
   double dp_time = 0, dp_exposed = 0, dp_bytes = 0;
   const double bwd_window = L8 * (lc.bwd + lc.recompute) + L16 * (lc16.bwd + lc16.recompute);
   const double fwd_window = L8 * lc.fwd + L16 * lc16.fwd;
   // Assumption: fp8_params keeps the weights in 8 bits, so the parameter all-gathers move 1 byte
   // per weight (Megatron's fp8_param_gather); bf16 end layers are not told apart.
   const double w_bytes = plan.fp8_params ? 1.0 : 2.0;
-  if (dp_group > 1) {
-    const double gbytes = plan.grad_reduce_bytes * params_r;
-    const double pbytes = w_bytes * params_r;
-    const double frac = (dp_group - 1.0) / dp_group;
+  // One group's reduction (dense weights over dp x cp, experts over their own group), added up:
+  // the buckets share the links.
+  auto reduce = [&](double params, int group, std::int64_t stride) {
+    if (group <= 1 || params <= 0) return;
+    const double gbytes = plan.grad_reduce_bytes * params;
+    const double pbytes = w_bytes * params;
+    const double frac = (group - 1.0) / group;
     if (plan.sharding == Sharding::none) {
-      dp_time = group_collective(c, Collective::all_reduce, gbytes, dp_group, dp_stride);
-      dp_bytes = 2.0 * frac * gbytes;
-      dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, dp_time, eta) : dp_time;
-    } else {
-      const double rs = group_collective(c, Collective::reduce_scatter, gbytes, dp_group, dp_stride);
-      const double ag = group_collective(c, Collective::all_gather, pbytes, dp_group, dp_stride);
-      if (plan.sharding == Sharding::parameters) {
-        // FSDP / ZeRO-3: parameters gathered for every micro-batch's forward and backward;
-        // gradients reduce-scattered once per step (accumulated locally).
-        const double per_mb = 2.0 * ag;
-        dp_time = rs + static_cast<double>(micro) * per_mb;
-        dp_bytes = frac * gbytes + static_cast<double>(micro) * 2.0 * frac * pbytes;
-        dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) +
-                                           static_cast<double>(micro) * exposed_beyond(fwd_window + bwd_window, per_mb, eta)
-                                     : dp_time;
-      } else {
-        // ZeRO-1/2 (distributed optimizer): reduce-scatter the gradients under the last
-        // micro-batch's backward, all-gather the updated parameters under the next forward.
-        dp_time = rs + ag;
-        dp_bytes = frac * (gbytes + pbytes);
-        dp_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) + exposed_beyond(fwd_window, ag, eta) : dp_time;
-      }
+      const double t = group_collective(c, Collective::all_reduce, gbytes, group, stride);
+      dp_time += t;
+      dp_bytes += 2.0 * frac * gbytes;
+      dp_exposed += plan.overlap_dp ? exposed_beyond(bwd_window, t, eta) : t;
+      return;
     }
-  }
+    const double rs = group_collective(c, Collective::reduce_scatter, gbytes, group, stride);
+    const double ag = group_collective(c, Collective::all_gather, pbytes, group, stride);
+    if (plan.sharding == Sharding::parameters) {
+      // FSDP / ZeRO-3: parameters gathered for every micro-batch's forward and backward;
+      // gradients reduce-scattered once per step (accumulated locally).
+      const double per_mb = 2.0 * ag;
+      dp_time += rs + static_cast<double>(micro) * per_mb;
+      dp_bytes += frac * gbytes + static_cast<double>(micro) * 2.0 * frac * pbytes;
+      dp_exposed += plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) +
+                                          static_cast<double>(micro) * exposed_beyond(fwd_window + bwd_window, per_mb, eta)
+                                    : rs + static_cast<double>(micro) * per_mb;
+    } else {
+      // ZeRO-1/2 (distributed optimizer): reduce-scatter the gradients under the last
+      // micro-batch's backward, all-gather the updated parameters under the next forward.
+      dp_time += rs + ag;
+      dp_bytes += frac * (gbytes + pbytes);
+      dp_exposed += plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) + exposed_beyond(fwd_window, ag, eta) : rs + ag;
+    }
+  };
+  reduce(dense_params, dp_group, dp_stride);
+  reduce(expert_params, edp_group, edp_stride);
   // Optimizer: Adam over this rank's (sharded) parameters, bound by HBM bandwidth.
-  const double opt_params = plan.sharding == Sharding::none ? params_r : params_r / dp_group;
+  const double opt_params = plan.sharding == Sharding::none ? params_r : dense_params / dp_group + expert_params / edp_group;
   const Device& dev = sys.device();
   const double opt_bytes =
       (kAdamBytesPerParam + (plan.precision == Precision::fp16 ? kFp16OptimizerBytesPerParam : 0.0)) * opt_params;
@@ -989,7 +1000,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // (1F1B: stage s holds min(mbs, pp - s)); the fullest stage is reported and checked ---
   TrainingMemory& u = r.memory;
   const double shard = dp_group;
-  const double per_layer = (1.0 - f_moe) * layer_params_dense + f_moe * (layer_params_moe + layer_experts);
+  const double per_layer = (1.0 - f_moe) * layer_params_dense + f_moe * layer_params_moe;  // sharded over dp x cp
+  const double per_layer_experts = f_moe * layer_experts;  // sharded over the expert group (edp_group)
   // Stored activations per token per layer (bf16), following Korthikanti et al. 2022 without the
   // attention-score term (flash attention keeps no s x s matrix): norm and GEMM inputs and the
   // residual (4h, sharded by sequence parallelism), Q/K/V and the attention output (sharded by
@@ -1033,6 +1045,11 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     // (a tied head is a copy of the embedding there when the stages differ).
     const double params = stages[si].layers * per_layer + (first ? emb_r : 0.0) +
                           (last && (pp > 1 || !m.tied_embeddings) ? emb_r : 0.0);
+    const double experts = stages[si].layers * per_layer_experts;
+    // State of `bytes` per parameter, sharded from `level` on: dense over dp x cp, experts over theirs.
+    auto state = [&](double bytes, Sharding level) {
+      return plan.sharding >= level ? bytes * (params / shard + experts / edp_group) : bytes * (params + experts);
+    };
     const double in_flight = pp > 1 ? std::min<double>(mbs, pp - st) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
     const double l16 = stages[si].bf16, l8 = stages[si].layers - l16;
     double act = 0;
@@ -1045,9 +1062,9 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     if (last) act += tokens_mb * (static_cast<double>(m.vocab) / par.tp) * 4.0;  // fp32 logits for the loss
     // Weights in bf16 (an fp8 plan casts them per GEMM) unless fp8_params keeps them in 8 bits.
     TrainingMemory here = u;
-    here.weights = w_bytes * params / (plan.sharding == Sharding::parameters ? shard : 1.0);
-    here.gradients = plan.grad_reduce_bytes * params / (plan.sharding >= Sharding::gradients ? shard : 1.0);
-    here.optimizer = 12.0 * params / (plan.sharding >= Sharding::optimizer ? shard : 1.0);
+    here.weights = state(w_bytes, Sharding::parameters);
+    here.gradients = state(plan.grad_reduce_bytes, Sharding::gradients);
+    here.optimizer = state(12.0, Sharding::optimizer);
     here.activations = act;
     if (here.total() > fullest) {
       fullest = here.total();
