@@ -1003,9 +1003,10 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   const double per_layer = (1.0 - f_moe) * layer_params_dense + f_moe * layer_params_moe;  // sharded over dp x cp
   const double per_layer_experts = f_moe * layer_experts;  // sharded over the expert group (edp_group)
   // Stored activations per token per layer (bf16), following Korthikanti et al. 2022 without the
-  // attention-score term (flash attention keeps no s x s matrix): norm and GEMM inputs and the
-  // residual (4h, sharded by sequence parallelism), Q/K/V and the attention output (sharded by
-  // TP), the FFN's activation input and output (sharded by TP).
+  // attention-score term (flash attention keeps no s x s matrix): the two norm inputs and the QKV
+  // and FC1 inputs (4h, sharded by sequence parallelism; a residual add keeps nothing for its
+  // backward), Q/K/V and the attention output (sharded by TP), the FFN's activation input and
+  // output (sharded by TP): 32 sbh for GPT without dropout, 34 with, as the paper's Table 2.
   const double h = static_cast<double>(m.hidden);
   const double sp_div = par.sequence_parallel ? par.tp : 1.0;
   double qkv = 0;
@@ -1023,7 +1024,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
                              plan.expert_imbalance;
     inter = (1.0 - f_moe) * inter + f_moe * moe_inter;
   }
-  double per_token_full = 2.0 * (5.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
+  double per_token_full = 2.0 * (4.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
   if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks
   if (!plan.flash_attention && plan.recompute == Recompute::none) {
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
@@ -1050,7 +1051,12 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     auto state = [&](double bytes, Sharding level) {
       return plan.sharding >= level ? bytes * (params / shard + experts / edp_group) : bytes * (params + experts);
     };
-    const double in_flight = pp > 1 ? std::min<double>(mbs, pp - st) * (v > 1 ? 1.0 + (pp - 1.0) / (pp * v) : 1.0) : 1.0;
+    // Micro-batches' worth of this stage's layers held at once. 1F1B: min(m, pp - s). Interleaved:
+    // Megatron's warm-up, 2(pp - s - 1) + (v - 1)pp forward chunks plus the one in flight, each
+    // 1/v of the stage, and never more chunks than the step has (m v).
+    const double in_flight = pp <= 1 ? 1.0
+                             : v > 1 ? std::min(mbs * v, 2.0 * (pp - st - 1.0) + (v - 1.0) * pp + 1.0) / v
+                                     : std::min<double>(mbs, pp - st);
     const double l16 = stages[si].bf16, l8 = stages[si].layers - l16;
     double act = 0;
     if (plan.recompute == Recompute::full) {
