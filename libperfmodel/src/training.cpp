@@ -1084,10 +1084,17 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     for (double* f : {&u.weights, &u.gradients, &u.optimizer, &u.activations, &u.buffers, &u.capacity}) *f *= k;
   }
   if (plan.check_memory && !u.fits()) {
-    bad("memory", "training plan needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", gradients " +
+    // Only the remedies the plan has not used up (sharding at dp x cp = 1, or full recompute, free nothing).
+    std::string fixes = "raise tp or pp";
+    if (plan.sharding != Sharding::parameters && (dp_group > 1 || edp_group > 1)) fixes += ", shard more (sharding)";
+    if (plan.recompute != Recompute::full) fixes += ", recompute more";
+    if (plan.micro_batch > 1) fixes += ", lower micro_batch";
+    bad("memory", "training plan (" + m.id + ", tp " + std::to_string(par.tp) + " pp " + std::to_string(par.pp) + " cp " +
+                      std::to_string(par.cp) + " dp " + std::to_string(par.dp) + " ep " + std::to_string(par.ep) +
+                      ") needs " + gb(u.total()) + " per chip (weights " + gb(u.weights) + ", gradients " +
                       gb(u.gradients) + ", optimizer " + gb(u.optimizer) + ", activations " + gb(u.activations) +
                       ", buffers " + gb(u.buffers) + ") but " + dev.chip().id + " has " + gb(u.capacity) + ": over by " +
-                      gb(u.total() - u.capacity) + "; raise tp/pp, shard more (sharding), recompute, or lower micro_batch");
+                      gb(u.total() - u.capacity) + "; " + fixes);
   }
   return r;
 }
