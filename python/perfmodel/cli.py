@@ -243,15 +243,20 @@ def _model_arg(text: str) -> Any:
     return text
 
 
-def _shown(v: float, decimals: int, thresholds: Sequence[float], thousands: bool = False) -> str:
-    """``v`` with the fewest decimals that keep it on its side of every threshold (PD 5.9195 as
-    5.92 sat beside a class that needs PD < 5.92)."""
+def _shown(v: float, decimals: int, thresholds: Sequence[float], thousands: bool = False, first: str | None = None) -> str:
+    """``first`` (else ``v`` with the fewest decimals) as long as the text keeps ``v`` on its side of
+    every threshold (PD 5.9195 as 5.92 sat beside a class that needs PD < 5.92)."""
     sep = "," if thousands else ""
-    for d in range(decimals, decimals + 7):
-        text = f"{v:{sep}.{d}f}"
+    texts = ([first] if first else []) + [f"{v:{sep}.{d}f}" for d in range(decimals, decimals + 7)]
+    for text in texts:
         if all((float(text.replace(",", "")) >= t) == (v >= t) for t in thresholds):
             return text
-    return text
+    return texts[-1]
+
+
+def _op_unit(precision: str) -> str:
+    """Integer formats count operations (TOP/s, OP/byte), as the plots label them."""
+    return "OP" if precision.startswith("int") else "FLOP"
 
 
 def _cmd_export_control(args: argparse.Namespace) -> int:
@@ -278,9 +283,7 @@ def _cmd_export_control(args: argparse.Namespace) -> int:
             cls += f" [{len(notes)}]"
         pd = ec["performance_density"]
         tpp = ec["tpp"]
-        tpp_text = _num(tpp)
-        if tpp is not None and any((float(tpp_text.replace(",", "")) >= t) != (tpp >= t) for t in (1600, 2400, 4800)):
-            tpp_text = _shown(tpp, 0, (1600, 2400, 4800), thousands=True)
+        tpp_text = _num(tpp) if tpp is None else _shown(tpp, 0, (1600, 2400, 4800), thousands=True, first=_num(tpp))
         rows.append([ec["chip"], tpp_text, ec["tpp_precision"] or "-", _num(ec["die_area_mm2"]),
                      "unknown" if pd is None else _shown(pd, 2, (1.6, 3.2, 5.92)), cls])
     print(_table(["chip", "TPP", "at", "die mm2", "PD", "3A090"], rows, {1, 3, 4}))
@@ -299,7 +302,7 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
         roofline(args.ids, ops=ops, precision=args.precision, path=args.out, catalog=cat)
     except OSError as exc:
         raise InvalidArgument(f"cannot write {args.out}: {exc.strerror or exc}") from exc
-    op_name = "OP" if args.precision.startswith("int") else "FLOP"  # integer formats count operations, as the plot does
+    op_name = _op_unit(args.precision)
     for chip in args.ids:
         data = roofline_data(chip, args.precision, cat)
         parts = []
@@ -326,7 +329,7 @@ def _cmd_gemm(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
         return 0
-    op_name = "OP" if r.params["dtype"].startswith("int") else "FLOP"
+    op_name = _op_unit(r.params["dtype"])
     rows = [
         ["time", f"{r.time_s * 1e6:.4g} us"],
         ["throughput", f"{_num(r.achieved_flops / 1e12)} T{op_name}/s"],
