@@ -13,6 +13,9 @@ namespace perfmodel::workload {
 using hw::Precision;
 
 /// Bytes per element as stored in memory (tf32 is stored as fp32; fp4/int4 pack two per byte).
+/// Assumption: fp4 tensors are block-scaled as NVFP4, one 8-bit scale per 16 values (+1/16 B; the
+/// format Blackwell's FP4 tensor cores and FP4 checkpoints use; MXFP4's 32-value blocks would add
+/// 1/32); int4 is plain packed integers (group scales of W4A16 schemes are not counted).
 constexpr double bytes_per_element(Precision p) {
   switch (p) {
     case Precision::fp64: return 8.0;
@@ -22,7 +25,7 @@ constexpr double bytes_per_element(Precision p) {
     case Precision::fp16: return 2.0;
     case Precision::fp8:
     case Precision::int8: return 1.0;
-    case Precision::fp4:
+    case Precision::fp4: return 0.5 + 1.0 / 16.0;
     case Precision::int4: return 0.5;
   }
   return 0.0;

@@ -837,6 +837,9 @@ def test_weights_are_held_as_the_step_runs_them():
     r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="decode", kv_len=1024, batch=1, precision="fp8")
     emb = m.vocab * m.hidden
     assert r.memory["weights"] == pytest.approx((m.parameters - 2 * emb) * 1 + 2 * emb * 2)
+    # FP4 weights carry NVFP4's block scales, one byte per 16 values: 0.5625 B, not 0.5.
+    r4 = perfmodel.inference("llama-3.1-8b", "dgx-b200", mode="decode", kv_len=1024, batch=1, precision="fp4")
+    assert r4.memory["weights"] == pytest.approx((m.parameters - 2 * emb) * 0.5625 + 2 * emb * 2)
     # DeepSeek's MLA down projections run whole on every TP rank: TP8 holds more than 1/8 of them.
     d8 = perfmodel.inference("deepseek-r1", "hgx-h20", mode="decode", kv_len=1024, batch=8, tp=8, precision="fp8")
     ds = perfmodel.models.get("deepseek-r1")
