@@ -1024,16 +1024,19 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
                              plan.expert_imbalance;
     inter = (1.0 - f_moe) * inter + f_moe * moe_inter;
   }
-  double per_token_full = 2.0 * (4.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter);
+  // MoE layers also keep each token's top_k dispatched copies (the experts' FC1 inputs) and the
+  // experts' outputs (the router probabilities' gradient at the combine), on the busiest rank.
+  const double routed_in = m.moe ? f_moe * static_cast<double>(m.moe->top_k) * h / sp_div * plan.expert_imbalance : 0.0;
+  double per_token_full = 2.0 * (4.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter + 2.0 * routed_in);
   if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks
   if (!plan.flash_attention && plan.recompute == Recompute::none) {
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
     per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
   }
   // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
-  // Engine saves the cast input): the QKV and FC1 inputs (h each), the projection's and FC2's.
+  // Engine saves the cast input): the QKV and FC1 inputs (h each, top_k copies in MoE), the projection's and FC2's.
   const double per_token_bf16 = per_token_full;
-  if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter;
+  if (workload::bytes_per_element(plan.precision) < 2.0) per_token_full -= 2.0 * h / sp_div + attn_out + inter + routed_in;
   const double per_token_input = 2.0 * h / sp_div;
   const double tokens_mb = static_cast<double>(c.T);
   u.capacity = dev.chip().usable_memory().value();

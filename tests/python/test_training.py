@@ -506,6 +506,20 @@ def test_hfu_counts_executed_flops_and_stays_below_the_matrix_fraction():
     assert perfmodel.training("megatron-gpt-1.7b", "dgx-a100", recompute="none", **plan).mfu > 1
 
 
+def test_moe_layers_keep_each_tokens_routed_copies():
+    # A MoE layer stores top_k copies of each token's hidden state (the experts' FC1 inputs) and
+    # the experts' outputs (for the router probabilities' gradient), besides top_k intermediates:
+    # top_k 2 -> 4 adds, per token and layer, 2 x (2 + 2) x hidden plus 2 x 3 x 2 x expert_ffn bytes.
+    moe = {"routed_experts": 8, "expert_ffn": 2048}
+    act = {}
+    for k in (2, 4):
+        m = perfmodel.models.define(id=f"moe-k{k}", layers=4, hidden=1024, heads=8, ffn=4096, vocab=32000,
+                                    moe=dict(moe, top_k=k))
+        act[k] = perfmodel.training(m, "dgx-h100", n_chips=1, global_batch=1, seq_len=2048, recompute="none",
+                                    check_memory=False).memory["activations"]
+    assert act[4] - act[2] == pytest.approx(2048 * 4 * 2 * (2 * 2 * 1024 + 3 * 2 * 2048))
+
+
 def test_memory_is_the_fullest_stage_not_a_mix_of_stages():
     # Llama 3.1 70B on 4 x 8 910B (64 GiB), stages of 18/18/18/26 layers: the first stage keeps four
     # micro-batches' activations, the last the most weights. The check used the 26-layer stage's
@@ -561,14 +575,14 @@ def test_breakdown_adds_up_with_bf16_end_layers_and_expert_parallelism():
 def test_expert_state_shards_and_reduces_over_the_expert_group():
     # Mixtral on 8 H100s, DP8 x EP8 with ZeRO-3: each expert lives on one rank, so its weights,
     # gradients and optimizer state cannot be sharded over the 8 data-parallel ranks (the plan read
-    # 53 GB and "fit"): 11.68 / 23.35 / 70.05 GB, as with ep=1, 140.7 GB in all.
+    # 53 GB and "fit"): 11.68 / 23.35 / 70.05 GB, as with ep=1, 145.0 GB in all.
     kw = dict(dp=8, sharding="zero3", global_batch=64, seq_len=4096, check_memory=False)
     ep8 = perfmodel.training("mixtral-8x7b", "dgx-h100", ep=8, **kw).memory
     ep1 = perfmodel.training("mixtral-8x7b", "dgx-h100", ep=1, **kw).memory
     for part in ("weights", "gradients", "optimizer"):
         assert ep8[part] == pytest.approx(ep1[part], rel=1e-9), part
     assert ep8["optimizer"] / 1e9 == pytest.approx(70.05, abs=0.01)
-    with pytest.raises(perfmodel.InvalidArgument, match=r"memory: training plan \(mixtral-8x7b, tp 1 pp 1 cp 1 dp 8 ep 8\) needs 140\.7 GB"):
+    with pytest.raises(perfmodel.InvalidArgument, match=r"memory: training plan \(mixtral-8x7b, tp 1 pp 1 cp 1 dp 8 ep 8\) needs 145 GB"):
         perfmodel.training("mixtral-8x7b", "dgx-h100", ep=8, **{**kw, "check_memory": True})
     # EP splits the experts and the expert group shards what EP leaves: fully sharded, every ep
     # holds 1/8 of each expert per rank; with only the optimizer sharded (ZeRO-1) EP cuts the
