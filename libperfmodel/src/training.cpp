@@ -65,9 +65,10 @@ struct Pass {
   double attn_fwd = 0;           // the attention kernel (selective recompute; CP hides under it)
   double fwd_flops = 0, bwd_flops = 0, attn_flops = 0;
   double fwd_bytes = 0, bwd_bytes = 0;  // HBM traffic
-  double tp_fwd = 0, tp_bwd = 0, tp_bytes_fwd = 0;  // tensor-parallel collectives
-  double cp_fwd = 0, cp_bytes_fwd = 0;               // context-parallel ring (backward: twice)
-  double ep_fwd = 0, ep_bytes_fwd = 0;               // MoE dispatch + combine (backward: the same)
+  double tp_fwd = 0, tp_bwd = 0, tp_bytes_fwd = 0, tp_bytes_bwd = 0;  // tensor-parallel collectives
+  double cp_fwd = 0, cp_bytes_fwd = 0;  // context-parallel ring (backward: twice)
+  double ep_fwd = 0, ep_bytes_fwd = 0;  // MoE dispatch + combine
+  double ep_bwd = 0, ep_bytes_bwd = 0;  // their gradients, both ways in 16 bits
 };
 
 struct Ctx {
@@ -154,17 +155,25 @@ void tp_collectives(const Ctx& c, Pass& p, int count) {
   const int tp = c.par.tp;
   if (tp <= 1) return;
   const double bytes = static_cast<double>(c.T) * c.m.hidden * 2.0;  // bf16 activations, gathered size
-  double t = 0;
+  const double frac = (tp - 1.0) / tp;
   if (c.par.sequence_parallel) {
-    // Sequence parallel: each all-reduce becomes an all-gather (into the block) and a reduce-scatter (out of it).
-    t = group_collective(c, Collective::all_gather, bytes, tp, 1) + group_collective(c, Collective::reduce_scatter, bytes, tp, 1);
+    // Sequence parallel: each all-reduce becomes an all-gather (into the block) and a reduce-scatter
+    // (out of it); the backward mirrors them and gathers the block's input once more for the
+    // weight gradient (Megatron saves only its sequence shard): two all-gathers and a reduce-scatter.
+    const double ag = group_collective(c, Collective::all_gather, bytes, tp, 1);
+    const double rs = group_collective(c, Collective::reduce_scatter, bytes, tp, 1);
+    p.tp_fwd += count * (ag + rs);
+    p.tp_bwd += count * (2.0 * ag + rs);
+    p.tp_bytes_fwd += count * 2.0 * frac * bytes;
+    p.tp_bytes_bwd += count * 3.0 * frac * bytes;
   } else {
-    t = group_collective(c, Collective::all_reduce, bytes, tp, 1);
+    // Backward mirrors the forward: one all-reduce of the input gradient per block.
+    const double t = group_collective(c, Collective::all_reduce, bytes, tp, 1);
+    p.tp_fwd += count * t;
+    p.tp_bwd += count * t;
+    p.tp_bytes_fwd += count * 2.0 * frac * bytes;
+    p.tp_bytes_bwd += count * 2.0 * frac * bytes;
   }
-  // Backward mirrors the forward: the gradient of an all-gather is a reduce-scatter and vice versa.
-  p.tp_fwd += count * t;
-  p.tp_bwd += count * t;
-  p.tp_bytes_fwd += count * bytes * (tp - 1.0) / tp * (c.par.sequence_parallel ? 2.0 : 2.0);
 }
 
 void attention_block(const Ctx& c, Pass& p) {
@@ -175,6 +184,10 @@ void attention_block(const Ctx& c, Pass& p) {
   const std::int64_t T = c.T, h = m.hidden, hr = c.heads_r;
   const std::int64_t mb = c.plan.micro_batch;
   const std::int64_t q_len = c.plan.seq_len / c.par.cp;
+  // Assumption: CP gives each rank two of 2·cp equal chunks (i and 2cp - 1 - i), so causal masking
+  // leaves every rank q_len·seq/2 score pairs: a query block of q_len against (seq + q_len)/2 keys
+  // counts the same (the last chunk alone, against all seq keys, would count up to twice that).
+  const std::int64_t kv_len = c.par.cp > 1 ? (c.plan.seq_len + q_len + 1) / 2 : c.plan.seq_len;
   elementwise(c, p, norm, c.Tsp * h);
   Attention at{};
   std::int64_t kv_dim = 0;  // K and V elements per token on this rank (the CP ring moves them)
@@ -191,17 +204,15 @@ void attention_block(const Ctx& c, Pass& p) {
     elementwise(c, p, Elementwise::Kind::rmsnorm, T * a.kv_lora_rank);
     gemm(c, p, T, hr * (a.nope_dim + a.v_head_dim), a.kv_lora_rank, 1, w);
     elementwise(c, p, Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim);
-    at = Attention::mla(Attention::Phase::prefill, mb, q_len, c.plan.seq_len, hr, a.kv_lora_rank, a.rope_dim, a.nope_dim,
+    at = Attention::mla(Attention::Phase::prefill, mb, q_len, kv_len, hr, a.kv_lora_rank, a.rope_dim, a.nope_dim,
                         a.v_head_dim);
-    kv_dim = a.kv_lora_rank + a.rope_dim;
+    kv_dim = hr * (a.nope_dim + a.rope_dim + a.v_head_dim);  // the ring moves the expanded per-head K and V
     gemm(c, p, T, h, hr * a.v_head_dim, 1, w);
   } else {
     const std::int64_t d = m.head_dim, kvr = c.kv_heads_r;
     gemm(c, p, T, (hr + 2 * kvr) * d, h, 1, w);
     if (gated) elementwise(c, p, Elementwise::Kind::rope, T * (hr + kvr) * d);
-    // Assumption: with CP each rank attends its query chunk to the whole sequence; causal
-    // masking with load-balanced chunks leaves half of that work.
-    at = Attention::gqa(Attention::Phase::prefill, mb, q_len, c.plan.seq_len, hr, kvr, d);
+    at = Attention::gqa(Attention::Phase::prefill, mb, q_len, kv_len, hr, kvr, d);
     kv_dim = 2 * kvr * d;
     gemm(c, p, T, h, hr * d, 1, w);
   }
@@ -308,8 +319,17 @@ void moe_block(const Ctx& c, Pass& p) {
     const MoeResult k = estimate(c.sys.network(), x);
     p.ep_fwd += d.time.value() + k.time.value();
     p.ep_bytes_fwd += d.bytes_per_rank.value() + k.bytes_per_rank.value();
+    // Backward: the combine's gradient goes to the experts and the dispatch's comes back, both
+    // 16-bit (an fp8 plan quantizes the forward dispatch only).
+    x.phase = MoeExchange::Phase::dispatch;
+    const bool narrow = workload::bytes_per_element(c.plan.precision) <= 1.0;
+    const MoeResult d16 = narrow ? estimate(c.sys.network(), x) : d;
+    p.ep_bwd += d16.time.value() + k.time.value();
+    p.ep_bytes_bwd += d16.bytes_per_rank.value() + k.bytes_per_rank.value();
   }
-  if (c.par.tp > 1) tp_collectives(c, p, 1);
+  // With sequence parallelism the layer's tokens are already split over the TP group, so the
+  // unsplit experts need no TP collective; without it the split outputs are gathered back.
+  if (c.par.tp > 1 && !c.par.sequence_parallel) tp_collectives(c, p, 1);
 }
 
 /// Embedding lookup (first stage) and LM head with the cross-entropy loss (last stage).
@@ -381,6 +401,7 @@ struct LayerCost {
   double f_moe = 0;
   double fwd = 0, bwd = 0, attn = 0, recompute = 0;
   double tp = 0, tp_exposed = 0, cp = 0, cp_exposed = 0, ep = 0;
+  double tp_bytes = 0, cp_bytes = 0, ep_bytes = 0;  // per rank, every pass
   double flops = 0;       // forward + backward + recompute
   double attn_flops = 0;  // the attention kernels' share of it
   [[nodiscard]] double mix(double Pass::*field) const { return (1.0 - f_moe) * dense.*field + f_moe * moe.*field; }
@@ -412,13 +433,19 @@ LayerCost layer_cost(const Ctx& c, double eta) {
   }
   // Tensor-parallel collectives: exposed unless overlapped with the layer's GEMMs.
   l.tp = l.mix(&Pass::tp_fwd) + l.mix(&Pass::tp_bwd) + recompute_tp;
+  l.tp_bytes = l.mix(&Pass::tp_bytes_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::tp_bytes_bwd);
   const double gemm = l.mix(&Pass::gemm_fwd) + l.mix(&Pass::gemm_bwd) + (full ? l.mix(&Pass::gemm_fwd) : 0.0);
   l.tp_exposed = plan.overlap_tp ? exposed_beyond(gemm, l.tp, eta) : l.tp;
-  // Context-parallel ring runs under the attention kernels (forward, backward, recompute).
-  l.cp = 3.0 * l.mix(&Pass::cp_fwd);
-  l.cp_exposed = exposed_beyond(l.attn * (1.0 + c.attn_bwd), l.cp, eta);
+  // Context-parallel ring runs under the attention kernels: forward, backward (K/V and their
+  // gradients: twice) and, with any recomputation, the recomputed attention forward.
+  const bool attn_again = plan.recompute != Recompute::none;
+  const double cp_passes = attn_again ? 4.0 : 3.0;
+  l.cp = cp_passes * l.mix(&Pass::cp_fwd);
+  l.cp_bytes = cp_passes * l.mix(&Pass::cp_bytes_fwd);
+  l.cp_exposed = exposed_beyond(l.attn * (1.0 + c.attn_bwd + (attn_again ? 1.0 : 0.0)), l.cp, eta);
   // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
-  l.ep = l.mix(&Pass::ep_fwd) * (full ? 3.0 : 2.0);
+  l.ep = l.mix(&Pass::ep_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::ep_bwd);
+  l.ep_bytes = l.mix(&Pass::ep_bytes_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::ep_bytes_bwd);
   const double rec_flops = full ? l.mix(&Pass::fwd_flops)
                            : plan.recompute == Recompute::selective ? l.mix(&Pass::attn_flops) : 0.0;
   l.flops = l.mix(&Pass::fwd_flops) + l.mix(&Pass::bwd_flops) + rec_flops;
@@ -789,13 +816,17 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     p2p = 2.0 * v * neighbour_send(c, bytes, stride, stride * pp);
     p2p_bytes = 2.0 * v * bytes;
   }
-  // Assumption: asynchronous sends run under the other micro-batches' compute.
+  // Assumption: asynchronous sends run under the other micro-batches' compute; only the
+  // interleaved schedule has that compute to run them under (1F1B waits for each send).
   const double mb_compute = stage_time(slow);
-  const double p2p_exposed = plan.overlap_pp ? exposed_beyond(mb_compute, p2p, eta) : p2p;
+  const double p2p_exposed = plan.overlap_pp && v > 1 ? exposed_beyond(mb_compute, p2p, eta) : p2p;
   const double t_mb = mb_compute + p2p_exposed;
   const double steady = static_cast<double>(micro) * t_mb;
-  // 1F1B fill and drain: (pp - 1) micro-batch slots, shortened v-fold by interleaving.
-  const double bubble = pp > 1 ? (pp - 1.0) / v * t_mb : 0.0;
+  // Fill and drain: the schedule takes max(m, pp) + (min(m, pp) - 1)/v micro-batch slots, so the
+  // bubble is (pp - 1)/v for m >= pp (1F1B: v = 1). With fewer micro-batches than stages a
+  // micro-batch still crosses all pp·v chunks in turn, and stages wait for it.
+  const double m_d = static_cast<double>(micro);
+  const double bubble = pp > 1 ? (std::max<double>(m_d, pp) + (std::min<double>(m_d, pp) - 1.0) / v - m_d) * t_mb : 0.0;
 
   // --- data parallel: gradients and parameters -------------------------------------------
   const double attn_p = m.attention_parameters() / par.tp;
@@ -844,21 +875,24 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     }
     const double rs = group_collective(c, Collective::reduce_scatter, gbytes, group, stride);
     const double ag = group_collective(c, Collective::all_gather, pbytes, group, stride);
+    // ZeRO-1 accumulates every micro-batch into a full gradient buffer and reduce-scatters it once,
+    // under the last backward; ZeRO-2/3 hold only their shard of the gradients, so each
+    // micro-batch's backward reduce-scatters its own (DeepSpeed, FSDP without deferred sync).
+    const double rs_count = plan.sharding >= Sharding::gradients ? static_cast<double>(micro) : 1.0;
+    const double rs_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) : rs;
     if (plan.sharding == Sharding::parameters) {
-      // FSDP / ZeRO-3: parameters gathered for every micro-batch's forward and backward;
-      // gradients reduce-scattered once per step (accumulated locally).
+      // FSDP / ZeRO-3: parameters gathered for every micro-batch's forward and backward.
       const double per_mb = 2.0 * ag;
-      dp_time += rs + static_cast<double>(micro) * per_mb;
-      dp_bytes += frac * gbytes + static_cast<double>(micro) * 2.0 * frac * pbytes;
-      dp_exposed += plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) +
-                                          static_cast<double>(micro) * exposed_beyond(fwd_window + bwd_window, per_mb, eta)
-                                    : rs + static_cast<double>(micro) * per_mb;
+      dp_time += static_cast<double>(micro) * (rs + per_mb);
+      dp_bytes += static_cast<double>(micro) * frac * (gbytes + 2.0 * pbytes);
+      dp_exposed += static_cast<double>(micro) * (plan.overlap_dp ? rs_exposed + exposed_beyond(fwd_window + bwd_window, per_mb, eta)
+                                                                  : rs + per_mb);
     } else {
-      // ZeRO-1/2 (distributed optimizer): reduce-scatter the gradients under the last
-      // micro-batch's backward, all-gather the updated parameters under the next forward.
-      dp_time += rs + ag;
-      dp_bytes += frac * (gbytes + pbytes);
-      dp_exposed += plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) + exposed_beyond(fwd_window, ag, eta) : rs + ag;
+      // ZeRO-1/2 (distributed optimizer): the gradient reduce-scatter(s), then the updated
+      // parameters all-gathered under the next forward.
+      dp_time += rs_count * rs + ag;
+      dp_bytes += frac * (rs_count * gbytes + pbytes);
+      dp_exposed += rs_count * rs_exposed + (plan.overlap_dp ? exposed_beyond(fwd_window, ag, eta) : ag);
     }
   };
   reduce(dense_params, dp_group, dp_stride);
@@ -905,16 +939,15 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
       plan.recompute == Recompute::full ? layers(field(&Pass::fwd_bytes)) : 0.0);
   set(TrainPart::optimizer, opt_time, opt_time, 0, opt_bytes);
   set(TrainPart::bubble, bubble, bubble, 0, 0);
-  const double comm_passes = plan.recompute == Recompute::full ? 3.0 : 2.0;
   // The bf16 end layers (L16) exchange 16-bit activations: every communication sum takes them
   // from their own layer cost, as the step time does.
   const double ep_t = layers([](const LayerCost& l) { return l.ep; });
   set(TrainPart::tp_comm, layers([](const LayerCost& l) { return l.tp; }) + mbs * H * h_tp,
       layers([](const LayerCost& l) { return l.tp_exposed; }) + mbs * H * h_tp, 0,
-      layers(field(&Pass::tp_bytes_fwd)) * comm_passes);
+      layers([](const LayerCost& l) { return l.tp_bytes; }) + mbs * H * (head.tp_bytes_fwd + head.tp_bytes_bwd));
   set(TrainPart::cp_comm, layers([](const LayerCost& l) { return l.cp; }), layers([](const LayerCost& l) { return l.cp_exposed; }),
-      0, 3.0 * layers(field(&Pass::cp_bytes_fwd)));
-  set(TrainPart::ep_comm, ep_t, ep_t, 0, layers(field(&Pass::ep_bytes_fwd)) * comm_passes);
+      0, layers([](const LayerCost& l) { return l.cp_bytes; }));
+  set(TrainPart::ep_comm, ep_t, ep_t, 0, layers([](const LayerCost& l) { return l.ep_bytes; }));
   set(TrainPart::pp_comm, mbs * p2p, mbs * p2p_exposed, 0, mbs * p2p_bytes);
   set(TrainPart::dp_comm, dp_time, dp_exposed, 0, dp_bytes);
   // Each overlapped class hides up to eta x the compute it runs under, but the classes share that
@@ -945,12 +978,14 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // Hardware FLOPs are what the kernels execute: a causal flash kernel skips the masked half of
   // the scores (the unfused path computes them all), and recomputation repeats a forward. Model
   // FLOPs keep the reporting convention (non-causal), so MFU can pass 1 at long sequences.
+  // A flash backward recomputes the scores: 2.5x its forward (five matrix products to two).
   const double attn = fc.attention_fwd_per_token;
   const double attn_run = plan.flash_attention ? attn / 2.0 : attn;
+  const double attn_steps = plan.flash_attention ? 1.0 + kAttentionBackward : 3.0;
   const double extra = plan.recompute == Recompute::full       ? fc.layer_fwd_per_token - attn + attn_run
                        : plan.recompute == Recompute::selective ? attn_run
                                                                 : 0.0;
-  r.hardware_flops = (fc.model_per_token - 3.0 * (attn - attn_run) + extra) * r.tokens_per_step;
+  r.hardware_flops = (fc.model_per_token - 3.0 * attn + attn_steps * attn_run + extra) * r.tokens_per_step;
   r.model_flops_per_chip = r.model_flops / r.step_time / static_cast<double>(r.chips);
   r.hardware_flops_per_chip = r.hardware_flops / r.step_time / static_cast<double>(r.chips);
   const double peak = dev.matrix_rate(plan.precision) * par.ranks_per_chip;  // per chip package

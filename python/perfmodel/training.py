@@ -102,7 +102,9 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     ``layout`` ("even", "lighter_ends", or a list of layers per stage such as ``[17, 20, 22, 21]``,
     Megatron's ``--num-layer-list``; needs ``virtual_stages`` 1), ``global_batch`` [512 sequences], ``micro_batch`` [1],
     ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
-    ["selective"], "full"), ``sharding`` ("none"/"zero0", ["zero1"]/"optimizer", "zero2"/"gradients", "zero3"/"fsdp"/"parameters"),
+    ["selective"], "full"), ``sharding`` ("none"/"zero0", ["zero1"]/"optimizer", "zero2"/"gradients", "zero3"/"fsdp"/"parameters";
+    ZeRO-1 accumulates a full gradient buffer and reduce-scatters it once per step, ZeRO-2/3 keep only
+    their shard and reduce-scatter every micro-batch's gradients),
     ``overlap_dp`` [True], ``overlap_tp`` [False], ``overlap_pp`` [True], ``flash_attention``
     [True], ``dropout`` [False], ``loss_fusion`` [True; False: Megatron's unfused fp32 cross-entropy],
     ``grad_reduce_bytes`` [4], ``bf16_layers`` [0: fp8 plans, Transformer layers

@@ -702,11 +702,12 @@ TRAINING_CASES: dict[str, dict[str, Any]] = {
                               "loss (Megatron-LM's default)"),
     "LLAMA3-01": dict(model="llama-3.1-405b", system="nvidia-dgx-h100", flops="model",
                       plan=dict(tp=8, pp=16, dp=64, virtual_stages=8, layout="lighter_ends", global_batch=2048,
-                                micro_batch=1, seq_len=8192, precision="bf16", recompute="none", sharding="zero2",
+                                micro_batch=1, seq_len=8192, precision="bf16", recompute="none", sharding="zero1",
                                 overlap_dp=True, overlap_pp=True, check_memory=False),
-                      setup="8,192 H100, TP8 PP16 DP64, 32 sequences of 8K per DP rank, no recompute, FSDP sharding "
-                            "gradients and optimizer, FP32 reduce-scatter, one layer fewer on the end stages; "
-                            "micro-batch 1 and V=8 one-layer chunks inferred; memory check off (see README)"),
+                      setup="8,192 H100, TP8 PP16 DP64, 32 sequences of 8K per DP rank, no recompute, FSDP with "
+                            "gradients accumulated in FP32 over the micro-batches and reduce-scattered once in FP32 (the "
+                            "model's ZeRO-1), one layer fewer on the end stages; micro-batch 1 and V=8 one-layer chunks "
+                            "inferred; memory check off (see README)"),
 }
 
 
