@@ -71,7 +71,7 @@ struct InferencePlan {
   bool prefill_overlap = true;     ///< the same for the prefill instance when disaggregated
   int mtp_tokens = 0;              ///< draft tokens per step (multi-token prediction / speculative)
   double mtp_acceptance = 0.7;     ///< probability each successive draft token is accepted
-  double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
+  double expert_imbalance = 1.0;   ///< skew of the busiest expert rank beyond random routing's (>= 1; 1: balanced routing, whose statistical excess the model adds)
   bool check_memory = true;        ///< raise when the plan does not fit in HBM
   int systems = 1;                 ///< copies of the system joined by its scale-out network
 };

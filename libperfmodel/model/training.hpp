@@ -101,7 +101,7 @@ struct TrainingPlan {
   double grad_reduce_bytes = 4.0;  ///< bytes per gradient element in the data-parallel reduction (fp32)
   int bf16_layers = 0;             ///< fp8 plans: Transformer layers at each end of the model kept in bf16
   bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits
-  double expert_imbalance = 1.0;   ///< busiest expert rank's tokens over the mean (>= 1)
+  double expert_imbalance = 1.0;   ///< skew of the busiest expert rank beyond random routing's (>= 1; 1: balanced routing, whose statistical excess the model adds)
   MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
   std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp / ranks_per_chip; else must equal it
   double train_tokens = 0;         ///< tokens to train for time / chip-hours (0: not reported)

@@ -82,6 +82,14 @@ struct Layer {
   }
   [[nodiscard]] double compute() const { return sum_time(0, kFirstComm); }
   [[nodiscard]] double comm() const { return sum_time(kFirstComm, kStepParts); }
+  /// Scales the work (FLOPs and bytes) but not the time: micro-batches no sequence occupies.
+  void scale_work(double k) {
+    for (auto& x : parts) {
+      x.flops *= k;
+      x.executed_flops *= k;
+      x.bytes *= k;
+    }
+  }
   /// Scales every part by k (two micro-batches: twice the half-batch layer).
   void scale(double k) {
     for (auto& x : parts) {
@@ -209,7 +217,10 @@ class PhaseModel {
       const std::int64_t d = m.head_dim;
       const std::int64_t kvr = s_.kv_heads_r;
       tp_allgather(L, T, h);
-      L.add(StepPart::attention_proj, est(Gemm::of(T, (hr + 2 * kvr) * d, h, w)));
+      // Past kv_heads TP ranks each project a whole K/V head that others repeat: not model work.
+      const double kv_model = static_cast<double>(s_.m.kv_heads) / s_.par.tp;
+      L.add(StepPart::attention_proj, est(Gemm::of(T, (hr + 2 * kvr) * d, h, w)), 1.0, true,
+            (hr + 2.0 * std::min<double>(kvr, kv_model)) / static_cast<double>(hr + 2 * kvr));
       L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rope, T * (hr + kvr) * d, Precision::bf16}));
       Attention at = Attention::gqa(ph == Phase::decode ? Attention::Phase::decode : Attention::Phase::prefill, b, q_len,
                                     kv_len, hr, kvr, d);
@@ -245,6 +256,10 @@ class PhaseModel {
     const int tp = s_.par.tp;
     const int dp = s_.par.dp_attention;
     const bool a2a = dp > 1 && s_.ep > 1;
+    // DP attention without EP: the experts are tensor-parallel over all tp x dp ranks, which
+    // gather the stage's tokens before them and reduce-scatter the outputs after (SGLang's
+    // dp-attention with a TP MoE).
+    const bool dp_gather = dp > 1 && !a2a;
     // Tokens a rank routes: with DP attention the TP group splits its tokens (reduce-scatter);
     // with pure TP every rank holds all tokens.
     const std::int64_t Tm = a2a ? std::max<std::int64_t>(1, (T + tp - 1) / tp) : T;  // the busiest rank: ceil
@@ -265,7 +280,10 @@ class PhaseModel {
     const double rows_per_slot = std::min(distinct, distinct * e.top_k / s_.slots * imbalance / hit);
     const std::int64_t Ts = seq_share(T);
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
-    tp_allgather(L, T, m.hidden);
+    // With expert-parallel exchanges a rank routes its own 1/tp of the tokens: the sequence-parallel
+    // layout already holds them, a replicated one slices them.
+    if (dp_gather) dp_collective(L, Collective::all_gather, distinct);
+    else if (!a2a) tp_allgather(L, T, m.hidden);
     // Under pure TP every rank routes all T tokens (replicated); with DP attention it routes its share.
     L.add(moe_router_part(expert_part), est(Gemm::of(Tm, e.routed_experts, m.hidden, Precision::bf16)), 1.0, true,
           static_cast<double>(T) / (static_cast<double>(Tm) * tp));
@@ -314,7 +332,12 @@ class PhaseModel {
       x.scale_bytes_per_token = 0.0;
       const MoeResult c = estimate(*s_.net, x);
       L.add_comm(StepPart::moe_combine, c.time.value(), c.bytes_per_rank.value());
-      if (tp > 1) tp_allreduce(L, T);  // all-gather back to the TP group
+      // Each rank holds its 1/tp of the outputs: the sequence-parallel layout the next block
+      // gathers from, or (without it) gathered back to every TP rank.
+      if (tp > 1 && !sequence_parallel()) tp_gather(L, T);
+    } else if (dp_gather) {
+      dp_collective(L, Collective::reduce_scatter, distinct);  // each rank keeps its 1/tp of its group's tokens
+      if (tp > 1 && !sequence_parallel()) tp_gather(L, T);
     } else {
       tp_allreduce(L, T);
     }
@@ -369,6 +392,20 @@ class PhaseModel {
     const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
     const Collective kind = sequence_parallel() ? Collective::reduce_scatter : Collective::all_reduce;
     const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, s_.par.tp);
+    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+  }
+
+  /// All-gather of the T tokens' hidden states over the TP group (each rank holds 1/tp of them).
+  void tp_gather(Layer& L, std::int64_t T) const {
+    const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, Collective::all_gather, Bytes{bytes}, s_.par.tp);
+    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+  }
+
+  /// A collective of the stage's `tokens` hidden states over all tp x dp_attention ranks.
+  void dp_collective(Layer& L, Collective kind, double tokens) const {
+    const double bytes = tokens * s_.m.hidden * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, s_.par.tp * s_.par.dp_attention);
     L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
   }
 
@@ -491,31 +528,94 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   const auto& par = s.par;
   PhaseModel pm(s);
   // Sequences one rank's attention holds, split into pp pipeline micro-batches (each stage
-  // works on pp of them per step) and into two when overlapping.
+  // works on pp of them per step) and into two when overlapping. Assumption: engines split a
+  // batch for overlap only where a layer has communication to hide, and a decode batch only
+  // when each half holds a sequence.
   const double seqs_rank = static_cast<double>(in.seqs) / par.dp_attention;
-  double seqs_mb = seqs_rank / par.pp;
-  double mb_count = par.pp;
-  if (in.overlap) {
-    seqs_mb /= 2.0;
-    mb_count *= 2.0;
-  }
-  const std::int64_t T = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb * in.q_len)));
-  const std::int64_t seqs_i = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb)));
+  const bool layer_comm = par.tp > 1 || (m.moe && par.dp_attention > 1);
+  const bool overlap = in.overlap && layer_comm && (in.phase == Phase::prefill || seqs_rank >= 2.0 * par.pp);
+  const double mb_count = par.pp * (overlap ? 2.0 : 1.0);
+  const double seqs_mb = seqs_rank / mb_count;
 
-  Layer dense, moe, head;
-  pm.attention(dense, in.phase, seqs_mb, in.q_len, in.kv_len);
-  moe = dense;
-  if (m.dense_layers() > 0) pm.dense_ffn(dense, T, StepPart::dense_ffn);
-  if (m.moe) pm.moe(moe, in.phase, T, StepPart::moe_experts, StepPart::shared_experts);
-  pm.embedding(head, T);
-  pm.lm_head(head, StepPart::lm_head, in.phase == Phase::prefill ? seqs_i : T);
-  pm.pp_transfer(head, T);
-  dense.scale(mb_count);
-  moe.scale(mb_count);
-  head.scale(mb_count);
-  if (in.overlap) {
+  // One micro-batch of each layer kind for `seqs` sequences of q_len new tokens attending kv_len.
+  struct Kinds {
+    Layer dense, moe, head, mtp;
+  };
+  auto build = [&](double seqs, std::int64_t q_len, std::int64_t kv_len) {
+    Kinds k;
+    const std::int64_t T = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs * q_len)));
+    const std::int64_t seqs_i = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs)));
+    pm.attention(k.dense, in.phase, seqs, q_len, kv_len);
+    k.moe = k.dense;
+    if (m.dense_layers() > 0) pm.dense_ffn(k.dense, T, StepPart::dense_ffn);
+    if (m.moe) pm.moe(k.moe, in.phase, T, StepPart::moe_experts, StepPart::shared_experts);
+    pm.embedding(k.head, T);
+    pm.lm_head(k.head, StepPart::lm_head, in.phase == Phase::prefill ? seqs_i : T);
+    pm.pp_transfer(k.head, T);
+    // Multi-token prediction: each draft token runs an MTP module (a layer with the model's
+    // FFN kind, a 2h→h projection and the shared LM head) on one token per sequence.
+    if (in.phase == Phase::decode && s.plan.mtp_tokens > 0) {
+      Layer& mtp = k.mtp;
+      const std::int64_t t1 = seqs_i;
+      pm.attention(mtp, Phase::decode, seqs, 1, in.kv_len);
+      if (m.moe) pm.moe(mtp, Phase::decode, t1, StepPart::mtp, StepPart::mtp);
+      else pm.dense_ffn(mtp, t1, StepPart::mtp);
+      // Every TP rank projects its sequences' [embedding; hidden] whole: 1/tp of it is model work.
+      mtp.add(StepPart::mtp, estimate(s.dev, Gemm::of(t1, m.hidden, 2 * m.hidden, s.plan.precision.weights)), 1.0, true,
+              1.0 / par.tp);
+      pm.lm_head(mtp, StepPart::mtp, t1);
+      // Move the MTP layer's compute parts under "mtp"; its communication stays in its classes.
+      for (std::size_t i = 0; i < kStepParts; ++i) {
+        const auto p = static_cast<StepPart>(i);
+        if (is_communication(p) || p == StepPart::mtp) continue;
+        auto& dst = mtp.parts[static_cast<std::size_t>(StepPart::mtp)];
+        dst.time += mtp.parts[i].time;
+        dst.exposed += mtp.parts[i].exposed;
+        dst.flops += mtp.parts[i].flops;
+        dst.executed_flops += mtp.parts[i].executed_flops;
+        dst.bytes += mtp.parts[i].bytes;
+        mtp.parts[i] = StepPartTime{};
+      }
+    }
+    return k;
+  };
+  // Work the charged micro-batches carry that no sequence does (FLOPs and bytes, not time).
+  double real_share = 1.0;
+  Kinds k;
+  if (seqs_mb < 1.0 && in.phase == Phase::prefill) {
+    // A micro-batch is a chunk of a prompt (chunked over the pipeline): its q_c queries attend on
+    // average to half the prompt before them plus themselves, (kv_len + q_c)/2 keys, so the chunks
+    // together do the prompt's causal work once.
+    const auto qc = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb * static_cast<double>(in.q_len))));
+    k = build(1.0, qc, (in.kv_len + qc + 1) / 2);
+    real_share = std::min(1.0, seqs_rank * static_cast<double>(in.q_len) / (mb_count * static_cast<double>(qc)));
+  } else if (seqs_mb < 1.0) {
+    // Fewer sequences than micro-batches: a token still crosses every stage slot in turn (the
+    // step's time), but only seqs_rank of the micro-batches hold one.
+    k = build(1.0, in.q_len, in.kv_len);
+    real_share = seqs_mb;
+  } else if (const double lo = std::floor(seqs_mb); seqs_mb - lo > 1e-9) {
+    // Whole sequences per micro-batch: some hold floor, some ceil (3 over 2: 2 and 1), and the
+    // stage runs them all: the mix of the two sizes.
+    const double f = seqs_mb - lo;
+    const Kinds a = build(lo, in.q_len, in.kv_len), b = build(lo + 1.0, in.q_len, in.kv_len);
+    for (auto [dst, x, y] : {std::tuple{&k.dense, &a.dense, &b.dense}, {&k.moe, &a.moe, &b.moe},
+                             {&k.head, &a.head, &b.head}, {&k.mtp, &a.mtp, &b.mtp}}) {
+      dst->accumulate(*x, 1.0 - f);
+      dst->accumulate(*y, f);
+    }
+  } else {
+    k = build(seqs_mb, in.q_len, in.kv_len);
+  }
+  Layer &dense = k.dense, &moe = k.moe, &head = k.head, &mtp = k.mtp;
+  for (Layer* l : {&dense, &moe, &head, &mtp}) {
+    l->scale(mb_count);
+    l->scale_work(real_share);
+  }
+  if (overlap) {
     dense.overlap(s.overlap);
     moe.overlap(s.overlap);
+    mtp.overlap(s.overlap);
   }
   // A step runs every micro-batch through every stage; the stages work in parallel, so the step
   // takes as long as the slowest stage's layers times its micro-batches: the first stage (which
@@ -533,33 +633,11 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   whole.accumulate(dense, m.dense_layers());
   whole.accumulate(moe, m.moe_layers());
   whole.accumulate(head, 1.0);
-  // Multi-token prediction: each draft token runs the MTP module (a layer with the model's
-  // FFN kind, a 2h→h projection and the shared LM head) on one token per sequence.
   if (in.phase == Phase::decode && s.plan.mtp_tokens > 0) {
-    Layer mtp;
-    const std::int64_t t1 = seqs_i;
-    pm.attention(mtp, Phase::decode, seqs_mb, 1, in.kv_len);
-    if (m.moe) pm.moe(mtp, Phase::decode, t1, StepPart::mtp, StepPart::mtp);
-    else pm.dense_ffn(mtp, t1, StepPart::mtp);
-    mtp.add(StepPart::mtp, estimate(s.dev, Gemm::of(t1, m.hidden, 2 * m.hidden, s.plan.precision.weights)));
-    pm.lm_head(mtp, StepPart::mtp, t1);
-    // Move the MTP layer's compute parts under "mtp"; its communication stays in its classes.
-    for (std::size_t i = 0; i < kStepParts; ++i) {
-      const auto p = static_cast<StepPart>(i);
-      if (is_communication(p) || p == StepPart::mtp) continue;
-      auto& dst = mtp.parts[static_cast<std::size_t>(StepPart::mtp)];
-      dst.time += mtp.parts[i].time;
-      dst.exposed += mtp.parts[i].exposed;
-      dst.flops += mtp.parts[i].flops;
-      dst.executed_flops += mtp.parts[i].executed_flops;
-      dst.bytes += mtp.parts[i].bytes;
-      mtp.parts[i] = StepPartTime{};
-    }
-    mtp.scale(mb_count);
-    if (in.overlap) mtp.overlap(s.overlap);
-    // Assumption: the MTP modules sit on the last stage, after the LM head.
-    last.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
-    whole.accumulate(mtp, static_cast<double>(s.plan.mtp_tokens) * m.mtp_layers);
+    // Assumption: the MTP modules sit on the last stage, after the LM head; draft i runs module
+    // i (DeepSeek's chained MTP), reusing the last when there are more drafts than modules.
+    last.accumulate(mtp, s.plan.mtp_tokens);
+    whole.accumulate(mtp, s.plan.mtp_tokens);
   }
   const Layer& total = par.pp == 1 || last.time() >= first.time() ? last : first;
 
@@ -574,9 +652,11 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   }
   r.flops *= par.ranks() / static_cast<double>(par.pp);  // a stage's ranks split the whole model's work pp ways
   r.chips = par.chips();
-  r.memory = memory_use(s, in, in.seqs);
+  PhaseInput as_run = in;  // memory holds the micro-batches the step runs
+  as_run.overlap = overlap;
+  r.memory = memory_use(s, as_run, in.seqs);
   // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
-  const MemoryUse more = memory_use(s, in, in.seqs + par.dp_attention);
+  const MemoryUse more = memory_use(s, as_run, in.seqs + par.dp_attention);
   const double per_group = more.total() - r.memory.total();
   const double fixed = r.memory.total() - per_group * (static_cast<double>(in.seqs) / par.dp_attention);
   // Capped where a plan's batch is (2^31 sequences): a larger figure could not be asked for.
@@ -857,7 +937,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   // (1e300 overflowed to inf activations).
   constexpr double kMaxImbalance = 1 << 20;
   if (!(plan.expert_imbalance >= 1.0 && plan.expert_imbalance <= kMaxImbalance)) {
-    bad("expert_imbalance", "must be in [1, 2^20] (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
+    bad("expert_imbalance", "must be in [1, 2^20] (the busiest expert rank's load over what random routing gives it), got " + fmt(plan.expert_imbalance));
   }
   if (plan.expert_imbalance != 1.0 && !model.moe) {  // silently ignored, it read as a modelled imbalance
     bad("expert_imbalance", model.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
@@ -931,8 +1011,8 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     // Assumption: the forward's time is the pipeline's steady state (micro-batches x the slowest
     // stage), what throughput is priced at; its first token waits for the last micro-batch to
     // leave the last stage, through the fill and drain: (micro-batches + pp - 1) stage slots.
-    const double mbs = static_cast<double>(pp.pp) * (ov ? 2.0 : 1.0);
-    res.ttft = e.time * (mbs + pp.pp - 1) / mbs;
+    // Overlapped halves run a layer together, so a pair is the stage slot: pp slots either way.
+    res.ttft = e.time * (2.0 * pp.pp - 1.0) / pp.pp;
   }
   if (want_decode) {
     const Network* net = network_for(pd, net_d, "parallel.");

@@ -661,7 +661,7 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   // (1e300 overflowed to inf activations).
   constexpr double kMaxImbalance = 1 << 20;
   if (!(plan.expert_imbalance >= 1.0 && plan.expert_imbalance <= kMaxImbalance)) {
-    bad("expert_imbalance", "must be in [1, 2^20] (busiest expert rank over the mean), got " + fmt(plan.expert_imbalance));
+    bad("expert_imbalance", "must be in [1, 2^20] (the busiest expert rank's load over what random routing gives it), got " + fmt(plan.expert_imbalance));
   }
   if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));

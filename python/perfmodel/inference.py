@@ -189,7 +189,10 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     tokens), ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated
     prefill instance), ``prefill_batch``, ``overlap``, ``prefill_overlap`` (the disaggregated
     prefill instance's own micro-batch overlap), ``mtp_tokens``, ``mtp_acceptance``,
-    ``expert_imbalance``, ``check_memory``, ``systems`` (copies of the system). Options that
+    ``expert_imbalance`` (the busiest expert rank's load over what random routing gives it, >= 1;
+    the model adds random routing's own excess), ``check_memory``, ``systems`` (copies of the
+    system). ``overlap`` splits a batch in two only where a layer communicates (TP, DP attention
+    with MoE) and, in decode, each half holds a sequence per stage. Options that
     would change nothing are refused: ``mtp_acceptance`` without ``mtp_tokens``, and
     ``input_len``/``output_len`` beside a decode step's ``kv_len``.
 

@@ -109,7 +109,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     [True], ``dropout`` [False], ``loss_fusion`` [True; False: Megatron's unfused fp32 cross-entropy],
     ``grad_reduce_bytes`` [4], ``bf16_layers`` [0: fp8 plans, Transformer layers
     at each end kept in bf16], ``fp8_params`` [False: fp8 plans, weights held and gathered in 8 bits],
-    ``expert_imbalance`` [1], ``moe_dispatcher``
+    ``expert_imbalance`` [1: the busiest expert rank's load over what random routing gives it], ``moe_dispatcher``
     ["deepep": one copy per token and rank, one per node across nodes; "alltoall": one per token and expert],
     ``train_tokens`` (for time and chip-hours to train), ``check_memory`` [True]."""
     unknown = sorted(set(options) - _PLAN_KEYS)

@@ -741,12 +741,13 @@ def test_best_inference_tries_tile_filling_batches_below_the_largest():
 
 def test_max_batch_is_a_batch_that_works_and_moe_bounds_are_refined():
     # Disaggregated, with the chunk left to the batch: the prefill instance (70B in BF16 on one
-    # H200) holds 6 prompts, so the served batch is capped there (it said 3,910; 8 failed).
+    # H200) holds 4 prompts, so the served batch is capped there (it said 3,910; 8 failed). One
+    # rank has nothing to overlap, so the prefill runs whole, not in halves (it held 6).
     kw = dict(mode="serve", tp=4, dp_attention=2, input_len=496, output_len=172, overlap=True, prefill_parallel={"tp": 1})
     r = perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=2, **kw)
-    assert r.max_batch == 6
-    perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=6, **kw)
-    with pytest.raises(perfmodel.InvalidArgument, match=r"the largest batch that fits is 6 \(asked 8\)"):
+    assert r.max_batch == 4
+    perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=4, **kw)
+    with pytest.raises(perfmodel.InvalidArgument, match=r"the largest batch that fits is 4 \(asked 8\)"):
         perfmodel.inference("llama-3.1-70b", "hgx-h200", batch=8, **kw)
     # MoE activations grow less than linearly with the batch: max_batch from a small batch is a
     # lower bound, and asking again at it gives more. best_inference asks until it stops growing.
@@ -810,12 +811,13 @@ def test_a_few_more_tokens_never_shorten_a_moe_decode_step():
 def test_prefill_ttft_includes_the_pipeline_fill():
     # The forward's time is the pipeline's steady state (what throughput is priced at); the first
     # token waits for the last of pp micro-batches to leave the last stage: (pp + pp - 1) slots.
-    for pp, overlap in ((1, False), (2, False), (8, False), (4, True)):
-        r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=1, input_len=1024, pp=pp, overlap=overlap)
-        mbs = pp * (2 if overlap else 1)
+    # Overlapped halves run each layer together, so a pair is the slot (it counted half-slots).
+    for tp, pp, overlap in ((1, 1, False), (1, 2, False), (1, 8, False), (2, 4, True)):
+        r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=1, input_len=1024, tp=tp, pp=pp,
+                                overlap=overlap)
         step = r.to_dict()["prefill"]["time_s"]
-        assert r.ttft_s == pytest.approx(step * (mbs + pp - 1) / mbs, rel=1e-12)
-        assert r.input_tokens_per_s_per_chip == pytest.approx(1024 / step / pp, rel=1e-9)
+        assert r.ttft_s == pytest.approx(step * (2 * pp - 1) / pp, rel=1e-12)
+        assert r.input_tokens_per_s_per_chip == pytest.approx(1024 / step / (tp * pp), rel=1e-9)
 
 
 def test_options_that_would_change_nothing_are_refused():
@@ -865,3 +867,58 @@ def test_kv_heads_must_split_or_replicate_evenly_over_tp():
     tiny = perfmodel.models.define(id="tiny", layers=1, hidden=64, heads=1, ffn=64, vocab=16)
     r = perfmodel.inference(tiny, "nvl72", mode="decode", kv_len=16, batch=64, dp_attention=64)
     assert r.max_batch <= 2**31  # the batch limit: a larger figure could not be asked for
+
+
+def _part(r, phase, part):
+    b = r.breakdown()
+    return b[(b.phase == phase) & (b.part == part)].iloc[0]
+
+
+def test_micro_batches_carry_the_sequences_they_hold():
+    I = perfmodel.inference
+    # One 32K prompt over 8 stages runs as 8 chunks, each attending to the prompt before it: the
+    # stages together do one prompt's causal work (each stage was charged the whole prompt's
+    # attention, 8x the FLOPs, and TTFT 922 ms against 858 at pp 1).
+    kw = dict(mode="prefill", batch=1, input_len=32768, precision="fp8")
+    one, eight = (I("llama-3.1-8b", "dgx-h100", pp=pp, **kw) for pp in (1, 8))
+    assert eight.to_dict()["prefill"]["flops"] == pytest.approx(one.to_dict()["prefill"]["flops"], rel=1e-4)
+    assert 8 * _part(eight, "prefill", "attention").time_s == pytest.approx(_part(one, "prefill", "attention").time_s, rel=0.01)
+    assert eight.ttft_s < one.ttft_s / 3
+    # Decode micro-batches hold whole sequences: 3 over 2 stages are 2 and 1, between batch 2's
+    # step and batch 4's (it took batch 4's), and one sequence over 4 stages is model work once.
+    kw = dict(mode="decode", kv_len=2048, tp=2, precision="fp8")
+    tpot = [I("llama-3.1-70b", "dgx-h100", batch=b, pp=2, **kw).tpot_ms for b in (2, 3, 4)]
+    assert tpot[0] < tpot[1] < tpot[2]
+    flops = [I("llama-3.1-70b", "dgx-h100", batch=1, pp=pp, **kw).to_dict()["decode"]["flops"] for pp in (1, 4)]
+    assert flops[1] == pytest.approx(flops[0], rel=1e-9)
+    # Overlap splits a batch only where a layer has communication to hide: one rank runs it whole.
+    kw = dict(mode="prefill", batch=2, input_len=128, precision="fp8", tp=1, check_memory=False)
+    assert I("llama-3.1-70b", "dgx-h100", overlap=True, **kw).ttft_s == I("llama-3.1-70b", "dgx-h100", overlap=False, **kw).ttft_s
+
+
+def test_moe_layouts_pay_for_the_tokens_they_move():
+    # DP attention with the experts tensor-parallel over all 64 ranks (ep=1) gathers the stage's
+    # 2,048 tokens before each of the 58 MoE layers and reduce-scatters them after (it moved
+    # nothing and beat EP64); EP64 is now the faster layout.
+    kw = dict(mode="decode", batch=2048, kv_len=4096, dp_attention=64, precision="fp8", check_memory=False)
+    tp_moe = perfmodel.inference("deepseek-r1", "nvl72", ep=1, **kw)
+    assert _part(tp_moe, "decode", "tp_collectives").bytes == 58 * 2 * 2048 * 7168 * 2
+    assert perfmodel.inference("deepseek-r1", "nvl72", ep=64, **kw).tpot_ms < tp_moe.tpot_ms
+    # With expert-parallel exchanges each TP rank routes its own 1/tp of the tokens and all-gathers
+    # the outputs back (it was charged an all-reduce): 64 all-reduces (attention, dense FFNs) and
+    # 58 all-gathers of 64 tokens x 7168 x 2 bytes over TP4.
+    kw = dict(mode="decode", batch=1152, kv_len=2048, tp=4, dp_attention=18, redundant_experts=32, precision="fp8")
+    tpc = _part(perfmodel.inference("deepseek-r1", "nvl72", **kw), "decode", "tp_collectives").time_s
+    ar, ag = (perfmodel.collective("nvl72", k, 64 * 7168 * 2, ranks=4).time_s for k in ("all_reduce", "all_gather"))
+    assert tpc == pytest.approx(64 * ar + 58 * ag, rel=1e-9)
+    # An MTP draft runs one module: a model with three modules pays one per draft, as with one.
+    ds = perfmodel.models.get("deepseek-r1").to_dict()
+    three = perfmodel.models.define(**{**ds, "id": "r1-mtp3", "mtp_layers": 3})
+    kw = dict(mode="decode", batch=64, kv_len=2048, tp=8, precision="fp8", mtp_tokens=1, check_memory=False)
+    mtp = [_part(perfmodel.inference(m, "hgx-h200", **kw), "decode", "mtp").time_s for m in ("deepseek-r1", three)]
+    assert mtp[1] == pytest.approx(mtp[0], rel=1e-12)
+    # K/V heads every TP rank repeats past kv_heads are not model work: Qwen3 (4 KV heads) at TP8
+    # books the FLOPs of TP4 (+1.7 % before).
+    q = [perfmodel.inference("qwen3-235b-a22b", "dgx-h100", mode="decode", batch=64, kv_len=2048, tp=tp, precision="fp8",
+                             check_memory=False).to_dict()["decode"]["flops"] for tp in (4, 8)]
+    assert q[1] == pytest.approx(q[0], rel=1e-3)
