@@ -1050,9 +1050,15 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
                                              std::to_string(chunk) + " per chunk: about 8,192 prompt tokens per attention group)"
                              : chunked ? "prefill chunk of " + std::to_string(pbatch) + " prompts (prefill_batch)"
                                        : "prefill plan";
-    if (chunked || chunk > 0) check_memory(*res.prefill, dev.chip().id, what, "batch", plan.batch, res.decode->max_batch);
-    else check_memory(*res.prefill, dev.chip().id, what, plan.mode == InferencePlan::Mode::prefill ? "batch" : "prefill_batch",
-                      pbatch, res.prefill->max_batch);
+    if (chunked && chunk == 0) {
+      // prefill_batch given: it is the figure to lower (the batch's cap would read 0).
+      check_memory(*res.prefill, dev.chip().id, what, "prefill_batch", pbatch, res.prefill->max_batch);
+    } else if (chunked || chunk > 0) {
+      check_memory(*res.prefill, dev.chip().id, what, "batch", plan.batch, res.decode->max_batch);
+    } else {
+      check_memory(*res.prefill, dev.chip().id, what, plan.mode == InferencePlan::Mode::prefill ? "batch" : "prefill_batch",
+                   pbatch, res.prefill->max_batch);
+    }
   }
   if (plan.check_memory && res.decode) {
     check_memory(*res.decode, dev.chip().id, "decode plan", "batch", plan.batch, res.decode->max_batch);

@@ -326,6 +326,13 @@ double check_gemm(const Device& dev, const Gemm& op) {
   }
   const double peak = dev.matrix_rate(op.input);
   if (std::isnan(peak)) unsupported(dev, op.input, kOp);
+  // A narrow output format (fp8, fp4, int8, int4) is written by the chip's own conversion: it must
+  // have the format at all (an A100 cannot write fp8); wider ones are stored anywhere.
+  if (workload::bytes_per_element(op.output) < 2.0 && !dev.chip().units(op.output).supported()) {
+    throw InvalidArgument(std::string(kOp) + ": output: " + dev.chip().id + " has no " + std::string(hw::to_string(op.output)) +
+                          " support in the catalog (compute." + std::string(hw::to_string(op.output)) +
+                          " is absent), so it cannot write that format");
+  }
   return peak;
 }
 

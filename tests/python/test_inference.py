@@ -922,3 +922,11 @@ def test_moe_layouts_pay_for_the_tokens_they_move():
     q = [perfmodel.inference("qwen3-235b-a22b", "dgx-h100", mode="decode", batch=64, kv_len=2048, tp=tp, precision="fp8",
                              check_memory=False).to_dict()["decode"]["flops"] for tp in (4, 8)]
     assert q[1] == pytest.approx(q[0], rel=1e-3)
+
+
+def test_an_oversized_prefill_batch_is_named():
+    # A serve plan's prefill_batch of 4,096 4K prompts: it is what to lower, and 107 fit (the message
+    # said that not even one sequence fits beside the weights).
+    with pytest.raises(perfmodel.InvalidArgument, match=r"the largest prefill_batch that fits is 107 \(asked 4096\)"):
+        perfmodel.inference("llama-3.1-70b", "dgx-h100", mode="serve", batch=64, input_len=4096, output_len=256, tp=8,
+                            prefill_batch=4096, precision="fp8")
