@@ -842,8 +842,9 @@ std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const Infer
   if (!ctx.energy().chip || !(e.time > 0.0)) return std::nullopt;
   Activity a;
   a.seconds = e.time;
-  // Parts hold one rank per stage summed over all layers; every stage's ranks do the same.
-  const double k = par.ranks() / static_cast<double>(par.pp) / e.chips;
+  // Parts hold one rank's work over its stage (the slowest); every rank of every stage does about
+  // as much, so a chip runs ranks_per_chip of them.
+  const double k = par.ranks() / e.chips;
   for (std::size_t i = 0; i < kStepParts; ++i) {
     const auto p = static_cast<StepPart>(i);
     const StepPartTime& x = e.parts[i];
@@ -856,7 +857,10 @@ std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const Infer
     if (p == StepPart::norm_elementwise) {
       a.vector_flops += x.executed_flops * k;
     } else {
-      const Precision prec = p == StepPart::attention ? plan.precision.attention : plan.precision.weights;
+      // The LM head and router run in bf16 whatever the weight format (lm_head(), moe()).
+      const Precision prec = p == StepPart::attention                                   ? plan.precision.attention
+                             : p == StepPart::lm_head || p == StepPart::moe_router ? Precision::bf16
+                                                                                     : plan.precision.weights;
       a.matrix_flops[static_cast<std::size_t>(prec)] += x.executed_flops * k;
     }
   }

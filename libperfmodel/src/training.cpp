@@ -69,6 +69,7 @@ struct Pass {
   double cp_fwd = 0, cp_bytes_fwd = 0;  // context-parallel ring (backward: twice)
   double ep_fwd = 0, ep_bytes_fwd = 0;  // MoE dispatch + combine
   double ep_bwd = 0, ep_bytes_bwd = 0;  // their gradients, both ways in 16 bits
+  double expert_fwd_flops = 0, expert_mean = 1;  // the routed experts' forward, and the mean rank's share of it
 };
 
 struct Ctx {
@@ -295,7 +296,10 @@ void moe_block(const Ctx& c, Pass& p) {
   // Assumption: the routed copies are permuted into expert order before the grouped GEMMs and
   // back (gate-weighted) after them: two 16-bit copies of the rank's routed rows (Megatron-Core).
   elementwise(c, p, Elementwise::Kind::copy, rows * experts_r * m.hidden);
+  const double before = p.fwd_flops;
   ffn(c, p, rows, e.expert_ffn, experts_r);
+  p.expert_fwd_flops += p.fwd_flops - before;
+  p.expert_mean = std::min(1.0, mean_rows / static_cast<double>(rows));
   elementwise(c, p, Elementwise::Kind::copy, rows * experts_r * m.hidden);
   if (e.shared_experts > 0) ffn(c, p, c.Tsp, e.expert_ffn * e.shared_experts, 1);
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * m.hidden);
@@ -403,6 +407,7 @@ struct LayerCost {
   double tp = 0, tp_exposed = 0, cp = 0, cp_exposed = 0, ep = 0;
   double tp_bytes = 0, cp_bytes = 0, ep_bytes = 0;  // per rank, every pass
   double flops = 0;       // forward + backward + recompute
+  double mean_flops = 0;  // the same for the mean expert rank (the busiest carries the imbalance)
   double attn_flops = 0;  // the attention kernels' share of it
   [[nodiscard]] double mix(double Pass::*field) const { return (1.0 - f_moe) * dense.*field + f_moe * moe.*field; }
   /// Critical-path time of the layer for one micro-batch.
@@ -449,6 +454,8 @@ LayerCost layer_cost(const Ctx& c, double eta) {
   const double rec_flops = full ? l.mix(&Pass::fwd_flops)
                            : plan.recompute == Recompute::selective ? l.mix(&Pass::attn_flops) : 0.0;
   l.flops = l.mix(&Pass::fwd_flops) + l.mix(&Pass::bwd_flops) + rec_flops;
+  // Expert GEMMs: forward, two backward GEMMs, and the forward again under full recompute.
+  l.mean_flops = l.flops - l.f_moe * l.moe.expert_fwd_flops * (3.0 + (full ? 1.0 : 0.0)) * (1.0 - l.moe.expert_mean);
   l.attn_flops = l.mix(&Pass::attn_flops) * (1.0 + kAttentionBackward + (plan.recompute == Recompute::none ? 0.0 : 1.0));
   return l;
 }
@@ -996,8 +1003,9 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     r.chip_hours = r.time_to_train * static_cast<double>(r.chips) / 3600.0;
   }
   if (sys.energy().chip) {
-    // Energy: the slowest rank's work over the step, on every chip. Attention (and the bf16 LM
-    // head) counted at bf16, other GEMMs at the plan's precision.
+    // Energy: the slowest rank's work over the step, scaled to the mean rank's (ranks that wait
+    // for the slowest stage or expert rank draw idle power, not dynamic). Attention (and the bf16
+    // LM head) counted at bf16, other GEMMs at the plan's precision.
     Activity a;
     a.seconds = r.step_time;
     const auto& P = r.parts;
@@ -1010,9 +1018,14 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
       if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
       else a.hbm_bytes += P[i].bytes;
     }
+    // The mean stage's work (the model's layers and head over pp stages, its experts at the mean
+    // rank's rows) over the slowest rank's.
+    const double b16 = std::min<double>(m.layers, 2.0 * plan.bf16_layers);
+    const double mean_stage = mbs * ((m.layers - b16) * lc.mean_flops + b16 * lc16.mean_flops + head.fwd_flops + head.bwd_flops) / pp;
+    const double work = all > 0 ? std::min(1.0, mean_stage / all) : 1.0;
     // One rank's work; a chip runs ranks_per_chip of them.
-    if (par.ranks_per_chip > 1) {
-      const double k = par.ranks_per_chip;
+    {
+      const double k = par.ranks_per_chip * work;
       for (auto& f : a.matrix_flops) f *= k;
       a.hbm_bytes *= k;
       a.scale_up_bytes *= k;

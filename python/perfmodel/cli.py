@@ -325,7 +325,8 @@ def _cmd_roofline(args: argparse.Namespace) -> int:
 def _cmd_gemm(args: argparse.Namespace) -> int:
     from .operators import gemm
 
-    r = gemm(args.chip, args.m, args.n, args.k, dtype=args.dtype, catalog=_cat(args))
+    r = gemm(args.chip, args.m, args.n, args.k, dtype=args.dtype, out_dtype=args.out_dtype, batch=args.batch,
+             microbenchmark=args.microbenchmark, catalog=_cat(args))
     if args.json:
         print(json.dumps(r.to_dict(), indent=2))
         return 0
@@ -340,7 +341,10 @@ def _cmd_gemm(args: argparse.Namespace) -> int:
         ["tile", "x".join(map(str, r.tile)) if r.tile else "-"],
         ["wave efficiency", f"{r.wave_efficiency:.1%}"],
     ]
-    print(f"gemm {args.m}x{args.n}x{args.k} {args.dtype} on {r.chip}")
+    shape = f"{args.batch} x " if args.batch != 1 else ""
+    out = f" -> {r.params['out_dtype']}" if args.out_dtype else ""
+    kind = " (microbenchmark)" if args.microbenchmark else ""
+    print(f"gemm {shape}{args.m}x{args.n}x{args.k} {args.dtype}{out} on {r.chip}{kind}")
     print(_table(["field", "value"], rows, set()))
     return 0
 
@@ -409,6 +413,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("n", type=int, help="columns of B and C")
     p.add_argument("k", type=int, help="reduction dimension")
     p.add_argument("--dtype", default="bf16", type=str.lower, help="operand precision (default: bf16)")
+    p.add_argument("--out-dtype", default=None, type=str.lower,
+                   help="output precision (default: bf16 for 8- and 4-bit operands, else the operands')")
+    p.add_argument("--batch", type=int, default=1, help="independent GEMMs of this shape in one launch (default: 1)")
+    p.add_argument("--microbenchmark", action="store_true",
+                   help="a vendor peak loop whose operands stay on chip (ascend-dmi style), not a library GEMM")
     p.add_argument("--json", action="store_true", help="print every field as JSON (SI units)")
     p.set_defaults(func=_cmd_gemm)
 

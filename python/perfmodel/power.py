@@ -187,7 +187,7 @@ def cost(result: Any, *, price_per_kwh: float = 0.08, years: float = 4.0, utiliz
                 raise _core.InvalidArgument(f"capex: key {k!r}: {exc}") from None
             if sid in given:  # an alias and the id: which price wins would depend on their order
                 raise _core.InvalidArgument(f"capex: key {k!r} names {sid}, which another key already prices")
-            given[sid] = v
+            given[sid] = _positive(f"capex[{k!r}]", v)  # every price checked, not only the one used
         capex = given.get(cat.resolve(d["system"]))
     if capex is not None:
         out["capex_usd"] = _positive("capex", capex)

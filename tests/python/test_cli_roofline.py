@@ -73,6 +73,20 @@ def test_cli_gemm_table_and_json():
     assert js["time_s"] > 0 and js["bound"] in {"compute", "memory", "latency"}
 
 
+def test_cli_gemm_takes_batch_output_format_and_microbenchmark():
+    # The Python call's batch, out_dtype and microbenchmark are options of the command too.
+    r = _cli("gemm", "h100", "64", "7168", "2048", "--dtype", "fp8", "--batch", "8", "--out-dtype", "bf16", "--json")
+    assert r.returncode == 0, r.stderr
+    est = perfmodel.gemm("h100", 64, 7168, 2048, dtype="fp8", out_dtype="bf16", batch=8)
+    assert json.loads(r.stdout)["time_s"] == est.time_s and json.loads(r.stdout)["batch"] == 8
+    r = _cli("gemm", "910b", "8192", "8192", "8192", "--dtype", "fp16", "--microbenchmark")
+    assert r.stdout.splitlines()[0] == "gemm 8192x8192x8192 fp16 on huawei-ascend-910b (microbenchmark)"
+    peak = perfmodel.gemm("910b", 8192, 8192, 8192, dtype="fp16", microbenchmark=True)
+    assert f"{peak.time_s * 1e6:.4g} us" in r.stdout
+    r = _cli("gemm", "a100", "8", "8", "8", "--out-dtype", "fp8")
+    assert r.returncode == 2 and "no fp8 support" in r.stderr
+
+
 def test_cli_gemm_fp8_on_910b_exits_2_naming_fp8():
     r = _cli("gemm", "huawei-ascend-910b", "4096", "4096", "4096", "--dtype", "fp8")
     assert r.returncode == 2

@@ -344,6 +344,32 @@ def test_cost_takes_a_price_per_system():
     assert len(xs) == 2 and len(set(xs.values())) == 2
     with pytest.raises(perfmodel.Error, match="capex"):
         perfmodel.cost(cm, capex={"cm384": -1.0})
+    # Every price is checked and named by its key, not only the one this result uses.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^capex\['nvl72'\]: expected a positive number, got -1"):
+        perfmodel.cost(cm, capex={"cm384": 8.2e6, "nvl72": -1})
+
+
+def _dynamic_joules_per_token(r, tokens):
+    e = r.energy
+    return (e["watts_per_chip"] - e["idle_watts_per_chip"]) * r.step_time_s * r.chips / tokens
+
+
+def test_energy_is_the_work_done_not_the_slowest_rank_times_every_chip():
+    # Serving: a pipeline rank holds one stage's work, which the energy counted a second time
+    # over pp (Llama 3.1 70B prefill drew 593 W at PP1, 344 at PP2 and 219 at PP4, same MFU).
+    watts = [perfmodel.inference("llama-3.1-70b", "dgx-h100", precision="fp8", mode="prefill", batch=64, input_len=4096,
+                                 pp=pp, check_memory=False).to_dict()["prefill"]["energy"]["chip_watts"] for pp in (1, 2, 4)]
+    assert watts[1] == pytest.approx(watts[0], rel=0.01) and watts[2] == pytest.approx(watts[0], rel=0.01)
+    # Training: ranks that wait for the slowest stage (the LM head's) or the busiest expert rank
+    # draw idle power; the dynamic energy per token is the work's, whatever the pipeline or skew.
+    dyn = [_dynamic_joules_per_token(perfmodel.training("llama-3.1-8b", "dgx-h100", n_chips=8, pp=pp, dp=8 // pp,
+                                                        global_batch=64, seq_len=4096, check_memory=False), 64 * 4096)
+           for pp in (1, 2, 4)]
+    assert dyn[1] == pytest.approx(dyn[0], rel=0.01) and dyn[2] == pytest.approx(dyn[0], rel=0.01)
+    skew = [_dynamic_joules_per_token(perfmodel.training("mixtral-8x7b", "dgx-h100", n_chips=8, dp=8, ep=8, global_batch=64,
+                                                         seq_len=4096, expert_imbalance=i, check_memory=False), 64 * 4096)
+            for i in (1.0, 2.0)]
+    assert skew[1] == pytest.approx(skew[0], rel=0.05)  # it was +34 % at skew 2
 
 
 def test_overrides_take_units_where_they_mean_watts_and_ratios_where_they_do_not():
