@@ -673,6 +673,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
   }
+  if (plan.moe_dispatcher != MoeDispatcher::deepep && !m.moe) {  // the same: it would change nothing
+    bad("moe_dispatcher", m.id + " has no experts to dispatch to; leave it at its default (deepep)");
+  }
   // Whole tokens, up to 1e18 (a thousand times today's largest runs; 1e308 gave inf energy).
   if (plan.train_tokens != 0.0 &&
       !(plan.train_tokens >= 1.0 && plan.train_tokens <= 1e18 && std::floor(plan.train_tokens) == plan.train_tokens)) {

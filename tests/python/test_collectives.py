@@ -175,6 +175,11 @@ def test_topology_cli(capsys):
     out = capsys.readouterr().out
     assert "two-tier-clos" in out and "(agrees)" in out and "75.26" in out
     assert main(["topology", "dgx-h100", "--nodes", "4", "--oversubscription", "0"]) == 2
+    # One system has no scale-out tier to taper: the option would change nothing.
+    capsys.readouterr()
+    for cmd in (["topology", "dgx-h100"], ["collective", "dgx-h100", "all_reduce"]):
+        assert main([*cmd, "--oversubscription", "2"]) == 2
+        assert "--oversubscription: tapers the scale-out network" in capsys.readouterr().err
 
 
 def test_topology_cli_fails_a_disagreeing_check(capsys, monkeypatch):

@@ -535,6 +535,9 @@ def test_cli_infer(capsys):
     assert main(["infer", "deepseek-r1", "hgx-h20", "--mode", "prefill", "--batch", "8", "--precision", "fp8",
                  "--dp-attention", "8", "--sequence-parallel"]) == 2
     assert "sequence_parallel: applies to pure tensor parallelism" in capsys.readouterr().err
+    # At TP1 there is no TP group to split over: the flag would change nothing.
+    assert main(["infer", "llama-3.1-8b", "dgx-h100", "--batch", "8", "--sequence-parallel"]) == 2
+    assert "--sequence-parallel: splits token-wise work over the TP group; with --tp 1" in capsys.readouterr().err
     # --overlap best searches both settings as the comparison recipe does; --ttft-ms limits the search.
     r1 = ["infer", "deepseek-r1", "nvl72", "--mode", "decode", "--precision", "fp8", "--dp-attention", "72",
           "--redundant-experts", "32", "--kv-len", "4096", "--tpot-ms", "50", "--json"]

@@ -331,6 +331,8 @@ def test_moe_dispatcher_alltoall_sends_every_routed_copy():
     assert a2a.loc["ep_comm", "time_s"] > 2.0 * deepep.loc["ep_comm", "time_s"]
     assert (a2a.loc["forward", "flops"], a2a.loc["backward", "flops"]) == (deepep.loc["forward", "flops"],
                                                                           deepep.loc["backward", "flops"])
+    with pytest.raises(perfmodel.InvalidArgument, match="moe_dispatcher: llama-3.1-8b has no experts to dispatch to"):
+        perfmodel.training("llama-3.1-8b", "dgx-h100", dp=8, global_batch=8, seq_len=1024, moe_dispatcher="alltoall")
     with pytest.raises(perfmodel.InvalidArgument, match="moe_dispatcher: expected deepep or alltoall"):
         perfmodel.training("qwen3-235b-a22b", "dgx-h100", moe_dispatcher="nccl", **plan)
 
