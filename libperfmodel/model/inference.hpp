@@ -126,7 +126,8 @@ struct PhaseEstimate {
   double tokens = 0;           ///< tokens processed per instance (prefill: prompt tokens; decode: accepted)
   double chips = 0;            ///< chips per instance
   double flops = 0;            ///< model FLOPs per step, summed over ranks of the instance
-  std::array<StepPartTime, kStepParts> parts{};
+  std::array<StepPartTime, kStepParts> parts{};  ///< one rank of the slowest stage (what sets the time)
+  std::array<StepPartTime, kStepParts> mean_parts{};  ///< one rank's share of the whole model's work (energy)
   MemoryUse memory;
   std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory
   std::optional<EnergyEstimate> energy;  ///< per step (forward), whole instance; empty without energy data

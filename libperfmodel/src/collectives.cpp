@@ -334,6 +334,12 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   if (options.switch_radix != 0 && (options.switch_radix < 4 || options.switch_radix > 65536)) {
     throw InvalidArgument("switch_radix: must be 0 (the catalog's) or 4 to 65536 ports, got " + std::to_string(options.switch_radix));
   }
+  // One system has no scale-out network between copies for these to shape: they would change nothing.
+  if (nodes == 1 && (options.oversubscription != 0.0 || options.switch_radix != 0)) {
+    throw InvalidArgument(std::string(options.oversubscription != 0.0 ? "oversubscription" : "switch_radix") +
+                          ": shapes the scale-out network between copies of " + sys.id +
+                          "; with nodes=1 there is none (give nodes > 1)");
+  }
   const int chips = sys.chip_count();
   const std::int64_t ranks = std::int64_t{chips} * nodes * ranks_per_chip;
   if (ranks > std::numeric_limits<int>::max()) {

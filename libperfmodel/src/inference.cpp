@@ -280,8 +280,7 @@ class PhaseModel {
     const double rows_per_slot = std::min(distinct, distinct * e.top_k / s_.slots * imbalance / hit);
     const std::int64_t Ts = seq_share(T);
     L.add(StepPart::norm_elementwise, est(Elementwise{Elementwise::Kind::rmsnorm, Ts * m.hidden, Precision::bf16}));
-    // With expert-parallel exchanges a rank routes its own 1/tp of the tokens: the sequence-parallel
-    // layout already holds them, a replicated one slices them.
+    // With expert-parallel exchanges a rank routes its own 1/tp of its group's (replicated) tokens: a slice.
     if (dp_gather) dp_collective(L, Collective::all_gather, distinct);
     else if (!a2a) tp_allgather(L, T, m.hidden);
     // Under pure TP every rank routes all T tokens (replicated); with DP attention it routes its share.
@@ -332,12 +331,12 @@ class PhaseModel {
       x.scale_bytes_per_token = 0.0;
       const MoeResult c = estimate(*s_.net, x);
       L.add_comm(StepPart::moe_combine, c.time.value(), c.bytes_per_rank.value());
-      // Each rank holds its 1/tp of the outputs: the sequence-parallel layout the next block
-      // gathers from, or (without it) gathered back to every TP rank.
-      if (tp > 1 && !sequence_parallel()) tp_gather(L, T);
+      // Each rank holds its 1/tp of the outputs: gathered back to every TP rank (DP attention
+      // runs without sequence parallelism).
+      if (tp > 1) tp_gather(L, T);
     } else if (dp_gather) {
       dp_collective(L, Collective::reduce_scatter, distinct);  // each rank keeps its 1/tp of its group's tokens
-      if (tp > 1 && !sequence_parallel()) tp_gather(L, T);
+      if (tp > 1) tp_gather(L, T);
     } else {
       tp_allreduce(L, T);
     }
@@ -389,31 +388,29 @@ class PhaseModel {
   /// all-gather half opens the next block, tp_allgather).
   void tp_allreduce(Layer& L, std::int64_t T) const {
     if (s_.par.tp <= 1) return;
-    const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
-    const Collective kind = sequence_parallel() ? Collective::reduce_scatter : Collective::all_reduce;
-    const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, s_.par.tp);
-    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+    collective(L, sequence_parallel() ? Collective::reduce_scatter : Collective::all_reduce, static_cast<double>(T),
+               s_.m.hidden, s_.par.tp);
   }
 
   /// All-gather of the T tokens' hidden states over the TP group (each rank holds 1/tp of them).
   void tp_gather(Layer& L, std::int64_t T) const {
-    const double bytes = static_cast<double>(T) * s_.m.hidden * s_.act_bytes;
-    const CollectiveResult r = estimate(*s_.net, Collective::all_gather, Bytes{bytes}, s_.par.tp);
-    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+    collective(L, Collective::all_gather, static_cast<double>(T), s_.m.hidden, s_.par.tp);
   }
 
   /// A collective of the stage's `tokens` hidden states over all tp x dp_attention ranks.
   void dp_collective(Layer& L, Collective kind, double tokens) const {
-    const double bytes = tokens * s_.m.hidden * s_.act_bytes;
-    const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, s_.par.tp * s_.par.dp_attention);
-    L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
+    collective(L, kind, tokens, s_.m.hidden, s_.par.tp * s_.par.dp_attention);
   }
 
   /// Sequence parallel only: all-gather of the T tokens' `width` activations over the TP group.
   void tp_allgather(Layer& L, std::int64_t T, std::int64_t width) const {
-    if (!sequence_parallel()) return;
-    const double bytes = static_cast<double>(T) * width * s_.act_bytes;
-    const CollectiveResult r = estimate(*s_.net, Collective::all_gather, Bytes{bytes}, s_.par.tp);
+    if (sequence_parallel()) collective(L, Collective::all_gather, static_cast<double>(T), width, s_.par.tp);
+  }
+
+  /// `kind` over `ranks` ranks of `tokens` tokens' `width` 16-bit activations, charged to TP collectives.
+  void collective(Layer& L, Collective kind, double tokens, std::int64_t width, int ranks) const {
+    const double bytes = tokens * static_cast<double>(width) * s_.act_bytes;
+    const CollectiveResult r = estimate(*s_.net, kind, Bytes{bytes}, ranks);
     L.add_comm(StepPart::tp_collectives, r.time.value(), bytes);
   }
 
@@ -472,6 +469,7 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   }
   const double emb = m.embedding_parameters() / par.tp;
   const bool mtp = s.plan.mtp_tokens > 0 && m.mtp_layers > 0;
+  const int mtp_used = std::min(s.plan.mtp_tokens, m.mtp_layers);  // draft i runs module i: the modules the drafts use
   // The fullest pipeline stage: dense layers come first, the embedding sits on the first stage,
   // the LM head (and MTP modules) on the last (a stage held both FFN kinds' counts before).
   double heaviest = 0;
@@ -485,8 +483,8 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
     if (st == par.pp - 1) {
       if (!(m.tied_embeddings && par.pp == 1)) w16 += emb;
       if (mtp) {
-        w += m.mtp_layers * (attn + (m.moe ? moe_ffn : dense_ffn) + 2.0 * h * h);
-        w16 += m.moe ? m.mtp_layers * router : 0.0;
+        w += mtp_used * (attn + (m.moe ? moe_ffn : dense_ffn) + 2.0 * h * h);
+        w16 += m.moe ? mtp_used * router : 0.0;
       }
     }
     heaviest = std::max(heaviest, w * wb + w16 * 2.0);
@@ -497,7 +495,7 @@ MemoryUse memory_use(const Setup& s, const PhaseInput& in, std::int64_t seqs) {
   const double seqs_rank = static_cast<double>(seqs) / par.dp_attention;
   double kv_elems = m.kv_elements_per_token();
   if (!m.mla) kv_elems *= static_cast<double>(s.kv_heads_r) / m.kv_heads;
-  const int kv_layers = lps + ((s.plan.mtp_tokens > 0) ? m.mtp_layers : 0);
+  const int kv_layers = lps + mtp_used;
   u.kv_cache = seqs_rank * static_cast<double>(in.kv_max) * kv_elems * workload::bytes_per_element(s.plan.precision.kv_cache) *
                kv_layers * rpc;
   // Activations: the rank's tokens through one layer (hidden states, the widest FFN
@@ -643,16 +641,19 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
 
   PhaseEstimate r;
   r.parts = total.parts;
+  // The mean rank holds 1/pp of the whole model's layers (the slowest stage waits less).
+  whole.scale(1.0 / par.pp);
+  r.mean_parts = whole.parts;
   r.time = total.time();
   r.compute_time = total.compute();
   r.communication_time = total.comm();
   for (std::size_t i = 0; i < kStepParts; ++i) {
     if (is_communication(static_cast<StepPart>(i))) r.exposed_communication += total.parts[i].exposed;
-    else r.flops += whole.parts[i].flops;
+    else r.flops += r.mean_parts[i].flops;
   }
-  r.flops *= par.ranks() / static_cast<double>(par.pp);  // a stage's ranks split the whole model's work pp ways
+  r.flops *= par.ranks();  // every rank's share of the whole model's work
   r.chips = par.chips();
-  PhaseInput as_run = in;  // memory holds the micro-batches the step runs
+  PhaseInput as_run = in;  // activations of one overlap half when the batch is split for overlap
   as_run.overlap = overlap;
   r.memory = memory_use(s, as_run, in.seqs);
   // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
@@ -688,6 +689,9 @@ void check_parallel(const TransformerModel& m, const Parallelism& p, const std::
   if (p.dense_tp < 0) bad(where + "dense_tp", "must be >= 0 (0: tp), got " + std::to_string(p.dense_tp));
   if (p.redundant_experts < 0 || p.redundant_experts > (1 << 20)) {  // slots are counted in 32 bits
     bad(where + "redundant_experts", "must be in [0, 2^20], got " + std::to_string(p.redundant_experts));
+  }
+  if (p.sequence_parallel && p.tp == 1 && p.dp_attention == 1) {  // it would change nothing
+    bad(where + "sequence_parallel", "splits token-wise work over the TP group; at tp=1 there is none");
   }
   if (p.sequence_parallel && p.dp_attention > 1) {
     bad(where + "sequence_parallel", "applies to pure tensor parallelism (dp_attention=1), got dp_attention=" +
@@ -842,12 +846,12 @@ std::optional<EnergyEstimate> phase_energy(const ServingSystem& ctx, const Infer
   if (!ctx.energy().chip || !(e.time > 0.0)) return std::nullopt;
   Activity a;
   a.seconds = e.time;
-  // Parts hold one rank's work over its stage (the slowest); every rank of every stage does about
-  // as much, so a chip runs ranks_per_chip of them.
+  // Mean parts are one rank's share of the whole model's work (ranks of a faster stage wait at
+  // idle draw), so a chip runs ranks_per_chip of them.
   const double k = par.ranks() / e.chips;
   for (std::size_t i = 0; i < kStepParts; ++i) {
     const auto p = static_cast<StepPart>(i);
-    const StepPartTime& x = e.parts[i];
+    const StepPartTime& x = e.mean_parts[i];
     if (is_communication(p)) {
       a.scale_up_bytes += x.bytes * k;
       continue;
@@ -1014,7 +1018,9 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     res.prefill = e;
     // Assumption: the forward's time is the pipeline's steady state (micro-batches x the slowest
     // stage), what throughput is priced at; its first token waits for the last micro-batch to
-    // leave the last stage, through the fill and drain: (micro-batches + pp - 1) stage slots.
+    // leave the last stage, through the fill and drain: (pp + pp - 1) stage slots of pp in the steady
+    // state. Assumption: every slot takes the mean micro-batch (a chunked prompt's last chunk, which
+    // attends to the whole prompt, drains slower: TTFT is low by up to 20-30 % at 32K-128K, PP8).
     // Overlapped halves run a layer together, so a pair is the stage slot: pp slots either way.
     res.ttft = e.time * (2.0 * pp.pp - 1.0) / pp.pp;
   }

@@ -530,7 +530,7 @@ struct TrainingProblem {
   std::vector<std::int64_t> system_chips;
   std::vector<std::size_t> radix;
   std::size_t structural = kRec;
-  int r_degrees, r_tp, r_cp, r_pp, r_vs, r_batch, r_ep, r_precision, r_memory;
+  int r_degrees, r_tp, r_cp, r_pp, r_vs, r_vs_pp, r_batch, r_ep, r_precision, r_memory;
 
   TrainingProblem(const TransformerModel& model, const catalog::Catalog& cat, const TrainingSpace& space,
                   const CostModel& c, ReasonTable& reasons)
@@ -564,8 +564,9 @@ struct TrainingProblem {
     r_cp = reasons.add("cp does not divide the sequence length");
     r_pp = reasons.add("pp does not divide the layers");
     r_vs = reasons.add("virtual_stages does not divide a stage's layers");
+    r_vs_pp = reasons.add("virtual_stages above 1 needs pp >= 2");
     r_batch = reasons.add("dp x micro_batch does not divide the global batch");
-    r_ep = reasons.add("ep does not divide tp x cp x dp or the experts, or spans TP ranks without sequence parallelism");
+    r_ep = reasons.add("ep does not divide tp x cp x dp or the experts");
     r_precision = reasons.add("precision not supported by the chip");
     r_memory = reasons.add("exceeds memory");
   }
@@ -632,16 +633,17 @@ struct TrainingProblem {
         return ranks % (static_cast<std::int64_t>(q.tp) * q.cp * q.pp) == 0 ? 0 : r_degrees;
       case kDp: return q.dp > 0 && q.ranks() == ranks ? 0 : r_degrees;
       case kEp:
-        // As estimate_training: the expert group divides tp x cp x dp and the experts (spanning
-        // TP ranks also needs sequence parallelism, checked at kSp once that level is set).
+        // As estimate_training: the expert group divides tp x cp x dp and the experts (a group
+        // spanning TP ranks also needs sequence parallelism: the estimator refuses it).
         if (m.moe) {
           return (static_cast<std::int64_t>(q.dp) * q.cp * q.tp) % q.ep == 0 && m.moe->routed_experts % q.ep == 0 ? 0
                                                                                                                  : r_ep;
         }
         return q.ep == 1 ? 0 : r_ep;
-      case kSp:
-        return m.moe && (static_cast<std::int64_t>(q.dp) * q.cp) % q.ep != 0 && !q.sequence_parallel ? r_ep : 0;
-      case kVs: return q.virtual_stages == 1 || (q.pp >= 2 && stage_layers(q) % q.virtual_stages == 0) ? 0 : r_vs;
+      case kVs:
+        if (q.virtual_stages == 1) return 0;
+        if (q.pp < 2) return r_vs_pp;
+        return stage_layers(q) % q.virtual_stages == 0 ? 0 : r_vs;
       case kMb: return p.global_batch % (static_cast<std::int64_t>(q.dp) * p.micro_batch) == 0 ? 0 : r_batch;
       default: return 0;
     }
@@ -781,7 +783,11 @@ struct ServingProblem {
       }
       case sEp:
         if (!m.moe) return 0;
-        return m.moe->routed_experts % q.expert_parallel() == 0 && q.expert_parallel() <= q.stage_ranks() ? 0 : r_ep;
+        // Expert slots are the routed experts plus the redundant replicas (256 + 32 over EP72).
+        return (m.moe->routed_experts + q.redundant_experts) % q.expert_parallel() == 0 &&
+                       q.expert_parallel() <= q.stage_ranks()
+                   ? 0
+                   : r_ep;
       case sPre:
         return !p.prefill_parallel || p.prefill_parallel->ranks() <= ranks_available ? 0 : r_size;
       case sMtp: return p.mtp_tokens == 0 || m.mtp_layers > 0 ? 0 : r_mtp;
@@ -889,6 +895,11 @@ TrainingSearch search_training(const TransformerModel& model, const catalog::Cat
                              const SearchOptions& options) {
   model.validate(model.source_file.empty() ? model.id : model.source_file);
   check_cost(options.cost);
+  // The fixed sizes are checked before the divisibility rules read them (a global batch of -5
+  // read as "dp x micro_batch does not divide the global batch").
+  for (const auto& [v, f] : {std::pair{space.base.global_batch, "global_batch"}, {space.base.seq_len, "seq_len"}}) {
+    if (v < 1) throw InvalidArgument(std::string(f) + ": must be >= 1, got " + std::to_string(v));
+  }
   ReasonTable reasons;
   TrainingProblem prob(model, cat, space, options.cost, reasons);
   return run_search(prob, training_fields(), options, reasons);

@@ -331,9 +331,8 @@ void moe_block(const Ctx& c, Pass& p) {
     p.ep_bwd += d16.time.value() + k.time.value();
     p.ep_bytes_bwd += d16.bytes_per_rank.value() + k.bytes_per_rank.value();
   }
-  // With sequence parallelism the layer's tokens are already split over the TP group, so the
-  // unsplit experts need no TP collective; without it the split outputs are gathered back.
-  if (c.par.tp > 1 && !c.par.sequence_parallel) tp_collectives(c, p, 1);
+  // The layer's tokens are already split over the TP group (sequence parallelism, which MoE at
+  // tp > 1 requires), so the unsplit experts need no TP collective.
 }
 
 /// Embedding lookup (first stage) and LM head with the cross-entropy loss (last stage).
@@ -634,14 +633,14 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   }
   if (m.moe) {
     // The expert group is carved from tp x cp x dp (Megatron-Core's MoE parallel folding; experts
-    // are not tensor-split). Spanning TP ranks needs sequence parallelism, else they route copies.
+    // are not tensor-split).
     const std::int64_t dcp = static_cast<std::int64_t>(p.dp) * p.cp;
+    if (p.tp > 1 && !p.sequence_parallel) {  // every TP rank would run every token through its experts
+      bad("parallel.sequence_parallel", m.id + " at tp=" + num(p.tp) + " needs sequence parallelism: its unsplit experts "
+                                        "take the TP group's split tokens (Megatron-Core requires it with MoE)");
+    }
     if ((dcp * p.tp) % p.ep != 0) {
       bad("parallel.ep", "ep=" + num(p.ep) + " must divide tp x cp x dp = " + num(dcp * p.tp));
-    }
-    if (dcp % p.ep != 0 && !p.sequence_parallel) {
-      bad("parallel.ep", "ep=" + num(p.ep) + " spans tensor-parallel ranks (it does not divide dp x cp = " + num(dcp) +
-                             "); that needs sequence_parallel=True");
     }
     if (m.moe->routed_experts % p.ep != 0) {
       bad("parallel.ep", "ep=" + num(p.ep) + " does not divide the " + num(m.moe->routed_experts) + " routed experts of " + m.id);
@@ -888,6 +887,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     // ZeRO-1 accumulates every micro-batch into a full gradient buffer and reduce-scatters it once,
     // under the last backward; ZeRO-2/3 hold only their shard of the gradients, so each
     // micro-batch's backward reduce-scatters its own (DeepSpeed, FSDP without deferred sync).
+    // Assumption: at grad_reduce_bytes (fp32 by default, as FSDP's reduce_dtype; DeepSpeed
+    // reduces in the model's 16 bits: pass grad_reduce_bytes=2).
     const double rs_count = plan.sharding >= Sharding::gradients ? static_cast<double>(micro) : 1.0;
     const double rs_exposed = plan.overlap_dp ? exposed_beyond(bwd_window, rs, eta) : rs;
     if (plan.sharding == Sharding::parameters) {
@@ -1006,29 +1007,35 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     r.chip_hours = r.time_to_train * static_cast<double>(r.chips) / 3600.0;
   }
   if (sys.energy().chip) {
-    // Energy: the slowest rank's work over the step, scaled to the mean rank's (ranks that wait
-    // for the slowest stage or expert rank draw idle power, not dynamic). Attention (and the bf16
-    // LM head) counted at bf16, other GEMMs at the plan's precision.
+    // Energy: the mean rank's work over the step (ranks that wait for the slowest stage or expert
+    // rank draw idle power for the wait, not dynamic).
     Activity a;
     a.seconds = r.step_time;
     const auto& P = r.parts;
-    // The plan-precision GEMMs are those of the L8 layers outside attention; the rest is bf16.
-    const double low = mbs * L8 * std::max(0.0, lc.flops - lc.attn_flops);
-    const double all = P[0].flops + P[1].flops + P[2].flops;
-    a.matrix_flops[static_cast<std::size_t>(Precision::bf16)] += std::max(0.0, all - low);
-    a.matrix_flops[static_cast<std::size_t>(plan.precision)] += low;
-    for (std::size_t i = 0; i < kTrainParts; ++i) {
-      if (is_communication(static_cast<TrainPart>(i))) a.scale_up_bytes += P[i].bytes;
-      else a.hbm_bytes += P[i].bytes;
-    }
-    // The mean stage's work (the model's layers and head over pp stages, its experts at the mean
-    // rank's rows) over the slowest rank's.
+    // The mean stage's work: the model's layers and head over pp stages, its experts at the mean
+    // rank's rows; its plan-precision GEMMs are those of the layers outside attention and the
+    // bf16 end layers, the rest (attention, the LM head, bf16 layers) is bf16.
     const double b16 = std::min<double>(m.layers, 2.0 * plan.bf16_layers);
-    const double mean_stage = mbs * ((m.layers - b16) * lc.mean_flops + b16 * lc16.mean_flops + head.fwd_flops + head.bwd_flops) / pp;
+    const double low = mbs * (m.layers - b16) * std::max(0.0, lc.mean_flops - lc.attn_flops) / pp;
+    const double mean_stage =
+        mbs * ((m.layers - b16) * lc.mean_flops + b16 * lc16.mean_flops + head.fwd_flops + head.bwd_flops) / pp;
+    a.matrix_flops[static_cast<std::size_t>(Precision::bf16)] += std::max(0.0, mean_stage - low);
+    a.matrix_flops[static_cast<std::size_t>(plan.precision)] += low;
+    // Bytes: the layers' traffic and per-layer exchanges (TP, CP, EP) follow the mean stage's share
+    // of the slowest's; the optimizer step and DP and pipeline traffic are every rank's in full.
+    const double all = P[0].flops + P[1].flops + P[2].flops;
     const double work = all > 0 ? std::min(1.0, mean_stage / all) : 1.0;
+    for (std::size_t i = 0; i < kTrainParts; ++i) {
+      const auto part = static_cast<TrainPart>(i);
+      const bool per_layer = part == TrainPart::forward || part == TrainPart::backward || part == TrainPart::recompute ||
+                             part == TrainPart::tp_comm || part == TrainPart::cp_comm || part == TrainPart::ep_comm;
+      const double bytes = P[i].bytes * (per_layer ? work : 1.0);
+      if (is_communication(part)) a.scale_up_bytes += bytes;
+      else a.hbm_bytes += bytes;
+    }
     // One rank's work; a chip runs ranks_per_chip of them.
     {
-      const double k = par.ranks_per_chip * work;
+      const double k = par.ranks_per_chip;
       for (auto& f : a.matrix_flops) f *= k;
       a.hbm_bytes *= k;
       a.scale_up_bytes *= k;
@@ -1077,6 +1084,8 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   }
   // MoE layers also keep each token's top_k dispatched copies (the experts' FC1 inputs) and the
   // experts' outputs (the router probabilities' gradient at the combine), on the busiest rank.
+  // Assumption: the busiest rank at the plan's imbalance alone (the time model adds random
+  // routing's excess, about 2 % at these token counts).
   const double routed_in = m.moe ? f_moe * static_cast<double>(m.moe->top_k) * h / sp_div * plan.expert_imbalance : 0.0;
   double per_token_full = 2.0 * (4.0 * h / sp_div + qkv + attn_out + (gated ? 3.0 : 2.0) * inter + 2.0 * routed_in);
   if (plan.dropout) per_token_full += 2.0 * h / sp_div;  // two 1-byte residual dropout masks

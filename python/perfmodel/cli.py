@@ -659,9 +659,6 @@ def _cmd_infer(args: argparse.Namespace) -> int:
                               "(without --kv-len the cache holds input-len + output-len / 2 tokens)")
     if args.output_len is not None and args.mode == "prefill":
         raise InvalidArgument("--output-len: a prefill-only estimate has no outputs; use --mode serve (or drop it)")
-    if args.sequence_parallel and (args.tp or 1) == 1 and (args.dp_attention or 1) == 1:  # it would change nothing
-        raise InvalidArgument("--sequence-parallel: splits token-wise work over the TP group; with --tp 1 there is "
-                              "none (give --tp N)")
     if args.mtp_acceptance is not None and not args.mtp_tokens:  # it would change nothing
         raise InvalidArgument("--mtp-acceptance: the acceptance rate of MTP drafts; give --mtp-tokens N (N >= 1) with it")
     given_kv = args.kv_len is not None  # a decode step then takes its cache from --kv-len alone
@@ -727,17 +724,9 @@ def _cmd_infer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_taper(args: argparse.Namespace) -> None:
-    # A one-system fabric has no scale-out tier for the taper to act on: the option would change nothing.
-    if args.oversubscription is not None and args.nodes == 1:
-        raise InvalidArgument("--oversubscription: tapers the scale-out network between copies of the system; "
-                              "with --nodes 1 there is none (give --nodes)")
-
-
 def _cmd_collective(args: argparse.Namespace) -> int:
     from .collectives import collective, parse_sizes
 
-    _check_taper(args)
     df = collective(args.system, args.kind, parse_sizes(args.sizes), args.ranks, args.algorithm, nodes=args.nodes,
                     ranks_per_chip=args.ranks_per_chip, catalog=_cat(args), oversubscription=args.oversubscription)
     df["size"] = df["size"].astype("int64")  # whole bytes (they read 1024.0)
@@ -762,7 +751,6 @@ def _binary_size(n: int) -> str:
 def _cmd_topology(args: argparse.Namespace) -> int:
     from .collectives import topology
 
-    _check_taper(args)
     df = topology(args.system, nodes=args.nodes, ranks_per_chip=args.ranks_per_chip, check=args.check,
                   catalog=_cat(args), oversubscription=args.oversubscription, switch_radix=args.switch_radix)
     ok = not args.check or (

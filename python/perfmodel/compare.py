@@ -86,12 +86,17 @@ def _modelled_power(system: str, cat: Catalog) -> tuple[float | None, str | None
         return None, f"{system}: modelled power unknown ({str(exc)[:140]})"
 
 
-def _system_list(where: str, systems: Any) -> None:
+def _system_list(where: str, systems: Any, cat: Catalog | None = None) -> None:
     """A list or tuple of ids: columns follow its order and the first is the ratios' numerator, so
-    the order must be the caller's (a set's is not; arrays and Series: pass list(...))."""
+    the order must be the caller's (a set's is not; arrays and Series: pass list(...)). Given the
+    catalog, two names of one system are refused (they would be one column)."""
     if not isinstance(systems, (list, tuple)) or len(systems) == 0:
         raise _core.InvalidArgument(f"{where}() needs a list or tuple of one or more system ids (the first is the "
                                     f"ratios' numerator), got {type(systems).__name__}")
+    if cat is not None:
+        ids = [cat.resolve(_args.text("systems", s)) for s in systems]
+        if len(set(ids)) != len(ids):
+            raise _core.InvalidArgument(f"{where}() got the same system twice: {list(systems)}")
 
 
 def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:
@@ -209,6 +214,8 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
         raise _core.InvalidArgument(f"tpot_ms: expected a positive number of milliseconds, got {tpot_ms!r}")
     spec = _model_dict(model)  # read once: context, id, experts and heads below
     ctx = spec.get("max_context")
+    for name, v in (("prefill_chips", prefill_chips), ("prefill_seqs_per_chip", prefill_seqs_per_chip)):
+        _args.integer(name, v, 1, _args.INT32_MAX)  # named here, not as the plan field it becomes
     for name, tokens in (("kv_len", kv_len), ("input_len", input_len)):  # an argument error, not a row per system
         tokens = _args.integer(name, tokens, 1, _args.INT32_MAX)
         new = 1 + _mtp_drafts(model, mtp_tokens) if name == "kv_len" else 0  # a decode step's own positions
@@ -285,8 +292,8 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     throughput counts the whole instances that fit in the system, as the results do (GB200 NVL72
     prefill: four 16-chip instances, 8 chips idle; the layout row says so). A phase with no plan that fits shows None in its
     rows and the reason in its bottleneck row. The underlying results: :func:`serving_results`."""
-    _system_list("serving_comparison", systems)
     cat = using(catalog)
+    _system_list("serving_comparison", systems, cat)
     moe = _routed_experts(model) > 0
     rows: dict[str, dict[str, float | str | None]] = {}
     for given in systems:
@@ -377,6 +384,8 @@ def training_results(system: str, model: str = "llama-3.1-405b", *, seq_len: int
     from .search import search_training
     from .training import training
 
+    for name, v in (("seq_len", seq_len), ("global_batch", global_batch)):  # argument errors, not "no plan fits"
+        _args.integer(name, v, 1, _args.INT32_MAX)
     cat = using(catalog)
     sid, _, n, rpc = _whole_system(system, ranks_per_chip, cat, "training_comparison")
     # Every overlap on, as the recipe says (overlap_dp and overlap_pp are on by default; TP's is not).
@@ -419,8 +428,8 @@ def training_comparison(systems: Sequence[str], model: str = "llama-3.1-405b", *
     exactly. The default batch, 2,304 sequences, divides over the data-parallel degrees of 72-,
     384- and 768-rank systems. Rows per system; per-system figures are
     per-chip figures times the chips. The underlying results: :func:`training_results`."""
-    _system_list("training_comparison", systems)
     cat = using(catalog)
+    _system_list("training_comparison", systems, cat)
     for name, v in (("seq_len", seq_len), ("global_batch", global_batch)):  # argument errors, not a column's
         _args.integer(name, v, 1, _args.INT32_MAX)
     rows: dict[str, dict[str, float | str | None]] = {}

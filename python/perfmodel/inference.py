@@ -37,7 +37,8 @@ class InferenceResult(DictResult):
     In serve mode TTFT is one prefill forward (a chunk of about 8,192 prompt tokens per attention
     group, or ``prefill_batch``): the wait of a request admitted into a running batch, without
     queueing behind other prompts. With pipeline stages it includes the pipeline's fill and drain:
-    the forward's steady-state time x (micro-batches + pp - 1) / micro-batches. Energy (``energy``): ``joules_per_input_token`` is
+    the forward's steady-state time x (2 pp - 1) / pp (pp stage slots of micro-batches, an
+    overlapped pair being one slot, and pp - 1 more to drain). Energy (``energy``): ``joules_per_input_token`` is
     prefill energy per prompt token, ``joules_per_output_token`` decode energy per output token,
     and ``output_tokens_per_joule`` output tokens per joule of all serving energy, prefill
     included, so in serve mode it is not the reciprocal of ``joules_per_output_token``."""
@@ -244,11 +245,12 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
 
     Searches the batch for every combination of the ``tp``, ``dp_attention``, ``ep`` and
     ``overlap`` values given (a value or a list; ``overlap=[True, False]`` keeps whichever is
-    faster): the largest batch within the limits (bisection: TPOT grows with the
-    batch), or a smaller one whose tokens per group fill whole GEMM tiles (8 to 512 rows) when that
-    is faster (throughput steps down where a batch starts a new tile: Llama 3.1 70B INT8 decode on
-    an H20 node at TP4 x DP2 serves 19 % less at 142 sequences than at 128). Batches between tile
-    boundaries are not all tried.
+    faster). Throughput and TPOT step where a batch starts a new GEMM tile (Llama 3.1 70B INT8
+    decode on an H20 node at TP4 x DP2 serves 19 % less at 142 sequences than at 128), so up to 1,024
+    sequences per attention group every batch that fits is tried and the fastest kept (then a
+    looser limit never serves less); beyond that, the best batch seen while bisecting for the
+    largest within the limits, or a smaller one whose tokens per group fill whole tiles (8 to 512
+    rows), and batches between those are not all tried.
     Layouts the model or system rejects are skipped; raises ``perfmodel.InvalidArgument`` with
     the reasons when nothing fits or meets the limits."""
     for name, limit in (("tpot_ms", tpot_ms), ("ttft_ms", ttft_ms)):
@@ -323,11 +325,24 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
             failed("latency limit", f"latency limit: at batch {step} {seen} (limits: tpot_ms={tpot_ms}, ttft_ms={ttft_ms})")
             continue
         lo, found = 1, lo_r
+        if hi <= _SCAN:
+            # Few enough batches to try them all (a step costs ~15 us): throughput and even TPOT step
+            # at GEMM tiles (an NVL72 expert GEMM grows 16 % from 73 to 74 sequences per rank), so the
+            # fastest batch under a limit need not be the largest, and a looser limit then never loses.
+            for b in range(2, hi + 1):
+                r = fits(b * step, layout)
+                if r is not None:
+                    lo = b
+                    if _rate(r) > _rate(found):
+                        found = r
+            hi = lo
         while lo < hi:  # largest multiple of `step` meeting the limits
             mid = (lo + hi + 1) // 2
             r = fits(mid * step, layout)
             if r is not None:
-                lo, found = mid, r
+                lo = mid
+                if _rate(r) > _rate(found):  # the best seen, not only the last
+                    found = r
             else:
                 hi = mid - 1
         # Throughput is not monotone in the batch: one sequence past a GEMM tile pads a whole tile
@@ -351,6 +366,10 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
         raise _core.InvalidArgument(f"best_inference: no plan of {model} on {system} fits the limits: "
                                     f"{detail or 'no layout given'}")
     return best
+
+
+# Batches per attention group up to which best_inference tries every one (about 50 us each).
+_SCAN = 1024
 
 
 def _rate(r: InferenceResult) -> float:

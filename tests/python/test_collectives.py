@@ -179,7 +179,10 @@ def test_topology_cli(capsys):
     capsys.readouterr()
     for cmd in (["topology", "dgx-h100"], ["collective", "dgx-h100", "all_reduce"]):
         assert main([*cmd, "--oversubscription", "2"]) == 2
-        assert "--oversubscription: tapers the scale-out network" in capsys.readouterr().err
+        assert "oversubscription: shapes the scale-out network between copies of nvidia-dgx-h100; with nodes=1" \
+            in capsys.readouterr().err
+    with pytest.raises(perfmodel.InvalidArgument, match="^switch_radix: shapes the scale-out network"):
+        perfmodel.topology("dgx-h100", switch_radix=32)
 
 
 def test_topology_cli_fails_a_disagreeing_check(capsys, monkeypatch):

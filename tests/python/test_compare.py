@@ -436,3 +436,15 @@ def test_serving_and_training_rows_per_rack():
     assert s.loc["Decode tokens/s per rack", "huawei-cloudmatrix-384"] == pytest.approx(
         s.loc["Decode tokens/s per system", "huawei-cloudmatrix-384"] / 16)
     assert s.loc["Prefill tokens/s per rack", "nvidia-dgx-h100"] is None  # the catalog does not give its racks
+
+
+def test_recipes_name_their_own_arguments():
+    with pytest.raises(perfmodel.InvalidArgument, match="^serving_comparison\\(\\) got the same system twice"):
+        perfmodel.serving_comparison(["nvl72", "nvidia-gb200-nvl72"])
+    with pytest.raises(perfmodel.InvalidArgument, match="^training_comparison\\(\\) got the same system twice"):
+        perfmodel.training_comparison(["nvl72", "nvidia-gb200-nvl72"])
+    with pytest.raises(perfmodel.InvalidArgument, match="^seq_len"):
+        perfmodel.training_results("nvl72", seq_len=0)
+    for field in ("prefill_chips", "prefill_seqs_per_chip"):
+        with pytest.raises(perfmodel.InvalidArgument, match=f"^{field}"):
+            perfmodel.serving_results("nvl72", **{field: 0})

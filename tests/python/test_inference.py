@@ -537,7 +537,9 @@ def test_cli_infer(capsys):
     assert "sequence_parallel: applies to pure tensor parallelism" in capsys.readouterr().err
     # At TP1 there is no TP group to split over: the flag would change nothing.
     assert main(["infer", "llama-3.1-8b", "dgx-h100", "--batch", "8", "--sequence-parallel"]) == 2
-    assert "--sequence-parallel: splits token-wise work over the TP group; with --tp 1" in capsys.readouterr().err
+    assert "sequence_parallel: splits token-wise work over the TP group; at tp=1 there is none" in capsys.readouterr().err
+    with pytest.raises(perfmodel.InvalidArgument, match="^parallel.sequence_parallel: splits token-wise work"):
+        perfmodel.inference("llama-3.1-8b", "dgx-h100", batch=8, sequence_parallel=True)
     # --overlap best searches both settings as the comparison recipe does; --ttft-ms limits the search.
     r1 = ["infer", "deepseek-r1", "nvl72", "--mode", "decode", "--precision", "fp8", "--dp-attention", "72",
           "--redundant-experts", "32", "--kv-len", "4096", "--tpot-ms", "50", "--json"]
@@ -918,8 +920,9 @@ def test_moe_layouts_pay_for_the_tokens_they_move():
     ds = perfmodel.models.get("deepseek-r1").to_dict()
     three = perfmodel.models.define(**{**ds, "id": "r1-mtp3", "mtp_layers": 3})
     kw = dict(mode="decode", batch=64, kv_len=2048, tp=8, precision="fp8", mtp_tokens=1, check_memory=False)
-    mtp = [_part(perfmodel.inference(m, "hgx-h200", **kw), "decode", "mtp").time_s for m in ("deepseek-r1", three)]
-    assert mtp[1] == pytest.approx(mtp[0], rel=1e-12)
+    runs = [perfmodel.inference(m, "hgx-h200", **kw) for m in ("deepseek-r1", three)]
+    assert _part(runs[1], "decode", "mtp").time_s == pytest.approx(_part(runs[0], "decode", "mtp").time_s, rel=1e-12)
+    assert runs[1].memory["weights"] == runs[0].memory["weights"]  # and holds only the module it runs
     # K/V heads every TP rank repeats past kv_heads are not model work: Qwen3 (4 KV heads) at TP8
     # books the FLOPs of TP4 (+1.7 % before).
     q = [perfmodel.inference("qwen3-235b-a22b", "dgx-h100", mode="decode", batch=64, kv_len=2048, tp=tp, precision="fp8",

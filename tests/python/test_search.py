@@ -380,3 +380,34 @@ def test_cost_without_a_price_says_why():
     priced = perfmodel.search_inference("llama-3.1-70b", "nvidia-dgx-h100", mode="decode", tp=[8], batch=[64],
                                         precision="fp8", kv_len=2048, cost={"capex": 3e5}, progress=False)
     assert "cost_unknown" not in priced.attrs and priced["usd_per_hour"].notna().all()
+
+
+def test_searches_take_what_the_estimators_take():
+    # 256 routed + 32 redundant experts make 288 slots: EP72 and EP48 divide them, as inference()
+    # accepts (the search required the routed experts alone to divide and found nothing). Three of the
+    # four batches divide over their attention groups (4,800 over 72 does not).
+    df = perfmodel.search_inference("deepseek-r1", "nvl72", dp_attention=[48, 72], batch=[4800, 7200], mode="decode",
+                                    redundant_experts=32, precision="fp8", kv_len=4096, threads=1, progress=False)
+    assert len(df) == 3
+    for row in df.itertuples():
+        direct = perfmodel.inference("deepseek-r1", "nvl72", mode="decode", batch=row.batch, dp_attention=row.dp_attention,
+                                     redundant_experts=32, precision="fp8", kv_len=4096)
+        assert row.output_tokens_per_s_per_chip == pytest.approx(direct.output_tokens_per_s_per_chip, rel=1e-9)
+    # A bad fixed size is an argument error, not a divisibility reason (-5 read as "does not divide").
+    with pytest.raises(perfmodel.InvalidArgument, match=r"^global_batch: must be >= 1, got -5"):
+        perfmodel.search_training("llama-3.1-8b", "dgx-h100", global_batch=-5, seq_len=4096, progress=False)
+    # Interleaving without a pipeline says so (it read "virtual_stages does not divide a stage's layers").
+    df = perfmodel.search_training("llama-3.1-8b", "dgx-h100", n_chips=8, pp=[1], virtual_stages=[2], global_batch=64,
+                                   seq_len=4096, progress=False)
+    assert df.empty and "virtual_stages above 1 needs pp >= 2" in df.attrs["reasons"]
+
+
+def test_best_inference_never_serves_less_under_a_looser_limit():
+    # Throughput and TPOT step at the expert GEMM's tiles (73 -> 74 sequences per rank on an NVL72):
+    # bisecting for the largest batch under 15.95 ms returned 72 (4,669 tokens/s per chip) where
+    # 73 fits and serves 4,703, as under the tighter 15.55 ms.
+    kw = dict(mode="decode", kv_len=4096, dp_attention=72, redundant_experts=32, mtp_tokens=1, precision="fp8",
+              overlap=[True, False])
+    rates = [perfmodel.best_inference("deepseek-r1", "nvl72", tpot_ms=t, **kw).output_tokens_per_s_per_chip
+             for t in (15.55, 15.95, 16.5)]
+    assert rates[0] <= rates[1] <= rates[2]

@@ -305,9 +305,10 @@ def test_moe_training_runs_expert_parallel():
     assert b.loc["ep_comm", "time_s"] > 0
     # Active FLOPs: Mixtral runs 2 of 8 experts, so model FLOPs/token are far below 6 x 46.7B.
     assert r.model_flops / r.tokens_per_step < 6 * 20e9
-    # The expert group may span TP ranks (Megatron-Core folding): EP8 over TP4 x DP2 needs sequence
-    # parallelism (each TP rank routes its own quarter of the tokens); EP16 exceeds the 8 ranks.
-    with pytest.raises(perfmodel.InvalidArgument, match="ep=4 spans tensor-parallel ranks"):
+    # The expert group may span TP ranks (Megatron-Core folding); MoE at tp > 1 needs sequence
+    # parallelism (each TP rank routes its own quarter of the tokens: without it every rank ran every
+    # token through its experts); EP16 exceeds the 8 ranks.
+    with pytest.raises(perfmodel.InvalidArgument, match="mixtral-8x7b at tp=4 needs sequence parallelism"):
         perfmodel.training("mixtral-8x7b", "dgx-h100", tp=4, dp=2, ep=4, global_batch=64, seq_len=4096,
                            sequence_parallel=False)
     with pytest.raises(perfmodel.InvalidArgument, match="must divide tp x cp x dp = 8"):
