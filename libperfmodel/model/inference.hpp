@@ -130,6 +130,7 @@ struct PhaseEstimate {
   std::array<StepPartTime, kStepParts> mean_parts{};  ///< one rank's share of the whole model's work (energy)
   MemoryUse memory;
   std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory
+  double memory_per_group = 0;  ///< [B] per chip, what one more sequence per attention-DP group adds
   std::optional<EnergyEstimate> energy;  ///< per step (forward), whole instance; empty without energy data
   [[nodiscard]] double tokens_per_second_per_chip() const { return time > 0 ? tokens / time / chips : 0; }
 };

@@ -659,6 +659,7 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   // Largest batch: memory is affine in the batch; step by whole attention-DP groups.
   const MemoryUse more = memory_use(s, as_run, in.seqs + par.dp_attention);
   const double per_group = more.total() - r.memory.total();
+  r.memory_per_group = per_group;
   const double fixed = r.memory.total() - per_group * (static_cast<double>(in.seqs) / par.dp_attention);
   // Capped where a plan's batch is (2^31 sequences): a larger figure could not be asked for.
   const double groups = per_group > 0 && fixed < more.capacity ? std::floor((more.capacity - fixed) / per_group) : 0.0;
@@ -1045,6 +1046,24 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
   // fits when its decode step and its chunk (min(batch, chunk) prompts) both do, so a chunk that
   // grows with the batch caps it at the largest chunk that fits.
   const bool chunked = plan.mode == InferencePlan::Mode::serve && !plan.prefill_parallel;
+  if (chunked && res.decode->memory_per_group > 0) {
+    // The prefill chunk runs beside the whole batch's KV cache: the chips hold the larger of the
+    // two phases' activations (engines reserve the chunk's before sizing the cache).
+    // Both grow with the batch: the decode step's linearly, the chunk's up to `chunk` prompts
+    // (a given prefill_batch is fixed), so the largest batch is walked down group by group.
+    auto& d = *res.decode;
+    const double pb = static_cast<double>(pbatch), b0 = static_cast<double>(plan.batch);
+    const double act_p = res.prefill->memory.activations, act_d = d.memory.activations;
+    auto extra_at = [&](double b) {
+      const double prompts = chunk > 0 ? std::min(b, static_cast<double>(chunk)) : pb;
+      return std::max(0.0, act_p * prompts / pb - act_d * b / b0);
+    };
+    d.memory.activations += extra_at(b0);
+    const int dpa = pd.dp_attention;
+    std::int64_t b = d.max_batch;
+    while (b > 0 && d.memory_per_group * static_cast<double>(d.max_batch - b) / dpa < extra_at(static_cast<double>(b))) b -= dpa;
+    d.max_batch = b;
+  }
   if (chunked) {
     const std::int64_t cap = chunk > 0 ? (res.prefill->max_batch >= chunk ? res.decode->max_batch : res.prefill->max_batch)
                              : res.prefill->memory.fits() ? res.decode->max_batch

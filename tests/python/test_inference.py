@@ -632,16 +632,16 @@ def test_best_inference_says_why_nothing_fits_and_respects_the_prefill_chunk():
         perfmodel.best_inference("llama-3.1-70b", "dgx-h100", tp=[3, 5])
     with pytest.raises(perfmodel.InvalidArgument, match=r"failed on latency limit, e\.g\. latency limit: at batch 1 TPOT"):
         perfmodel.best_inference("llama-3.1-8b", "dgx-h100", tpot_ms=0.01)
-    # 70B deepened to 84 layers, FP8, on one H100: the prefill chunk that shares the GPU caps the
-    # batch at 6 (decode alone: 9).
+    # 70B deepened to 84 layers, FP8, on one H100: the prefill chunk that shares the GPU, beside the
+    # batch's KV cache, caps the batch at 5 (decode alone: 9; the chunk on its own: 6).
     spec = perfmodel.models.get("llama-3.1-70b").to_dict()
     deep = perfmodel.models.define(**{**{k: v for k, v in spec.items() if v is not None},
                                       "id": "llama-70b-84l", "layers": 84})
     r = perfmodel.best_inference(deep, "dgx-h100", precision="fp8")
-    assert r.plan["batch"] == 6 and r.max_batch == 6
-    # One more prompt overflows the chunk's memory: 6 is the bound, not a rounding of it.
-    with pytest.raises(perfmodel.InvalidArgument, match=r"prefill chunk of 7 prompts .* the largest batch that fits is 6"):
-        perfmodel.inference(deep, "dgx-h100", precision="fp8", batch=7)
+    assert r.plan["batch"] == 5 and r.max_batch == 5
+    # One more sequence overflows: 5 is the bound, not a rounding of it.
+    with pytest.raises(perfmodel.InvalidArgument, match=r"decode plan .* the largest batch that fits is 5 \(asked 6\)"):
+        perfmodel.inference(deep, "dgx-h100", precision="fp8", batch=6)
 
 
 def test_contexts_beyond_the_released_model_are_refused(tmp_path):

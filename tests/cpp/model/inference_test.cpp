@@ -245,20 +245,23 @@ TEST_CASE("bad plans name the constraint") {
 
 TEST_CASE("a served batch fits when its decode step and its prefill chunk both do") {
   // Llama 3.1 70B deepened to 84 layers (76.1 GB of weights: FP8, the embedding and LM head bf16)
-  // on one H100 (81,559 MiB): decode alone would hold 9 sequences, but the chunk of up to 8
-  // prompts of 1,024 tokens that prefills on the same GPU holds only 6.
+  // on one H100 (81,559 MiB): decode alone would hold 9 sequences, the chunk of up to 8 prompts of
+  // 1,024 tokens that prefills on the same GPU 6 on its own, and 5 beside the batch's KV cache.
   auto m = workload::get_model("llama-3.1-70b");
   m.layers = 84;
   InferencePlan p;
   p.precision.weights = Precision::fp8;
   p.batch = 4;
   const auto r = model::estimate_inference(m, "nvidia-dgx-h100", p);
-  CHECK(r.decode->max_batch == 6);
-  p.batch = 6;
+  CHECK(r.decode->max_batch == 5);
+  p.batch = 5;
   CHECK_NOTHROW(model::estimate_inference(m, "nvidia-dgx-h100", p));
+  p.batch = 6;  // the chunk fits on its own, not beside six sequences' KV cache
+  CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p),
+                    Catch::Contains("decode plan") && Catch::Contains("the largest batch that fits is 5 (asked 6)"));
   p.batch = 7;
   CHECK_THROWS_WITH(model::estimate_inference(m, "nvidia-dgx-h100", p),
-                    Catch::Contains("prefill chunk of 7 prompts") && Catch::Contains("the largest batch that fits is 6 (asked 7)"));
+                    Catch::Contains("prefill chunk of 7 prompts") && Catch::Contains("the largest batch that fits is 5 (asked 7)"));
   // Decode mode has no prefill on those chips: the decode step's own limit (9 at KV 1,088).
   p.mode = InferencePlan::Mode::decode;
   p.batch = 4;
