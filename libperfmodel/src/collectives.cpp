@@ -334,12 +334,6 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
   if (options.switch_radix != 0 && (options.switch_radix < 4 || options.switch_radix > 65536)) {
     throw InvalidArgument("switch_radix: must be 0 (the catalog's) or 4 to 65536 ports, got " + std::to_string(options.switch_radix));
   }
-  // One system has no scale-out network between copies for these to shape: they would change nothing.
-  if (nodes == 1 && (options.oversubscription != 0.0 || options.switch_radix != 0)) {
-    throw InvalidArgument(std::string(options.oversubscription != 0.0 ? "oversubscription" : "switch_radix") +
-                          ": shapes the scale-out network between copies of " + sys.id +
-                          "; with nodes=1 there is none (give nodes > 1)");
-  }
   const int chips = sys.chip_count();
   const std::int64_t ranks = std::int64_t{chips} * nodes * ranks_per_chip;
   if (ranks > std::numeric_limits<int>::max()) {
@@ -407,6 +401,12 @@ Network::Network(const catalog::Catalog& cat, std::string_view system, const Net
     throw InvalidArgument("torus_shape: " + sys.id + "'s scale-up fabric is " + up_.fabric + ", not a torus");
   }
   apply_policy(up_, cat, chip.family);
+  // Without ranks past the scale-up domain there is no scale-out network for these to shape.
+  if (ranks_ <= up_.ranks && (options.oversubscription != 0.0 || options.switch_radix != 0)) {
+    throw InvalidArgument(std::string(options.oversubscription != 0.0 ? "oversubscription" : "switch_radix") +
+                          ": shapes the scale-out network between scale-up domains; " + sys.id + " x " +
+                          std::to_string(nodes) + " is one domain (give nodes > 1)");
+  }
   if (ranks_ > up_.ranks && chip.scale_out.bandwidth_per_direction.known()) {
     FabricLevel o;
     o.fabric = "scale-out";

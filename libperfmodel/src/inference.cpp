@@ -641,7 +641,10 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
 
   PhaseEstimate r;
   r.parts = total.parts;
-  // The mean rank holds 1/pp of the whole model's layers (the slowest stage waits less).
+  // The mean rank holds 1/pp of the whole model's layers (the slowest stage waits less) and sends
+  // (pp - 1)/pp of a micro-batch's activations (the last stage sends none).
+  auto& sends = whole.parts[static_cast<std::size_t>(StepPart::pp_transfer)];
+  sends.bytes *= par.pp - 1;
   whole.scale(1.0 / par.pp);
   r.mean_parts = whole.parts;
   r.time = total.time();
@@ -1043,8 +1046,8 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     res.tpot = e.time / accepted;
   }
   // Serving without disaggregation prefills its chunks on the decode instance's chips: a batch
-  // fits when its decode step and its chunk (min(batch, chunk) prompts) both do, so a chunk that
-  // grows with the batch caps it at the largest chunk that fits.
+  // fits when its chunk (min(batch, chunk) prompts) fits and the decode step holds the chunk's
+  // activations beside the whole batch's KV cache, so a chunk that grows with the batch caps it.
   const bool chunked = plan.mode == InferencePlan::Mode::serve && !plan.prefill_parallel;
   if (chunked && res.decode->memory_per_group > 0) {
     // The prefill chunk runs beside the whole batch's KV cache: the chips hold the larger of the
@@ -1058,10 +1061,13 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
       const double prompts = chunk > 0 ? std::min(b, static_cast<double>(chunk)) : pb;
       return std::max(0.0, act_p * prompts / pb - act_d * b / b0);
     };
-    d.memory.activations += extra_at(b0);
     const int dpa = pd.dp_attention;
+    // Memory at b sequences: the decode step's affine total plus the chunk's extra.
+    const double fixed = d.memory.total() - d.memory_per_group * b0 / dpa;
+    auto total_at = [&](double b) { return fixed + d.memory_per_group * b / dpa + extra_at(b); };
+    d.memory.activations += extra_at(b0);
     std::int64_t b = d.max_batch;
-    while (b > 0 && d.memory_per_group * static_cast<double>(d.max_batch - b) / dpa < extra_at(static_cast<double>(b))) b -= dpa;
+    while (b > 0 && total_at(static_cast<double>(b)) > d.memory.capacity) b -= dpa;
     d.max_batch = b;
   }
   if (chunked) {

@@ -282,7 +282,7 @@ def serving_comparison(systems: Sequence[str], model: str = "deepseek-r1", *, tp
     divide); dense models run tensor-parallel instances of 1, 2, 4 or 8 ranks, whichever serves
     more, as many as the system holds. KV length ``kv_len``,
     ``mtp_tokens`` MTP drafts at ``mtp_acceptance`` (default: one where the model has MTP modules,
-    none where it has not), and the largest batch whose TPOT stays within ``tpot_ms``, with or
+    none where it has not), and the batch that serves most with its TPOT within ``tpot_ms``, with or
     without micro-batch overlap, whichever serves more (two micro-batches hide communication but
     read every weight twice). Prefill: MoE instances of ``prefill_chips`` chips (the whole system
     where it has fewer; dense models: the decode TP sizes), prompts of

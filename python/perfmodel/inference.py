@@ -72,9 +72,10 @@ class InferenceResult(DictResult):
 
     @property
     def max_batch(self) -> int:
-        """The largest batch that fits, extrapolated linearly from this estimate's memory: exact
-        for dense models, a lower bound for MoE models (their activations grow less than linearly
-        with the batch), so asking again at this batch can give a larger one."""
+        """The largest batch that fits, extrapolated linearly from this estimate's memory (in serve
+        mode with the prefill chunk's activations beside it): exact for dense models, a lower bound
+        for MoE models (their activations grow less than linearly with the batch), so asking again
+        at this batch can give a larger one."""
         phase = self._d["decode"] or self._d["prefill"]
         return int(phase["max_batch"])
 
@@ -326,7 +327,7 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
             continue
         lo, found = 1, lo_r
         if hi <= _SCAN:
-            # Few enough batches to try them all (a step costs ~15 us): throughput and even TPOT step
+            # Few enough batches to try them all (an estimate costs ~20 us): throughput and even TPOT step
             # at GEMM tiles (an NVL72 expert GEMM grows 16 % from 73 to 74 sequences per rank), so the
             # fastest batch under a limit need not be the largest, and a looser limit then never loses.
             for b in range(2, hi + 1):
@@ -368,7 +369,7 @@ def best_inference(model: str | Model, system: str, *, tpot_ms: float | None = N
     return best
 
 
-# Batches per attention group up to which best_inference tries every one (about 50 us each).
+# Batches per attention group up to which best_inference tries every one (about 20 us each).
 _SCAN = 1024
 
 

@@ -407,7 +407,7 @@ SERVING_CASES: dict[str, dict[str, Any]] = {
                                    output_len=290, batch=896, tp=2),
                          setup="8 x H100 as four TP2 instances, FP8 weights and KV cache, ~300 input / 290 output "
                                "tokens (output from 24,525 tok/s / 84.5 samples/s; input assumed), batch: NVIDIA's "
-                               "gpu_batch_size 896 (all fit in 81,559 MiB; the largest that fits is 903), chunked prefill"),
+                               "gpu_batch_size 896 (all fit in 81,559 MiB; the largest that fits is 904), chunked prefill"),
 }
 
 

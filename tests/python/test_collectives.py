@@ -179,8 +179,8 @@ def test_topology_cli(capsys):
     capsys.readouterr()
     for cmd in (["topology", "dgx-h100"], ["collective", "dgx-h100", "all_reduce"]):
         assert main([*cmd, "--oversubscription", "2"]) == 2
-        assert "oversubscription: shapes the scale-out network between copies of nvidia-dgx-h100; with nodes=1" \
-            in capsys.readouterr().err
+        assert "oversubscription: shapes the scale-out network between scale-up domains; nvidia-dgx-h100 x 1 is one " \
+            "domain" in capsys.readouterr().err
     with pytest.raises(perfmodel.InvalidArgument, match="^switch_radix: shapes the scale-out network"):
         perfmodel.topology("dgx-h100", switch_radix=32)
 
@@ -317,3 +317,20 @@ def test_sizes_are_checked_as_given():
             call()
     one = perfmodel.collectives.busbw_table("dgx-h100", sizes="1M,2M")
     assert list(one["system"].unique()) == ["nvidia-dgx-h100"] and len(one) == 2
+
+
+def test_a_system_of_several_domains_has_a_scale_out_network_to_shape(tmp_path):
+    # Four DGX H100 nodes as one catalog system (32 GPUs, 8 per NVLink domain): even at nodes=1
+    # its domains meet over the scale-out network, so a taper or switch radix is accepted there.
+    import json
+    from pathlib import Path
+
+    d = json.loads((Path(__file__).parents[2] / "data/catalog/systems/nvidia-dgx-h100.json").read_text())
+    d = {**d, "id": "pod32", "aliases": []}
+    d["chips"]["value"] = 32
+    d["nodes"]["count"]["value"] = 4
+    (tmp_path / "pod32.json").write_text(json.dumps(d))
+    cat = perfmodel.catalog.builtin().load(tmp_path / "pod32.json")
+    for kw in (dict(oversubscription=2.0), dict(switch_radix=16)):
+        t = perfmodel.topology("pod32", catalog=cat, **kw).set_index("level")
+        assert t.loc["scale-out", "endpoints"] == 4
