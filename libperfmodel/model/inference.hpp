@@ -131,6 +131,7 @@ struct PhaseEstimate {
   MemoryUse memory;
   std::int64_t max_batch = 0;  ///< largest batch (sequences per instance) that fits in memory
   double memory_per_group = 0;  ///< [B] per chip, what one more sequence per attention-DP group adds
+  double drain_ratio = 1;  ///< the last micro-batch's stage time over the mean's (prompt chunks: > 1)
   std::optional<EnergyEstimate> energy;  ///< per step (forward), whole instance; empty without energy data
   [[nodiscard]] double tokens_per_second_per_chip() const { return time > 0 ? tokens / time / chips : 0; }
 };

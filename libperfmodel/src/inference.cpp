@@ -577,8 +577,22 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
     }
     return k;
   };
+  // One micro-batch through the slowest stage (the first, with any dense layers, or the last,
+  // with the LM head), without overlap: what sets a pipeline slot.
+  const int lps = m.layers / par.pp;
+  const int dense_first = std::min(m.dense_layers(), lps);
+  const int moe_last = std::min(m.moe_layers(), lps);
+  auto stage_time = [&](const Kinds& x) {
+    Layer f, l;
+    f.accumulate(x.dense, dense_first);
+    f.accumulate(x.moe, lps - dense_first);
+    l.accumulate(x.dense, lps - moe_last);
+    l.accumulate(x.moe, moe_last);
+    return std::max(f.time(), l.time()) + x.head.time();
+  };
   // Work the charged micro-batches carry that no sequence does (FLOPs and bytes, not time).
   double real_share = 1.0;
+  double drain_ratio = 1.0;  // the last micro-batch's stage time over the mean one's
   Kinds k;
   if (seqs_mb < 1.0 && in.phase == Phase::prefill) {
     // A micro-batch is a chunk of a prompt (chunked over the pipeline): its q_c queries attend on
@@ -587,6 +601,8 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
     const auto qc = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(seqs_mb * static_cast<double>(in.q_len))));
     k = build(1.0, qc, (in.kv_len + qc + 1) / 2);
     real_share = std::min(1.0, seqs_rank * static_cast<double>(in.q_len) / (mb_count * static_cast<double>(qc)));
+    // The last chunk attends to the whole prompt: it drains through the stages slower than the mean.
+    drain_ratio = stage_time(build(1.0, qc, in.kv_len)) / stage_time(k);
   } else if (seqs_mb < 1.0) {
     // Fewer sequences than micro-batches: a token still crosses every stage slot in turn (the
     // step's time), but only seqs_rank of the micro-batches hold one.
@@ -618,9 +634,6 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   // A step runs every micro-batch through every stage; the stages work in parallel, so the step
   // takes as long as the slowest stage's layers times its micro-batches: the first stage (which
   // holds any dense layers) or the last (the LM head and its MoE layers). FLOPs count every stage.
-  const int lps = m.layers / par.pp;
-  const int dense_first = std::min(m.dense_layers(), lps);
-  const int moe_last = std::min(m.moe_layers(), lps);
   Layer first, last, whole;
   first.accumulate(dense, dense_first);
   first.accumulate(moe, lps - dense_first);
@@ -641,6 +654,7 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
 
   PhaseEstimate r;
   r.parts = total.parts;
+  r.drain_ratio = drain_ratio;
   // The mean rank holds 1/pp of the whole model's layers (the slowest stage waits less) and sends
   // (pp - 1)/pp of a micro-batch's activations (the last stage sends none).
   auto& sends = whole.parts[static_cast<std::size_t>(StepPart::pp_transfer)];
@@ -1022,11 +1036,10 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     res.prefill = e;
     // Assumption: the forward's time is the pipeline's steady state (micro-batches x the slowest
     // stage), what throughput is priced at; its first token waits for the last micro-batch to
-    // leave the last stage, through the fill and drain: (pp + pp - 1) stage slots of pp in the steady
-    // state. Assumption: every slot takes the mean micro-batch (a chunked prompt's last chunk, which
-    // attends to the whole prompt, drains slower: TTFT is low by up to 20-30 % at 32K-128K, PP8).
+    // leave the last stage, through the fill and drain: pp steady stage slots and pp - 1 more for
+    // the last micro-batch (a chunked prompt's last chunk attends to all of it: slower slots).
     // Overlapped halves run a layer together, so a pair is the stage slot: pp slots either way.
-    res.ttft = e.time * (2.0 * pp.pp - 1.0) / pp.pp;
+    res.ttft = e.time * (1.0 + (pp.pp - 1.0) / pp.pp * e.drain_ratio);
   }
   if (want_decode) {
     const Network* net = network_for(pd, net_d, "parallel.");

@@ -818,11 +818,16 @@ def test_prefill_ttft_includes_the_pipeline_fill():
     # token waits for the last of pp micro-batches to leave the last stage: (pp + pp - 1) slots.
     # Overlapped halves run each layer together, so a pair is the slot (it counted half-slots).
     for tp, pp, overlap in ((1, 1, False), (1, 2, False), (1, 8, False), (2, 4, True)):
-        r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=1, input_len=1024, tp=tp, pp=pp,
+        r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=8 * pp, input_len=1024, tp=tp, pp=pp,
                                 overlap=overlap)
         step = r.to_dict()["prefill"]["time_s"]
         assert r.ttft_s == pytest.approx(step * (2 * pp - 1) / pp, rel=1e-12)
-        assert r.input_tokens_per_s_per_chip == pytest.approx(1024 / step / (tp * pp), rel=1e-9)
+        assert r.input_tokens_per_s_per_chip == pytest.approx(8 * pp * 1024 / step / (tp * pp), rel=1e-9)
+    # One prompt in chunks over 8 stages: the last chunk attends to the whole prompt and drains
+    # slower than the mean slot (32K: 253 ms, where mean slots would give 212).
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", mode="prefill", batch=1, input_len=32768, pp=8, precision="fp8")
+    step = r.to_dict()["prefill"]["time_s"]
+    assert step * (2 * 8 - 1) / 8 * 1.1 < r.ttft_s < step * 8 / 8 * 2.5
 
 
 def test_options_that_would_change_nothing_are_refused():
