@@ -582,13 +582,16 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   const int lps = m.layers / par.pp;
   const int dense_first = std::min(m.dense_layers(), lps);
   const int moe_last = std::min(m.moe_layers(), lps);
+  auto stage = [&](const Layer& dense, const Layer& moe, const Layer& head, bool first_stage) {
+    Layer x;
+    const int n_dense = first_stage ? dense_first : lps - moe_last;
+    x.accumulate(dense, n_dense);
+    x.accumulate(moe, lps - n_dense);
+    x.accumulate(head, 1.0);
+    return x;
+  };
   auto stage_time = [&](const Kinds& x) {
-    Layer f, l;
-    f.accumulate(x.dense, dense_first);
-    f.accumulate(x.moe, lps - dense_first);
-    l.accumulate(x.dense, lps - moe_last);
-    l.accumulate(x.moe, moe_last);
-    return std::max(f.time(), l.time()) + x.head.time();
+    return std::max(stage(x.dense, x.moe, x.head, true).time(), stage(x.dense, x.moe, x.head, false).time());
   };
   // Work the charged micro-batches carry that no sequence does (FLOPs and bytes, not time).
   double real_share = 1.0;
@@ -634,13 +637,8 @@ PhaseEstimate run_phase(const Setup& s, const PhaseInput& in) {
   // A step runs every micro-batch through every stage; the stages work in parallel, so the step
   // takes as long as the slowest stage's layers times its micro-batches: the first stage (which
   // holds any dense layers) or the last (the LM head and its MoE layers). FLOPs count every stage.
-  Layer first, last, whole;
-  first.accumulate(dense, dense_first);
-  first.accumulate(moe, lps - dense_first);
-  first.accumulate(head, 1.0);
-  last.accumulate(dense, lps - moe_last);
-  last.accumulate(moe, moe_last);
-  last.accumulate(head, 1.0);
+  const Layer first = stage(dense, moe, head, true);
+  Layer last = stage(dense, moe, head, false), whole;
   whole.accumulate(dense, m.dense_layers());
   whole.accumulate(moe, m.moe_layers());
   whole.accumulate(head, 1.0);
