@@ -16,6 +16,7 @@ except ImportError as exc:  # pragma: no cover - only hit on a broken install
     ) from exc
 
 from ._core import ConfigError, Error, InvalidArgument, NotFound, UnitMismatch
+from ._args import UnknownOption
 from . import catalog, models, units
 from .collectives import CollectiveResult, collective, moe_exchange, topology
 from .compare import (compare, export_control, serving_comparison, serving_results, system_totals, training_comparison,
@@ -45,6 +46,7 @@ __all__ = [
     "NotFound",
     "OpResult",
     "UnitMismatch",
+    "UnknownOption",
     "attention",
     "best_inference",
     "collective",

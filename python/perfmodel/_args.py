@@ -21,6 +21,15 @@ INT32_MAX = 2**31 - 1
 INT64_MAX = 2**62  # headroom below 2**63 for products the core forms
 
 
+class UnknownOption(_core.InvalidArgument, TypeError):
+    """An option name a function does not take. A perfmodel error, and also the TypeError Python
+    raises for an unexpected keyword, so a sweep stops on a misspelt option instead of recording
+    the same error on every row."""
+
+
+UnknownOption.__module__ = "perfmodel"
+
+
 def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 

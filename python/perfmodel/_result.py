@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
+
+
+def detached(v: Any) -> Any:
+    """A nested dict or list handed out as a copy: editing it must not change the result."""
+    return copy.deepcopy(v) if isinstance(v, (dict, list)) else v
 
 
 class DictResult:
@@ -38,12 +44,13 @@ class DictResult:
         if name.startswith("__"):
             raise AttributeError(name)
         try:
-            return self._get(name)
+            return detached(self._get(name))
         except KeyError:
             raise AttributeError(f"{type(self).__name__} has no attribute {name!r}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self._d)
+        """A deep copy of the fields (editing it leaves the result as it is)."""
+        return copy.deepcopy(self._d)
 
     @property
     def rumour_inputs(self) -> list[str] | None:

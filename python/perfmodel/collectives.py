@@ -81,7 +81,7 @@ def _network(system: str, nodes: int, ranks_per_chip: int, catalog: Catalog | No
     """:func:`network` for the functions that take its what-ifs as keyword arguments."""
     unknown = sorted(set(overrides) - set(_OVERRIDES))
     if unknown:
-        raise _core.InvalidArgument(f"unknown option(s) {', '.join(unknown)}; expected {', '.join(_OVERRIDES)}")
+        raise _args.UnknownOption(f"unknown option(s) {', '.join(unknown)}; expected {', '.join(_OVERRIDES)}")
     return network(system, nodes, ranks_per_chip, catalog, **overrides)
 
 

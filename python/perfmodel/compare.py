@@ -83,7 +83,7 @@ def _modelled_power(system: str, cat: Catalog) -> tuple[float | None, str | None
     try:
         return power(system, 1.0, catalog=cat).attrs["it_watts"], None
     except _core.Error as exc:
-        return None, f"{system}: modelled power unknown ({str(exc)[:140]})"
+        return None, f"{system}: modelled power unknown ({exc})"
 
 
 def _system_list(where: str, systems: Any, cat: Catalog | None = None) -> None:
@@ -91,8 +91,9 @@ def _system_list(where: str, systems: Any, cat: Catalog | None = None) -> None:
     the order must be the caller's (a set's is not; arrays and Series: pass list(...)). Given the
     catalog, two names of one system are refused (they would be one column)."""
     if not isinstance(systems, (list, tuple)) or len(systems) == 0:
-        raise _core.InvalidArgument(f"{where}() needs a list or tuple of one or more system ids (the first is the "
-                                    f"ratios' numerator), got {type(systems).__name__}")
+        first = " (the first is the ratios' numerator)" if where == "compare" else " (rows follow its order)"
+        raise _core.InvalidArgument(f"{where}() needs a list or tuple of one or more system ids{first}, "
+                                    f"got {type(systems).__name__}")
     if cat is not None:
         ids = [cat.resolve(_args.text("systems", s)) for s in systems]
         if len(set(ids)) != len(ids):
@@ -105,7 +106,10 @@ def compare(systems: Sequence[str], catalog: Catalog | None = None) -> pd.DataFr
     and a ratio column ``"A / B"`` of the first system to each other one. Unknown figures are ``<NA>``
     (never NaN or zero); ``df.attrs["missing"]`` says which inputs were unknown,
     ``df.attrs["rumour"]`` which rest on figures of ``rumour`` confidence (per system, see
-    :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses."""
+    :func:`perfmodel.catalog.rumour_inputs`) and ``df.attrs["chips"]`` which chip each system uses.
+    HBM capacity is each datasheet's figure in the unit it states: NVIDIA's "80 GB" counts as 80 GB
+    though the stacks hold 80 GiB, where a 910B source's "64 GiB" converts to 68.7 GB (what an
+    estimate may fill is the chip's ``usable_capacity``, as results report it)."""
     _system_list("compare", systems)
     cat = using(catalog)
     ids = [cat.resolve(s) for s in systems]
@@ -151,9 +155,8 @@ def _whole_system(system: str, ranks_per_chip: int | None, cat: Catalog, caller:
     if cat.kind(sid) != "system":
         raise _core.InvalidArgument(f"{caller}() takes systems; {system!r} is a {cat.kind(sid)}")
     sysd = cat.get(sid).to_dict()
-    rpc = _devices(cat.get(sysd["chip"]).to_dict()) if ranks_per_chip is None else ranks_per_chip
-    if isinstance(rpc, bool) or not isinstance(rpc, int) or rpc < 1:
-        raise _core.InvalidArgument(f"ranks_per_chip: expected a positive integer, got {ranks_per_chip!r}")
+    rpc = _devices(cat.get(sysd["chip"]).to_dict()) if ranks_per_chip is None else \
+        _args.integer("ranks_per_chip", ranks_per_chip, 1, _args.INT32_MAX)
     return sid, sysd, int(sysd["chips"]["value"]), rpc
 
 
@@ -180,9 +183,14 @@ def _mtp_drafts(model: str, mtp_tokens: int | None) -> int:
     """The recipe's MTP drafts: as given, else one where the model has MTP modules and none where it has not."""
     from .models import get
 
+    spec = get(model).to_dict()
     if mtp_tokens is not None:
-        return mtp_tokens
-    return 1 if get(model).to_dict().get("mtp_layers", 0) > 0 else 0
+        drafts = _args.integer("mtp_tokens", mtp_tokens, 0, _args.INT32_MAX)
+        if drafts and spec.get("mtp_layers", 0) == 0:  # an argument error, not a row per system
+            raise _core.InvalidArgument(f"mtp_tokens: {spec['id']} has no multi-token-prediction modules "
+                                        f"(mtp_layers 0); pass mtp_tokens=0 or leave it out")
+        return drafts
+    return 1 if spec.get("mtp_layers", 0) > 0 else 0
 
 
 def serving_results(system: str, model: str = "deepseek-r1", *, tpot_ms: float = 50.0, kv_len: int = 4096,
@@ -212,6 +220,7 @@ def _serving_phases(system: str, model: str, tpot_ms: float, kv_len: int, input_
 
     if _args.number("tpot_ms", tpot_ms) <= 0:  # an argument error, not "no plan fits" on every system
         raise _core.InvalidArgument(f"tpot_ms: expected a positive number of milliseconds, got {tpot_ms!r}")
+    _args.number("mtp_acceptance", mtp_acceptance, 0.0, 1.0)
     spec = _model_dict(model)  # read once: context, id, experts and heads below
     ctx = spec.get("max_context")
     for name, v in (("prefill_chips", prefill_chips), ("prefill_seqs_per_chip", prefill_seqs_per_chip)):

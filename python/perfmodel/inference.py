@@ -160,7 +160,7 @@ def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> d
                                     f"has them), not both")
     unknown = sorted(set(kw) - _PLAN_KEYS - _PRECISION_KEYS)
     if unknown:
-        raise _core.InvalidArgument(
+        raise _args.UnknownOption(
             f"{unknown[0]}: unknown serving option; expected one of precision, {', '.join(sorted(_PLAN_KEYS))}")
     plan = {k: v for k, v in kw.items() if v is not None}
     if isinstance(precision, str):
@@ -185,8 +185,8 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     as keywords, as a result's ``plan`` holds them: ``inference(m, s, **r.plan)`` repeats an
     estimate). Options (docs/explanation/serving.md; the CLI's ``infer`` searches the batch when
     none is given, this function takes 1):
-    ``mode`` ("serve", "prefill", "decode"), ``batch`` (sequences per instance), ``input_len``,
-    ``output_len``, ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
+    ``mode`` ("serve", "prefill", "decode"), ``batch`` (sequences per instance), ``input_len``
+    [1024], ``output_len`` [128], ``kv_len``, ``tp``, ``dp_attention``, ``pp``, ``ep``, ``dense_tp``,
     ``sequence_parallel`` (pure TP: reduce-scatter + all-gather, token-wise work on 1/tp of the
     tokens), ``ranks_per_chip``, ``redundant_experts``, ``prefill_parallel`` (dict: disaggregated
     prefill instance), ``prefill_batch``, ``overlap``, ``prefill_overlap`` (the disaggregated
@@ -205,7 +205,7 @@ def inference(model: str | Model, system: str, *, precision: str | Mapping[str, 
     system = _args.text("system", system)
     # Options that would change nothing (as the CLI refuses them): an acceptance rate with no
     # drafts asked, prompt lengths for a decode step whose cache length is given.
-    if "mtp_acceptance" in options and "mtp_tokens" not in options:
+    if options.get("mtp_acceptance") is not None and options.get("mtp_tokens") is None:
         raise _core.InvalidArgument("mtp_acceptance: the acceptance rate of MTP drafts; give mtp_tokens >= 1 with it")
     if options.get("kv_len") is not None and options.get("mode") == "decode":
         for k in ("input_len", "output_len"):

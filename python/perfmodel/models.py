@@ -9,6 +9,7 @@ local Hugging Face ``config.json`` files (read offline).
 
 from __future__ import annotations
 
+import copy
 import html
 import json
 import numbers
@@ -18,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from . import _args, _core
+from ._result import detached
 
 __all__ = ["Model", "names", "get", "load", "define", "from_hf_config", "table"]
 
@@ -38,7 +40,7 @@ class Model:
     def __getattr__(self, name: str) -> Any:
         d = self.__dict__.get("_d")
         if d is not None and name in d:
-            return d[name]
+            return detached(d[name])
         raise AttributeError(f"Model has no attribute {name!r}")
 
     @property
@@ -64,7 +66,8 @@ class Model:
         return _rebuild, (self.to_dict(),)
 
     def to_dict(self) -> dict[str, Any]:
-        return dict(self._d)
+        """A deep copy of the fields (editing it, e.g. to define a variant, leaves this model as it is)."""
+        return copy.deepcopy(self._d)
 
     def __repr__(self) -> str:
         kind = "MoE" if self._d["moe"] else "dense"
@@ -148,7 +151,13 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
         raise _core.ConfigError(f"{origin}: {where}: expected an integer, string, bool, list or dict, got {v!r}")
 
     text = json.dumps(plain(d, ""))
-    return Model(_core.model_from_json(text, origin))
+    m = Model(_core.model_from_json(text, origin))
+    if m._d["id"] in names():  # a variant under a built-in's id could not be told from it in a table or sweep
+        builtin = {k: v for k, v in get(m._d["id"]).to_dict().items() if k != "source"}
+        if {k: v for k, v in m._d.items() if k != "source"} != builtin:
+            raise _core.ConfigError(f"{origin}: id: '{m._d['id']}' is a built-in model with other fields; "
+                                    "give the variant an id of its own (define(spec, id='...'))")
+    return m
 
 
 def _rebuild(fields: dict[str, Any]) -> Model:

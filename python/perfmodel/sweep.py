@@ -22,7 +22,9 @@ swept in list order. Point ``i`` of a product is decoded from ``i`` alone (mixed
 The result has one row per point, in point order: the point's keys, then the outputs of
 ``evaluate``, then ``error``. A point whose ``evaluate`` raises :class:`perfmodel.Error` keeps
 its row, with the message in ``error`` and the outputs missing (``<NA>``); ``error`` is None on
-rows that succeeded. Any other exception stops the sweep.
+rows that succeeded. Any other exception stops the sweep, and so does a misspelt option
+(:class:`perfmodel.UnknownOption`, a ``TypeError`` as well as a perfmodel error): it would fail
+every point the same way.
 
 Running on a cluster
 --------------------
@@ -85,6 +87,8 @@ class Space:
                 if not _is_value_list(values):
                     raise InvalidArgument(f"space[{name!r}]: expected a non-empty list of values, "
                                           f"got {type(values).__name__}")
+                if isinstance(values, (set, frozenset)):  # its order changes between runs, and so would the rows
+                    raise InvalidArgument(f"space[{name!r}]: a set has no fixed order; pass a list (e.g. sorted(...))")
                 values = list(values)
                 if not values:
                     raise InvalidArgument(f"space[{name!r}]: expected a non-empty list of values")
@@ -192,6 +196,8 @@ def _evaluate_range(space: Space, evaluate: Callable[..., Any], fixed: Mapping[s
         point = space.point(i)
         try:
             rows.append((point, _outputs(evaluate(**fixed, **point)), None))
+        except TypeError:  # a misspelt keyword (perfmodel's UnknownOption included): stop, not a row per point
+            raise
         except Error as exc:
             rows.append((point, {}, str(exc)))
         if report is not None:
@@ -223,8 +229,17 @@ def _frame(names: list[str], rows: list[Row]) -> pd.DataFrame:
     outputs: dict[str, None] = {}
     for _, out, _ in rows:
         outputs.update(dict.fromkeys(out))
-    # An output named like a point key (or "error") must not overwrite it.
-    rename = {k: (f"{k}_out" if k in names or k == _ERROR else k) for k in outputs}
+    # An output named like a point key (or "error") must not overwrite it, nor its new name another output.
+    taken = set(names) | set(outputs) | {_ERROR}
+    rename = {}
+    for k in outputs:
+        label = k
+        if k in names or k == _ERROR:
+            label = f"{k}_out"
+            while label in taken:
+                label += "_out"
+            taken.add(label)
+        rename[k] = label
     columns: dict[str, pd.Series] = {}
     for name in names:
         columns[name] = _column([point.get(name) for point, _, _ in rows])

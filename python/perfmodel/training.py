@@ -9,8 +9,10 @@ True
 from __future__ import annotations
 
 import html
+import numbers
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import _args, _core
@@ -114,7 +116,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     ``train_tokens`` (for time and chip-hours to train), ``check_memory`` [True]."""
     unknown = sorted(set(options) - _PLAN_KEYS)
     if unknown:
-        raise _core.InvalidArgument(
+        raise _args.UnknownOption(
             f"{unknown[0]}: unknown training option; expected one of {', '.join(sorted(_PLAN_KEYS))}")
     m = get_model(model)
     cat = using(catalog)
@@ -122,8 +124,9 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     plan = {k: v for k, v in options.items() if v is not None}
     if isinstance(plan.get("train_tokens"), str):  # "15.6T", as the CLI takes it
         plan["train_tokens"] = _args.count("train_tokens", plan["train_tokens"])
-    if isinstance(plan.get("layout"), tuple):
-        plan["layout"] = list(plan["layout"])
+    if isinstance(plan.get("layout"), (tuple, list, np.ndarray)):  # numpy integers count as integers here
+        plan["layout"] = [int(x) if isinstance(x, numbers.Integral) and not isinstance(x, bool) else x
+                          for x in plan["layout"]]
     rpc = _args.integer("ranks_per_chip", plan.get("ranks_per_chip", 1), 1, _args.INT32_MAX)
     if "n_chips" in plan and "dp" not in plan:
         # dp is what the chip count leaves: n_chips x ranks_per_chip over tp x cp x pp.

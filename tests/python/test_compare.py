@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import numpy as np
 import pytest
 
 import perfmodel
@@ -296,9 +297,10 @@ def test_serving_comparison_takes_models_without_mtp_and_small_systems():
     assert df.loc["Decode tokens/s per chip"].map(lambda v: v > 0).all()
     assert df.loc["Prefill tokens/s per chip"].map(lambda v: v > 0).all()
     assert "1 MTP draft" in perfmodel.serving_comparison(["nvl72"]).attrs["recipe"]  # DeepSeek-R1 keeps its draft
-    # Asked for explicitly, a draft on a model without MTP modules is that system's failure, shown.
-    df = perfmodel.serving_comparison(["nvl72"], "qwen3-235b-a22b", mtp_tokens=1)
-    assert df.loc["Decode bottleneck", "nvidia-gb200-nvl72"].startswith("no decode plan fits")
+    # Asked for explicitly, a draft on a model without MTP modules is an argument error, raised once
+    # (it was a "no decode plan fits" row on every system).
+    with pytest.raises(perfmodel.InvalidArgument, match="^mtp_tokens: qwen3-235b-a22b has no multi-token-prediction"):
+        perfmodel.serving_comparison(["nvl72", "cm384"], "qwen3-235b-a22b", mtp_tokens=1)
 
 
 def test_serving_results_are_the_comparison_rows_and_take_ranks_per_chip():
@@ -316,6 +318,9 @@ def test_serving_results_are_the_comparison_rows_and_take_ranks_per_chip():
     for bad in (0, 1.5, True):
         with pytest.raises(perfmodel.Error, match="ranks_per_chip"):
             perfmodel.serving_results("cm384", ranks_per_chip=bad)
+    # numpy integers are integers, as everywhere else.
+    np_one = perfmodel.serving_results("cm384", ranks_per_chip=np.int64(1))
+    assert np_one["decode"].to_dict()["decode"] == one["decode"].to_dict()["decode"]
 
 
 def test_cli_compare_serving_rows():
@@ -448,3 +453,10 @@ def test_recipes_name_their_own_arguments():
     for field in ("prefill_chips", "prefill_seqs_per_chip"):
         with pytest.raises(perfmodel.InvalidArgument, match=f"^{field}"):
             perfmodel.serving_results("nvl72", **{field: 0})
+    # MTP arguments are checked once, not reported as "no decode plan fits" on every system.
+    for kw, msg in ((dict(mtp_acceptance=2.0), "^mtp_acceptance: expected a number <= 1"),
+                    (dict(mtp_acceptance=float("nan")), "^mtp_acceptance: expected a finite number"),
+                    (dict(mtp_tokens="x"), "^mtp_tokens: expected an integer, got str"),
+                    (dict(mtp_tokens=-1), "^mtp_tokens: expected a non-negative integer")):
+        with pytest.raises(perfmodel.InvalidArgument, match=msg):
+            perfmodel.serving_comparison(["nvl72", "dgx-h100"], **kw)

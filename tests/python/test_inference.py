@@ -196,6 +196,17 @@ def test_models_defined_in_python_match_files_and_name_bad_fields():
             models.define(base, **bad)
     with pytest.raises(perfmodel.ConfigError, match=r"models.define\(\?\): id: missing"):
         models.define(layers=2)
+    # to_dict() and attributes are copies: editing one to define a variant leaves the model as it is,
+    # and the variant needs an id of its own (a built-in's id with other fields is refused).
+    d = models.get("deepseek-v3").to_dict()
+    d["moe"]["top_k"] = 4
+    d2 = models.get("deepseek-v3").moe
+    d2["top_k"] = 2
+    assert models.get("deepseek-v3").moe["top_k"] == 8 and models.table().loc["deepseek-v3", "top_k"] == 8
+    with pytest.raises(perfmodel.ConfigError, match=r"models.define\(deepseek-v3\): id: 'deepseek-v3' is a built-in"):
+        models.define(d)
+    assert models.define(d, id="ds-top4").moe["top_k"] == 4
+    assert models.define(models.get("llama-3.1-8b").to_dict()).parameters == models.get("llama-3.1-8b").parameters
 
 
 def test_prefill_expert_exchange_permutes_tokens_and_decode_does_not():
@@ -832,6 +843,14 @@ def test_prefill_ttft_includes_the_pipeline_fill():
 
 def test_options_that_would_change_nothing_are_refused():
     kw = dict(mode="decode", batch=8, tp=1)
+    # None means the default (no drafts, no acceptance): taken, not refused.
+    assert perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1024, mtp_acceptance=None, mtp_tokens=None,
+                               **kw).to_dict() == perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1024, **kw).to_dict()
+    # A result's to_dict() is a copy: editing it does not change the result.
+    r = perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1024, **kw)
+    r.to_dict()["decode"]["max_batch"] = 1
+    r.decode["max_batch"] = 2
+    assert r.max_batch > 2 and r.to_dict()["decode"]["max_batch"] == r.max_batch
     with pytest.raises(perfmodel.InvalidArgument, match="^mtp_acceptance: the acceptance rate of MTP drafts"):
         perfmodel.inference("llama-3.1-8b", "dgx-h100", kv_len=1024, mtp_acceptance=0.5, **kw)
     with pytest.raises(perfmodel.InvalidArgument, match="^input_len: a decode step given kv_len"):

@@ -112,6 +112,10 @@ def test_sweep_of_explicit_points_and_return_kinds():
     assert df.columns.tolist() == ["k", "j", "k_out", "error_out", "error"]
     assert df["k"].dtype == "Int64" and df["k"].isna().tolist() == [False, True]
     assert df["k_out"].tolist() == [1, 2]
+    # The renamed output does not overwrite an output already called k_out.
+    df = perfmodel.sweep([{"k": 1}], lambda k: {"k": 3, "k_out": 5}, progress=False)
+    assert df.columns.tolist() == ["k", "k_out_out", "k_out", "error"]
+    assert (df["k_out_out"].tolist(), df["k_out"].tolist()) == ([3], [5])
 
 
 def test_sweep_of_training_reports_errors_per_row():
@@ -135,6 +139,16 @@ def test_sweep_of_training_reports_errors_per_row():
 def test_other_exceptions_stop_the_sweep():
     with pytest.raises(ZeroDivisionError):
         perfmodel.sweep({"x": [1, 0]}, lambda x: 1 / x, progress=False)
+    # A misspelt option of inference/training fails every point alike: it stops the sweep as the
+    # TypeError Python raises for an unexpected keyword (it is a perfmodel error too).
+    calls = Recorder()
+    with pytest.raises(perfmodel.UnknownOption, match="tpp: unknown serving option") as info:
+        perfmodel.sweep({"batch": [1, 2, 3]}, perfmodel.inference, progress=calls,
+                        fixed=dict(model="llama-3.1-8b", system="dgx-h100", tpp=2))
+    assert isinstance(info.value, TypeError) and isinstance(info.value, perfmodel.InvalidArgument)
+    assert calls.calls == [(0, 3)]  # stopped at the first point
+    with pytest.raises(TypeError, match="tp_size: unknown training option"):
+        perfmodel.sweep({"dp": [8]}, perfmodel.training, fixed=dict(TRAINING, tp_size=1), progress=False)
 
 
 def test_progress_callable_sees_every_point():
@@ -157,6 +171,7 @@ def test_progress_callable_sees_every_point():
     ({1: [1]}, "space: names are passed as keyword arguments, so must be strings; got 1"),
     ([{"tp": 1}, {2: 1}], "space[1]: names are passed as keyword arguments"),
     ({"error": [1]}, "space: the name 'error' is reserved"),
+    ({"tp": {1, 2}}, "space['tp']: a set has no fixed order; pass a list"),  # rows would change order between runs
 ])
 def test_bad_space(space, message):
     with pytest.raises(perfmodel.InvalidArgument, match=re.escape(message)):

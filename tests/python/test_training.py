@@ -372,6 +372,10 @@ def test_explicit_stage_layout_list(capsys):
         pytest.approx(even.step_time_s, rel=1e-12)
     uneven = perfmodel.training("llama-3.1-70b", "dgx-h100", layout=(24, 18, 19, 19), **plan)
     assert uneven.step_time_s > even.step_time_s
+    import numpy as np  # numpy integers (or an array of them) are integers here too
+
+    assert perfmodel.training("llama-3.1-70b", "dgx-h100", layout=np.array([24, 18, 19, 19]), **plan).step_time_s == \
+        uneven.step_time_s
     with pytest.raises(perfmodel.InvalidArgument, match=r"parallel.stage_layers: the stages hold 79 layers, llama-3.1-70b has 80"):
         perfmodel.training("llama-3.1-70b", "dgx-h100", layout=[20, 20, 20, 19], **plan)
     with pytest.raises(perfmodel.InvalidArgument, match=r"layout: expected 'even', 'lighter_ends' or a list"):
