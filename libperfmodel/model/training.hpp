@@ -56,6 +56,14 @@ enum class MoeDispatcher {
 std::string_view to_string(MoeDispatcher d);
 MoeDispatcher moe_dispatcher_from_string(std::string_view s);
 
+/// How context-parallel ranks share keys and values.
+enum class CpComm {
+  ring,       ///< K/V chunks passed around the CP ring under the attention kernels (Megatron-Core, Transformer Engine p2p)
+  allgather,  ///< K/V all-gathered before attention and dK/dV reduce-scattered after it, on the critical path (Llama 3)
+};
+std::string_view to_string(CpComm c);
+CpComm cp_comm_from_string(std::string_view s);
+
 /// How layers map onto pipeline stages.
 enum class StageLayout {
   even,          ///< layers / pp per stage (must divide)
@@ -103,6 +111,7 @@ struct TrainingPlan {
   bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits
   double expert_imbalance = 1.0;   ///< skew of the busiest expert rank beyond random routing's (>= 1; 1: balanced routing, whose statistical excess the model adds)
   MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
+  CpComm cp_comm = CpComm::ring;   ///< how CP ranks share K/V (cp > 1)
   std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp / ranks_per_chip; else must equal it
   double train_tokens = 0;         ///< tokens to train for time / chip-hours (0: not reported)
   bool check_memory = true;        ///< raise when the plan does not fit in HBM
@@ -117,7 +126,7 @@ enum class TrainPart {
   optimizer,
   bubble,   ///< pipeline fill and drain (idle time of the slowest stage)
   tp_comm,  ///< tensor/sequence-parallel all-reduce or all-gather + reduce-scatter
-  cp_comm,  ///< context-parallel key/value ring
+  cp_comm,  ///< context-parallel key/value exchange (ring or all-gather)
   ep_comm,  ///< MoE dispatch and combine
   pp_comm,  ///< activations and gradients between stages
   dp_comm,  ///< gradient reduction and parameter gathers

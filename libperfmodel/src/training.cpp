@@ -66,7 +66,7 @@ struct Pass {
   double fwd_flops = 0, bwd_flops = 0, attn_flops = 0;
   double fwd_bytes = 0, bwd_bytes = 0;  // HBM traffic
   double tp_fwd = 0, tp_bwd = 0, tp_bytes_fwd = 0, tp_bytes_bwd = 0;  // tensor-parallel collectives
-  double cp_fwd = 0, cp_bytes_fwd = 0;  // context-parallel ring (backward: twice)
+  double cp_fwd = 0, cp_bwd = 0, cp_bytes_fwd = 0, cp_bytes_bwd = 0;  // context-parallel K/V exchange
   double ep_fwd = 0, ep_bytes_fwd = 0;  // MoE dispatch + combine
   double ep_bwd = 0, ep_bytes_bwd = 0;  // their gradients, both ways in 16 bits
   double expert_fwd_flops = 0, expert_mean = 1;  // the routed experts' forward, and the mean rank's share of it
@@ -254,10 +254,25 @@ void attention_block(const Ctx& c, Pass& p) {
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * h);
   tp_collectives(c, p, 1);
   if (c.par.cp > 1) {
-    // Ring attention: each rank passes its K/V chunk cp - 1 times (the backward also returns dK/dV).
-    const double bytes = static_cast<double>(c.T) * kv_dim * 2.0;
-    p.cp_fwd += (c.par.cp - 1) * neighbour_send(c, bytes, c.par.tp, static_cast<std::int64_t>(c.par.tp) * c.par.cp);
-    p.cp_bytes_fwd += (c.par.cp - 1) * bytes;
+    const double bytes = static_cast<double>(c.T) * kv_dim * 2.0;  // this rank's K/V chunk, bf16
+    if (c.plan.cp_comm == CpComm::ring) {
+      // Ring attention: each rank passes its K/V chunk cp - 1 times; the backward passes K/V and
+      // returns dK/dV, twice the forward.
+      const double hop = neighbour_send(c, bytes, c.par.tp, static_cast<std::int64_t>(c.par.tp) * c.par.cp);
+      p.cp_fwd += (c.par.cp - 1) * hop;
+      p.cp_bwd += 2.0 * (c.par.cp - 1) * hop;
+      p.cp_bytes_fwd += (c.par.cp - 1) * bytes;
+      p.cp_bytes_bwd += 2.0 * (c.par.cp - 1) * bytes;
+    } else {
+      // Llama 3's CP: all-gather the whole sequence's K/V, attend the local queries, reduce-scatter
+      // dK/dV in the backward. Assumption: the gathered K/V are kept for the backward (GQA keeps
+      // them small), so the backward does not gather again.
+      const double whole = bytes * c.par.cp;
+      p.cp_fwd += group_collective(c, Collective::all_gather, whole, c.par.cp, c.par.tp);
+      p.cp_bwd += group_collective(c, Collective::reduce_scatter, whole, c.par.cp, c.par.tp);
+      p.cp_bytes_fwd += (c.par.cp - 1) * bytes;
+      p.cp_bytes_bwd += (c.par.cp - 1) * bytes;
+    }
   }
 }
 
@@ -440,13 +455,14 @@ LayerCost layer_cost(const Ctx& c, double eta) {
   l.tp_bytes = l.mix(&Pass::tp_bytes_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::tp_bytes_bwd);
   const double gemm = l.mix(&Pass::gemm_fwd) + l.mix(&Pass::gemm_bwd) + (full ? l.mix(&Pass::gemm_fwd) : 0.0);
   l.tp_exposed = plan.overlap_tp ? exposed_beyond(gemm, l.tp, eta) : l.tp;
-  // Context-parallel ring runs under the attention kernels: forward, backward (K/V and their
-  // gradients: twice) and, with any recomputation, the recomputed attention forward.
+  // CP exchange: forward, backward and, with any recomputation, the recomputed attention's forward.
+  // The ring runs under the attention kernels; the all-gather and reduce-scatter sit before and
+  // after them, exposed (Llama 3 says so of its all-gather).
   const bool attn_again = plan.recompute != Recompute::none;
-  const double cp_passes = attn_again ? 4.0 : 3.0;
-  l.cp = cp_passes * l.mix(&Pass::cp_fwd);
-  l.cp_bytes = cp_passes * l.mix(&Pass::cp_bytes_fwd);
-  l.cp_exposed = exposed_beyond(l.attn * (1.0 + c.attn_bwd + (attn_again ? 1.0 : 0.0)), l.cp, eta);
+  const double again = attn_again ? 1.0 : 0.0;
+  l.cp = (1.0 + again) * l.mix(&Pass::cp_fwd) + l.mix(&Pass::cp_bwd);
+  l.cp_bytes = (1.0 + again) * l.mix(&Pass::cp_bytes_fwd) + l.mix(&Pass::cp_bytes_bwd);
+  l.cp_exposed = plan.cp_comm == CpComm::ring ? exposed_beyond(l.attn * (1.0 + c.attn_bwd + again), l.cp, eta) : l.cp;
   // MoE dispatch/combine in forward and backward (and the recomputed forward), not overlapped.
   l.ep = l.mix(&Pass::ep_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::ep_bwd);
   l.ep_bytes = l.mix(&Pass::ep_bytes_fwd) * (full ? 2.0 : 1.0) + l.mix(&Pass::ep_bytes_bwd);
@@ -509,6 +525,7 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   detail::check_enum(plan.recompute, Recompute::none, Recompute::full, "recompute", "Recompute");
   detail::check_enum(plan.sharding, Sharding::none, Sharding::parameters, "sharding", "Sharding");
   detail::check_enum(plan.moe_dispatcher, MoeDispatcher::deepep, MoeDispatcher::alltoall, "moe_dispatcher", "MoeDispatcher");
+  detail::check_enum(plan.cp_comm, CpComm::ring, CpComm::allgather, "cp_comm", "CpComm");
   detail::check_enum(p.layout, StageLayout::even, StageLayout::lighter_ends, "parallel.layout", "StageLayout");
   if (!hw::is_valid(plan.precision)) {
     bad("precision", "not a hw::Precision value (" + std::to_string(static_cast<int>(plan.precision)) + ")");
@@ -672,6 +689,9 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
   }
+  if (plan.cp_comm != CpComm::ring && plan.parallel.cp == 1) {  // it would change nothing
+    bad("cp_comm", "sets how context-parallel ranks share K/V; cp is 1, so leave it at its default (ring)");
+  }
   if (plan.moe_dispatcher != MoeDispatcher::deepep && !m.moe) {  // the same: it would change nothing
     bad("moe_dispatcher", m.id + " has no experts to dispatch to; leave it at its default (deepep)");
   }
@@ -729,6 +749,12 @@ Sharding sharding_from_string(std::string_view s) {
   bad("sharding", "expected none/zero0, optimizer/zero1, gradients/zero2 or parameters/zero3/fsdp, got '" + std::string(s) + "'");
 }
 
+std::string_view to_string(CpComm c) { return c == CpComm::allgather ? "allgather" : "ring"; }
+CpComm cp_comm_from_string(std::string_view s) {
+  if (s == "ring") return CpComm::ring;
+  if (s == "allgather") return CpComm::allgather;
+  bad("cp_comm", "expected ring or allgather, got '" + std::string(s) + "'");
+}
 std::string_view to_string(MoeDispatcher d) { return d == MoeDispatcher::alltoall ? "alltoall" : "deepep"; }
 MoeDispatcher moe_dispatcher_from_string(std::string_view s) {
   if (s == "deepep") return MoeDispatcher::deepep;
@@ -1092,6 +1118,12 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   if (!plan.flash_attention && plan.recompute == Recompute::none) {
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
     per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
+  }
+  if (par.cp > 1 && plan.cp_comm == CpComm::allgather) {
+    // The all-gathered K/V of the other cp - 1 ranks, kept for the backward (see attention_block).
+    const double kv = m.mla ? static_cast<double>(c.heads_r) * (m.mla->nope_dim + m.mla->rope_dim + m.mla->v_head_dim)
+                            : 2.0 * c.kv_heads_r * m.head_dim;
+    per_token_full += 2.0 * (par.cp - 1) * kv;
   }
   // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
   // Engine saves the cast input): the QKV and FC1 inputs (h each, top_k copies in MoE), the projection's and FC2's.

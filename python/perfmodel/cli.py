@@ -492,6 +492,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="even, lighter_ends, or layers per stage as a comma-separated list (e.g. 17,20,22,21)")
     p.add_argument("--moe-dispatcher", choices=["deepep", "alltoall"], default=None,
                    help="MoE token exchange: deepep (default; one copy per rank, per node across nodes) or alltoall")
+    p.add_argument("--cp-comm", choices=["ring", "allgather"], default=None,
+                   help="cp > 1: K/V ring under attention (default) or all-gather before it, exposed (Llama 3)")
     p.add_argument("--no-sequence-parallel", action="store_true")
     p.add_argument("--no-overlap-dp", action="store_true")
     p.add_argument("--overlap-tp", action="store_true")
@@ -595,7 +597,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = _model_arg(args.model)
     opts: dict[str, Any] = {k: getattr(args, k) for k in (
         "n_chips", "tp", "cp", "dp", "pp", "ep", "virtual_stages", "ranks_per_chip", "global_batch", "micro_batch",
-        "seq_len", "precision", "recompute", "sharding", "layout", "moe_dispatcher", "train_tokens", "bf16_layers")}
+        "seq_len", "precision", "recompute", "sharding", "layout", "moe_dispatcher", "cp_comm", "train_tokens", "bf16_layers")}
     opts["fp8_params"] = True if args.fp8_params else None
     opts["sequence_parallel"] = False if args.no_sequence_parallel else None
     opts["overlap_dp"] = False if args.no_overlap_dp else None

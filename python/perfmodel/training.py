@@ -25,7 +25,7 @@ __all__ = ["TrainingResult", "training"]
 _PLAN_KEYS = {"global_batch", "micro_batch", "seq_len", "precision", "tp", "cp", "dp", "pp", "ep", "virtual_stages",
               "ranks_per_chip",
               "sequence_parallel", "layout", "recompute", "sharding", "overlap_dp", "overlap_tp", "overlap_pp",
-              "flash_attention", "dropout", "loss_fusion", "grad_reduce_bytes", "bf16_layers", "fp8_params", "expert_imbalance", "moe_dispatcher", "n_chips",
+              "flash_attention", "dropout", "loss_fusion", "grad_reduce_bytes", "bf16_layers", "fp8_params", "expert_imbalance", "moe_dispatcher", "cp_comm", "n_chips",
               "train_tokens",
               "check_memory"}
 
@@ -98,7 +98,9 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     are joined by its scale-out network).
 
     Options (defaults in brackets): ``n_chips`` [tp·cp·dp·pp / ranks_per_chip; else must equal it], ``tp``,
-    ``cp``, ``dp`` [1; with ``n_chips``, what the chips leave: n_chips·ranks_per_chip / (tp·cp·pp)], ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``ranks_per_chip`` [1; 2 runs a rank
+    ``cp``, ``cp_comm`` [cp > 1: "ring", K/V passed around the CP ranks under the attention kernels
+    (Megatron-Core); "allgather", K/V all-gathered before attention and dK/dV reduce-scattered after it,
+    exposed (Llama 3)], ``dp`` [1; with ``n_chips``, what the chips leave: n_chips·ranks_per_chip / (tp·cp·pp)], ``pp``, ``ep`` [1], ``virtual_stages`` [1], ``ranks_per_chip`` [1; 2 runs a rank
     on each die of an Ascend 910C, as CANN exposes them: half the chip's compute, HBM and capacity
     each], ``sequence_parallel`` [True],
     ``layout`` ("even", "lighter_ends", or a list of layers per stage such as ``[17, 20, 22, 21]``,

@@ -74,6 +74,9 @@ TrainingPlan training_plan_from(const py::dict& in) {
   s.clear();
   take(d, "moe_dispatcher", s);
   if (!s.empty()) p.moe_dispatcher = model::moe_dispatcher_from_string(s);
+  s.clear();
+  take(d, "cp_comm", s);
+  if (!s.empty()) p.cp_comm = model::cp_comm_from_string(s);
   // Both default to 0 (derived / not asked); a value given must be positive.
   const bool chips_given = d.contains("n_chips") && !d["n_chips"].is_none();
   const bool tokens_given = d.contains("train_tokens") && !d["train_tokens"].is_none();

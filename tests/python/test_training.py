@@ -646,6 +646,30 @@ def test_context_parallel_ranks_share_the_causal_work_evenly():
     assert _parts(ds).loc["cp_comm", "bytes"] == pytest.approx(ds.micro_batches * 61 * per_layer, rel=1e-9)
 
 
+def test_context_parallel_all_gather_as_llama_3_runs_it():
+    # cp_comm="allgather": K/V all-gathered before attention (cp - 1 chunks in), dK/dV reduce-scattered
+    # after it (cp - 1 out), all exposed; the ring moves K/V forward once and K/V plus dK/dV back: 3/2 of it.
+    kw = dict(tp=8, cp=4, dp=1, global_batch=2, seq_len=65536, recompute="none", check_memory=False)
+    ring = perfmodel.training("llama-3.1-70b", "dgx-h100", **kw)
+    ag = perfmodel.training("llama-3.1-70b", "dgx-h100", cp_comm="allgather", **kw)
+    T, kv = 65536 // 4, 2 * 1 * 128  # tokens per CP rank; one of 8 KV heads per TP rank, K and V
+    per_layer = 2 * 3 * T * kv * 2  # (cp - 1) chunks each way, bf16
+    assert _parts(ag).loc["cp_comm", "bytes"] == pytest.approx(ag.micro_batches * 80 * per_layer, rel=1e-12)
+    assert _parts(ring).loc["cp_comm", "bytes"] == pytest.approx(1.5 * _parts(ag).loc["cp_comm", "bytes"], rel=1e-12)
+    assert _parts(ag).loc["cp_comm", "exposed_s"] == _parts(ag).loc["cp_comm", "time_s"] > 0
+    assert _parts(ring).loc["cp_comm", "exposed_s"] < _parts(ring).loc["cp_comm", "time_s"]
+    # The gathered K/V stay for the backward: (cp - 1) x T x kv x 2 bytes per layer and micro-batch in flight.
+    extra = ag.memory["activations"] - ring.memory["activations"]
+    assert extra == pytest.approx(80 * 3 * T * kv * 2, rel=1e-9)
+    # Recomputed attention gathers again (one more forward's bytes).
+    sel = perfmodel.training("llama-3.1-70b", "dgx-h100", cp_comm="allgather", **{**kw, "recompute": "selective"})
+    assert _parts(sel).loc["cp_comm", "bytes"] == pytest.approx(1.5 * _parts(ag).loc["cp_comm", "bytes"], rel=1e-12)
+    for bad, msg in ((dict(cp=1, dp=4, global_batch=4), "^cp_comm: sets how context-parallel ranks share K/V; cp is 1"),
+                     (dict(cp_comm="p2p"), "^cp_comm: expected ring or allgather, got 'p2p'")):
+        with pytest.raises(perfmodel.InvalidArgument, match=msg):
+            perfmodel.training("llama-3.1-70b", "dgx-h100", **{**kw, "cp_comm": "allgather", **bad})
+
+
 def test_tensor_parallel_collectives_as_megatron_runs_them():
     kw = dict(tp=8, dp=1, global_batch=2, seq_len=4096, recompute="none", check_memory=False)
     # Sequence parallel: the backward gathers each block's input again for the weight gradient,

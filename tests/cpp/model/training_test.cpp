@@ -107,6 +107,29 @@ TEST_CASE("training: errors name the constraint", "[training]") {
   p = llama3_405b();
   p.parallel.layout = static_cast<model::StageLayout>(42);
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("parallel.layout: not a StageLayout"));
+  p = llama3_405b();
+  p.cp_comm = static_cast<model::CpComm>(2);
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("cp_comm: not a CpComm value (2)"));
+}
+
+TEST_CASE("training: Llama 3's all-gather CP is exposed, the ring hides under attention", "[training]") {
+  // Llama 3 405B at 131K tokens, TP8 CP16 PP16 DP8 (Table 4, third row).
+  const auto& m = workload::get_model("llama-3.1-405b");
+  TrainingPlan p = llama3_405b();
+  p.parallel.cp = 16;
+  p.parallel.dp = 8;
+  p.seq_len = 131072;
+  p.global_batch = 128;
+  const auto ring = model::estimate_training(m, "nvidia-dgx-h100", p);
+  p.cp_comm = model::CpComm::allgather;
+  const auto ag = model::estimate_training(m, "nvidia-dgx-h100", p);
+  const auto& rc = ring.parts[static_cast<std::size_t>(TrainPart::cp_comm)];
+  const auto& ac = ag.parts[static_cast<std::size_t>(TrainPart::cp_comm)];
+  CHECK(ac.exposed == ac.time);
+  CHECK(rc.exposed < rc.time);
+  CHECK(rc.bytes == Approx(1.5 * ac.bytes).epsilon(1e-12));  // the ring's backward passes K/V round again
+  CHECK(ag.memory.activations > ring.memory.activations);     // the gathered K/V kept for the backward
+  CHECK(ag.model_flops == ring.model_flops);
 }
 
 TEST_CASE("training: fp8 end layers in bf16 load the end stages of the pipeline", "[training]") {
