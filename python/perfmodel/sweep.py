@@ -187,10 +187,10 @@ Row = tuple[dict[str, Any], dict[str, Any], "str | None"]
 
 
 def _evaluate_range(space: Space, evaluate: Callable[..., Any], fixed: Mapping[str, Any],
-                    start: int, stop: int, report: Callable[[int], None] | None = None,
+                    start: int, stop: int, report: Callable[[int], Any] | None = None,
                     ) -> list[Row]:
     """Rows (point, outputs, error) of points ``start`` to ``stop - 1``; the task run by Dask
-    workers. ``report`` gets the count done so far."""
+    workers. ``report`` gets the count done so far; its returning False stops the range there."""
     rows: list[Row] = []
     for i in range(start, stop):
         point = space.point(i)
@@ -200,8 +200,8 @@ def _evaluate_range(space: Space, evaluate: Callable[..., Any], fixed: Mapping[s
             raise
         except Error as exc:
             rows.append((point, {}, str(exc)))
-        if report is not None:
-            report(i + 1 - start)
+        if report is not None and report(i + 1 - start) is False:
+            break
     return rows
 
 
@@ -272,7 +272,10 @@ def sweep(space: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
     a DataFrame, Series or array is not one row, and its point gets an ``error`` saying so. ``fixed``:
     arguments common to every point. ``client``: a ``dask.distributed.Client`` to run on, split
     into ``chunks`` contiguous ranges of points [4 per worker]. ``progress``: None (a bar in a
-    terminal or notebook), True, False or a callable ``f(done, total)``.
+    terminal or notebook), True, False or a callable ``f(done, total)``, called after every point
+    (on a cluster, every finished range); its returning Python's ``False`` (only that) cancels the
+    sweep: the frame holds the points evaluated so far, in point order, and
+    ``df.attrs["cancelled"]`` is True (False otherwise).
 
     Columns: the point's keys, the outputs (renamed ``<name>_out`` if they clash with a point
     key), then ``error``: the :class:`perfmodel.Error` message for a point that failed, else None.
@@ -304,20 +307,30 @@ def sweep(space: Mapping[str, Iterable[Any]] | Sequence[Mapping[str, Any]],
                 f"client: expected a dask.distributed.Client, got {type(client).__name__}")
     report, close = make_callback(progress, desc="sweep")
     n = len(points)
+    cancelled = False
+
+    def tell(done: int) -> bool:  # False once the caller's progress callable has returned False
+        nonlocal cancelled
+        cancelled = cancelled or report(done, n) is False
+        return not cancelled
+
     try:
-        report(0, n)
-        if client is None:
-            rows = _evaluate_range(points, evaluate, fixed, 0, n, lambda done: report(done, n))
+        if tell(0):
+            if client is None:
+                rows = _evaluate_range(points, evaluate, fixed, 0, n, tell)
+            else:
+                rows = _run_on_dask(client, points, evaluate, fixed, chunks, tell)
         else:
-            rows = _run_on_dask(client, points, evaluate, fixed, chunks,
-                                lambda done: report(done, n))
+            rows = []
     finally:
         close()
-    return _frame(points.names, rows)
+    df = _frame(points.names, rows)
+    df.attrs["cancelled"] = cancelled
+    return df
 
 
 def _run_on_dask(client: Any, points: Space, evaluate: Callable[..., Any], fixed: dict[str, Any],
-                 chunks: int | None, report: Callable[[int], None]) -> list[Row]:
+                 chunks: int | None, report: Callable[[int], bool]) -> list[Row]:
     from dask.distributed import as_completed
 
     n = len(points)
@@ -338,9 +351,10 @@ def _run_on_dask(client: Any, points: Space, evaluate: Callable[..., Any], fixed
             # Re-raises what evaluate raised if it was not a perfmodel.Error.
             results[j] = future.result()
             done += bounds[j + 1] - bounds[j]
-            report(done)
+            if not report(done):  # cancelled: keep the ranges finished so far
+                break
     finally:
         pending = [f for f in futures if not f.done()]
-        if pending:  # an evaluate error stopped the sweep: drop the work still queued
+        if pending:  # an evaluate error or a cancel stopped the sweep: drop the work still queued
             client.cancel(pending)
-    return [row for part in results for row in part]  # type: ignore[union-attr]
+    return [row for part in results if part is not None for row in part]

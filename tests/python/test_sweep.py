@@ -153,8 +153,26 @@ def test_other_exceptions_stop_the_sweep():
 
 def test_progress_callable_sees_every_point():
     seen = Recorder()
-    perfmodel.sweep({"x": [1, 2, 3]}, lambda x: x, progress=seen)
+    df = perfmodel.sweep({"x": [1, 2, 3]}, lambda x: x, progress=seen)
     assert seen.calls == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert df.attrs["cancelled"] is False
+
+
+def test_progress_callable_returning_false_cancels_the_sweep():
+    # As in the plan searches: Python's False (only that) stops the sweep; the points done so far stay.
+    evaluated = []
+
+    def f(x):
+        evaluated.append(x)
+        return x * 2
+
+    df = perfmodel.sweep({"x": list(range(10))}, f, progress=lambda done, total: done < 3)
+    assert evaluated == [0, 1, 2] and df["x"].tolist() == [0, 1, 2] and df["value"].tolist() == [0, 2, 4]
+    assert df.attrs["cancelled"] is True
+    df = perfmodel.sweep({"x": [1, 2]}, f, progress=lambda done, total: False)  # before the first point
+    assert len(df) == 0 and df.attrs["cancelled"] is True
+    df = perfmodel.sweep({"x": [1, 2]}, f, progress=lambda done, total: 0)  # falsy is not False
+    assert len(df) == 2 and df.attrs["cancelled"] is False
 
 
 # --- bad input ---------------------------------------------------------------------------------
@@ -232,6 +250,20 @@ def test_dask_sweep_of_training_equals_local(client):
         pd.testing.assert_frame_equal(remote, local)
         assert seen.calls[0] == (0, 32) and seen.calls[-1] == (32, 32)
         assert [done for done, _ in seen.calls] == sorted(done for done, _ in seen.calls)
+
+
+def test_dask_sweep_cancelled_by_its_progress_callable_keeps_the_finished_ranges(client):
+    local = perfmodel.sweep(TRAINING_SPACE, perfmodel.training, fixed=TRAINING, progress=False)
+    remote = perfmodel.sweep(TRAINING_SPACE, perfmodel.training, fixed=TRAINING, client=client, chunks=8,
+                             progress=lambda done, total: done == 0)  # stop at the first finished range
+    assert remote.attrs["cancelled"] is True and 0 < len(remote) < len(local)
+    # Each kept row is the local row of its point (the first range's points may all have failed).
+    keyed = local.set_index(["tp", "dp", "micro_batch"])
+    for _, row in remote.iterrows():
+        want = keyed.loc[(row["tp"], row["dp"], row["micro_batch"])]
+        assert row["error"] == want["error"]
+        if row["error"] is None:
+            assert row["step_time_s"] == want["step_time_s"]
 
 
 def test_dask_sweep_of_a_function_equals_local(client):
