@@ -174,7 +174,7 @@ struct InferenceResult {
   double busy_chips_per_system = 0;
   double output_tokens_per_second_per_system = 0;
   double input_tokens_per_second_per_system = 0;
-  double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the weight precision
+  double model_flops_utilization = 0;  ///< useful FLOP/s over the chips' dense peak at the fastest format the plan runs
   std::string bottleneck;              ///< the step part with the largest exposed time
   std::optional<ServingEnergy> energy;  ///< empty when the chip family has no energy data
   std::string energy_missing;           ///< why energy is empty

@@ -300,7 +300,7 @@ class PhaseModel {
     // Useful work is the mean rank's routed rows; the busiest rank's extra rows (imbalance, whole
     // rows per slot) cost time but are not model FLOPs (MFU, FLOP/s per watt).
     const double useful = distinct * e.top_k * s_.experts_r / s_.slots / (static_cast<double>(rows) * active);
-    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, active, useful);
+    ffn_block(L, expert_part, rows, e.expert_ffn / s_.moe_tp, active, useful, true);
     if (permute) L.add(expert_part, est(Elementwise{Elementwise::Kind::copy, routed, Precision::bf16}));
     if (e.shared_experts > 0) {
       // Assumption: with expert-parallel exchanges (DP attention) shared experts are replicated and
@@ -372,16 +372,21 @@ class PhaseModel {
   }
 
   /// Gate/up GEMM, activation, down GEMM for `groups` experts of `rows` tokens and
-  /// intermediate size `inter` (grouped GEMM when groups > 1).
+  /// intermediate size `inter`: the MoE layer's grouped kernel for routed experts (`routed`),
+  /// else a library GEMM (grouped when groups > 1).
   /// `useful`: the mean rank's share of these rows (FLOPs only; the time is the busiest rank's).
-  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups, double useful = 1.0) const {
+  void ffn_block(Layer& L, StepPart part, std::int64_t rows, std::int64_t inter, int groups, double useful = 1.0,
+                 bool routed = false) const {
     const auto& m = s_.m;
     const Precision w = s_.plan.precision.weights;
     const bool gated = m.activation == workload::FfnActivation::swiglu;
-    L.add(part, mean_rank(est(Gemm::grouped_experts(rows, (gated ? 2 : 1) * inter, m.hidden, w, groups)), useful));
+    auto gemm = [&](std::int64_t n, std::int64_t k) {
+      return routed ? Gemm::routed_experts(rows, n, k, w, groups) : Gemm::grouped_experts(rows, n, k, w, groups);
+    };
+    L.add(part, mean_rank(est(gemm((gated ? 2 : 1) * inter, m.hidden)), useful));
     L.add(part, mean_rank(est(Elementwise{gated ? Elementwise::Kind::gated : Elementwise::Kind::activation,
                                        rows * inter * groups, Precision::bf16}), useful));
-    L.add(part, mean_rank(est(Gemm::grouped_experts(rows, m.hidden, inter, w, groups)), useful));
+    L.add(part, mean_rank(est(gemm(m.hidden, inter)), useful));
   }
 
   /// All-reduce closing a TP block; under sequence parallelism its reduce-scatter half (the
@@ -948,7 +953,7 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
           what + " exceed the " + std::to_string(model.max_context) + "-token context of " + model.id + " (max_context)");
     }
   }
-  if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: batch)");
+  if (plan.prefill_batch < 0) bad("prefill_batch", "must be >= 0 (0: the default, about 8,192 prompt tokens per attention group in serve mode, the batch otherwise)");
   // Deployed MTP chains draft 1 to 4 tokens; 64 bounds the chained modules a step runs.
   if (plan.mtp_tokens < 0 || plan.mtp_tokens > 64) bad("mtp_tokens", "must be in [0, 64], got " + std::to_string(plan.mtp_tokens));
   if (plan.mtp_tokens > 0 && model.mtp_layers == 0) {
@@ -1110,7 +1115,14 @@ InferenceResult estimate_inference(const TransformerModel& model, const ServingS
     check_memory(*res.decode, dev.chip().id, "decode plan", "batch", plan.batch, res.decode->max_batch);
   }
 
-  const double peak = dev.matrix_rate(plan.precision.weights) * plan.parallel.ranks_per_chip;  // per chip
+  // MFU's denominator, per chip: the dense peak of the fastest format the plan runs (weights,
+  // attention; bf16 for the router and LM head), so no mix of formats reads above 1 (INT8
+  // weights with BF16 attention on a GB300, whose INT8 peak is a fifteenth of its BF16, read 2.2).
+  double fastest = dev.matrix_rate(plan.precision.weights);
+  for (const Precision p : {plan.precision.attention, Precision::bf16}) {
+    if (dev.supports(p)) fastest = std::max(fastest, dev.matrix_rate(p));
+  }
+  const double peak = fastest * plan.parallel.ranks_per_chip;
   // Chips one instance occupies: disaggregated, the decode instance with its share of prefill
   // chips is the unit that fills a system (set below); otherwise chips_per_instance.
   double unit = 0;

@@ -81,7 +81,7 @@ struct Ctx {
   std::int64_t Tsp = 0;  // tokens per rank outside the TP region (norms, residuals)
   int heads_r = 0, kv_heads_r = 0;
   int domain = 1;
-  bool accumulate_grads = true;  // more than one micro-batch per step: weight gradients add up
+  bool accumulate_grads = true;  // several micro-batches add into one full gradient buffer (not ZeRO-2/3)
   Precision grad_precision = Precision::fp32;  // the gradient buffer's width (grad_reduce_bytes)
   double attn_bwd = kAttentionBackward;        // flash-attention backward time over its forward's
 };
@@ -801,7 +801,10 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   Ctx c{m, sys, plan, par};
   c.T = plan.micro_batch * plan.seq_len / par.cp;
   c.Tsp = par.sequence_parallel ? std::max<std::int64_t>(1, c.T / par.tp) : c.T;
-  c.accumulate_grads = plan.global_batch > static_cast<std::int64_t>(par.dp) * plan.micro_batch;
+  // ZeRO-2/3 reduce-scatter each micro-batch's gradients and keep only their shard: the weight-gradient
+  // GEMMs write a fresh buffer, and only one-step plans of the other stages write rather than add.
+  c.accumulate_grads = plan.global_batch > static_cast<std::int64_t>(par.dp) * plan.micro_batch &&
+                       plan.sharding < Sharding::gradients;
   c.grad_precision = plan.grad_reduce_bytes == 2.0 ? Precision::bf16 : Precision::fp32;
   c.attn_bwd = kAttentionBackward / sys.device().fractions().attention_backward;
   c.heads_r = m.heads / par.tp;

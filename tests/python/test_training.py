@@ -646,6 +646,20 @@ def test_context_parallel_ranks_share_the_causal_work_evenly():
     assert _parts(ds).loc["cp_comm", "bytes"] == pytest.approx(ds.micro_batches * 61 * per_layer, rel=1e-9)
 
 
+def test_zero2_and_3_write_each_micro_batch_gradient_fresh():
+    # ZeRO-2/3 reduce-scatter every micro-batch's gradients and hold only their shard: the
+    # weight-gradient GEMMs write a new buffer, so two micro-batches move twice one's bytes. ZeRO-1
+    # adds into its full fp32 buffer (read and written) from the second micro-batch on.
+    kw = dict(tp=1, dp=8, seq_len=2048, recompute="full", check_memory=False)
+    for sh in ("zero2", "zero3", "zero1"):
+        b = [_parts(perfmodel.training("llama-3.1-8b", "dgx-h100", global_batch=g, sharding=sh, **kw)).loc["backward", "bytes"]
+             for g in (8, 16)]
+        if sh == "zero1":
+            assert b[1] > 2.4 * b[0]
+        else:
+            assert b[1] == pytest.approx(2 * b[0], rel=1e-12)
+
+
 def test_context_parallel_all_gather_as_llama_3_runs_it():
     # cp_comm="allgather": K/V all-gathered before attention (cp - 1 chunks in), dK/dV reduce-scattered
     # after it (cp - 1 out), all exposed; the ring moves K/V forward once and K/V plus dK/dV back: 3/2 of it.
