@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include <libperfmodel/error.hpp>
 #include <libperfmodel/hw/figure.hpp>
 #include <libperfmodel/units/quantity.hpp>
 
@@ -64,8 +65,15 @@ struct System {
   Figure<Watts> power;  ///< published total system power
   Figure<Dollars> price;
 
-  /// Number of chips; every system has it (validated on load).
-  [[nodiscard]] int chip_count() const { return static_cast<int>(chips.require(id)); }
+  /// Number of chips; every system has it (validated on load). A system built in code with no
+  /// count, or one outside [1, 1e8] (what a file may give), throws naming the field.
+  [[nodiscard]] int chip_count() const {
+    const double n = chips.require(id, "chips");
+    if (!(n >= 1.0 && n <= 1e8)) {
+      throw ConfigError(id + ": chips: expected a count in [1, 1e8], got " + std::to_string(n));
+    }
+    return static_cast<int>(n);
+  }
 };
 
 }  // namespace perfmodel::hw

@@ -116,7 +116,7 @@ struct CollectiveResult {
 /// buffer for all-gather / reduce-scatter, a rank's send buffer for all-to-all). Throws
 /// InvalidArgument naming the field for ranks outside [2, network ranks], a size <= 0 or not
 /// finite, or an algorithm the topology does not support.
-CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks,
+[[nodiscard]] CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int ranks,
                           Algorithm algorithm = Algorithm::automatic);
 
 /// A collective among `ranks` ranks of which `per_domain` share each scale-up domain (a group
@@ -125,7 +125,7 @@ CollectiveResult estimate(const Network& net, Collective kind, Bytes size, int r
 /// fabric alone, each rank on its own NIC; otherwise hierarchical over the two levels. Other
 /// groups run concurrently on their own links (each rank has its own NIC share). Throws like
 /// estimate() and for per_domain outside [1, domain size].
-CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size, int ranks, int per_domain);
+[[nodiscard]] CollectiveResult estimate_spread(const Network& net, Collective kind, Bytes size, int ranks, int per_domain);
 
 /// MoE token exchange (expert parallelism): dispatch sends each token's hidden state to the
 /// ranks holding its top-k experts, combine sends the results back.
@@ -162,6 +162,6 @@ struct MoeResult {
 
 /// Throws InvalidArgument for non-positive sizes, topk > experts, experts not divisible by the
 /// ranks, imbalance < 1, or ranks beyond the network.
-MoeResult estimate(const Network& net, const MoeExchange& op);
+[[nodiscard]] MoeResult estimate(const Network& net, const MoeExchange& op);
 
 }  // namespace perfmodel::model

@@ -212,13 +212,13 @@ class ServingSystem {
 /// Throws InvalidArgument naming the constraint (and by how much) for zero lengths or batches,
 /// degrees that do not divide heads/experts/layers/batch or exceed the system, a precision the
 /// chip lacks, or (with check_memory) a plan that does not fit in HBM.
-InferenceResult estimate_inference(const workload::TransformerModel& model, const catalog::Catalog& cat,
+[[nodiscard]] InferenceResult estimate_inference(const workload::TransformerModel& model, const catalog::Catalog& cat,
                                    std::string_view system, const InferencePlan& plan);
 /// With a prepared system (fast path: no catalog lookups).
-InferenceResult estimate_inference(const workload::TransformerModel& model, const ServingSystem& system,
+[[nodiscard]] InferenceResult estimate_inference(const workload::TransformerModel& model, const ServingSystem& system,
                                    const InferencePlan& plan);
 /// On the built-in catalog.
-InferenceResult estimate_inference(const workload::TransformerModel& model, std::string_view system,
+[[nodiscard]] InferenceResult estimate_inference(const workload::TransformerModel& model, std::string_view system,
                                    const InferencePlan& plan);
 
 }  // namespace perfmodel::model

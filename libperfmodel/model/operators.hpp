@@ -40,9 +40,9 @@ struct OpEstimate {
 
 /// Throws InvalidArgument naming the parameter for non-positive dimensions, 64-bit overflow of
 /// FLOP or byte counts, or a precision the chip does not support.
-OpEstimate estimate(const Device& dev, const workload::Gemm& op);
-OpEstimate estimate(const Device& dev, const workload::Attention& op);
-OpEstimate estimate(const Device& dev, const workload::Elementwise& op);
+[[nodiscard]] OpEstimate estimate(const Device& dev, const workload::Gemm& op);
+[[nodiscard]] OpEstimate estimate(const Device& dev, const workload::Attention& op);
+[[nodiscard]] OpEstimate estimate(const Device& dev, const workload::Elementwise& op);
 
 /// The three GEMMs of training a weight: forward m×n×k, input gradient m×k×n and weight
 /// gradient k×n×m (same batch and input precision), each as estimate() gives it. The weight
@@ -52,7 +52,7 @@ OpEstimate estimate(const Device& dev, const workload::Elementwise& op);
 struct TrainingGemms {
   OpEstimate forward, input_grad, weight_grad;
 };
-TrainingGemms estimate_training_gemms(const Device& dev, const workload::Gemm& forward,
+[[nodiscard]] TrainingGemms estimate_training_gemms(const Device& dev, const workload::Gemm& forward,
                                       hw::Precision grad_accumulation = hw::Precision::fp32, bool accumulate = true);
 
 /// Batch form: out[i] = estimate(dev, ops[i]); sizes must match. Stops at the first bad op and

@@ -220,12 +220,12 @@ class TrainingSystem {
 /// count, layers that do not split into the stages, micro-batches that do not divide the batch,
 /// heads/experts that do not divide, a precision the chip lacks, or (with check_memory) a plan
 /// that does not fit in HBM (with the amount over).
-TrainingResult estimate_training(const workload::TransformerModel& model, const catalog::Catalog& cat,
+[[nodiscard]] TrainingResult estimate_training(const workload::TransformerModel& model, const catalog::Catalog& cat,
                                  std::string_view system, const TrainingPlan& plan);
-TrainingResult estimate_training(const workload::TransformerModel& model, const TrainingSystem& system,
+[[nodiscard]] TrainingResult estimate_training(const workload::TransformerModel& model, const TrainingSystem& system,
                                  const TrainingPlan& plan);
 /// On the built-in catalog.
-TrainingResult estimate_training(const workload::TransformerModel& model, std::string_view system,
+[[nodiscard]] TrainingResult estimate_training(const workload::TransformerModel& model, std::string_view system,
                                  const TrainingPlan& plan);
 
 }  // namespace perfmodel::model

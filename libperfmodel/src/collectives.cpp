@@ -95,8 +95,9 @@ struct Timing {
 /// the fill but move about half the bandwidth, so the fill is min(bytes, half_size). In-network
 /// reduction (NVLS, SHARP) runs only the bulk protocol (`bulk_only`) and always pays the fill.
 double eff_bw(const FabricLevel& lv, double bw, double frac, double bytes, bool bulk_only = false) {
-  if (!(lv.half_size > 0)) return bw * frac;
-  return bw * frac * bytes / (bytes + (bulk_only ? lv.half_size : std::min(bytes, lv.half_size)));
+  if (!(lv.half_size > 0) || !(bytes > 0)) return bw * frac;
+  // Divided through by bytes: bw x bytes overflowed to inf near 1e297 B and read as no time at all.
+  return bw * frac / (1.0 + (bulk_only ? lv.half_size : std::min(bytes, lv.half_size)) / bytes);
 }
 
 /// Links a rank posts direct-exchange messages over at once; unknown (0) is an error here, where
@@ -651,8 +652,9 @@ MoeResult estimate(const Network& net, const MoeExchange& op) {
   if (!(op.imbalance >= 1.0 && std::isfinite(op.imbalance))) {
     throw InvalidArgument("imbalance: must be >= 1 (busiest rank over the mean), got " + std::to_string(op.imbalance));
   }
-  if (!(op.bytes_per_element > 0 && op.scale_bytes_per_token >= 0)) {
-    throw InvalidArgument("bytes_per_element: must be positive (and scale_bytes_per_token >= 0)");
+  if (!(op.bytes_per_element > 0 && std::isfinite(op.bytes_per_element) && op.scale_bytes_per_token >= 0 &&
+        std::isfinite(op.scale_bytes_per_token))) {
+    throw InvalidArgument("bytes_per_element: must be a positive, finite number (and scale_bytes_per_token finite >= 0)");
   }
   // Assumption: MoE kernels stream whole token batches without NCCL's chunked pipeline, so the
   // fabric's half_size does not apply; the fixed a2a latency carries the small-batch cost.

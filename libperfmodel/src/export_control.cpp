@@ -1,3 +1,4 @@
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,15 +14,18 @@ namespace {
 /// `v` with the fewest decimals (from `decimals`) that keep it on the same side of every
 /// threshold as the value itself (TPP 4799.5 printed "4800" beside "3A090.b").
 std::string shown(double v, int decimals, std::initializer_list<double> thresholds) {
-  char buf[48];
+  // std::to_chars / from_chars: independent of the C locale a host program may set.
+  char buf[400];
+  std::string out;
   for (int d = decimals; d <= decimals + 6; ++d) {
-    std::snprintf(buf, sizeof buf, "%.*f", d, v);
-    const double r = std::strtod(buf, nullptr);
+    out.assign(buf, std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed, d).ptr);
+    double r = 0;
+    std::from_chars(out.data(), out.data() + out.size(), r);
     bool same = true;
     for (double t : thresholds) same = same && ((r >= t) == (v >= t));
     if (same) break;
   }
-  return buf;
+  return out;
 }
 
 /// Records a figure of rumour confidence by its field ("compute.fp8.matrix").

@@ -91,6 +91,8 @@ void TransformerModel::validate(const std::string& origin) const {
     need(v <= hi, field, [&] { return "expected at most " + std::to_string(hi) + ", got " + std::to_string(v); });
   };
   need(!id.empty(), "id", [] { return "expected a non-empty model id"; });
+  need(activation == FfnActivation::swiglu || activation == FfnActivation::gelu, "activation",
+       [&] { return "not an FfnActivation value (" + std::to_string(static_cast<int>(activation)) + ")"; });
   need(layers > 0, "layers", [&] { return "expected a positive integer, got " + std::to_string(layers); });
   need(hidden > 0, "hidden", [&] { return "expected a positive integer, got " + std::to_string(hidden); });
   need(heads > 0, "heads", [&] { return "expected a positive integer, got " + std::to_string(heads); });

@@ -363,6 +363,9 @@ SystemEnergy system_energy(const hw::Chip& chip, const hw::EfficiencyPolicy& pol
 }
 
 EnergyEstimate energy_of(const ChipEnergy& e, const SystemOverhead& o, const Activity& a, double chips) {
+  if (!(chips > 0 && std::isfinite(chips))) {
+    throw InvalidArgument("chips: expected a positive, finite count of chips drawing power, got " + std::to_string(chips));
+  }
   const ChipDraw d = chip_draw(e, a);
   EnergyEstimate r;
   r.chip_watts = d.watts;

@@ -166,6 +166,9 @@ SearchResult<typename Problem::Plan> run_search(Problem& prob, const std::vector
   for (const auto& o : opt.objectives) {
     const std::size_t i = field_of(o.field, "objective");
     const Sense s = o.sense.value_or(fields[i].sense);
+    if (s != Sense::minimize && s != Sense::maximize) {
+      bad("objective", "'" + o.field + "': sense is not a Sense value (" + std::to_string(static_cast<int>(s)) + ")");
+    }
     if (std::find(rank.index.begin(), rank.index.end(), i) != rank.index.end()) {
       bad("objective", "'" + o.field + "' is named twice");
     }

@@ -29,7 +29,8 @@ std::vector<long> switch_groups(const FabricLevel& lv, bool scale_out) {
     std::vector<long> g;
     long size = lv.switch_radix;
     for (int t = 1; t < lv.tiers; ++t) {
-      size = t == 1 ? lv.switch_radix / 2 : size * (lv.switch_radix / 2);
+      // Capped at the level's ranks before growing, so deep trees of wide switches cannot overflow.
+      size = t == 1 ? lv.switch_radix / 2 : std::min(size, n) * (lv.switch_radix / 2);
       g.push_back(std::min(size, n));
     }
     g.push_back(n);
@@ -153,15 +154,17 @@ EdgeList build(const FabricLevel& lv, bool scale_out) {
 void check_level(const FabricLevel& lv, bool scale_out) {
   const std::string where = "FabricLevel '" + lv.name + "': ";
   if (lv.ranks < 1) throw InvalidArgument(where + "ranks: must be >= 1, got " + std::to_string(lv.ranks));
-  if (!(lv.bandwidth > 0 && std::isfinite(lv.bandwidth))) {
-    throw InvalidArgument(where + "bandwidth: must be a positive, finite number of B/s, got " + std::to_string(lv.bandwidth));
+  if (!(lv.bandwidth > 0 && lv.bandwidth <= 1e18)) {  // 1 EB/s per rank bounds a typo (and the cut's integer weights)
+    throw InvalidArgument(where + "bandwidth: must be a positive number of B/s up to 1e18, got " + std::to_string(lv.bandwidth));
   }
   if (lv.topology && static_cast<unsigned>(*lv.topology) > static_cast<unsigned>(hw::Topology::torus_3d)) {
     throw InvalidArgument(where + "topology: not a hw::Topology value (" + std::to_string(static_cast<int>(*lv.topology)) + ")");
   }
   if (scale_out) {
     if (lv.switch_radix < 4) throw InvalidArgument(where + "switch_radix: must be >= 4, got " + std::to_string(lv.switch_radix));
-    if (lv.tiers < 1) throw InvalidArgument(where + "tiers: must be >= 1, got " + std::to_string(lv.tiers));
+    if (lv.tiers < 1 || lv.tiers > 8) {  // real fabrics have 1 to 3 switch tiers
+      throw InvalidArgument(where + "tiers: must be in [1, 8], got " + std::to_string(lv.tiers));
+    }
     if (!(lv.oversubscription >= 1.0 && std::isfinite(lv.oversubscription))) {
       throw InvalidArgument(where + "oversubscription: must be >= 1, got " + std::to_string(lv.oversubscription));
     }
@@ -180,12 +183,17 @@ void check_level(const FabricLevel& lv, bool scale_out) {
     long long product = 1;
     for (int k : lv.torus_dims) {
       if (k < 1) throw InvalidArgument(where + "torus_dims: every dimension must be >= 1, got " + std::to_string(k));
-      product *= k;
+      if (k > lv.ranks) {  // also keeps the product below overflow
+        throw InvalidArgument(where + "torus_dims: a dimension of " + std::to_string(k) + " exceeds the " +
+                              std::to_string(lv.ranks) + " ranks");
+      }
+      product = std::min<long long>(product * k, static_cast<long long>(lv.ranks) + 1);
     }
     if (lv.torus_dims.size() != dims || product != lv.ranks) {
       throw InvalidArgument(where + "torus_dims: a " + std::to_string(dims) + "D torus of " + std::to_string(lv.ranks) +
                             " ranks needs " + std::to_string(dims) + " dimensions multiplying to the ranks; got " +
-                            std::to_string(lv.torus_dims.size()) + " multiplying to " + std::to_string(product));
+                            std::to_string(lv.torus_dims.size()) + " multiplying to " +
+                            (product > lv.ranks ? "more than that" : std::to_string(product)));
     }
   }
 }
@@ -290,7 +298,9 @@ GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks
   gm.mean_hops = n > 1 ? total / (static_cast<double>(n) * (n - 1.0)) : 0.0;
 
   // Bisection: max flow from the first half of the ranks to the second. Capacities are whole
-  // bytes per second (int64): push-relabel checks exact flow conservation, which doubles break.
+  // multiples of 1e-10 of the level's bandwidth (int64): push-relabel checks exact flow
+  // conservation, which doubles break, and whole bytes per second overflowed near 1e19 B/s.
+  const double unit = lv.bandwidth * 1e-10;
   using Traits = boost::adjacency_list_traits<boost::vecS, boost::vecS, boost::directedS>;
   using FlowGraph = boost::adjacency_list<
       boost::vecS, boost::vecS, boost::directedS, boost::no_property,
@@ -310,7 +320,7 @@ GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks
   };
   std::int64_t capacity_sum = 1;  // more than any cut: the source and sink arcs never limit the flow
   for (const Link& l : el.links) {
-    const auto c = static_cast<std::int64_t>(std::llround(l.capacity));
+    const auto c = static_cast<std::int64_t>(std::llround(l.capacity / unit));
     arc(l.a, l.b, c);
     arc(l.b, l.a, c);
     capacity_sum += 2 * c;
@@ -322,8 +332,8 @@ GraphMeasures measure_graph(const FabricLevel& lv, bool scale_out, int max_ranks
     else arc(i, sink, inf);
   }
   gm.bisection_bandwidth =
-      n >= 2 ? static_cast<double>(
-                   boost::push_relabel_max_flow(fg, static_cast<std::size_t>(src), static_cast<std::size_t>(sink)))
+      n >= 2 ? unit * static_cast<double>(boost::push_relabel_max_flow(fg, static_cast<std::size_t>(src),
+                                                                        static_cast<std::size_t>(sink)))
              : 0.0;
   return gm;
 }

@@ -559,6 +559,11 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
                                        " (prepare it with the plan's ranks_per_chip)");
   }
   if (plan.chips < 0) bad("chips", "must be >= 0 (0: tp x cp x dp x pp), got " + num(plan.chips));
+  // The product in floating point first: ranks() in 64 bits wraps for degrees near 2^31.
+  if (const double product = static_cast<double>(p.tp) * p.cp * p.dp * p.pp; product > 64.0 * kMaxChips) {
+    bad("parallel", "tp x cp x dp x pp = " + num(p.tp) + " x " + num(p.cp) + " x " + num(p.dp) + " x " + num(p.pp) +
+                        " = " + fmt(product, 4) + " ranks exceed the supported " + num(64 * kMaxChips));
+  }
   const std::int64_t ranks = p.ranks();
   // With one rank per chip the messages speak of chips; with several, of ranks.
   const std::string unit = rpc > 1 ? " ranks" : " chips";

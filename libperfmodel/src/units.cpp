@@ -328,19 +328,18 @@ std::string mantissa(double x, int digits) {
   const double ax = std::fabs(x);
   // Beyond the prefixes' reach (below a thousandth of the smallest, above a thousand of the
   // largest) the number keeps its exponent: "1e-18 ps", not eighteen zeros or "0".
+  // std::to_chars, not printf: the C locale a host program sets must not turn 1.5 into "1,5".
   if (ax > 0.0 && (ax < 1e-3 || ax >= 1e15)) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
-    return buf;
+    return std::string(buf, std::to_chars(buf, buf + sizeof buf, x, std::chars_format::general, digits).ptr);
   }
   int decimals = 0;
   if (ax > 0.0) {
     const int mag = static_cast<int>(std::floor(std::log10(ax)));
     decimals = std::max(0, digits - 1 - mag);
   }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, x);
-  std::string s(buf);
+  char buf[400];  // fixed notation of up to 1e15 with a few decimals
+  std::string s(buf, std::to_chars(buf, buf + sizeof buf, x, std::chars_format::fixed, decimals).ptr);
   if (s.find('.') != std::string::npos) {
     while (s.back() == '0') s.pop_back();
     if (s.back() == '.') s.pop_back();

@@ -30,11 +30,11 @@ UnitInfo parse_unit(std::string_view unit);
 std::string quoted(std::string_view text);
 
 /// Parse "<number> <unit>"; throws InvalidArgument naming the text on any problem.
-AnyQuantity parse(std::string_view text, ParseOptions options = {});
+[[nodiscard]] AnyQuantity parse(std::string_view text, ParseOptions options = {});
 
 /// Parse and check the dimension; throws UnitMismatch naming the text and the expected dimension.
 template <Dim D>
-Quantity<D> parse_as(std::string_view text, ParseOptions options = {}) {
+[[nodiscard]] Quantity<D> parse_as(std::string_view text, ParseOptions options = {}) {
   AnyQuantity q = parse(text, options);
   return q.as<D>(quoted(text));
 }

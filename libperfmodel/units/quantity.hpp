@@ -77,7 +77,8 @@ using Joules = Quantity<dim::energy>;                  ///< energy [J]
 using Dollars = Quantity<dim::money>;                  ///< money [USD]
 using ArithmeticIntensity = Quantity<dim::intensity>;  ///< [FLOP/B]
 
-/// Unit constants: multiply a number by one of these (`3.35 * TB / s`, `80 * GiB`).
+/// Unit constants: multiply a number by one of these (`3.35e12 * unit::byte / unit::second`);
+/// or use the literals below (`80_GiB`, `1.5_ms`).
 namespace unit {
 inline constexpr Flops flop{1.0};
 inline constexpr Bytes byte{1.0};

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/model/collectives.hpp>
@@ -94,6 +95,13 @@ TEST_CASE("Collectives: bad input names the field", "[model][collectives][errors
   CHECK_THROWS_WITH(model::estimate_spread(n2, Collective::all_reduce, Bytes{1e6}, 16, 1),
                     Contains("16 ranks at 1 per scale-up domain need 16 domains; the network of nvidia-dgx-h100 has 2"));
   CHECK(model::estimate_spread(n2, Collective::all_reduce, Bytes{1e6}, 2, 1).time.value() > 0.0);
+  // Huge sizes stay monotone: bandwidth x bytes overflowed to inf and 1e297 B took 6 us.
+  CHECK(model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e297}, 8).time.value() >
+        model::estimate(dgx_h100(), Collective::all_reduce, Bytes{1e296}, 8).time.value());
+  model::MoeExchange inf_width;
+  inf_width.ranks = 8;
+  inf_width.bytes_per_element = std::numeric_limits<double>::infinity();  // gave time inf, bandwidth NaN
+  CHECK_THROWS_WITH(model::estimate(dgx_h100(), inf_width), Contains("bytes_per_element: must be a positive, finite number"));
 }
 
 TEST_CASE("Benchmark: one collective estimate vs a baseline alpha-beta formula", "[!benchmark][collectives]") {

@@ -76,4 +76,12 @@ TEST_CASE("energy of an estimate: all-in share per chip", "[power]") {
   REQUIRE(r.watts_per_chip == Approx((r.chip_watts + o.fixed_watts / 72) / o.delivery_efficiency * (1 + o.cooling_overhead)));
   REQUIRE(r.joules == Approx(r.watts * 2.0));
   REQUIRE(r.basis == "system");
+  // A chip count that is not a positive number is refused (NaN gave NaN watts, -4 negative ones).
+  for (double bad : {std::nan(""), -4.0, 0.0}) {
+    REQUIRE_THROWS_WITH(model::energy_of(e, o, a, bad), Catch::Contains("chips: expected a positive, finite count"));
+  }
+  // A system built in code without a chip count names the field.
+  hw::System s;
+  s.id = "my-rack";
+  REQUIRE_THROWS_WITH(s.chip_count(), Catch::Contains("my-rack") && Catch::Contains("chips"));
 }

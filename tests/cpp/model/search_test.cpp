@@ -255,6 +255,9 @@ TEST_CASE("search: bad input names the field", "[search]") {
   fails(s, SearchOptions{}, "objective: name at least one");
   fails(s, by({"tokens_per_watt"}), "'tokens_per_watt' is not an output field");
   fails(s, by({"mfu", "hfu", "step_time_s", "bubble_fraction"}), "a Pareto front takes 2 or 3");
+  SearchOptions sense = by({"mfu"});
+  sense.objectives[0].sense = static_cast<Sense>(7);  // read as minimise before
+  fails(s, sense, "'mfu': sense is not a Sense value (7)");
   SearchOptions c = by({"mfu"});
   c.constraints = {{"step_time_s", 10.0, 1.0}};
   fails(s, c, "constraints.step_time_s: contradictory");

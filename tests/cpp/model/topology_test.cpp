@@ -136,8 +136,21 @@ TEST_CASE("Topology: a level built by hand is checked before its graph is built"
                                                              "multiplying to the ranks; got 2 multiplying to 15"));
   t.torus_dims = {0, 4};
   CHECK_THROWS_WITH(model::describe(t), Catch::Contains("torus_dims: every dimension must be >= 1, got 0"));
+  t.torus_dims = {1 << 30, 1 << 30};  // its product overflowed before the check
+  CHECK_THROWS_WITH(model::describe(t), Catch::Contains("torus_dims: a dimension of 1073741824 exceeds the 16 ranks"));
+  // A deep tree of wide switches: its group sizes overflowed to 0 and divided by zero (SIGFPE).
+  model::FabricLevel deep;
+  deep.name = "ib";
+  deep.ranks = 100;
+  deep.bandwidth = 50e9;
+  deep.switch_radix = 64;
+  deep.tiers = 8;
+  CHECK(model::describe(deep, true).bisection_bandwidth > 0);
+  CHECK(model::measure_graph(deep, true).bisection_bandwidth > 0);
+  deep.tiers = 14;
+  CHECK_THROWS_WITH(model::describe(deep, true), Catch::Contains("tiers: must be in [1, 8], got 14"));
   auto neg = level(hw::Topology::single_hop_switched, 8, -2e11);
-  CHECK_THROWS_WITH(model::describe(neg), Catch::Contains("bandwidth: must be a positive, finite number"));
+  CHECK_THROWS_WITH(model::describe(neg), Catch::Contains("bandwidth: must be a positive number of B/s up to 1e18"));
   auto none = level(hw::Topology::single_hop_switched, -4);
   CHECK_THROWS_WITH(model::measure_graph(none), Catch::Contains("ranks: must be >= 1, got -4"));
   auto mesh = level(hw::Topology::full_mesh, 8);

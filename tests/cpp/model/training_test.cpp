@@ -107,6 +107,16 @@ TEST_CASE("training: errors name the constraint", "[training]") {
   p = llama3_405b();
   p.parallel.layout = static_cast<model::StageLayout>(42);
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("parallel.layout: not a StageLayout"));
+  // An activation cast from an out-of-range integer is refused (it estimated as gelu).
+  workload::TransformerModel odd = m;
+  odd.activation = static_cast<workload::FfnActivation>(5);
+  CHECK_THROWS_WITH(model::estimate_training(odd, "nvidia-dgx-h100", llama3_405b()),
+                    Catch::Contains("activation: not an FfnActivation value (5)"));
+  p = llama3_405b();  // degrees whose product wraps in 64 bits (it read 0 ranks and got past the limit)
+  p.parallel.cp = 1 << 24;
+  p.parallel.dp = 1 << 30;
+  p.parallel.pp = 128;
+  CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("ranks exceed the supported"));
   p = llama3_405b();
   p.cp_comm = static_cast<model::CpComm>(2);
   CHECK_THROWS_WITH(model::estimate_training(m, "nvidia-dgx-h100", p), Catch::Contains("cp_comm: not a CpComm value (2)"));
