@@ -162,8 +162,8 @@ void check_level(const FabricLevel& lv, bool scale_out) {
   }
   if (scale_out) {
     if (lv.switch_radix < 4) throw InvalidArgument(where + "switch_radix: must be >= 4, got " + std::to_string(lv.switch_radix));
-    if (lv.tiers < 1 || lv.tiers > 8) {  // real fabrics have 1 to 3 switch tiers
-      throw InvalidArgument(where + "tiers: must be in [1, 8], got " + std::to_string(lv.tiers));
+    if (lv.tiers < 1 || lv.tiers > 64) {  // 4-port switches over 2^22 domains take 22
+      throw InvalidArgument(where + "tiers: must be in [1, 64], got " + std::to_string(lv.tiers));
     }
     if (!(lv.oversubscription >= 1.0 && std::isfinite(lv.oversubscription))) {
       throw InvalidArgument(where + "oversubscription: must be >= 1, got " + std::to_string(lv.oversubscription));
