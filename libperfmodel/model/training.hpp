@@ -111,7 +111,7 @@ struct TrainingPlan {
   bool fp8_params = false;         ///< fp8 plans: weights held (and data-parallel gathered) in 8 bits
   double expert_imbalance = 1.0;   ///< skew of the busiest expert rank beyond random routing's (>= 1; 1: balanced routing, whose statistical excess the model adds)
   MoeDispatcher moe_dispatcher = MoeDispatcher::deepep;
-  CpComm cp_comm = CpComm::ring;   ///< how CP ranks share K/V (cp > 1)
+  CpComm cp_comm = CpComm::ring;   ///< how CP ranks share K/V (no effect at cp 1, so a search may fix it over several cp)
   std::int64_t chips = 0;          ///< 0: tp x cp x dp x pp / ranks_per_chip; else must equal it
   double train_tokens = 0;         ///< tokens to train for time / chip-hours (0: not reported)
   bool check_memory = true;        ///< raise when the plan does not fit in HBM

@@ -285,8 +285,8 @@ Device::Device(hw::Chip chip, hw::EfficiencyPolicy policy) : chip_(std::move(chi
   }
   if (chip_.compute_units.known()) {
     const double n = chip_.compute_units.value_or(0.0);
-    if (n > 1e7) {  // a catalog file is read up to 1e8 units; an int must hold it (1e12 wrapped negative)
-      throw InvalidArgument(where + ": compute_units: " + std::to_string(n) + " exceeds the supported 1e7");
+    if (n > 1e8) {  // what a catalog file may give; an int must hold it (1e12 wrapped negative)
+      throw InvalidArgument(where + ": compute_units: " + std::to_string(n) + " exceeds the supported 1e8");
     }
     if (n >= 1.0) {
       units_ = static_cast<int>(n);

@@ -694,9 +694,6 @@ void check(const TransformerModel& m, const TrainingSystem& sys, const TrainingP
   if (plan.expert_imbalance != 1.0 && !m.moe) {  // ignored otherwise, as if modelled
     bad("expert_imbalance", m.id + " has no experts; must be 1, got " + fmt(plan.expert_imbalance));
   }
-  if (plan.cp_comm != CpComm::ring && plan.parallel.cp == 1) {  // it would change nothing
-    bad("cp_comm", "sets how context-parallel ranks share K/V; cp is 1, so leave it at its default (ring)");
-  }
   if (plan.moe_dispatcher != MoeDispatcher::deepep && !m.moe) {  // the same: it would change nothing
     bad("moe_dispatcher", m.id + " has no experts to dispatch to; leave it at its default (deepep)");
   }
@@ -1127,8 +1124,9 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
     // Unfused attention keeps the softmax output (2 B per score) and with dropout its mask and output (3 B).
     per_token_full += static_cast<double>(c.heads_r) * plan.seq_len * (plan.dropout ? 5.0 : 2.0);
   }
-  if (par.cp > 1 && plan.cp_comm == CpComm::allgather) {
-    // The all-gathered K/V of the other cp - 1 ranks, kept for the backward (see attention_block).
+  if (par.cp > 1 && plan.cp_comm == CpComm::allgather && plan.recompute == Recompute::none) {
+    // The all-gathered K/V of the other cp - 1 ranks, kept for the backward (see attention_block);
+    // recomputed attention gathers them again instead.
     const double kv = m.mla ? static_cast<double>(c.heads_r) * (m.mla->nope_dim + m.mla->rope_dim + m.mla->v_head_dim)
                             : 2.0 * c.kv_heads_r * m.head_dim;
     per_token_full += 2.0 * (par.cp - 1) * kv;

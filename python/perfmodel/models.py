@@ -111,7 +111,19 @@ def get(name: str | Model) -> Model:
 def load(path: str | os.PathLike[str]) -> Model:
     """A model from a perfmodel model JSON file (``perfmodel.ConfigError`` names file and field;
     ``perfmodel.NotFound`` when the file cannot be opened or is a directory)."""
-    return Model(_core.load_model(_args.path("path", path)))
+    path = _args.path("path", path)
+    return _distinct(Model(_core.load_model(path)), os.fspath(path))
+
+
+def _distinct(m: Model, origin: str) -> Model:
+    """``m``, unless it reuses a built-in's id with other fields (a table or sweep could not tell
+    the two apart)."""
+    if m._d["id"] in names():
+        builtin = {k: v for k, v in get(m._d["id"]).to_dict().items() if k != "source"}
+        if {k: v for k, v in m._d.items() if k != "source"} != builtin:
+            raise _core.ConfigError(f"{origin}: id: '{m._d['id']}' is a built-in model with other fields; "
+                                    "give the variant an id of its own")
+    return m
 
 
 def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
@@ -150,14 +162,7 @@ def define(spec: dict[str, Any] | None = None, /, **fields: Any) -> Model:
             raise _core.ConfigError(f"{origin}: {where}: expected an integer, got {v!r}")
         raise _core.ConfigError(f"{origin}: {where}: expected an integer, string, bool, list or dict, got {v!r}")
 
-    text = json.dumps(plain(d, ""))
-    m = Model(_core.model_from_json(text, origin))
-    if m._d["id"] in names():  # a variant under a built-in's id could not be told from it in a table or sweep
-        builtin = {k: v for k, v in get(m._d["id"]).to_dict().items() if k != "source"}
-        if {k: v for k, v in m._d.items() if k != "source"} != builtin:
-            raise _core.ConfigError(f"{origin}: id: '{m._d['id']}' is a built-in model with other fields; "
-                                    "give the variant an id of its own (define(spec, id='...'))")
-    return m
+    return _distinct(Model(_core.model_from_json(json.dumps(plain(d, "")), origin)), origin)
 
 
 def _rebuild(fields: dict[str, Any]) -> Model:
@@ -173,7 +178,8 @@ def from_hf_config(path: str | os.PathLike[str]) -> Model:
     Any other architecture, or ``architectures`` and ``model_type`` naming different ones, raises
     ``perfmodel.ConfigError`` naming them; nothing is guessed. The model's id is the config's
     ``_name_or_path`` where it has one, else its ``model_type``."""
-    return Model(_core.model_from_hf_config(_args.path("path", path)))
+    path = _args.path("path", path)
+    return _distinct(Model(_core.model_from_hf_config(path)), os.fspath(path))
 
 
 def table() -> pd.DataFrame:

@@ -144,6 +144,18 @@ def search_inference(model: str | Model, systems: str | Sequence[str], /, *,
 def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict[str, Any], fixed: dict[str, Any],
          objective: str | Sequence[str], constraints: Any, top_k: int, keep_all: bool, threads: int,
          progress: Any, cost: Mapping[str, float] | None, catalog: Catalog | None) -> pd.DataFrame:
+    # A misspelt fixed option is the caller's typo, raised as such (a TypeError too, so a sweep over
+    # searches stops on it rather than recording it on every row).
+    if kind == "training":
+        from .training import _PLAN_KEYS as known
+    else:
+        from .inference import _PLAN_KEYS as plan_keys, _PRECISION_KEYS
+
+        known = plan_keys | _PRECISION_KEYS
+    unknown = sorted(set(fixed) - known - set(dims))
+    if unknown:
+        raise _args.UnknownOption(f"{unknown[0]}: unknown {kind} option; expected one of "
+                                  f"{', '.join(sorted(known - set(dims)))}")
     m = get_model(model)
     cat = using(catalog)
     sys_list = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, Iterable) else None

@@ -124,6 +124,9 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     cat = using(catalog)
     system = _args.text("system", system)
     plan = {k: v for k, v in options.items() if v is not None}
+    # An option that would change nothing, for one plan (a search may fix cp_comm over several cp).
+    if "cp_comm" in plan and plan.get("cp", 1) == 1:
+        raise _core.InvalidArgument("cp_comm: sets how context-parallel ranks share K/V; cp is 1, so leave it out")
     if isinstance(plan.get("train_tokens"), str):  # "15.6T", as the CLI takes it
         plan["train_tokens"] = _args.count("train_tokens", plan["train_tokens"])
     if isinstance(plan.get("layout"), (tuple, list, np.ndarray)):  # numpy integers count as integers here

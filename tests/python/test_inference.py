@@ -175,7 +175,7 @@ def test_hf_config_paths_the_core_cannot_open_are_named(tmp_path):
     assert pickle.loads(pickle.dumps(models.get("deepseek-r1"))) is models.get("deepseek-r1")
 
 
-def test_models_defined_in_python_match_files_and_name_bad_fields():
+def test_models_defined_in_python_match_files_and_name_bad_fields(tmp_path):
     import numpy as np
 
     spec = json.loads((pathlib.Path(__file__).parents[2] / "data/models/llama-3.1-70b.json").read_text())
@@ -206,6 +206,18 @@ def test_models_defined_in_python_match_files_and_name_bad_fields():
     with pytest.raises(perfmodel.ConfigError, match=r"models.define\(deepseek-v3\): id: 'deepseek-v3' is a built-in"):
         models.define(d)
     assert models.define(d, id="ds-top4").moe["top_k"] == 4
+    # A file under a built-in's id with other fields is refused too; a distinct one pickles (Dask).
+    import pickle
+
+    d = models.get("llama-3.1-8b").to_dict()
+    d["layers"] = 16
+    f = tmp_path / "half.json"
+    f.write_text(json.dumps({k: v for k, v in d.items() if v is not None}))
+    with pytest.raises(perfmodel.ConfigError, match="id: 'llama-3.1-8b' is a built-in model with other fields"):
+        models.load(f)
+    f.write_text(json.dumps({**{k: v for k, v in d.items() if v is not None}, "id": "llama-half"}))
+    half = models.load(f)
+    assert pickle.loads(pickle.dumps(half)).to_dict() == half.to_dict()
     assert models.define(models.get("llama-3.1-8b").to_dict()).parameters == models.get("llama-3.1-8b").parameters
 
 

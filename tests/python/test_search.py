@@ -209,6 +209,18 @@ def test_bad_input_names_the_field(kwargs, match):
         perfmodel.search_training("llama-3.1-8b", "dgx-h100", **args)
 
 
+def test_a_misspelt_fixed_option_is_a_typo_not_a_rejection():
+    # It raises UnknownOption (a TypeError too) before the search runs, so a sweep over searches stops.
+    with pytest.raises(perfmodel.UnknownOption, match="^tp_sz: unknown training option"):
+        perfmodel.search_training("llama-3.1-8b", "dgx-h100", tp=[1, 2], tp_sz=1, progress=False)
+    with pytest.raises(TypeError, match="^kv_lenn: unknown serving option"):
+        perfmodel.search_inference("llama-3.1-8b", "dgx-h100", tp=[1, 2], kv_lenn=10, progress=False)
+    # cp_comm fixed over several cp values: the cp = 1 plans stay candidates (it changes nothing for them).
+    df = perfmodel.search_training("llama-3.1-70b", "dgx-h100", n_chips=64, tp=8, cp=[1, 2, 4], global_batch=64,
+                                   seq_len=32768, cp_comm="allgather", check_memory=False, keep_all=True, progress=False)
+    assert set(df["cp"]) == {1, 2, 4}
+
+
 def test_bad_systems_and_serving_input():
     with pytest.raises(perfmodel.InvalidArgument, match="systems"):
         perfmodel.search_training("llama-3.1-8b", [], tp=[1, 2])

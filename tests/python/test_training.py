@@ -675,9 +675,11 @@ def test_context_parallel_all_gather_as_llama_3_runs_it():
     # The gathered K/V stay for the backward: (cp - 1) x T x kv x 2 bytes per layer and micro-batch in flight.
     extra = ag.memory["activations"] - ring.memory["activations"]
     assert extra == pytest.approx(80 * 3 * T * kv * 2, rel=1e-9)
-    # Recomputed attention gathers again (one more forward's bytes).
-    sel = perfmodel.training("llama-3.1-70b", "dgx-h100", cp_comm="allgather", **{**kw, "recompute": "selective"})
-    assert _parts(sel).loc["cp_comm", "bytes"] == pytest.approx(1.5 * _parts(ag).loc["cp_comm", "bytes"], rel=1e-12)
+    # Recomputed attention gathers again (one more forward's bytes) and keeps no gathered K/V.
+    sel_ring = perfmodel.training("llama-3.1-70b", "dgx-h100", **{**kw, "recompute": "selective"})
+    sel_ag = perfmodel.training("llama-3.1-70b", "dgx-h100", cp_comm="allgather", **{**kw, "recompute": "selective"})
+    assert _parts(sel_ag).loc["cp_comm", "bytes"] == pytest.approx(1.5 * _parts(ag).loc["cp_comm", "bytes"], rel=1e-12)
+    assert sel_ag.memory["activations"] == sel_ring.memory["activations"]
     for bad, msg in ((dict(cp=1, dp=4, global_batch=4), "^cp_comm: sets how context-parallel ranks share K/V; cp is 1"),
                      (dict(cp_comm="p2p"), "^cp_comm: expected ring or allgather, got 'p2p'")):
         with pytest.raises(perfmodel.InvalidArgument, match=msg):

@@ -149,6 +149,8 @@ TEST_CASE("Topology: a level built by hand is checked before its graph is built"
   CHECK(model::measure_graph(deep, true).bisection_bandwidth > 0);
   deep.tiers = 14;  // the case that crashed
   CHECK(model::describe(deep, true).bisection_bandwidth == Approx(model::measure_graph(deep, true).bisection_bandwidth));
+  deep.bandwidth = 1e18;  // whole bytes per second overflowed the max-flow's int64 capacities near 1e19
+  CHECK(model::measure_graph(deep, true).bisection_bandwidth == Approx(model::describe(deep, true).bisection_bandwidth));
   deep.tiers = 65;
   CHECK_THROWS_WITH(model::describe(deep, true), Catch::Contains("tiers: must be in [1, 64], got 65"));
   auto neg = level(hw::Topology::single_hop_switched, 8, -2e11);
