@@ -942,8 +942,15 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   // Optimizer: Adam over this rank's (sharded) parameters, bound by HBM bandwidth.
   const double opt_params = plan.sharding == Sharding::none ? params_r : dense_params / dp_group + expert_params / edp_group;
   const Device& dev = sys.device();
+  // ZeRO-2/3 add each later micro-batch's reduce-scattered gradient into the shard's accumulator
+  // (read both, write one, at the reduction's width); the weight-gradient GEMMs wrote it fresh.
+  const double shard_adds = plan.sharding >= Sharding::gradients && micro > 1
+                                ? (static_cast<double>(micro) - 1.0) * 3.0 * plan.grad_reduce_bytes *
+                                      (dense_params / dp_group + expert_params / edp_group)
+                                : 0.0;
   const double opt_bytes =
-      (kAdamBytesPerParam + (plan.precision == Precision::fp16 ? kFp16OptimizerBytesPerParam : 0.0)) * opt_params;
+      (kAdamBytesPerParam + (plan.precision == Precision::fp16 ? kFp16OptimizerBytesPerParam : 0.0)) * opt_params +
+      shard_adds;
   const double opt_time = opt_bytes / (dev.hbm_bandwidth() * dev.fractions().memory);
 
   // --- assemble ------------------------------------------------------------------------------

@@ -108,7 +108,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     ``seq_len`` [2048], ``precision`` ("bf16", "fp16", "fp8"), ``recompute`` ("none",
     ["selective"], "full"), ``sharding`` ("none"/"zero0", ["zero1"]/"optimizer", "zero2"/"gradients", "zero3"/"fsdp"/"parameters";
     ZeRO-1 accumulates a full gradient buffer and reduce-scatters it once per step, ZeRO-2/3 keep only
-    their shard and reduce-scatter every micro-batch's gradients),
+    their shard and reduce-scatter every micro-batch's gradients, added into the shard),
     ``overlap_dp`` [True], ``overlap_tp`` [False], ``overlap_pp`` [True], ``flash_attention``
     [True], ``dropout`` [False], ``loss_fusion`` [True; False: Megatron's unfused fp32 cross-entropy],
     ``grad_reduce_bytes`` [4], ``bf16_layers`` [0: fp8 plans, Transformer layers

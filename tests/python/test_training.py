@@ -658,6 +658,12 @@ def test_zero2_and_3_write_each_micro_batch_gradient_fresh():
             assert b[1] > 2.4 * b[0]
         else:
             assert b[1] == pytest.approx(2 * b[0], rel=1e-12)
+    # The shard accumulates instead: each later micro-batch adds its reduce-scattered fp32 gradient
+    # (read both, write one: 12 bytes per parameter of the 1/8 shard).
+    opt = [_parts(perfmodel.training("llama-3.1-8b", "dgx-h100", global_batch=g, sharding="zero3", **kw)).loc["optimizer", "bytes"]
+           for g in (8, 16, 24)]
+    per_mb = 12 * perfmodel.models.get("llama-3.1-8b").parameters / 8
+    assert opt[1] - opt[0] == pytest.approx(per_mb, rel=1e-9) and opt[2] - opt[1] == pytest.approx(per_mb, rel=1e-9)
 
 
 def test_context_parallel_all_gather_as_llama_3_runs_it():
