@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
@@ -43,9 +44,14 @@ class Device {
   /// The chip `id_or_alias` from `cat` with its family's policy (or the "default" policy).
   static Device from_catalog(const catalog::Catalog& cat, std::string_view id_or_alias);
 
-  [[nodiscard]] const hw::Chip& chip() const { return chip_; }
-  [[nodiscard]] const hw::EfficiencyPolicy& policy() const { return policy_; }
-  [[nodiscard]] const Fractions& fractions() const { return fractions_; }
+  // References into this Device; on a temporary (Device::from_catalog(cat, "h100").chip()) they
+  // return copies instead, which cannot dangle.
+  [[nodiscard]] const hw::Chip& chip() const& { return chip_; }
+  [[nodiscard]] hw::Chip chip() && { return std::move(chip_); }
+  [[nodiscard]] const hw::EfficiencyPolicy& policy() const& { return policy_; }
+  [[nodiscard]] hw::EfficiencyPolicy policy() && { return std::move(policy_); }
+  [[nodiscard]] const Fractions& fractions() const& { return fractions_; }
+  [[nodiscard]] Fractions fractions() && { return fractions_; }
 
   /// Dense matrix-unit peak at `p`; throws InvalidArgument naming the chip and precision when
   /// the chip lacks it ("does not support fp8") or the figure is unknown.

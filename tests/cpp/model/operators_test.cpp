@@ -7,6 +7,8 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
@@ -42,6 +44,10 @@ Device with_bandwidth(const Device& base, double k) {
 
 bool finite_positive(double x) { return std::isfinite(x) && x > 0.0; }
 }  // namespace
+
+// A Device's parts read from a temporary are copies (a reference into it dangled with no diagnostic).
+static_assert(std::is_same_v<decltype(model::Device::from_catalog(catalog::Catalog::builtin(), "h100").chip()), hw::Chip>);
+static_assert(std::is_same_v<decltype(std::declval<const model::Device&>().chip()), const hw::Chip&>);
 
 TEST_CASE("GEMM: a large FP8 GEMM on H100 is compute bound at the Hopper fraction", "[model][operators]") {
   const auto e = model::estimate(h100(), Gemm::of(16384, 16384, 16384, P::fp8));
