@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
@@ -82,11 +83,15 @@ class Network {
       : Network(cat, system, NetworkOptions{nodes, ranks_per_chip, {}, 0, 0}) {}
   Network(const catalog::Catalog& cat, std::string_view system, const NetworkOptions& options);
 
-  [[nodiscard]] const std::string& system() const { return system_; }
+  // On a temporary Network these return copies (a reference into it would dangle).
+  [[nodiscard]] const std::string& system() const& { return system_; }
+  [[nodiscard]] std::string system() && { return std::move(system_); }
   [[nodiscard]] int ranks() const { return ranks_; }
-  [[nodiscard]] const FabricLevel& scale_up() const { return up_; }
+  [[nodiscard]] const FabricLevel& scale_up() const& { return up_; }
+  [[nodiscard]] FabricLevel scale_up() && { return std::move(up_); }
   /// Present when more than one scale-up domain exists and the chip's NIC bandwidth is known.
-  [[nodiscard]] const std::optional<FabricLevel>& scale_out() const { return out_; }
+  [[nodiscard]] const std::optional<FabricLevel>& scale_out() const& { return out_; }
+  [[nodiscard]] std::optional<FabricLevel> scale_out() && { return std::move(out_); }
   /// The scale-out level as seen by a group spanning `domains` scale-up domains: above one leaf
   /// switch an oversubscribed fabric gives each rank bandwidth / oversubscription.
   /// Throws InvalidArgument when the network has no scale-out level.

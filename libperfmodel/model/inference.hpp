@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include <libperfmodel/catalog/catalog.hpp>
 #include <libperfmodel/hw/chip.hpp>
@@ -188,11 +189,13 @@ class ServingSystem {
   ServingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip = 1);
   [[nodiscard]] const catalog::Catalog& catalog() const { return cat_; }
   [[nodiscard]] const hw::System& system() const { return *sys_; }
-  [[nodiscard]] const Device& device() const { return dev_; }
+  [[nodiscard]] const Device& device() const& { return dev_; }
+  [[nodiscard]] Device device() && { return std::move(dev_); }  // a temporary's: a copy, not a dangling reference
   [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
   [[nodiscard]] double overlap() const { return overlap_; }
   /// The whole chip's energy model (empty when its family has none) and the system overhead.
-  [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
+  [[nodiscard]] const SystemEnergy& energy() const& { return energy_; }
+  [[nodiscard]] SystemEnergy energy() && { return std::move(energy_); }
   /// The prepared fabrics of one system at this ranks_per_chip, or nullptr for other shapes
   /// (or when the catalog lacks what a Network needs; building one then reports why).
   [[nodiscard]] const Network* network(int nodes, int ranks_per_chip) const {

@@ -19,6 +19,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
@@ -198,12 +199,16 @@ class TrainingSystem {
   /// Throws InvalidArgument for ranks_per_chip < 1.
   TrainingSystem(const catalog::Catalog& cat, std::string_view system, int ranks_per_chip = 1);
   [[nodiscard]] const hw::System& system() const { return *sys_; }
-  [[nodiscard]] const Device& device() const { return dev_; }
-  [[nodiscard]] const Network& network() const { return *net_; }
+  // On a temporary TrainingSystem these return copies (a reference into it would dangle).
+  [[nodiscard]] const Device& device() const& { return dev_; }
+  [[nodiscard]] Device device() && { return std::move(dev_); }
+  [[nodiscard]] const Network& network() const& { return *net_; }
+  [[nodiscard]] Network network() && { return *net_; }
   [[nodiscard]] double overlap() const { return overlap_; }
   [[nodiscard]] int domain() const { return domain_; }  ///< ranks in one scale-up domain
   [[nodiscard]] int ranks_per_chip() const { return ranks_per_chip_; }
-  [[nodiscard]] const SystemEnergy& energy() const { return energy_; }
+  [[nodiscard]] const SystemEnergy& energy() const& { return energy_; }
+  [[nodiscard]] SystemEnergy energy() && { return std::move(energy_); }
 
  private:
   catalog::Catalog cat_;

@@ -12,8 +12,11 @@
 #include <vector>
 
 #include <libperfmodel/catalog/catalog.hpp>
+#include <libperfmodel/model/collectives.hpp>
 #include <libperfmodel/model/device.hpp>
+#include <libperfmodel/model/inference.hpp>
 #include <libperfmodel/model/operators.hpp>
+#include <libperfmodel/model/training.hpp>
 #include <libperfmodel/model/roofline.hpp>
 
 using namespace perfmodel;
@@ -48,6 +51,10 @@ bool finite_positive(double x) { return std::isfinite(x) && x > 0.0; }
 // A Device's parts read from a temporary are copies (a reference into it dangled with no diagnostic).
 static_assert(std::is_same_v<decltype(model::Device::from_catalog(catalog::Catalog::builtin(), "h100").chip()), hw::Chip>);
 static_assert(std::is_same_v<decltype(std::declval<const model::Device&>().chip()), const hw::Chip&>);
+static_assert(std::is_same_v<decltype(std::declval<model::Network>().scale_up()), model::FabricLevel>);
+static_assert(std::is_same_v<decltype(std::declval<model::ServingSystem>().device()), model::Device>);
+static_assert(std::is_same_v<decltype(std::declval<model::TrainingSystem>().network()), model::Network>);
+static_assert(std::is_same_v<decltype(std::declval<const model::TrainingSystem&>().network()), const model::Network&>);
 
 TEST_CASE("GEMM: a large FP8 GEMM on H100 is compute bound at the Hopper fraction", "[model][operators]") {
   const auto e = model::estimate(h100(), Gemm::of(16384, 16384, 16384, P::fp8));
