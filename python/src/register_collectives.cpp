@@ -86,7 +86,7 @@ void register_collectives(py::module_& m) {
             return d;
           },
           py::arg("level") = "scale-up", py::arg("max_ranks") = 4096)
-      .def_property_readonly("system", &Network::system)
+      .def_property_readonly("system", [](const Network& n) { return n.system(); })
       .def_property_readonly("ranks", &Network::ranks)
       .def("levels",
            [](const Network& n) {
