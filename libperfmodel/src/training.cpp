@@ -177,6 +177,14 @@ void tp_collectives(const Ctx& c, Pass& p, int count) {
   }
 }
 
+/// K and V elements per token on one TP rank, as context parallelism exchanges them: MLA's
+/// expanded per-head K and V (not the latent), or the GQA rank's K/V heads.
+std::int64_t cp_kv_elements(const Ctx& c) {
+  const auto& m = c.m;
+  if (m.mla) return static_cast<std::int64_t>(c.heads_r) * (m.mla->nope_dim + m.mla->rope_dim + m.mla->v_head_dim);
+  return 2 * static_cast<std::int64_t>(c.kv_heads_r) * m.head_dim;
+}
+
 void attention_block(const Ctx& c, Pass& p) {
   const auto& m = c.m;
   const Precision w = c.plan.precision;
@@ -191,7 +199,6 @@ void attention_block(const Ctx& c, Pass& p) {
   const std::int64_t kv_len = c.par.cp > 1 ? (c.plan.seq_len + q_len + 1) / 2 : c.plan.seq_len;
   elementwise(c, p, norm, c.Tsp * h);
   Attention at{};
-  std::int64_t kv_dim = 0;  // K and V elements per token on this rank (the CP ring moves them)
   if (m.mla) {
     const auto& a = *m.mla;
     if (a.q_lora_rank > 0) {
@@ -207,14 +214,12 @@ void attention_block(const Ctx& c, Pass& p) {
     elementwise(c, p, Elementwise::Kind::rope, T * (hr + 1) * a.rope_dim);
     at = Attention::mla(Attention::Phase::prefill, mb, q_len, kv_len, hr, a.kv_lora_rank, a.rope_dim, a.nope_dim,
                         a.v_head_dim);
-    kv_dim = hr * (a.nope_dim + a.rope_dim + a.v_head_dim);  // the ring moves the expanded per-head K and V
     gemm(c, p, T, h, hr * a.v_head_dim, 1, w);
   } else {
     const std::int64_t d = m.head_dim, kvr = c.kv_heads_r;
     gemm(c, p, T, (hr + 2 * kvr) * d, h, 1, w);
     if (gated) elementwise(c, p, Elementwise::Kind::rope, T * (hr + kvr) * d);
     at = Attention::gqa(Attention::Phase::prefill, mb, q_len, kv_len, hr, kvr, d);
-    kv_dim = 2 * kvr * d;
     gemm(c, p, T, h, hr * d, 1, w);
   }
   at.compute = Precision::bf16;  // Assumption: attention stays bf16 in FP8 training too.
@@ -254,7 +259,7 @@ void attention_block(const Ctx& c, Pass& p) {
   elementwise(c, p, Elementwise::Kind::add, c.Tsp * h);
   tp_collectives(c, p, 1);
   if (c.par.cp > 1) {
-    const double bytes = static_cast<double>(c.T) * kv_dim * 2.0;  // this rank's K/V chunk, bf16
+    const double bytes = static_cast<double>(c.T) * cp_kv_elements(c) * 2.0;  // this rank's K/V chunk, bf16
     if (c.plan.cp_comm == CpComm::ring) {
       // Ring attention: each rank passes its K/V chunk cp - 1 times; the backward passes K/V and
       // returns dK/dV, twice the forward.
@@ -1134,9 +1139,7 @@ TrainingResult estimate_training(const TransformerModel& m, const TrainingSystem
   if (par.cp > 1 && plan.cp_comm == CpComm::allgather && plan.recompute == Recompute::none) {
     // The all-gathered K/V of the other cp - 1 ranks, kept for the backward (see attention_block);
     // recomputed attention gathers them again instead.
-    const double kv = m.mla ? static_cast<double>(c.heads_r) * (m.mla->nope_dim + m.mla->rope_dim + m.mla->v_head_dim)
-                            : 2.0 * c.kv_heads_r * m.head_dim;
-    per_token_full += 2.0 * (par.cp - 1) * kv;
+    per_token_full += 2.0 * (par.cp - 1) * static_cast<double>(cp_kv_elements(c));
   }
   // Assumption: an fp8 layer keeps its GEMM inputs for the weight gradients in 8 bits (Transformer
   // Engine saves the cast input): the QKV and FC1 inputs (h each, top_k copies in MoE), the projection's and FC2's.

@@ -30,6 +30,15 @@ class UnknownOption(_core.InvalidArgument, TypeError):
 UnknownOption.__module__ = "perfmodel"
 
 
+def refuse_unknown(given: Any, known: Any, kind: str, listed: Any = None) -> None:
+    """Raise :class:`UnknownOption` for the first name in ``given`` not in ``known``, listing
+    ``listed`` (default: ``known``, sorted) as what was expected."""
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        shown = sorted(known) if listed is None else list(listed)
+        raise UnknownOption(f"{unknown[0]}: unknown {kind} option; expected one of {', '.join(shown)}")
+
+
 def _describe(value: Any) -> str:
     return f"{type(value).__name__} {value!r}"
 

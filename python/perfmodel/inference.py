@@ -158,10 +158,7 @@ def _plan(precision: str | Mapping[str, str] | None, kw: Mapping[str, Any]) -> d
     if given and precision is not None:
         raise _core.InvalidArgument(f"{given[0]}: give precision or weights/kv_cache/attention (as a result's plan "
                                     f"has them), not both")
-    unknown = sorted(set(kw) - _PLAN_KEYS - _PRECISION_KEYS)
-    if unknown:
-        raise _args.UnknownOption(
-            f"{unknown[0]}: unknown serving option; expected one of precision, {', '.join(sorted(_PLAN_KEYS))}")
+    _args.refuse_unknown(kw, _PLAN_KEYS | _PRECISION_KEYS, "serving", ["precision", *sorted(_PLAN_KEYS)])
     plan = {k: v for k, v in kw.items() if v is not None}
     if isinstance(precision, str):
         plan["weights"] = _args.text("precision", precision)

@@ -152,10 +152,7 @@ def _run(kind: str, model: str | Model, systems: str | Sequence[str], dims: dict
         from .inference import _PLAN_KEYS as plan_keys, _PRECISION_KEYS
 
         known = plan_keys | _PRECISION_KEYS
-    unknown = sorted(set(fixed) - known - set(dims))
-    if unknown:
-        raise _args.UnknownOption(f"{unknown[0]}: unknown {kind} option; expected one of "
-                                  f"{', '.join(sorted(known - set(dims)))}")
+    _args.refuse_unknown(fixed, known | set(dims), kind, sorted(known - set(dims)))
     m = get_model(model)
     cat = using(catalog)
     sys_list = [systems] if isinstance(systems, str) else list(systems) if isinstance(systems, Iterable) else None

@@ -116,10 +116,7 @@ def training(model: str | Model, system: str, *, catalog: Catalog | None = None,
     ``expert_imbalance`` [1: the busiest expert rank's load over what random routing gives it], ``moe_dispatcher``
     ["deepep": one copy per token and rank, one per node across nodes; "alltoall": one per token and expert],
     ``train_tokens`` (for time and chip-hours to train), ``check_memory`` [True]."""
-    unknown = sorted(set(options) - _PLAN_KEYS)
-    if unknown:
-        raise _args.UnknownOption(
-            f"{unknown[0]}: unknown training option; expected one of {', '.join(sorted(_PLAN_KEYS))}")
+    _args.refuse_unknown(options, _PLAN_KEYS, "training")
     m = get_model(model)
     cat = using(catalog)
     system = _args.text("system", system)
